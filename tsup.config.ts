@@ -1,0 +1,26 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig([
+  {
+    // The library: one entry per public subpath in package.json "exports".
+    entry: {
+      index: 'src/index.ts',
+      'adapters/node': 'adapters/node.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+  },
+  {
+    // The `grantkit` command: ESM only, with a shebang.
+    entry: { 'cli/grantkit': 'src/cli/grantkit.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+])
