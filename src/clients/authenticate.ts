@@ -1,0 +1,204 @@
+import { errors as joseErrors, jwtVerify, decodeJwt as joseDecodeJwt, type JWTPayload } from 'jose'
+import { timingSafeEqual } from 'node:crypto'
+import type { ServerContext } from '../context.js'
+import { OAuthError } from '../errors.js'
+import type { FormParams } from '../http/form.js'
+import type { GrantkitRequest } from '../http/types.js'
+import { hashClientSecret, type Client, type ClientAuthMethod } from './metadata.js'
+
+/** RFC 7523 §2.2 */
+export const JWT_BEARER_CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+
+/** Parameters client authentication reads from a form; endpoints keep them on their allow-list. */
+export const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const
+
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
+const HMAC_ALGS = ['HS256', 'HS384', 'HS512']
+
+/** A client that proved who it is (or a public client that named itself). */
+export interface AuthenticatedClient {
+  client: Client
+  method: ClientAuthMethod
+}
+
+// A fixed hash to compare against when the client is unknown, so that an
+// unknown client_id costs as much as a wrong secret.
+const DUMMY_HASH = hashClientSecret('grantkit-unknown-client')
+
+function authFailure(ctx: ServerContext, clientId: string | undefined, method: string | undefined, detail: string): OAuthError {
+  ctx.events.emit({ type: 'client.authentication.failed', clientId, method, detail })
+  // RFC 6749 §5.2: 401 with WWW-Authenticate. Required when the client used Basic;
+  // allowed for the other methods, and sent for them too so every failure looks alike.
+  return new OAuthError('invalid_client', {
+    detail,
+    headers: { 'www-authenticate': `Basic realm="${ctx.issuer}"` },
+  })
+}
+
+function decodeBasicPart(part: string): string | undefined {
+  // RFC 6749 §2.3.1: id and secret are form-urlencoded before being joined.
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '))
+  } catch {
+    return undefined
+  }
+}
+
+function parseBasic(header: string): { id: string; secret: string } | undefined {
+  const m = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header)
+  if (m === null || m[1] === undefined) return undefined
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon === -1) return undefined
+  const id = decodeBasicPart(decoded.slice(0, colon))
+  const secret = decodeBasicPart(decoded.slice(colon + 1))
+  if (id === undefined || secret === undefined || id === '') return undefined
+  return { id, secret }
+}
+
+async function lookup(ctx: ServerContext, clientId: string): Promise<Client | undefined> {
+  const found = ctx.clients.find(clientId)
+  return found instanceof Promise ? await found : found
+}
+
+function secretMatches(client: Client | undefined, secret: string, now: number): boolean {
+  const presented = hashClientSecret(secret)
+  const expected = client?.secretHash ?? DUMMY_HASH
+  const equal = timingSafeEqual(presented, expected)
+  if (client === undefined || client.secretHash === undefined) return false
+  if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= now) return false
+  return equal
+}
+
+/**
+ * Authenticates the client of a token, revocation or introspection request
+ * (RFC 6749 §2.3, RFC 7523 §2.2). Exactly one method per request; the method
+ * must be the one the client registered. Public clients identify themselves
+ * with `client_id` only.
+ *
+ * @throws OAuthError `invalid_request` for more than one method, `invalid_client` (401) for every failure
+ */
+export async function authenticateClient(
+  ctx: ServerContext,
+  req: GrantkitRequest,
+  params: FormParams,
+  endpointUrl: string,
+): Promise<AuthenticatedClient> {
+  const authorization = req.headers.authorization
+  const basic = authorization !== undefined && /^basic /i.test(authorization)
+  const postSecret = params.get('client_secret')
+  const assertion = params.get('client_assertion')
+  const assertionType = params.get('client_assertion_type')
+  const paramId = params.get('client_id')
+
+  const used = (basic ? 1 : 0) + (postSecret !== undefined ? 1 : 0) + (assertion !== undefined || assertionType !== undefined ? 1 : 0)
+  // RFC 6749 §2.3: the client MUST NOT use more than one authentication method in each request.
+  if (used > 1) {
+    throw new OAuthError('invalid_request', { description: 'More than one client authentication method was used.' })
+  }
+
+  if (basic) {
+    const creds = parseBasic(authorization)
+    if (creds === undefined) throw authFailure(ctx, undefined, 'client_secret_basic', 'malformed Basic authorization header')
+    if (paramId !== undefined && paramId !== creds.id) {
+      throw authFailure(ctx, creds.id, 'client_secret_basic', 'client_id parameter differs from the Basic username')
+    }
+    const client = await lookup(ctx, creds.id)
+    const ok = secretMatches(client, creds.secret, ctx.now())
+    if (client === undefined || !ok) throw authFailure(ctx, creds.id, 'client_secret_basic', client === undefined ? 'unknown client' : 'wrong or expired secret')
+    if (client.authMethod !== 'client_secret_basic') {
+      throw authFailure(ctx, client.id, 'client_secret_basic', `client is registered for ${client.authMethod}`)
+    }
+    return { client, method: 'client_secret_basic' }
+  }
+
+  if (postSecret !== undefined) {
+    if (paramId === undefined) throw authFailure(ctx, undefined, 'client_secret_post', 'client_secret without client_id')
+    const client = await lookup(ctx, paramId)
+    const ok = secretMatches(client, postSecret, ctx.now())
+    if (client === undefined || !ok) throw authFailure(ctx, paramId, 'client_secret_post', client === undefined ? 'unknown client' : 'wrong or expired secret')
+    if (client.authMethod !== 'client_secret_post') {
+      throw authFailure(ctx, client.id, 'client_secret_post', `client is registered for ${client.authMethod}`)
+    }
+    return { client, method: 'client_secret_post' }
+  }
+
+  if (assertion !== undefined || assertionType !== undefined) {
+    if (assertionType !== JWT_BEARER_CLIENT_ASSERTION || assertion === undefined) {
+      throw authFailure(ctx, paramId, 'client_assertion', 'unsupported or missing client_assertion_type / client_assertion')
+    }
+    return verifyClientAssertion(ctx, assertion, paramId, endpointUrl)
+  }
+
+  if (paramId === undefined) throw authFailure(ctx, undefined, undefined, 'no client authentication')
+  const client = await lookup(ctx, paramId)
+  if (client === undefined) throw authFailure(ctx, paramId, 'none', 'unknown client')
+  if (!client.isPublic) throw authFailure(ctx, paramId, 'none', `confidential client sent no credentials (registered for ${client.authMethod})`)
+  return { client, method: 'none' }
+}
+
+async function verifyClientAssertion(
+  ctx: ServerContext,
+  assertion: string,
+  paramId: string | undefined,
+  endpointUrl: string,
+): Promise<AuthenticatedClient> {
+  let unverified: JWTPayload
+  try {
+    unverified = joseDecodeJwt(assertion)
+  } catch {
+    throw authFailure(ctx, paramId, 'client_assertion', 'client_assertion is not a JWT')
+  }
+  // RFC 7523 §3: iss and sub are the client_id.
+  const claimedId = typeof unverified.sub === 'string' ? unverified.sub : undefined
+  if (claimedId === undefined || claimedId === '') throw authFailure(ctx, paramId, 'client_assertion', 'assertion has no sub')
+  if (paramId !== undefined && paramId !== claimedId) throw authFailure(ctx, paramId, 'client_assertion', 'client_id differs from the assertion sub')
+  const client = await lookup(ctx, claimedId)
+  if (client === undefined) throw authFailure(ctx, claimedId, 'client_assertion', 'unknown client')
+
+  const method = client.authMethod
+  // The algorithms come from the registration, never from the token's header:
+  // an HMAC over a public key cannot pass for private_key_jwt.
+  let algorithms: string[]
+  if (method === 'private_key_jwt' && client.keys !== undefined) algorithms = ASYMMETRIC_ALGS
+  else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) algorithms = HMAC_ALGS
+  else throw authFailure(ctx, client.id, 'client_assertion', `client is registered for ${method}`)
+  const pinned = client.metadata.token_endpoint_auth_signing_alg
+  if (typeof pinned === 'string') algorithms = algorithms.filter((a) => a === pinned)
+
+  const now = ctx.now()
+  let payload: JWTPayload
+  try {
+    const options = {
+      algorithms,
+      issuer: client.id,
+      subject: client.id,
+      // RFC 7523 §3: aud identifies the authorization server; accept its issuer
+      // or the URL of the endpoint the assertion was sent to.
+      audience: [endpointUrl, ctx.issuer],
+      clockTolerance: ctx.clockSkew,
+      currentDate: new Date(now * 1000),
+      requiredClaims: ['exp', 'jti'],
+    }
+    const result =
+      method === 'private_key_jwt'
+        ? await jwtVerify(assertion, client.keys!, options)
+        : await jwtVerify(assertion, client.hmacSecret!, options)
+    payload = result.payload
+  } catch (cause) {
+    const detail = cause instanceof joseErrors.JOSEError ? `client_assertion rejected: ${cause.code} ${cause.message}` : 'client_assertion rejected'
+    throw authFailure(ctx, client.id, method, detail)
+  }
+  const exp = payload.exp!
+  const issuedAt = typeof payload.iat === 'number' ? payload.iat : now
+  if (exp - Math.min(issuedAt, now) > ctx.maxAssertionLifetime + ctx.clockSkew) {
+    throw authFailure(ctx, client.id, method, 'client_assertion lives longer than maxAssertionLifetime')
+  }
+  if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 512) {
+    throw authFailure(ctx, client.id, method, 'client_assertion jti must be a non-empty string')
+  }
+  // RFC 7523 §3 item 7: a jti is accepted once.
+  const fresh = await ctx.storage.replay.markUsed(`client_assertion:${client.id}:${payload.jti}`, exp + ctx.clockSkew)
+  if (!fresh) throw authFailure(ctx, client.id, method, 'client_assertion jti replayed')
+  return { client, method }
+}

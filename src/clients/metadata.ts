@@ -1,0 +1,194 @@
+import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose'
+import { createHash } from 'node:crypto'
+
+/** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'none'
+
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'none',
+]
+
+/**
+ * Client metadata with the names of RFC 7591 §2, as a registry or a config file
+ * holds it. Fields not listed are kept and ignored.
+ */
+export interface ClientMetadata {
+  client_id: string
+  /** The secret itself. Kept in memory only as a hash unless the client uses client_secret_jwt. */
+  client_secret?: string
+  /** Instead of `client_secret`: `sha256:` followed by the base64url SHA-256 of the secret. */
+  client_secret_hash?: string
+  /** Seconds since the epoch after which the secret no longer authenticates; 0 means never. */
+  client_secret_expires_at?: number
+  client_name?: string
+  redirect_uris?: string[]
+  /** Default `["authorization_code"]` (RFC 7591 §2). */
+  grant_types?: string[]
+  /** Default `["code"]` (RFC 7591 §2). */
+  response_types?: string[]
+  /** Default `client_secret_basic` (RFC 7591 §2). */
+  token_endpoint_auth_method?: ClientAuthMethod
+  /** Restricts the JWS algorithm of client assertions. */
+  token_endpoint_auth_signing_alg?: string
+  /** Space-separated scopes the client may ask for. */
+  scope?: string
+  /** grantkit extension: scopes granted when a request omits `scope`. Default: all of `scope`. */
+  default_scope?: string
+  /** The client's public keys, for private_key_jwt and JWT bearer assertions it signs. */
+  jwks?: JSONWebKeySet
+  [extension: string]: unknown
+}
+
+/** A client as the core uses it: metadata checked once, with everything per-request prepared. */
+export interface Client {
+  readonly id: string
+  readonly metadata: Readonly<ClientMetadata>
+  readonly authMethod: ClientAuthMethod
+  /** True for clients that authenticate with `none` (RFC 6749 §2.1 public clients). */
+  readonly isPublic: boolean
+  readonly grantTypes: ReadonlySet<string>
+  readonly responseTypes: ReadonlySet<string>
+  readonly redirectUris: readonly string[]
+  /** Scopes the client may be granted. */
+  readonly scopes: ReadonlySet<string>
+  /** Scope used when a request omits it. */
+  readonly defaultScope: string
+  /** SHA-256 of the client secret, for constant-time comparison. */
+  readonly secretHash: Buffer | undefined
+  readonly secretExpiresAt: number
+  /** Raw secret bytes: only for client_secret_jwt, which needs the HMAC key. */
+  readonly hmacSecret: Uint8Array | undefined
+  /** The client's key set, imported once. */
+  readonly keys: ReturnType<typeof createLocalJWKSet> | undefined
+}
+
+/** SHA-256 of a client secret, the form secrets are compared in. */
+export function hashClientSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest()
+}
+
+function fail(path: string, message: string): never {
+  throw new TypeError(`${path}: ${message}`)
+}
+
+function stringArray(value: unknown, path: string): string[] | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
+    fail(path, 'must be an array of non-empty strings')
+  }
+  return value as string[]
+}
+
+function checkRedirectUri(uri: string, path: string): void {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    fail(path, `"${uri}" is not an absolute URI`)
+  }
+  // RFC 6749 §3.1.2: absolute, and MUST NOT include a fragment.
+  if (url.hash !== '' || uri.includes('#')) fail(path, `"${uri}" must not contain a fragment`)
+}
+
+/**
+ * Checks RFC 7591 metadata and prepares a Client. Throws a TypeError naming
+ * the field (`path` is the prefix, e.g. `clients[2]`).
+ */
+export function prepareClient(metadata: ClientMetadata, path = 'client'): Client {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail(path, 'must be an object')
+  const id = metadata.client_id
+  if (typeof id !== 'string' || id === '') fail(`${path}.client_id`, 'is required and must be a non-empty string')
+  if (id.length > 255) fail(`${path}.client_id`, 'must be at most 255 characters')
+
+  const secret = metadata.client_secret
+  if (secret !== undefined && (typeof secret !== 'string' || secret === '')) fail(`${path}.client_secret`, 'must be a non-empty string')
+  const secretHashText = metadata.client_secret_hash
+  if (secretHashText !== undefined) {
+    if (typeof secretHashText !== 'string' || !/^sha256:[A-Za-z0-9_-]{43}$/.test(secretHashText)) {
+      fail(`${path}.client_secret_hash`, 'must be "sha256:" followed by 43 base64url characters')
+    }
+    if (secret !== undefined) fail(`${path}.client_secret_hash`, 'give client_secret or client_secret_hash, not both')
+  }
+  const hasSecret = secret !== undefined || secretHashText !== undefined
+
+  const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic'
+  if (!CLIENT_AUTH_METHODS.includes(method)) {
+    fail(`${path}.token_endpoint_auth_method`, `"${String(method)}" is not one of ${CLIENT_AUTH_METHODS.join(', ')}`)
+  }
+  if ((method === 'client_secret_basic' || method === 'client_secret_post') && !hasSecret) {
+    fail(`${path}.client_secret`, `is required for token_endpoint_auth_method "${method}" (a public client says "none")`)
+  }
+  if (method === 'client_secret_jwt' && secret === undefined) {
+    fail(`${path}.client_secret`, 'is required in plain form for client_secret_jwt: it is the HMAC key')
+  }
+  if (method === 'none' && hasSecret) fail(`${path}.client_secret`, 'a client with token_endpoint_auth_method "none" has no secret')
+  if (method === 'private_key_jwt' && metadata.jwks === undefined) {
+    fail(`${path}.jwks`, 'is required for private_key_jwt (jwks_uri is not supported)')
+  }
+  if (metadata.jwks_uri !== undefined) fail(`${path}.jwks_uri`, 'is not supported; register the keys inline as jwks')
+
+  const expiresAt = metadata.client_secret_expires_at ?? 0
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt) || expiresAt < 0) {
+    fail(`${path}.client_secret_expires_at`, 'must be seconds since the epoch, or 0 for never')
+  }
+
+  let keys: Client['keys']
+  if (metadata.jwks !== undefined) {
+    const jwks = metadata.jwks as { keys?: unknown }
+    if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) fail(`${path}.jwks`, 'must be a JWK Set: { "keys": [...] }')
+    ;(jwks.keys as JWK[]).forEach((k, i) => {
+      if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') fail(`${path}.jwks.keys[${i}]`, 'must be a JWK with kty')
+      if ('d' in k || 'p' in k || 'k' in k) fail(`${path}.jwks.keys[${i}]`, 'must be a public key (it holds private or symmetric material)')
+    })
+    keys = createLocalJWKSet(metadata.jwks)
+  }
+
+  const grantTypes = stringArray(metadata.grant_types, `${path}.grant_types`) ?? ['authorization_code']
+  const responseTypes = stringArray(metadata.response_types, `${path}.response_types`) ?? (grantTypes.includes('authorization_code') ? ['code'] : [])
+  const redirectUris = stringArray(metadata.redirect_uris, `${path}.redirect_uris`) ?? []
+  redirectUris.forEach((u, i) => checkRedirectUri(u, `${path}.redirect_uris[${i}]`))
+  if ((grantTypes.includes('authorization_code') || grantTypes.includes('implicit')) && redirectUris.length === 0) {
+    fail(`${path}.redirect_uris`, 'is required for a client with the authorization_code or implicit grant')
+  }
+
+  if (metadata.scope !== undefined && typeof metadata.scope !== 'string') fail(`${path}.scope`, 'must be a space-separated string')
+  const scopes = new Set((metadata.scope ?? '').split(' ').filter(Boolean))
+  let defaultScope = [...scopes].join(' ')
+  if (metadata.default_scope !== undefined) {
+    if (typeof metadata.default_scope !== 'string') fail(`${path}.default_scope`, 'must be a space-separated string')
+    const wanted = metadata.default_scope.split(' ').filter(Boolean)
+    const extra = wanted.find((s) => !scopes.has(s))
+    if (extra !== undefined) fail(`${path}.default_scope`, `"${extra}" is not in the client's scope`)
+    defaultScope = wanted.join(' ')
+  }
+
+  return {
+    id,
+    metadata,
+    authMethod: method,
+    isPublic: method === 'none',
+    grantTypes: new Set(grantTypes),
+    responseTypes: new Set(responseTypes),
+    redirectUris,
+    scopes,
+    defaultScope,
+    secretHash:
+      secret !== undefined
+        ? hashClientSecret(secret)
+        : secretHashText !== undefined
+          ? Buffer.from(secretHashText.slice(7), 'base64url')
+          : undefined,
+    secretExpiresAt: expiresAt,
+    hmacSecret: method === 'client_secret_jwt' && secret !== undefined ? new TextEncoder().encode(secret) : undefined,
+    keys,
+  }
+}

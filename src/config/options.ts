@@ -1,0 +1,62 @@
+import type { ClientMetadata } from '../clients/metadata.js'
+import type { ClientRegistry } from '../clients/registry.js'
+import type { GrantHandler } from '../grants/types.js'
+import type { KeyStore } from '../keys/key-store.js'
+import type { PrivateJwk, SigningAlgorithm } from '../keys/signing-key.js'
+import type { Storage } from '../storage/types.js'
+
+/**
+ * Options of `createAuthorizationServer`. Every default is in
+ * `src/config/defaults.ts`; durations are in seconds.
+ */
+export interface AuthorizationServerOptions {
+  /**
+   * The issuer identifier (RFC 8414 §2): an https URL without query or fragment.
+   * http is accepted for loopback hosts (127.0.0.1, [::1], localhost) and
+   * otherwise only with `allowHttpIssuer: true`. Endpoints live under its path.
+   */
+  issuer: string
+  /** Clients: RFC 7591 metadata, or a registry of your own. */
+  clients: readonly ClientMetadata[] | ClientRegistry
+  /** Storage for every artefact. Default: in memory (`createMemoryStorage`). */
+  storage?: Storage
+  /** Signing keys: a key store of your own, or private JWKs (the last signs). Default: one generated key. */
+  keys?: KeyStore | { keys?: PrivateJwk[]; algorithm?: SigningAlgorithm }
+  /** Grant types at the token endpoint. Default `defaultGrants`. */
+  grants?: readonly GrantHandler[]
+  /** `jwt` (RFC 9068) or `opaque`. Default `jwt`. */
+  accessTokenFormat?: 'jwt' | 'opaque'
+  /** `aud` of access tokens. Default: the issuer. */
+  accessTokenAudience?: string | string[]
+  /** Lifetimes in seconds; see defaults.ttl. */
+  ttl?: Partial<{
+    accessToken: number
+    refreshToken: number
+    refreshTokenAbsolute: number
+    authorizationCode: number
+    deviceCode: number
+    idToken: number
+  }>
+  /** Scopes this server knows. A request for another is invalid_scope. Default: any scope a client is registered for. */
+  scopes?: readonly string[]
+  /** Seconds of clock skew tolerated on incoming JWTs. Default 60. */
+  clockSkew?: number
+  /** Longest accepted lifetime of a client or grant assertion, in seconds. Default 300. */
+  maxAssertionLifetime?: number
+  /** Largest accepted body in bytes. Default 65536. */
+  maxBodyBytes?: number
+  /** Seconds discovery and JWKS responses may be cached. Default 300. */
+  metadataMaxAge?: number
+  /** Paths of endpoints relative to the issuer path. */
+  paths?: Partial<{ token: string; jwks: string }>
+  /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */
+  allowHttpIssuer?: boolean
+  /** Replaceable sources of time and randomness, for tests. */
+  deps?: Partial<{
+    /** Seconds since the epoch. */
+    now: () => number
+    randomId: () => string
+    /** 256 bits, base64url. */
+    randomToken: () => string
+  }>
+}

@@ -1,0 +1,96 @@
+/**
+ * Error codes of RFC 6749 §4.1.2.1, §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1,
+ * RFC 8628 §3.5 and OpenID Connect Core §3.1.2.6.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'unsupported_token_type'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'interaction_required'
+  | 'login_required'
+  | 'consent_required'
+  | 'invalid_request_uri'
+  | 'invalid_request_object'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'registration_not_supported'
+  | 'invalid_dpop_proof'
+
+const STATUS: Partial<Record<OAuthErrorCode, number>> = {
+  invalid_client: 401,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  server_error: 500,
+  temporarily_unavailable: 503,
+}
+
+/** What a client is told when the code says enough; specifics stay in `detail`. */
+const DESCRIPTION: Partial<Record<OAuthErrorCode, string>> = {
+  invalid_request: 'The request is missing a parameter, repeats one or is otherwise malformed.',
+  invalid_client: 'Client authentication failed.',
+  invalid_grant: 'The grant is invalid, expired, revoked or was issued to another client.',
+  unauthorized_client: 'The client is not allowed to use this grant type.',
+  unsupported_grant_type: 'The grant type is not supported.',
+  invalid_scope: 'The requested scope is invalid, unknown or exceeds what the client may ask for.',
+  server_error: 'The server could not complete the request.',
+  temporarily_unavailable: 'The server is temporarily unable to handle the request.',
+  invalid_token: 'The access token is invalid, expired or revoked.',
+}
+
+export interface OAuthErrorOptions {
+  /** Shown to the client as `error_description`. Generic by default; never put secrets here. */
+  description?: string
+  /** For logs and events only: what exactly was wrong. Never sent to the client. */
+  detail?: string
+  /** For logs and events only. */
+  cause?: unknown
+  /** HTTP status; defaults from the code (400 for most, 401 invalid_client, …). */
+  status?: number
+  /** Extra response headers, e.g. `www-authenticate`. */
+  headers?: Record<string, string>
+}
+
+/**
+ * A protocol error. Endpoints throw it; the endpoint boundary turns it into the
+ * RFC's response. Anything else thrown becomes a bare `server_error`.
+ *
+ * @example
+ * throw new OAuthError('invalid_grant', { detail: 'code expired' })
+ */
+export class OAuthError extends Error {
+  readonly error: OAuthErrorCode
+  readonly description: string | undefined
+  readonly detail: string | undefined
+  readonly status: number
+  readonly headers: Record<string, string> | undefined
+
+  constructor(error: OAuthErrorCode, options: OAuthErrorOptions = {}) {
+    super(options.detail ?? options.description ?? error, { cause: options.cause })
+    this.name = 'OAuthError'
+    this.error = error
+    this.description = options.description ?? DESCRIPTION[error]
+    this.detail = options.detail
+    this.status = options.status ?? STATUS[error] ?? 400
+    this.headers = options.headers
+  }
+
+  /** The JSON body of RFC 6749 §5.2. */
+  toJSON(): { error: OAuthErrorCode; error_description?: string } {
+    return this.description === undefined
+      ? { error: this.error }
+      : { error: this.error, error_description: this.description }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * What grantkit reports for logging and metrics. No event carries a secret, a
+ * token or a code: only identifiers and outcomes.
+ */
+export type GrantkitEvent =
+  | {
+      type: 'token.issued'
+      grantType: string
+      clientId: string
+      sub: string
+      scope: string
+      /** jti of the access token (for JWTs) or the record id (opaque): never the token. */
+      tokenId: string
+      format: 'jwt' | 'opaque'
+      refreshToken: boolean
+    }
+  | { type: 'token.error'; grantType: string | undefined; clientId: string | undefined; error: string; detail: string | undefined }
+  | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
+  | { type: 'server.error'; endpoint: string; error: unknown }
+
+export type GrantkitEventType = GrantkitEvent['type']
+export type GrantkitEventOf<T extends GrantkitEventType> = Extract<GrantkitEvent, { type: T }>
+
+/**
+ * A minimal typed emitter. Listeners run synchronously; one that throws is
+ * isolated so it cannot fail a request.
+ */
+export class EventHub {
+  private readonly listeners = new Map<string, Array<(e: GrantkitEvent) => void>>()
+  private readonly any: Array<(e: GrantkitEvent) => void> = []
+
+  /** Listens to one event type, or to all with `'*'`. Returns a function that removes the listener. */
+  on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void {
+    const fn = listener as (e: GrantkitEvent) => void
+    const list = type === '*' ? this.any : this.listeners.get(type) ?? []
+    if (type !== '*' && !this.listeners.has(type)) this.listeners.set(type, list)
+    list.push(fn)
+    return () => {
+      const i = list.indexOf(fn)
+      if (i !== -1) list.splice(i, 1)
+    }
+  }
+
+  emit(event: GrantkitEvent): void {
+    const list = this.listeners.get(event.type)
+    if (list === undefined && this.any.length === 0) return
+    for (const fn of list ?? []) safeCall(fn, event)
+    for (const fn of this.any) safeCall(fn, event)
+  }
+}
+
+function safeCall(fn: (e: GrantkitEvent) => void, e: GrantkitEvent): void {
+  try {
+    fn(e)
+  } catch {
+    // A listener's failure is its own; the request goes on.
+  }
+}

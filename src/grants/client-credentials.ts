@@ -1,0 +1,19 @@
+import { resolveScope } from '../tokens/scope.js'
+import { issueTokens } from '../tokens/issue.js'
+import type { GrantHandler } from './types.js'
+
+/**
+ * RFC 6749 §4.4: a confidential client asks for a token for itself.
+ * No refresh token is issued (§4.4.3 says it SHOULD NOT be).
+ */
+export const clientCredentials: GrantHandler = {
+  grantType: 'client_credentials',
+  parameters: [],
+  // RFC 6749 §4.4: MUST only be used by confidential clients.
+  clientAuth: 'required',
+  async handle(ctx) {
+    const scope = resolveScope(ctx.server, ctx.client, ctx.params.get('scope'))
+    // RFC 9068 §2.2: with no resource owner, sub is the client's own identifier.
+    return issueTokens(ctx, { sub: ctx.client.id, scope })
+  },
+}

@@ -1,0 +1,38 @@
+/**
+ * grantkit: an embeddable OAuth 2.0 and OpenID Connect authorization server.
+ * This file is the whole public API of the core; everything else is internal.
+ */
+export { createAuthorizationServer, createServerContext, type AuthorizationServer } from './server.js'
+export type { AuthorizationServerOptions } from './config/options.js'
+export { defaults } from './config/defaults.js'
+export type { ServerContext, EndpointUrls } from './context.js'
+export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
+export { OAuthError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
+export type { GrantkitEvent, GrantkitEventType, GrantkitEventOf } from './events/events.js'
+
+export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
+export { prepareClient, hashClientSecret, type Client, type ClientMetadata, type ClientAuthMethod } from './clients/metadata.js'
+export { authenticateClient, type AuthenticatedClient } from './clients/authenticate.js'
+
+export { defaultGrants, clientCredentials } from './grants/index.js'
+export type { GrantHandler, GrantContext, TokenResponseBody } from './grants/types.js'
+export { issueTokens, type TokenIssue } from './tokens/issue.js'
+export { issueAccessToken, type AccessTokenGrant, type IssuedAccessToken } from './tokens/access-token.js'
+export { resolveScope, parseScope } from './tokens/scope.js'
+
+export { KeyRing, type KeyStore, type KeyRingOptions, type ScheduledKey } from './keys/key-store.js'
+export {
+  generateSigningKey,
+  importSigningKey,
+  exportPrivateJwk,
+  jwkThumbprint,
+  type SigningKey,
+  type SigningAlgorithm,
+  type PrivateJwk,
+  type PublicJwk,
+} from './keys/signing-key.js'
+
+export { createMemoryStorage, type MemoryStorageOptions } from './storage/memory.js'
+export type * from './storage/types.js'
+
+export { randomToken, hashToken } from './crypto/random.js'

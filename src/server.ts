@@ -1,0 +1,232 @@
+import { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
+import { defaults } from './config/defaults.js'
+import type { AuthorizationServerOptions } from './config/options.js'
+import type { EndpointUrls, ServerContext } from './context.js'
+import { randomId, randomToken } from './crypto/random.js'
+import { createDiscoveryEndpoint } from './endpoints/discovery.js'
+import { jwksEndpoint } from './endpoints/jwks.js'
+import { tokenEndpoint } from './endpoints/token.js'
+import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
+import { defaultGrants } from './grants/index.js'
+import type { GrantHandler } from './grants/types.js'
+import { notFound, serverErrorResponse } from './http/response.js'
+import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
+import { KeyRing, type KeyStore } from './keys/key-store.js'
+import { createMemoryStorage } from './storage/memory.js'
+
+/** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
+export interface AuthorizationServer {
+  /** Routes a request to its endpoint. Never throws: failures become OAuth error responses. */
+  handle(req: GrantkitRequest): Promise<GrantkitResponse>
+  /** The token endpoint, for embedders who route themselves. */
+  token(req: GrantkitRequest): Promise<GrantkitResponse>
+  /** The JWKS endpoint. */
+  jwks(req: GrantkitRequest): GrantkitResponse
+  /** RFC 8414 / OIDC discovery document. */
+  metadata(req: GrantkitRequest): GrantkitResponse
+  /** Listens to events (token issued, authentication failed, …). Returns an unsubscribe function. */
+  on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void
+  /** The resolved configuration and collaborators. */
+  readonly context: ServerContext
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+function positiveSeconds(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`${path}: must be a positive number of seconds`)
+  }
+  return value
+}
+
+function checkIssuer(issuer: unknown, allowHttp: boolean): URL {
+  if (typeof issuer !== 'string' || issuer === '') throw new TypeError('issuer: is required (an https URL)')
+  let url: URL
+  try {
+    url = new URL(issuer)
+  } catch {
+    throw new TypeError(`issuer: "${issuer}" is not a URL`)
+  }
+  // RFC 8414 §2: https, no query, no fragment.
+  if (url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#')) {
+    throw new TypeError('issuer: must not have a query or fragment')
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (allowHttp || LOOPBACK.has(url.hostname)))) {
+    throw new TypeError(`issuer: must be https (http only for loopback hosts, or with allowHttpIssuer)`)
+  }
+  if (issuer.endsWith('/')) throw new TypeError('issuer: must not end with "/"')
+  return url
+}
+
+function checkPath(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(value)) {
+    throw new TypeError(`${path}: must be a path starting with "/"`)
+  }
+  return value
+}
+
+function resolveKeys(keys: AuthorizationServerOptions['keys']): KeyStore {
+  if (keys === undefined) return new KeyRing({ algorithm: defaults.signingAlgorithm })
+  if ('signingKey' in keys && typeof keys.signingKey === 'function') return keys as KeyStore
+  const opts = keys as { keys?: unknown; algorithm?: unknown }
+  return new KeyRing({
+    ...(opts.keys !== undefined && { keys: opts.keys as never }),
+    ...(opts.algorithm !== undefined && { algorithm: opts.algorithm as never }),
+  })
+}
+
+function resolveGrants(grants: readonly GrantHandler[]): Map<string, GrantHandler> {
+  if (!Array.isArray(grants)) throw new TypeError('grants: must be an array of grant handlers')
+  const map = new Map<string, GrantHandler>()
+  grants.forEach((g, i) => {
+    if (typeof g !== 'object' || g === null || typeof g.grantType !== 'string' || g.grantType === '') {
+      throw new TypeError(`grants[${i}].grantType: must be a non-empty string`)
+    }
+    if (typeof g.handle !== 'function') throw new TypeError(`grants[${i}].handle: must be a function`)
+    if (!Array.isArray(g.parameters)) throw new TypeError(`grants[${i}].parameters: must be an array of parameter names`)
+    if (g.clientAuth !== 'required' && g.clientAuth !== 'optional') throw new TypeError(`grants[${i}].clientAuth: must be "required" or "optional"`)
+    if (map.has(g.grantType)) throw new TypeError(`grants[${i}].grantType: "${g.grantType}" is registered twice`)
+    map.set(g.grantType, g)
+  })
+  return map
+}
+
+/** Resolves and validates options into the context every endpoint shares. */
+export function createServerContext(options: AuthorizationServerOptions): ServerContext {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object')
+  const issuerUrl = checkIssuer(options.issuer, options.allowHttpIssuer === true)
+  const issuer = options.issuer
+  const basePath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname
+
+  const clients: ClientRegistry = Array.isArray(options.clients)
+    ? new StaticClientRegistry(options.clients as never)
+    : (options.clients as ClientRegistry)
+  if (typeof clients !== 'object' || clients === null || typeof clients.find !== 'function') {
+    throw new TypeError('clients: must be an array of client metadata or a registry with find(clientId)')
+  }
+
+  const ttlIn = options.ttl ?? {}
+  const ttl = { ...defaults.ttl }
+  for (const [name, value] of Object.entries(ttlIn)) {
+    if (!(name in ttl)) throw new TypeError(`ttl.${name}: unknown lifetime; known: ${Object.keys(ttl).join(', ')}`)
+    if (value !== undefined) ttl[name as keyof typeof ttl] = positiveSeconds(value, `ttl.${name}`)
+  }
+
+  const format = options.accessTokenFormat ?? defaults.accessTokenFormat
+  if (format !== 'jwt' && format !== 'opaque') throw new TypeError('accessTokenFormat: must be "jwt" or "opaque"')
+
+  const grants = resolveGrants(options.grants ?? defaultGrants)
+
+  let scopes: Set<string> | undefined
+  if (options.scopes !== undefined) {
+    if (!Array.isArray(options.scopes) || options.scopes.some((s) => typeof s !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
+      throw new TypeError('scopes: must be an array of scope tokens (RFC 6749 §3.3)')
+    }
+    scopes = new Set(options.scopes)
+  }
+
+  // A static registry is checked against the server now, not at the first request.
+  if (clients.list !== undefined) {
+    let i = 0
+    for (const client of clients.list()) {
+      for (const g of client.grantTypes) {
+        if (!grants.has(g)) {
+          throw new TypeError(`clients[${i}].grant_types: "${g}" is not a grant this server supports (${[...grants.keys()].join(', ')})`)
+        }
+      }
+      if (scopes !== undefined) {
+        for (const s of client.scopes) {
+          if (!scopes.has(s)) throw new TypeError(`clients[${i}].scope: "${s}" is not in scopes`)
+        }
+      }
+      i++
+    }
+  }
+
+  const paths = { ...defaults.paths }
+  for (const [name, value] of Object.entries(options.paths ?? {})) {
+    if (!(name in paths)) throw new TypeError(`paths.${name}: unknown endpoint; known: ${Object.keys(paths).join(', ')}`)
+    paths[name as keyof typeof paths] = checkPath(value, `paths.${name}`)
+  }
+  const endpoints: EndpointUrls = { token: issuer + paths.token, jwks: issuer + paths.jwks }
+
+  const audience = options.accessTokenAudience ?? issuer
+  if (!(typeof audience === 'string' && audience !== '') && !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== ''))) {
+    throw new TypeError('accessTokenAudience: must be a non-empty string or array of strings')
+  }
+
+  const deps = options.deps ?? {}
+  return {
+    issuer,
+    endpoints,
+    routes: {
+      token: basePath + paths.token,
+      jwks: basePath + paths.jwks,
+      // RFC 8414 §3.1: the well-known suffix goes between host and issuer path.
+      metadata: '/.well-known/oauth-authorization-server' + basePath,
+      // OIDC Discovery §4: the suffix is appended to the issuer.
+      openidConfiguration: basePath + '/.well-known/openid-configuration',
+    },
+    clients,
+    storage: options.storage ?? createMemoryStorage(deps.now !== undefined ? { now: deps.now } : {}),
+    keys: resolveKeys(options.keys),
+    grants,
+    accessTokenFormat: format,
+    accessTokenAudience: audience,
+    ttl,
+    clockSkew: options.clockSkew === undefined ? defaults.clockSkew : nonNegative(options.clockSkew, 'clockSkew'),
+    maxAssertionLifetime: options.maxAssertionLifetime === undefined ? defaults.maxAssertionLifetime : positiveSeconds(options.maxAssertionLifetime, 'maxAssertionLifetime'),
+    scopes,
+    maxBodyBytes: options.maxBodyBytes === undefined ? defaults.maxBodyBytes : positiveSeconds(options.maxBodyBytes, 'maxBodyBytes'),
+    metadataMaxAge: options.metadataMaxAge === undefined ? defaults.metadataMaxAge : nonNegative(options.metadataMaxAge, 'metadataMaxAge'),
+    events: new EventHub(),
+    now: deps.now ?? (() => Date.now() / 1000),
+    randomId: deps.randomId ?? randomId,
+    randomToken: deps.randomToken ?? (() => randomToken(32)),
+  }
+}
+
+function nonNegative(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${path}: must be a number >= 0`)
+  return value
+}
+
+/**
+ * Creates an authorization server. All options are validated here: a mistake
+ * is a TypeError naming the field, never a failure at the first request.
+ *
+ * @example
+ * const server = createAuthorizationServer({
+ *   issuer: 'https://auth.example.com',
+ *   clients: [{ client_id: 'svc', client_secret: 's3cret', grant_types: ['client_credentials'], scope: 'api:read' }],
+ * })
+ * const res = await server.handle({ method: 'POST', url, headers, body })
+ */
+export function createAuthorizationServer(options: AuthorizationServerOptions): AuthorizationServer {
+  const ctx = createServerContext(options)
+  const metadata = createDiscoveryEndpoint(ctx)
+  const routes = new Map<string, (req: GrantkitRequest) => GrantkitResponse | Promise<GrantkitResponse>>([
+    [ctx.routes.token, (req) => tokenEndpoint(ctx, req)],
+    [ctx.routes.jwks, (req) => jwksEndpoint(ctx, req)],
+    [ctx.routes.metadata, metadata],
+    [ctx.routes.openidConfiguration, metadata],
+  ])
+  return {
+    context: ctx,
+    async handle(req) {
+      const route = routes.get(req.url.pathname)
+      if (route === undefined) return notFound()
+      try {
+        return await route(req)
+      } catch (error) {
+        // Endpoints catch their own errors; this is the last line for a bug.
+        ctx.events.emit({ type: 'server.error', endpoint: req.url.pathname, error })
+        return serverErrorResponse()
+      }
+    },
+    token: (req) => tokenEndpoint(ctx, req),
+    jwks: (req) => jwksEndpoint(ctx, req),
+    metadata,
+    on: (type, listener) => ctx.events.on(type, listener),
+  }
+}

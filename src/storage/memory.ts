@@ -1,0 +1,173 @@
+import type {
+  AccessTokenRecord,
+  AccessTokenStore,
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+  CodeConsumption,
+  GrantStore,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  ReplayStore,
+  RotationOutcome,
+  Storage,
+} from './types.js'
+
+/**
+ * A map whose entries vanish at their expiry. Reads never return an expired
+ * entry; a sweep every `SWEEP_EVERY` writes bounds memory without a timer.
+ */
+class ExpiringMap<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>()
+  private writes = 0
+  constructor(private readonly now: () => number) {}
+
+  get(key: string): V | undefined {
+    const e = this.entries.get(key)
+    if (e === undefined) return undefined
+    if (e.expiresAt <= this.now()) {
+      this.entries.delete(key)
+      return undefined
+    }
+    return e.value
+  }
+
+  set(key: string, value: V, expiresAt: number): void {
+    if (++this.writes % 1024 === 0) this.sweep()
+    this.entries.set(key, { value, expiresAt })
+  }
+
+  delete(key: string): boolean {
+    return this.entries.delete(key)
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  sweep(): void {
+    const now = this.now()
+    for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k)
+  }
+}
+
+/*
+ * JavaScript runs each of these methods to completion between awaits, so a
+ * method that reads and writes with no await in between is atomic in one
+ * process: that is what makes consume/rotate/markUsed safe here.
+ */
+
+class MemoryAccessTokens implements AccessTokenStore {
+  private readonly tokens: ExpiringMap<AccessTokenRecord>
+  private readonly revokedJtis: ExpiringMap<true>
+  constructor(now: () => number) {
+    this.tokens = new ExpiringMap(now)
+    this.revokedJtis = new ExpiringMap(now)
+  }
+  async save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
+    this.tokens.set(record.tokenHash, record, record.expiresAt)
+  }
+  async find(tokenHash: string): Promise<AccessTokenRecord | null> {
+    return this.tokens.get(tokenHash) ?? null
+  }
+  async revoke(tokenHash: string): Promise<void> {
+    this.tokens.delete(tokenHash)
+  }
+  async revokeJti(jti: string, expiresAt: number): Promise<void> {
+    this.revokedJtis.set(jti, true, expiresAt)
+  }
+  async isJtiRevoked(jti: string): Promise<boolean> {
+    return this.revokedJtis.get(jti) === true
+  }
+}
+
+class MemoryAuthorizationCodes implements AuthorizationCodeStore {
+  private readonly codes: ExpiringMap<{ record: AuthorizationCodeRecord; consumed: boolean }>
+  constructor(now: () => number) {
+    this.codes = new ExpiringMap(now)
+  }
+  async save(record: AuthorizationCodeRecord): Promise<void> {
+    this.codes.set(record.codeHash, { record, consumed: false }, record.expiresAt)
+  }
+  async consume(codeHash: string): Promise<CodeConsumption> {
+    const entry = this.codes.get(codeHash)
+    if (entry === undefined) return { outcome: 'not_found' }
+    if (entry.consumed) return { outcome: 'reused', grantId: entry.record.grantId }
+    // The tombstone stays until the code would have expired, to detect a replay.
+    entry.consumed = true
+    return { outcome: 'consumed', record: entry.record }
+  }
+}
+
+class MemoryRefreshTokens implements RefreshTokenStore {
+  private readonly tokens: ExpiringMap<{ record: RefreshTokenRecord; rotated: boolean }>
+  constructor(now: () => number) {
+    this.tokens = new ExpiringMap(now)
+  }
+  async save(record: RefreshTokenRecord): Promise<void> {
+    this.tokens.set(record.tokenHash, { record, rotated: false }, record.expiresAt)
+  }
+  async find(tokenHash: string): Promise<RefreshTokenRecord | null> {
+    const e = this.tokens.get(tokenHash)
+    return e === undefined || e.rotated ? null : e.record
+  }
+  async rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome> {
+    const e = this.tokens.get(oldHash)
+    if (e === undefined) return 'not_found'
+    if (e.rotated) return 'reused'
+    e.rotated = true
+    this.tokens.set(next.tokenHash, { record: next, rotated: false }, next.expiresAt)
+    return 'rotated'
+  }
+  async revoke(tokenHash: string): Promise<void> {
+    this.tokens.delete(tokenHash)
+  }
+}
+
+class MemoryGrants implements GrantStore {
+  private readonly revoked: ExpiringMap<true>
+  constructor(now: () => number) {
+    this.revoked = new ExpiringMap(now)
+  }
+  async revoke(grantId: string, until: number): Promise<void> {
+    this.revoked.set(grantId, true, until)
+  }
+  async isRevoked(grantId: string): Promise<boolean> {
+    return this.revoked.get(grantId) === true
+  }
+}
+
+class MemoryReplay implements ReplayStore {
+  private readonly seen: ExpiringMap<true>
+  constructor(now: () => number) {
+    this.seen = new ExpiringMap(now)
+  }
+  async markUsed(key: string, expiresAt: number): Promise<boolean> {
+    if (this.seen.get(key) !== undefined) return false
+    this.seen.set(key, true, expiresAt)
+    return true
+  }
+}
+
+export interface MemoryStorageOptions {
+  /** Clock in seconds since the epoch. Default: the system clock. */
+  now?: () => number
+}
+
+/**
+ * In-process storage with expiry: the default. Everything is lost on restart
+ * and nothing is shared between processes; use the PostgreSQL or Redis storage
+ * for more than one process.
+ *
+ * @example
+ * const storage = createMemoryStorage({ now: () => clock.now() })
+ */
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage {
+  const now = options.now ?? (() => Date.now() / 1000)
+  return {
+    accessTokens: new MemoryAccessTokens(now),
+    authorizationCodes: new MemoryAuthorizationCodes(now),
+    refreshTokens: new MemoryRefreshTokens(now),
+    grants: new MemoryGrants(now),
+    replay: new MemoryReplay(now),
+  }
+}

@@ -1,0 +1,69 @@
+import type { ServerContext } from '../context.js'
+import { signJwt } from '../crypto/jws.js'
+import { hashToken } from '../crypto/random.js'
+
+/** What an access token is issued for. */
+export interface AccessTokenGrant {
+  clientId: string
+  /** Resource owner, or the client id when the client acts for itself (RFC 9068 §2.2). */
+  sub: string
+  scope: string
+  /** The authorization it descends from, so that revoking it kills the token. */
+  grantId?: string
+  /** Overrides the configured audience (RFC 8707 resource indicators). */
+  audience?: string | string[]
+  /** Extra claims, e.g. `auth_time` (RFC 9068 §2.2.1). Must not override registered ones. */
+  claims?: Record<string, unknown>
+}
+
+export interface IssuedAccessToken {
+  token: string
+  /** jti of a JWT, or the record id of an opaque token. */
+  id: string
+  expiresIn: number
+  expiresAt: number
+}
+
+/**
+ * Issues an access token in the configured format. A JWT follows RFC 9068
+ * (typ `at+jwt`) and is not stored; an opaque token is 256 random bits stored
+ * only as its hash.
+ */
+export async function issueAccessToken(ctx: ServerContext, grant: AccessTokenGrant): Promise<IssuedAccessToken> {
+  const now = Math.floor(ctx.now())
+  const expiresIn = ctx.ttl.accessToken
+  const expiresAt = now + expiresIn
+  const id = ctx.randomId()
+  const audience = grant.audience ?? ctx.accessTokenAudience
+  if (ctx.accessTokenFormat === 'jwt') {
+    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti are required.
+    const payload: Record<string, unknown> = {
+      ...grant.claims,
+      iss: ctx.issuer,
+      sub: grant.sub,
+      aud: audience,
+      exp: expiresAt,
+      iat: now,
+      jti: id,
+      client_id: grant.clientId,
+    }
+    if (grant.scope !== '') payload.scope = grant.scope
+    if (grant.grantId !== undefined) payload.gid = grant.grantId
+    const token = signJwt(ctx.keys.signingKey(now), 'at+jwt', payload)
+    return { token, id, expiresIn, expiresAt }
+  }
+  const token = ctx.randomToken()
+  await ctx.storage.accessTokens.save({
+    id,
+    tokenHash: hashToken(token),
+    clientId: grant.clientId,
+    sub: grant.sub,
+    scope: grant.scope,
+    audience: Array.isArray(audience) ? audience : [audience],
+    ...(grant.grantId !== undefined && { grantId: grant.grantId }),
+    ...(grant.claims !== undefined && { claims: grant.claims }),
+    issuedAt: now,
+    expiresAt,
+  })
+  return { token, id, expiresIn, expiresAt }
+}
