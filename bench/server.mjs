@@ -1,0 +1,50 @@
+// Child process: an HTTP server under test on 127.0.0.1, port chosen by the OS.
+// Usage: node bench/server.mjs <jwt|opaque|raw>. Talks to the parent over IPC:
+// sends { type: 'ready', port }, answers { type: 'cpu' } with its CPU time so the
+// parent can tell whether the server's core was saturated. Exits when the parent goes.
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
+import { loadGrantkit, loadNodeAdapter, serverOptions, SCOPE } from './common.mjs'
+
+const mode = process.argv[2]
+
+// The ceiling: what any Node token endpoint must do at least (read the body,
+// parse it as a form, answer JSON with the same headers), and nothing more.
+const RAW_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' }
+const RAW_BODY = JSON.stringify({ access_token: randomBytes(32).toString('base64url'), token_type: 'Bearer', expires_in: 3600, scope: SCOPE })
+const RAW_ERROR = JSON.stringify({ error: 'invalid_request' })
+
+function rawListener(req, res) {
+  const chunks = []
+  req.on('data', (c) => chunks.push(c))
+  req.on('end', () => {
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+    if (req.method !== 'POST' || req.url !== '/token' || form.get('grant_type') !== 'client_credentials') {
+      res.writeHead(400, RAW_HEADERS)
+      res.end(RAW_ERROR)
+      return
+    }
+    res.writeHead(200, RAW_HEADERS)
+    res.end(RAW_BODY)
+  })
+}
+
+let listener
+if (mode === 'raw') {
+  listener = rawListener
+} else if (mode === 'jwt' || mode === 'opaque') {
+  const { createAuthorizationServer } = await loadGrantkit()
+  const { toNodeListener } = await loadNodeAdapter()
+  listener = toNodeListener(createAuthorizationServer(serverOptions(mode)))
+} else {
+  throw new Error(`mode must be jwt, opaque or raw, not ${mode}`)
+}
+
+const server = createServer(listener)
+server.listen(0, '127.0.0.1', () => {
+  process.send({ type: 'ready', port: server.address().port })
+})
+process.on('message', (m) => {
+  if (m?.type === 'cpu') process.send({ type: 'cpu', id: m.id, usage: process.cpuUsage(), rss: process.memoryUsage().rss })
+})
+process.on('disconnect', () => process.exit(0))

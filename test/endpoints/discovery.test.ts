@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { ISSUER, json, makeServer } from '../helpers.js'
+
+const get = (path: string) => ({ method: 'GET', url: new URL('https://as.example' + path), headers: {} })
+
+describe('discovery (RFC 8414, OIDC Discovery)', () => {
+  it('describes what is enabled, at both well-known locations', async () => {
+    const { server } = makeServer({ scopes: ['api:read', 'api:write'] })
+    const a = await server.handle(get('/.well-known/oauth-authorization-server'))
+    const b = await server.handle(get('/.well-known/openid-configuration'))
+    expect(a.status).toBe(200)
+    expect(a.body).toBe(b.body)
+    const doc = json(a)
+    expect(doc).toMatchObject({
+      issuer: ISSUER,
+      token_endpoint: ISSUER + '/token',
+      jwks_uri: ISSUER + '/jwks',
+      grant_types_supported: ['client_credentials'],
+      scopes_supported: ['api:read', 'api:write'],
+    })
+    expect(doc.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none']),
+    )
+    expect(doc.token_endpoint_auth_signing_alg_values_supported).not.toContain('none')
+  })
+
+  it('lists an embedder grant and only the grants registered', async () => {
+    const { clientCredentials } = await import('../../src/index.js')
+    const { server } = makeServer({
+      clients: [{ client_id: 'c', client_secret: 's', grant_types: ['urn:x'] }],
+      grants: [{ grantType: 'urn:x', parameters: [], clientAuth: 'required', handle: async () => ({ access_token: 'a', token_type: 'Bearer' }) }],
+    })
+    expect(json(await server.handle(get('/.well-known/oauth-authorization-server'))).grant_types_supported).toEqual(['urn:x'])
+    void clientCredentials
+  })
+
+  it('puts the well-known suffix where RFC 8414 §3.1 and OIDC Discovery §4 say for an issuer with a path', async () => {
+    const { server } = makeServer({ issuer: 'https://as.example/t1' })
+    expect((await server.handle(get('/.well-known/oauth-authorization-server/t1'))).status).toBe(200)
+    expect((await server.handle(get('/t1/.well-known/openid-configuration'))).status).toBe(200)
+    expect(json(await server.handle(get('/t1/.well-known/openid-configuration'))).token_endpoint).toBe('https://as.example/t1/token')
+  })
+
+  it('refuses POST with 405', async () => {
+    const { server } = makeServer()
+    expect((await server.handle({ ...get('/.well-known/openid-configuration'), method: 'POST' })).status).toBe(405)
+  })
+})
+
+describe('JWKS endpoint', () => {
+  it('publishes public keys only', async () => {
+    const { server } = makeServer()
+    const res = await server.handle(get('/jwks'))
+    expect(res.status).toBe(200)
+    const { keys } = json(res) as { keys: Array<Record<string, unknown>> }
+    expect(keys).toHaveLength(1)
+    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' })
+    for (const k of keys) for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k[priv]).toBeUndefined()
+  })
+})
