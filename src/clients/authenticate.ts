@@ -161,7 +161,11 @@ async function verifyClientAssertion(
   // an HMAC over a public key cannot pass for private_key_jwt.
   let algorithms: string[]
   if (method === 'private_key_jwt' && client.keys !== undefined) algorithms = ASYMMETRIC_ALGS
-  else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) algorithms = HMAC_ALGS
+  else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
+    // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing, whatever the method.
+    if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) throw authFailure(ctx, client.id, method, 'client secret expired')
+    algorithms = HMAC_ALGS
+  }
   else throw authFailure(ctx, client.id, 'client_assertion', `client is registered for ${method}`)
   const pinned = client.metadata.token_endpoint_auth_signing_alg
   if (typeof pinned === 'string') algorithms = algorithms.filter((a) => a === pinned)
@@ -190,15 +194,21 @@ async function verifyClientAssertion(
     throw authFailure(ctx, client.id, method, detail)
   }
   const exp = payload.exp!
-  const issuedAt = typeof payload.iat === 'number' ? payload.iat : now
-  if (exp - Math.min(issuedAt, now) > ctx.maxAssertionLifetime + ctx.clockSkew) {
+  const iat = typeof payload.iat === 'number' ? payload.iat : undefined
+  // RFC 7519 §4.1.6: iat is when the assertion was issued; beyond the clock skew it cannot be in the future.
+  if (iat !== undefined && iat > now + ctx.clockSkew) {
+    throw authFailure(ctx, client.id, method, 'client_assertion iat is in the future')
+  }
+  // exp − iat is read off the client's clock alone, so it gets no skew; exp − now compares two clocks.
+  const lifetime = iat !== undefined ? exp - iat : exp - now - ctx.clockSkew
+  if (lifetime > ctx.maxAssertionLifetime) {
     throw authFailure(ctx, client.id, method, 'client_assertion lives longer than maxAssertionLifetime')
   }
   if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 512) {
     throw authFailure(ctx, client.id, method, 'client_assertion jti must be a non-empty string')
   }
   // RFC 7523 §3 item 7: a jti is accepted once.
-  const fresh = await ctx.storage.replay.markUsed(`client_assertion:${client.id}:${payload.jti}`, exp + ctx.clockSkew)
+  const fresh = await ctx.storage.replay.markUsed(`client_assertion:${JSON.stringify([client.id, payload.jti])}`, exp + ctx.clockSkew)
   if (!fresh) throw authFailure(ctx, client.id, method, 'client_assertion jti replayed')
   return { client, method }
 }
