@@ -3,11 +3,16 @@ import type { EventHub } from './events/events.js'
 import type { GrantHandler } from './grants/types.js'
 import type { KeyStore } from './keys/key-store.js'
 import type { Storage } from './storage/types.js'
+import type { UserSource } from './users/user-source.js'
 
 /** Absolute URLs of the endpoints, derived from the issuer. */
 export interface EndpointUrls {
   token: string
   jwks: string
+  authorization: string
+  userinfo: string
+  /** Base URL of the built-in interaction pages. */
+  interaction: string
 }
 
 /**
@@ -19,6 +24,19 @@ export interface ServerContext {
   readonly endpoints: EndpointUrls
   /** Path of each endpoint as routed (issuer path + relative path). */
   readonly routes: Readonly<Record<keyof EndpointUrls | 'metadata' | 'openidConfiguration', string>>
+  /** Where a person is sent to sign in or consent: the built-in pages or the embedder's own UI. */
+  interactionUrl(uid: string): string
+  /** True when the built-in pages serve interactions (no custom `interaction.url`). */
+  readonly builtInPages: boolean
+  /** People: needed by the built-in pages, the password grant and userinfo. */
+  readonly users: UserSource | undefined
+  /** Cookie attributes derived from the issuer. */
+  readonly cookies: { readonly secure: boolean; readonly path: string }
+  readonly sessionTtl: number
+  readonly consentTtl: number
+  readonly interactionTtl: number
+  readonly pkce: { readonly required: 'public' | 'all'; readonly allowPlain: boolean }
+  readonly passwordGrant: { readonly maxFailures: number; readonly failureWindow: number }
   readonly clients: ClientRegistry
   readonly storage: Storage
   readonly keys: KeyStore

@@ -6,6 +6,10 @@ import { randomId, randomToken } from './crypto/random.js'
 import { createDiscoveryEndpoint } from './endpoints/discovery.js'
 import { jwksEndpoint } from './endpoints/jwks.js'
 import { tokenEndpoint } from './endpoints/token.js'
+import { authorizationEndpoint } from './endpoints/authorization.js'
+import { interactionPagesEndpoint } from './endpoints/interaction-pages.js'
+import { userinfoEndpoint } from './endpoints/userinfo.js'
+import { finishInteraction, interactionDetails, type InteractionDetails, type InteractionResult } from './interaction/interactions.js'
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
 import { defaultGrants } from './grants/index.js'
 import type { GrantHandler } from './grants/types.js'
@@ -13,6 +17,7 @@ import { notFound, serverErrorResponse } from './http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 import { KeyRing, type KeyStore } from './keys/key-store.js'
 import { createMemoryStorage } from './storage/memory.js'
+import { StaticUserSource, type StaticUser, type UserSource } from './users/user-source.js'
 
 /** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
 export interface AuthorizationServer {
@@ -24,6 +29,19 @@ export interface AuthorizationServer {
   jwks(req: GrantkitRequest): GrantkitResponse
   /** RFC 8414 / OIDC discovery document. */
   metadata(req: GrantkitRequest): GrantkitResponse
+  /** The authorization endpoint. */
+  authorize(req: GrantkitRequest): Promise<GrantkitResponse>
+  /** The OIDC userinfo endpoint. */
+  userinfo(req: GrantkitRequest): Promise<GrantkitResponse>
+  /**
+   * For your own login and consent UI (option `interaction.url`): read what to
+   * show, then finish the step. Both need the person's request, whose cookie
+   * ties the interaction to the browser that started it.
+   */
+  readonly interactions: {
+    details(req: GrantkitRequest, uid: string): Promise<InteractionDetails | null>
+    finish(req: GrantkitRequest, uid: string, result: InteractionResult): Promise<GrantkitResponse>
+  }
   /** Listens to events (token issued, authentication failed, …). Returns an unsubscribe function. */
   on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void
   /** The resolved configuration and collaborators. */
@@ -130,7 +148,8 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     let i = 0
     for (const client of clients.list()) {
       for (const g of client.grantTypes) {
-        if (!grants.has(g)) {
+        // implicit is a response type at the authorization endpoint, not a token-endpoint grant.
+        if (!grants.has(g) && g !== 'implicit') {
           throw new TypeError(`clients[${i}].grant_types: "${g}" is not a grant this server supports (${[...grants.keys()].join(', ')})`)
         }
       }
@@ -148,11 +167,45 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     if (!(name in paths)) throw new TypeError(`paths.${name}: unknown endpoint; known: ${Object.keys(paths).join(', ')}`)
     paths[name as keyof typeof paths] = checkPath(value, `paths.${name}`)
   }
-  const endpoints: EndpointUrls = { token: issuer + paths.token, jwks: issuer + paths.jwks }
+  const endpoints: EndpointUrls = {
+    token: issuer + paths.token,
+    jwks: issuer + paths.jwks,
+    authorization: issuer + paths.authorization,
+    userinfo: issuer + paths.userinfo,
+    interaction: issuer + paths.interaction,
+  }
+
+  let users: UserSource | undefined
+  if (Array.isArray(options.users)) users = new StaticUserSource(options.users as StaticUser[])
+  else if (options.users !== undefined) {
+    const u = options.users as UserSource
+    if (typeof u.findByUsername !== 'function' || typeof u.verifyPassword !== 'function' || typeof u.claims !== 'function') {
+      throw new TypeError('users: must be an array of users or a source with findByUsername, verifyPassword and claims')
+    }
+    users = u
+  }
+  const customUrl = options.interaction?.url
+  if (customUrl !== undefined && typeof customUrl !== 'function') throw new TypeError('interaction.url: must be a function of the interaction uid')
+  const pkce = { ...defaults.pkce, ...options.pkce }
+  if (pkce.required !== 'public' && pkce.required !== 'all') throw new TypeError('pkce.required: must be "public" or "all"')
+  if (typeof pkce.allowPlain !== 'boolean') throw new TypeError('pkce.allowPlain: must be a boolean')
+  const passwordGrant = { ...defaults.passwordGrant, ...options.passwordGrant }
+  positiveSeconds(passwordGrant.failureWindow, 'passwordGrant.failureWindow')
+  if (!Number.isInteger(passwordGrant.maxFailures) || passwordGrant.maxFailures < 1) throw new TypeError('passwordGrant.maxFailures: must be a whole number >= 1')
 
   const audience = options.accessTokenAudience ?? issuer
   if (!(typeof audience === 'string' && audience !== '') && !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string' && a !== ''))) {
     throw new TypeError('accessTokenAudience: must be a non-empty string or array of strings')
+  }
+
+  if (customUrl === undefined && users === undefined && clients.list !== undefined) {
+    let i = 0
+    for (const client of clients.list()) {
+      if (client.responseTypes.size > 0 && (client.grantTypes.has('authorization_code') || client.grantTypes.has('implicit'))) {
+        throw new TypeError(`users: required by the built-in login page, which clients[${i}] ("${client.id}") reaches through the authorization endpoint; or give interaction.url for your own UI`)
+      }
+      i++
+    }
   }
 
   const deps = options.deps ?? {}
@@ -162,11 +215,23 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     routes: {
       token: basePath + paths.token,
       jwks: basePath + paths.jwks,
+      authorization: basePath + paths.authorization,
+      userinfo: basePath + paths.userinfo,
+      interaction: basePath + paths.interaction,
       // RFC 8414 §3.1: the well-known suffix goes between host and issuer path.
       metadata: '/.well-known/oauth-authorization-server' + basePath,
       // OIDC Discovery §4: the suffix is appended to the issuer.
       openidConfiguration: basePath + '/.well-known/openid-configuration',
     },
+    interactionUrl: customUrl ?? ((uid: string) => `${endpoints.interaction}/${uid}`),
+    builtInPages: customUrl === undefined,
+    users,
+    cookies: { secure: issuerUrl.protocol === 'https:', path: basePath === '' ? '/' : basePath },
+    sessionTtl: options.sessionTtl === undefined ? defaults.sessionTtl : positiveSeconds(options.sessionTtl, 'sessionTtl'),
+    consentTtl: options.consentTtl === undefined ? defaults.consentTtl : positiveSeconds(options.consentTtl, 'consentTtl'),
+    interactionTtl: options.interactionTtl === undefined ? defaults.interactionTtl : positiveSeconds(options.interactionTtl, 'interactionTtl'),
+    pkce,
+    passwordGrant,
     clients,
     storage: options.storage ?? createMemoryStorage(deps.now !== undefined ? { now: deps.now } : {}),
     keys: resolveKeys(options.keys),
@@ -208,13 +273,20 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const routes = new Map<string, (req: GrantkitRequest) => GrantkitResponse | Promise<GrantkitResponse>>([
     [ctx.routes.token, (req) => tokenEndpoint(ctx, req)],
     [ctx.routes.jwks, (req) => jwksEndpoint(ctx, req)],
+    [ctx.routes.authorization, (req) => authorizationEndpoint(ctx, req)],
+    [ctx.routes.userinfo, (req) => userinfoEndpoint(ctx, req)],
     [ctx.routes.metadata, metadata],
     [ctx.routes.openidConfiguration, metadata],
   ])
+  const interactionPrefix = ctx.routes.interaction + '/'
   return {
     context: ctx,
     async handle(req) {
-      const route = routes.get(req.url.pathname)
+      const path = req.url.pathname
+      let route = routes.get(path)
+      if (route === undefined && ctx.builtInPages && path.startsWith(interactionPrefix)) {
+        route = (r) => interactionPagesEndpoint(ctx, r, path.slice(interactionPrefix.length))
+      }
       if (route === undefined) return notFound()
       try {
         return await route(req)
@@ -227,6 +299,12 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     token: (req) => tokenEndpoint(ctx, req),
     jwks: (req) => jwksEndpoint(ctx, req),
     metadata,
+    authorize: (req) => authorizationEndpoint(ctx, req),
+    userinfo: (req) => userinfoEndpoint(ctx, req),
+    interactions: {
+      details: (req, uid) => interactionDetails(ctx, req, uid),
+      finish: (req, uid, result) => finishInteraction(ctx, req, uid, result),
+    },
     on: (type, listener) => ctx.events.on(type, listener),
   }
 }

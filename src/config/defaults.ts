@@ -19,6 +19,24 @@ export const defaults = {
     /** ID token lifetime in seconds. Default 3600. */
     idToken: 3600,
   },
+  /** Lifetime in seconds of a browser session (single sign-on). Default 86400 (one day). */
+  sessionTtl: 86_400,
+  /** Lifetime in seconds of remembered consent. Default 31536000 (one year). */
+  consentTtl: 31_536_000,
+  /** Lifetime in seconds of a login/consent interaction in progress. Default 600. */
+  interactionTtl: 600,
+  pkce: {
+    /** Who must send a PKCE challenge: `public` clients (RFC 9700 §2.1.1 MUST), or `all`. Default `public`. */
+    required: 'public' as 'public' | 'all',
+    /** Accept `code_challenge_method=plain` (RFC 7636 §4.2). Default `false`: S256 only. */
+    allowPlain: false,
+  },
+  passwordGrant: {
+    /** Failed password attempts for one username before it is locked for the rest of the window. Default 5. */
+    maxFailures: 5,
+    /** Length in seconds of the failure-counting window (and so of a lockout). Default 900. */
+    failureWindow: 900,
+  },
   /** Tolerance in seconds for clock differences when checking exp, nbf and iat of incoming JWTs. Default 60. */
   clockSkew: 60,
   /** Longest lifetime in seconds (exp − iat, or exp − now) accepted for a client assertion or JWT grant. Default 300. */
@@ -31,6 +49,9 @@ export const defaults = {
   paths: {
     token: '/token',
     jwks: '/jwks',
+    authorization: '/authorize',
+    userinfo: '/userinfo',
+    interaction: '/interaction',
   },
   /** Largest request body in bytes that the core and the adapters accept. Default 65536 (64 KiB). */
   maxBodyBytes: 65_536,

@@ -4,6 +4,7 @@ import type { GrantHandler } from '../grants/types.js'
 import type { KeyStore } from '../keys/key-store.js'
 import type { PrivateJwk, SigningAlgorithm } from '../keys/signing-key.js'
 import type { Storage } from '../storage/types.js'
+import type { StaticUser, UserSource } from '../users/user-source.js'
 
 /**
  * Options of `createAuthorizationServer`. Every default is in
@@ -48,7 +49,24 @@ export interface AuthorizationServerOptions {
   /** Seconds discovery and JWKS responses may be cached. Default 300. */
   metadataMaxAge?: number
   /** Paths of endpoints relative to the issuer path. */
-  paths?: Partial<{ token: string; jwks: string }>
+  paths?: Partial<{ token: string; jwks: string; authorization: string; userinfo: string; interaction: string }>
+  /** People who sign in: a source of your own, or a static list (passwords hashed at start). */
+  users?: UserSource | readonly StaticUser[]
+  /**
+   * Your own login and consent UI. `url(uid)` is where a person is sent; your
+   * UI calls `server.interactions.details` and `.finish`. Default: the built-in pages.
+   */
+  interaction?: { url?: (uid: string) => string }
+  /** Browser session (single sign-on) lifetime in seconds. Default 86400. */
+  sessionTtl?: number
+  /** Remembered-consent lifetime in seconds. Default 31536000. */
+  consentTtl?: number
+  /** Lifetime in seconds of a login/consent step in progress. Default 600. */
+  interactionTtl?: number
+  /** PKCE policy (RFC 7636, RFC 9700 §2.1.1). */
+  pkce?: Partial<{ required: 'public' | 'all'; allowPlain: boolean }>
+  /** Throttling of the password grant per username. */
+  passwordGrant?: Partial<{ maxFailures: number; failureWindow: number }>
   /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */
   allowHttpIssuer?: boolean
   /** Replaceable sources of time and randomness, for tests. */

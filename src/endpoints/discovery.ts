@@ -1,4 +1,6 @@
+import { RESPONSE_TYPES } from '../authorize/parse.js'
 import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
+import { SCOPE_CLAIMS } from '../tokens/id-token.js'
 import type { ServerContext } from '../context.js'
 import { jsonPublic, methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
@@ -11,16 +13,33 @@ const ASSERTION_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'E
  */
 export function buildMetadata(ctx: ServerContext): Record<string, unknown> {
   const now = ctx.now()
+  const signingAlgs = [...new Set(ctx.keys.publishedKeys(now).map((k) => k.alg))]
+  const grants = [...ctx.grants.keys()]
+  const codeFlow = ctx.grants.has('authorization_code')
+  const responseTypes = codeFlow ? [...RESPONSE_TYPES] : RESPONSE_TYPES.filter((t) => t !== 'code')
   const metadata: Record<string, unknown> = {
     issuer: ctx.issuer,
+    authorization_endpoint: ctx.endpoints.authorization,
     token_endpoint: ctx.endpoints.token,
+    userinfo_endpoint: ctx.endpoints.userinfo,
     jwks_uri: ctx.endpoints.jwks,
-    grant_types_supported: [...ctx.grants.keys()],
-    // RFC 8414 §2: REQUIRED. There is no authorization endpoint yet, so no response type.
-    response_types_supported: [],
+    // implicit is answered at the authorization endpoint, not the token endpoint.
+    grant_types_supported: [...grants, 'implicit'],
+    response_types_supported: responseTypes,
+    response_modes_supported: ['query', 'fragment'],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
-    access_token_signing_alg_values_supported: [...new Set(ctx.keys.publishedKeys(now).map((k) => k.alg))],
+    code_challenge_methods_supported: ctx.pkce.allowPlain ? ['S256', 'plain'] : ['S256'],
+    // RFC 9207: every authorization response carries iss.
+    authorization_response_iss_parameter_supported: true,
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: signingAlgs,
+    access_token_signing_alg_values_supported: signingAlgs,
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', ...Object.values(SCOPE_CLAIMS).flat()],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
   }
   if (ctx.scopes !== undefined) metadata.scopes_supported = [...ctx.scopes]
   return metadata

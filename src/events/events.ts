@@ -15,6 +15,8 @@ export type GrantkitEvent =
       refreshToken: boolean
     }
   | { type: 'token.error'; grantType: string | undefined; clientId: string | undefined; error: string; detail: string | undefined }
+  | { type: 'authorization.error'; clientId: string | undefined; error: string; detail: string | undefined }
+  | { type: 'user.authentication.failed'; username: string; clientId: string | undefined; reason: 'bad_credentials' | 'throttled' }
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
   | { type: 'server.error'; endpoint: string; error: unknown }
 

@@ -1,11 +1,14 @@
+import { authorizationCode } from './authorization-code.js'
 import { clientCredentials } from './client-credentials.js'
+import { password } from './password.js'
+import { refreshToken } from './refresh-token.js'
 import type { GrantHandler } from './types.js'
 
 /**
  * The built-in grants. Pass `grants: [...defaultGrants, myGrant]` to add one of
  * your own; leave one out to disable it.
  */
-export const defaultGrants: readonly GrantHandler[] = [clientCredentials]
+export const defaultGrants: readonly GrantHandler[] = [authorizationCode, clientCredentials, refreshToken, password]
 
-export { clientCredentials }
+export { authorizationCode, clientCredentials, refreshToken, password }
 export type { GrantContext, GrantHandler, TokenResponseBody } from './types.js'

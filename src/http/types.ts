@@ -35,7 +35,7 @@ export interface GrantkitRequest {
  */
 export interface GrantkitResponse {
   status: number
-  /** Header names in lower case. */
-  headers: Record<string, string>
+  /** Header names in lower case. `set-cookie` may carry several values. */
+  headers: Record<string, string | string[]>
   body?: string
 }

@@ -4,11 +4,18 @@ import type {
   AuthorizationCodeRecord,
   AuthorizationCodeStore,
   CodeConsumption,
+  ConsentStore,
   GrantStore,
+  InteractionRecord,
+  InteractionStore,
+  RateLimitStore,
+  RefreshTokenLookup,
   RefreshTokenRecord,
   RefreshTokenStore,
   ReplayStore,
   RotationOutcome,
+  SessionRecord,
+  SessionStore,
   Storage,
 } from './types.js'
 
@@ -106,9 +113,9 @@ class MemoryRefreshTokens implements RefreshTokenStore {
   async save(record: RefreshTokenRecord): Promise<void> {
     this.tokens.set(record.tokenHash, { record, rotated: false }, record.expiresAt)
   }
-  async find(tokenHash: string): Promise<RefreshTokenRecord | null> {
+  async find(tokenHash: string): Promise<RefreshTokenLookup | null> {
     const e = this.tokens.get(tokenHash)
-    return e === undefined || e.rotated ? null : e.record
+    return e === undefined ? null : { record: e.record, rotated: e.rotated }
   }
   async rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome> {
     const e = this.tokens.get(oldHash)
@@ -148,6 +155,73 @@ class MemoryReplay implements ReplayStore {
   }
 }
 
+class MemoryInteractions implements InteractionStore {
+  private readonly items: ExpiringMap<InteractionRecord>
+  constructor(now: () => number) {
+    this.items = new ExpiringMap(now)
+  }
+  async save(record: InteractionRecord): Promise<void> {
+    this.items.set(record.uid, record, record.expiresAt)
+  }
+  async find(uid: string): Promise<InteractionRecord | null> {
+    return this.items.get(uid) ?? null
+  }
+  async consume(uid: string): Promise<InteractionRecord | null> {
+    const record = this.items.get(uid)
+    if (record === undefined) return null
+    this.items.delete(uid)
+    return record
+  }
+}
+
+class MemorySessions implements SessionStore {
+  private readonly items: ExpiringMap<SessionRecord>
+  constructor(now: () => number) {
+    this.items = new ExpiringMap(now)
+  }
+  async save(record: SessionRecord): Promise<void> {
+    this.items.set(record.idHash, record, record.expiresAt)
+  }
+  async find(idHash: string): Promise<SessionRecord | null> {
+    return this.items.get(idHash) ?? null
+  }
+  async delete(idHash: string): Promise<void> {
+    this.items.delete(idHash)
+  }
+}
+
+class MemoryConsents implements ConsentStore {
+  private readonly items: ExpiringMap<string>
+  constructor(now: () => number) {
+    this.items = new ExpiringMap(now)
+  }
+  async find(sub: string, clientId: string): Promise<string | null> {
+    return this.items.get(JSON.stringify([sub, clientId])) ?? null
+  }
+  async save(sub: string, clientId: string, scope: string, expiresAt: number): Promise<void> {
+    this.items.set(JSON.stringify([sub, clientId]), scope, expiresAt)
+  }
+  async revoke(sub: string, clientId: string): Promise<void> {
+    this.items.delete(JSON.stringify([sub, clientId]))
+  }
+}
+
+class MemoryRateLimits implements RateLimitStore {
+  private readonly counters: ExpiringMap<{ count: number }>
+  constructor(now: () => number) {
+    this.counters = new ExpiringMap(now)
+  }
+  async increment(key: string, windowEndsAt: number): Promise<number> {
+    const c = this.counters.get(key)
+    if (c !== undefined) return ++c.count
+    this.counters.set(key, { count: 1 }, windowEndsAt)
+    return 1
+  }
+  async reset(key: string): Promise<void> {
+    this.counters.delete(key)
+  }
+}
+
 export interface MemoryStorageOptions {
   /** Clock in seconds since the epoch. Default: the system clock. */
   now?: () => number
@@ -169,5 +243,9 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     refreshTokens: new MemoryRefreshTokens(now),
     grants: new MemoryGrants(now),
     replay: new MemoryReplay(now),
+    interactions: new MemoryInteractions(now),
+    sessions: new MemorySessions(now),
+    consents: new MemoryConsents(now),
+    rateLimits: new MemoryRateLimits(now),
   }
 }

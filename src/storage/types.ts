@@ -85,10 +85,17 @@ export interface RefreshTokenRecord {
 
 export type RotationOutcome = 'rotated' | 'reused' | 'not_found'
 
+/** A refresh token as found: rotated-away tokens are still found, so that reuse can be detected (RFC 9700 §4.14.2). */
+export interface RefreshTokenLookup {
+  record: RefreshTokenRecord
+  /** True once the token has been exchanged for its successor. */
+  rotated: boolean
+}
+
 export interface RefreshTokenStore {
   save(record: RefreshTokenRecord): Promise<void>
-  /** The live record for a hash, or null (rotated-away tokens are not live). */
-  find(tokenHash: string): Promise<RefreshTokenRecord | null>
+  /** The unexpired, unrevoked token for a hash, rotated or not; null when there is none. */
+  find(tokenHash: string): Promise<RefreshTokenLookup | null>
   /** Compare-and-swap: succeeds once per token; later calls say 'reused'. */
   rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome>
   /** Revokes one token. */
@@ -108,6 +115,77 @@ export interface ReplayStore {
   markUsed(key: string, expiresAt: number): Promise<boolean>
 }
 
+/**
+ * A validated authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1), kept
+ * while a person signs in and consents.
+ */
+export interface AuthorizationRequest {
+  clientId: string
+  redirectUri: string
+  /** Whether redirect_uri was in the request, which decides whether the token request must repeat it (RFC 6749 §4.1.3). */
+  redirectUriSent: boolean
+  responseType: string
+  responseMode: 'query' | 'fragment'
+  scope: string
+  state?: string
+  nonce?: string
+  codeChallenge?: string
+  codeChallengeMethod?: 'S256' | 'plain'
+  /** OIDC `prompt` values. */
+  prompt: string[]
+  /** OIDC `max_age`, seconds. */
+  maxAge?: number
+  loginHint?: string
+}
+
+/** A login or consent step in progress. */
+export interface InteractionRecord {
+  uid: string
+  request: AuthorizationRequest
+  /** SHA-256 of the cookie that binds the interaction to the browser that started it. */
+  browserHash: string
+  /** Anti-CSRF value for forms of this interaction. */
+  csrf: string
+  /** Who is signed in: from the browser session when the interaction starts, or from the login step. */
+  login?: { sub: string; authTime: number; fresh: boolean }
+  expiresAt: number
+}
+
+export interface InteractionStore {
+  save(record: InteractionRecord): Promise<void>
+  find(uid: string): Promise<InteractionRecord | null>
+  /** Atomic remove-and-return, so an interaction finishes once. */
+  consume(uid: string): Promise<InteractionRecord | null>
+}
+
+/** A browser session (single sign-on). The cookie holds a secret; only its hash is stored. */
+export interface SessionRecord {
+  idHash: string
+  sub: string
+  authTime: number
+  expiresAt: number
+}
+
+export interface SessionStore {
+  save(record: SessionRecord): Promise<void>
+  find(idHash: string): Promise<SessionRecord | null>
+  delete(idHash: string): Promise<void>
+}
+
+/** Scopes a person granted a client, remembered so that consent is asked again only for more. */
+export interface ConsentStore {
+  find(sub: string, clientId: string): Promise<string | null>
+  save(sub: string, clientId: string, scope: string, expiresAt: number): Promise<void>
+  revoke(sub: string, clientId: string): Promise<void>
+}
+
+/** Counters in fixed windows, for throttling (password failures, device code guesses). */
+export interface RateLimitStore {
+  /** Adds one to a counter that resets at `windowEndsAt`; returns the new count. Atomic. */
+  increment(key: string, windowEndsAt: number): Promise<number>
+  reset(key: string): Promise<void>
+}
+
 /** Every store the core uses. */
 export interface Storage {
   accessTokens: AccessTokenStore
@@ -115,4 +193,8 @@ export interface Storage {
   refreshTokens: RefreshTokenStore
   grants: GrantStore
   replay: ReplayStore
+  interactions: InteractionStore
+  sessions: SessionStore
+  consents: ConsentStore
+  rateLimits: RateLimitStore
 }

@@ -1,26 +1,35 @@
+import type { Client } from '../clients/metadata.js'
+import type { ServerContext } from '../context.js'
 import type { GrantContext, TokenResponseBody } from '../grants/types.js'
 import { issueAccessToken, type AccessTokenGrant } from './access-token.js'
+import { issueIdToken } from './id-token.js'
 
 /** What a grant decided to issue. */
 export interface TokenIssue {
   sub: string
+  /** Scope of the access token. */
   scope: string
   grantId?: string
   audience?: string | string[]
+  /** Extra access-token claims. */
   claims?: Record<string, unknown>
+  /** A refresh token the grant already stored (see `createRefreshToken`). */
+  refreshToken?: string
+  /** Issue an ID token too (OIDC Core §3.1.3.3). */
+  idToken?: { authTime: number; nonce?: string }
 }
 
 /**
- * Issues the tokens a grant decided on and builds the RFC 6749 §5.1 response.
- * Every grant ends here, so the response shape and the `token.issued` event
- * are the same whatever the grant.
+ * Issues an access token (and an ID token when asked) and builds the RFC 6749
+ * §5.1 body, for any grant and for the implicit flow alike, so the response
+ * shape and the `token.issued` event never differ between them.
  */
-export async function issueTokens(ctx: GrantContext, issue: TokenIssue): Promise<TokenResponseBody> {
-  const grant: AccessTokenGrant = { clientId: ctx.client.id, sub: issue.sub, scope: issue.scope }
+export async function issueTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue): Promise<TokenResponseBody> {
+  const grant: AccessTokenGrant = { clientId: client.id, sub: issue.sub, scope: issue.scope }
   if (issue.grantId !== undefined) grant.grantId = issue.grantId
   if (issue.audience !== undefined) grant.audience = issue.audience
   if (issue.claims !== undefined) grant.claims = issue.claims
-  const access = await issueAccessToken(ctx.server, grant)
+  const access = await issueAccessToken(server, grant)
   const body: TokenResponseBody = {
     access_token: access.token,
     token_type: 'Bearer',
@@ -28,15 +37,35 @@ export async function issueTokens(ctx: GrantContext, issue: TokenIssue): Promise
   }
   // RFC 6749 §5.1: scope is required when it differs from the request; always sending it is simplest for clients.
   if (issue.scope !== '') body.scope = issue.scope
-  ctx.server.events.emit({
+  if (issue.refreshToken !== undefined) body.refresh_token = issue.refreshToken
+  if (issue.idToken !== undefined) {
+    body.id_token = issueIdToken(server, {
+      client,
+      sub: issue.sub,
+      authTime: issue.idToken.authTime,
+      accessToken: access.token,
+      ...(issue.idToken.nonce !== undefined && { nonce: issue.idToken.nonce }),
+    })
+  }
+  server.events.emit({
     type: 'token.issued',
-    grantType: ctx.params.get('grant_type') ?? '',
-    clientId: ctx.client.id,
+    grantType,
+    clientId: client.id,
     sub: issue.sub,
     scope: issue.scope,
     tokenId: access.id,
-    format: ctx.server.accessTokenFormat,
-    refreshToken: false,
+    format: server.accessTokenFormat,
+    refreshToken: issue.refreshToken !== undefined,
   })
   return body
+}
+
+/**
+ * Issues the tokens a grant decided on and builds the RFC 6749 §5.1 response.
+ *
+ * @example
+ * return issueTokens(ctx, { sub: ctx.client.id, scope })
+ */
+export function issueTokens(ctx: GrantContext, issue: TokenIssue): Promise<TokenResponseBody> {
+  return issueTokenSet(ctx.server, ctx.client, ctx.params.get('grant_type') ?? '', issue)
 }

@@ -15,7 +15,13 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
       issuer: ISSUER,
       token_endpoint: ISSUER + '/token',
       jwks_uri: ISSUER + '/jwks',
-      grant_types_supported: ['client_credentials'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'password', 'implicit'],
+      authorization_endpoint: ISSUER + '/authorize',
+      userinfo_endpoint: ISSUER + '/userinfo',
+      response_types_supported: ['code', 'token', 'id_token', 'id_token token'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+      id_token_signing_alg_values_supported: ['ES256'],
       scopes_supported: ['api:read', 'api:write'],
     })
     expect(doc.token_endpoint_auth_methods_supported).toEqual(
@@ -30,7 +36,9 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
       clients: [{ client_id: 'c', client_secret: 's', grant_types: ['urn:x'] }],
       grants: [{ grantType: 'urn:x', parameters: [], clientAuth: 'required', handle: async () => ({ access_token: 'a', token_type: 'Bearer' }) }],
     })
-    expect(json(await server.handle(get('/.well-known/oauth-authorization-server'))).grant_types_supported).toEqual(['urn:x'])
+    const doc = json(await server.handle(get('/.well-known/oauth-authorization-server')))
+    expect(doc.grant_types_supported).toEqual(['urn:x', 'implicit'])
+    expect(doc.response_types_supported).not.toContain('code')
     void clientCredentials
   })
 

@@ -92,10 +92,10 @@ export function storageContract(name: string, make: () => Promise<StorageHarness
       const h = await make()
       const now = h.now()
       await h.storage.refreshTokens.save(refresh('r1', now))
-      expect(await h.storage.refreshTokens.find('r1')).toMatchObject({ grantId: 'g1' })
+      expect(await h.storage.refreshTokens.find('r1')).toMatchObject({ record: { grantId: 'g1' }, rotated: false })
       expect(await h.storage.refreshTokens.rotate('r1', refresh('r2', now))).toBe('rotated')
-      expect(await h.storage.refreshTokens.find('r1')).toBeNull()
-      expect(await h.storage.refreshTokens.find('r2')).toMatchObject({ tokenHash: 'r2' })
+      expect(await h.storage.refreshTokens.find('r1')).toMatchObject({ record: { tokenHash: 'r1' }, rotated: true })
+      expect(await h.storage.refreshTokens.find('r2')).toMatchObject({ record: { tokenHash: 'r2' }, rotated: false })
       expect(await h.storage.refreshTokens.rotate('r1', refresh('r3', now))).toBe('reused')
       expect(await h.storage.refreshTokens.find('r3')).toBeNull()
       expect(await h.storage.refreshTokens.rotate('zz', refresh('r4', now))).toBe('not_found')
@@ -128,6 +128,55 @@ export function storageContract(name: string, make: () => Promise<StorageHarness
       expect(await h.storage.grants.isRevoked('g8')).toBe(false)
       await h.advance(5)
       expect(await h.storage.grants.isRevoked('g9')).toBe(false)
+    })
+
+    it('keeps an interaction until it is consumed, once', async () => {
+      const h = await make()
+      const rec = {
+        uid: 'i1',
+        request: { clientId: 'c', redirectUri: 'https://app.example/cb', redirectUriSent: true, responseType: 'code', responseMode: 'query' as const, scope: 'openid', prompt: [] },
+        browserHash: 'b',
+        csrf: 'x',
+        expiresAt: h.now() + 600,
+      }
+      await h.storage.interactions.save(rec)
+      expect(await h.storage.interactions.find('i1')).toMatchObject({ uid: 'i1', csrf: 'x' })
+      await h.storage.interactions.save({ ...rec, login: { sub: 'alice', authTime: h.now(), fresh: true } })
+      expect((await h.storage.interactions.find('i1'))?.login?.sub).toBe('alice')
+      const results = await Promise.all(Array.from({ length: 20 }, () => h.storage.interactions.consume('i1')))
+      expect(results.filter((r) => r !== null)).toHaveLength(1)
+      expect(await h.storage.interactions.find('i1')).toBeNull()
+    })
+
+    it('keeps sessions until they expire or are deleted', async () => {
+      const h = await make()
+      await h.storage.sessions.save({ idHash: 's1', sub: 'alice', authTime: h.now(), expiresAt: h.now() + 10 })
+      await h.storage.sessions.save({ idHash: 's2', sub: 'bob', authTime: h.now(), expiresAt: h.now() + 100 })
+      expect(await h.storage.sessions.find('s1')).toMatchObject({ sub: 'alice' })
+      await h.storage.sessions.delete('s2')
+      expect(await h.storage.sessions.find('s2')).toBeNull()
+      await h.advance(10)
+      expect(await h.storage.sessions.find('s1')).toBeNull()
+    })
+
+    it('remembers consent per person and client', async () => {
+      const h = await make()
+      await h.storage.consents.save('alice', 'c', 'openid profile', h.now() + 100)
+      expect(await h.storage.consents.find('alice', 'c')).toBe('openid profile')
+      expect(await h.storage.consents.find('alice', 'd')).toBeNull()
+      expect(await h.storage.consents.find('bob', 'c')).toBeNull()
+      await h.storage.consents.revoke('alice', 'c')
+      expect(await h.storage.consents.find('alice', 'c')).toBeNull()
+    })
+
+    it('counts in a window, atomically, and resets', async () => {
+      const h = await make()
+      const counts = await Promise.all(Array.from({ length: 20 }, () => h.storage.rateLimits.increment('k', h.now() + 60)))
+      expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+      await h.storage.rateLimits.reset('k')
+      expect(await h.storage.rateLimits.increment('k', h.now() + 60)).toBe(1)
+      await h.advance(60)
+      expect(await h.storage.rateLimits.increment('k', h.now() + 60)).toBe(1)
     })
 
     it('marks a replay key used once, even under 20 concurrent attempts', async () => {

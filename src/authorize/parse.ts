@@ -1,0 +1,190 @@
+import type { Client } from '../clients/metadata.js'
+import type { ServerContext } from '../context.js'
+import { OAuthError } from '../errors.js'
+import type { GrantkitRequest } from '../http/types.js'
+import type { AuthorizationRequest } from '../storage/types.js'
+import { resolveScope } from '../tokens/scope.js'
+import type { RedirectTarget } from './target.js'
+
+/** Response types grantkit answers (RFC 6749 §3.1.1, OAuth 2.0 Multiple Response Types §3). */
+export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as const
+
+const PROMPTS = new Set(['none', 'login', 'consent', 'select_account'])
+const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/
+const MAX_PARAM_LENGTH = 4096
+
+/**
+ * An error to show the person, never a redirect: the client or redirect_uri
+ * could not be trusted (RFC 6749 §4.1.2.1, RFC 9700 §4.11: no open redirector).
+ */
+export class AuthorizationPageError extends Error {
+  constructor(readonly oauth: OAuthError) {
+    super(oauth.message)
+  }
+}
+
+/** Reads the parameters of a GET query or POST form, noting names that repeat. */
+function readParams(req: GrantkitRequest, form: Iterable<[string, string]> | undefined): { params: Map<string, string>; repeated: Set<string> } {
+  const params = new Map<string, string>()
+  const repeated = new Set<string>()
+  const source: Iterable<[string, string]> = form ?? req.url.searchParams
+  for (const [k, v] of source) {
+    if (params.has(k)) repeated.add(k)
+    // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
+    else if (v !== '') params.set(k, v)
+  }
+  return { params, repeated }
+}
+
+function normalizeResponseType(raw: string): string {
+  // Multiple Response Types §5: the order of space-separated values does not matter.
+  return raw.split(' ').filter(Boolean).sort().join(' ')
+}
+
+export interface ParsedAuthorization {
+  client: Client
+  request: AuthorizationRequest
+  target: RedirectTarget
+}
+
+/**
+ * Validates an authorization request in the order that decides how an error is
+ * answered: first client_id and redirect_uri (errors shown as a page), then
+ * everything else (errors sent to the now-trusted redirect_uri).
+ *
+ * @param form the POST body, when the request came as a form (OIDC Core §3.1.2.1)
+ */
+export async function parseAuthorizationRequest(
+  ctx: ServerContext,
+  req: GrantkitRequest,
+  form?: Iterable<[string, string]>,
+): Promise<ParsedAuthorization | { error: OAuthError; target: RedirectTarget; clientId: string }> {
+  const { params, repeated } = readParams(req, form)
+  const page = (description: string): never => {
+    throw new AuthorizationPageError(new OAuthError('invalid_request', { description }))
+  }
+
+  if (repeated.has('client_id')) page('The client_id parameter is repeated.')
+  const clientId = params.get('client_id')
+  if (clientId === undefined) page('The request has no client_id.')
+  const found = ctx.clients.find(clientId!)
+  const client = found instanceof Promise ? await found : found
+  if (client === undefined) page('The client is not registered with this server.')
+
+  // RFC 6749 §3.1.2.3 and RFC 9700 §4.1.3: exact string comparison, nothing looser.
+  if (repeated.has('redirect_uri')) page('The redirect_uri parameter is repeated.')
+  const sentUri = params.get('redirect_uri')
+  let redirectUri: string
+  if (sentUri !== undefined) {
+    if (!client!.redirectUris.includes(sentUri)) page('The redirect_uri is not registered for this client.')
+    redirectUri = sentUri
+  } else {
+    // RFC 6749 §3.1.2.3: may be omitted only when exactly one is registered.
+    if (client!.redirectUris.length !== 1) page('The request has no redirect_uri and the client has more than one registered.')
+    redirectUri = client!.redirectUris[0]!
+  }
+
+  const rawType = params.get('response_type')
+  const responseType = rawType === undefined ? undefined : normalizeResponseType(rawType)
+  const implicit = responseType !== undefined && responseType !== 'code' && (RESPONSE_TYPES as readonly string[]).includes(responseType)
+  const state = params.get('state')
+  const target: RedirectTarget = { redirectUri, responseMode: implicit ? 'fragment' : 'query' }
+  if (state !== undefined && !repeated.has('state') && state.length <= MAX_PARAM_LENGTH) target.state = state
+  const fail = (error: OAuthError) => ({ error, target, clientId: client!.id })
+
+  try {
+    if (repeated.size > 0) {
+      throw new OAuthError('invalid_request', { description: `The parameter "${[...repeated][0]!.slice(0, 64)}" is repeated.` })
+    }
+    for (const [k, v] of params) {
+      if (v.length > MAX_PARAM_LENGTH) throw new OAuthError('invalid_request', { description: `The parameter "${k.slice(0, 64)}" is too long.` })
+    }
+    // OIDC Core §6: request objects are not supported.
+    if (params.has('request')) throw new OAuthError('request_not_supported')
+    if (params.has('request_uri')) throw new OAuthError('request_uri_not_supported')
+    if (params.has('registration')) throw new OAuthError('registration_not_supported')
+
+    if (responseType === undefined) throw new OAuthError('invalid_request', { description: 'response_type is required.' })
+    if (!(RESPONSE_TYPES as readonly string[]).includes(responseType)) throw new OAuthError('unsupported_response_type')
+    if (![...client!.responseTypes].some((t) => normalizeResponseType(t) === responseType)) {
+      throw new OAuthError('unauthorized_client', { description: `The client is not registered for response_type "${responseType}".` })
+    }
+
+    const mode = params.get('response_mode')
+    if (mode !== undefined) {
+      if (mode !== 'query' && mode !== 'fragment') throw new OAuthError('invalid_request', { description: 'response_mode must be query or fragment.' })
+      // Multiple Response Types §3.0: tokens must never travel in the query.
+      if (mode === 'query' && implicit) throw new OAuthError('invalid_request', { description: 'response_mode=query is not allowed for this response_type.' })
+      target.responseMode = mode
+    }
+
+    const scope = resolveScope(ctx, client!, params.get('scope'))
+    const scopes = scope.split(' ')
+    const openid = scopes.includes('openid')
+    if (responseType.includes('id_token') && !openid) {
+      throw new OAuthError('invalid_scope', { description: 'An id_token response needs the openid scope.' })
+    }
+    // OIDC Core §3.1.2.1: redirect_uri is REQUIRED for OpenID requests.
+    if (openid && sentUri === undefined) throw new OAuthError('invalid_request', { description: 'redirect_uri is required with the openid scope.' })
+
+    const nonce = params.get('nonce')
+    // OIDC Core §3.2.2.1: nonce is REQUIRED when an id_token comes from the authorization endpoint.
+    if (responseType.includes('id_token') && nonce === undefined) throw new OAuthError('invalid_request', { description: 'nonce is required for this response_type.' })
+
+    const request: AuthorizationRequest = {
+      clientId: client!.id,
+      redirectUri,
+      redirectUriSent: sentUri !== undefined,
+      responseType,
+      responseMode: target.responseMode,
+      scope,
+      prompt: [],
+    }
+    if (target.state !== undefined) request.state = target.state
+    if (nonce !== undefined) request.nonce = nonce
+
+    if (responseType === 'code') {
+      const challenge = params.get('code_challenge')
+      const method = params.get('code_challenge_method')
+      if (challenge === undefined) {
+        if (method !== undefined) throw new OAuthError('invalid_request', { description: 'code_challenge_method without code_challenge.' })
+        // RFC 7636 §4.4.1 and RFC 9700 §2.1.1: PKCE is required of public clients, and of all when configured.
+        if (client!.isPublic || ctx.pkce.required === 'all') {
+          throw new OAuthError('invalid_request', { description: 'code_challenge is required (PKCE, RFC 7636).' })
+        }
+      } else {
+        // RFC 7636 §4.3: the method defaults to plain, which is refused unless enabled.
+        const m = method ?? 'plain'
+        if (m !== 'S256' && !(m === 'plain' && ctx.pkce.allowPlain)) {
+          throw new OAuthError('invalid_request', { description: 'code_challenge_method must be S256.' })
+        }
+        if (!PKCE_VALUE.test(challenge) || (m === 'S256' && challenge.length !== 43)) {
+          throw new OAuthError('invalid_request', { description: 'code_challenge is malformed.' })
+        }
+        request.codeChallenge = challenge
+        request.codeChallengeMethod = m as 'S256' | 'plain'
+      }
+    }
+
+    const prompt = params.get('prompt')
+    if (prompt !== undefined) {
+      const values = prompt.split(' ').filter(Boolean)
+      if (values.some((v) => !PROMPTS.has(v))) throw new OAuthError('invalid_request', { description: 'prompt has an unknown value.' })
+      // OIDC Core §3.1.2.1: none must not be combined with other values.
+      if (values.includes('none') && values.length > 1) throw new OAuthError('invalid_request', { description: 'prompt=none cannot be combined.' })
+      request.prompt = values
+    }
+    const maxAge = params.get('max_age')
+    if (maxAge !== undefined) {
+      if (!/^\d{1,10}$/.test(maxAge)) throw new OAuthError('invalid_request', { description: 'max_age must be a whole number of seconds.' })
+      request.maxAge = Number(maxAge)
+    }
+    const loginHint = params.get('login_hint')
+    if (loginHint !== undefined) request.loginHint = loginHint.slice(0, 256)
+
+    return { client: client!, request, target }
+  } catch (err) {
+    if (err instanceof OAuthError) return fail(err)
+    throw err
+  }
+}

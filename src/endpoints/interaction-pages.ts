@@ -1,0 +1,64 @@
+import type { ServerContext } from '../context.js'
+import { constantTimeEqual } from '../crypto/random.js'
+import { readForm, isFormContentType } from '../http/form.js'
+import { methodNotAllowed } from '../http/response.js'
+import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import { finishInteraction, interactionDetails } from '../interaction/interactions.js'
+import { errorPage } from '../pages/html.js'
+import { consentPage, loginPage } from '../pages/login.js'
+import { loginWithPassword } from '../users/login.js'
+
+const UID = /^[A-Za-z0-9_-]{16,128}$/
+
+const expired = (): GrantkitResponse =>
+  errorPage('invalid_request', 'This sign-in request has expired or was opened in another browser. Start again from the application.')
+
+/**
+ * The built-in login and consent pages, at `{interaction}/{uid}` (GET shows
+ * the step, POST submits it). They use only the public interaction API, as an
+ * embedder's own UI would.
+ */
+export async function interactionPagesEndpoint(ctx: ServerContext, req: GrantkitRequest, rest: string): Promise<GrantkitResponse> {
+  const uid = rest.split('/')[0] ?? ''
+  const action = rest.slice(uid.length)
+  if (!UID.test(uid) || (action !== '' && action !== '/login' && action !== '/consent')) return errorPage('invalid_request', 'There is no such page.', 404)
+  const base = ctx.interactionUrl(uid)
+  const details = await interactionDetails(ctx, req, uid)
+  if (details === null) return expired()
+
+  if (action === '') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed('GET')
+    return details.prompt === 'login' ? loginPage(details, `${base}/login`) : consentPage(details, `${base}/consent`)
+  }
+  if (req.method !== 'POST') return methodNotAllowed('POST')
+  if (req.bodyTooLarge === true || (req.body?.length ?? 0) > ctx.maxBodyBytes) return errorPage('invalid_request', 'The form is too large.', 413)
+  if (req.form === undefined && !isFormContentType(req.headers['content-type'])) return errorPage('invalid_request', 'Expected a form.')
+  let form: ReadonlyMap<string, string>
+  try {
+    form = readForm(req)
+  } catch {
+    return errorPage('invalid_request', 'The form could not be read.')
+  }
+  // CSRF: the value must be the one this interaction printed into its own form.
+  const csrf = form.get('csrf')
+  if (csrf === undefined || !constantTimeEqual(csrf, details.csrf)) return errorPage('invalid_request', 'The form has expired. Go back and try again.', 403)
+
+  if (action === '/login') {
+    if (details.prompt !== 'login') return finishInteraction(ctx, req, uid, {})
+    const username = form.get('username') ?? ''
+    const password = form.get('password') ?? ''
+    if (username === '' || password === '') return loginPage(details, `${base}/login`, 'Enter your username and password.', username)
+    const result = await loginWithPassword(ctx, username.slice(0, 256), password.slice(0, 1024), details.client.id)
+    if ('failure' in result) {
+      const message = result.failure === 'throttled' ? 'Too many failed attempts. Try again later.' : 'The username or password is wrong.'
+      return loginPage(details, `${base}/login`, message, username)
+    }
+    return finishInteraction(ctx, req, uid, { login: { sub: result.account.sub } })
+  }
+
+  if (details.prompt !== 'consent') return expired()
+  const decision = form.get('decision')
+  if (decision === 'allow') return finishInteraction(ctx, req, uid, { consent: {} })
+  if (decision === 'deny') return finishInteraction(ctx, req, uid, { error: 'access_denied', description: 'The person denied the request.' })
+  return consentPage(details, `${base}/consent`)
+}

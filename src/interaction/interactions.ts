@@ -1,0 +1,180 @@
+import type { Client } from '../clients/metadata.js'
+import type { ServerContext } from '../context.js'
+import { constantTimeEqual, hashToken } from '../crypto/random.js'
+import { OAuthError } from '../errors.js'
+import { readCookie, serializeCookie } from '../http/cookies.js'
+import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import { completeAuthorization } from '../authorize/complete.js'
+import { redirectToClient } from '../authorize/target.js'
+import { errorPage } from '../pages/html.js'
+import type { AuthorizationRequest, InteractionRecord } from '../storage/types.js'
+import { parseScope } from '../tokens/scope.js'
+import { startSession } from './session.js'
+
+/** Binds an interaction to the browser that started it, so a link to it is useless to anyone else. */
+export const INTERACTION_COOKIE = 'grantkit_interaction'
+
+/** What a login or consent UI shows. */
+export interface InteractionDetails {
+  uid: string
+  /** The step the person is at. */
+  prompt: 'login' | 'consent'
+  client: { id: string; name: string }
+  /** Scopes requested. */
+  scopes: string[]
+  /** Scopes already granted earlier (consent is asked only for the rest). */
+  grantedScopes: string[]
+  loginHint?: string
+  /** Subject already signed in, at the consent step. */
+  sub?: string
+  /** Anti-CSRF value for the UI's forms (the built-in pages use it). */
+  csrf: string
+}
+
+/** How a login or consent UI finishes an interaction. */
+export type InteractionResult =
+  | {
+      /** The person who signed in. `authTime` defaults to now. */
+      login?: { sub: string; authTime?: number }
+      /** What the person granted; `scope` defaults to everything requested. */
+      consent?: { scope?: string }
+    }
+  | { error: 'access_denied' | 'login_required' | 'consent_required' | 'interaction_required'; description?: string }
+
+type Step = 'login' | 'consent' | 'done'
+
+/** What a request still needs, given who is signed in and what they granted before. */
+export async function nextStep(
+  ctx: ServerContext,
+  request: AuthorizationRequest,
+  login: InteractionRecord['login'],
+  consentedNow: boolean,
+): Promise<{ step: Step; remembered: string | null }> {
+  const now = ctx.now()
+  const stale = login !== undefined && !login.fresh && ((request.maxAge !== undefined && now - login.authTime > request.maxAge) || request.prompt.includes('login'))
+  // OIDC Core §3.1.2.1: prompt=login and max_age force a new authentication.
+  if (login === undefined || stale) return { step: 'login', remembered: null }
+  if (consentedNow) return { step: 'done', remembered: null }
+  const remembered = await ctx.storage.consents.find(login.sub, request.clientId)
+  if (request.prompt.includes('consent')) return { step: 'consent', remembered }
+  const granted = new Set((remembered ?? '').split(' '))
+  const covered = request.scope.split(' ').every((s) => s === '' || granted.has(s))
+  return { step: covered ? 'done' : 'consent', remembered }
+}
+
+/** Sends the person to the login/consent UI for a request that needs them. */
+export async function beginInteraction(ctx: ServerContext, request: AuthorizationRequest, login: InteractionRecord['login']): Promise<GrantkitResponse> {
+  const uid = ctx.randomToken()
+  const browser = ctx.randomToken()
+  const record: InteractionRecord = {
+    uid,
+    request,
+    browserHash: hashToken(browser),
+    csrf: ctx.randomToken(),
+    expiresAt: Math.floor(ctx.now()) + ctx.interactionTtl,
+  }
+  if (login !== undefined) record.login = login
+  await ctx.storage.interactions.save(record)
+  return {
+    status: 303,
+    headers: {
+      location: ctx.interactionUrl(uid),
+      'cache-control': 'no-store',
+      'set-cookie': serializeCookie(INTERACTION_COOKIE, browser, { ...ctx.cookies, maxAge: ctx.interactionTtl }),
+    },
+  }
+}
+
+/** The interaction with this uid, if the request comes from the browser that started it. */
+export async function findInteraction(ctx: ServerContext, req: GrantkitRequest, uid: string): Promise<InteractionRecord | null> {
+  if (uid.length > 128) return null
+  const record = await ctx.storage.interactions.find(uid)
+  if (record === null) return null
+  const browser = readCookie(req.headers.cookie, INTERACTION_COOKIE)
+  if (browser === undefined || !constantTimeEqual(hashToken(browser), record.browserHash)) return null
+  return record
+}
+
+async function lookupClient(ctx: ServerContext, id: string): Promise<Client | undefined> {
+  const found = ctx.clients.find(id)
+  return found instanceof Promise ? await found : found
+}
+
+/**
+ * What a login/consent UI needs to render the step, or null when the uid is
+ * unknown, expired, or was started in another browser.
+ */
+export async function interactionDetails(ctx: ServerContext, req: GrantkitRequest, uid: string): Promise<InteractionDetails | null> {
+  const record = await findInteraction(ctx, req, uid)
+  if (record === null) return null
+  const client = await lookupClient(ctx, record.request.clientId)
+  if (client === undefined) return null
+  const { step, remembered } = await nextStep(ctx, record.request, record.login, false)
+  const details: InteractionDetails = {
+    uid,
+    prompt: step === 'login' ? 'login' : 'consent',
+    client: { id: client.id, name: typeof client.metadata.client_name === 'string' ? client.metadata.client_name : client.id },
+    scopes: record.request.scope.split(' ').filter(Boolean),
+    grantedScopes: (remembered ?? '').split(' ').filter(Boolean),
+    csrf: record.csrf,
+  }
+  if (record.request.loginHint !== undefined) details.loginHint = record.request.loginHint
+  if (record.login !== undefined && step !== 'login') details.sub = record.login.sub
+  return details
+}
+
+const expiredPage = (): GrantkitResponse =>
+  errorPage('invalid_request', 'This sign-in request has expired or was opened in another browser. Start again from the application.')
+
+/**
+ * Finishes a step of an interaction. After a login that still needs consent,
+ * the person is sent back to the UI; once nothing is missing, the client gets
+ * its code or tokens; a denial sends it access_denied (RFC 6749 §4.1.2.1).
+ */
+export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest, uid: string, result: InteractionResult): Promise<GrantkitResponse> {
+  const record = await findInteraction(ctx, req, uid)
+  if (record === null) return expiredPage()
+  const request = record.request
+  const target = { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined && { state: request.state }) }
+  const clearBinding = serializeCookie(INTERACTION_COOKIE, '', { ...ctx.cookies, maxAge: 0 })
+
+  if ('error' in result) {
+    if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage()
+    const err = new OAuthError(result.error, result.description !== undefined ? { description: result.description } : {})
+    return redirectToClient(ctx, target, { error: err.error, error_description: err.description }, { 'set-cookie': clearBinding })
+  }
+
+  const cookies: string[] = []
+  if (result.login !== undefined) {
+    if (typeof result.login.sub !== 'string' || result.login.sub === '') throw new TypeError('finish: login.sub must be a non-empty string')
+    const authTime = Math.floor(result.login.authTime ?? ctx.now())
+    record.login = { sub: result.login.sub, authTime, fresh: true }
+    cookies.push(await startSession(ctx, req, result.login.sub, authTime))
+  }
+  let granted: string | undefined
+  if (result.consent !== undefined && record.login !== undefined) {
+    const requested = new Set(request.scope.split(' '))
+    const scopes = result.consent.scope === undefined ? [...requested].filter(Boolean) : parseScope(result.consent.scope)
+    if (scopes.some((s) => !requested.has(s))) throw new TypeError('finish: consent.scope must be within the requested scope')
+    granted = scopes.join(' ')
+  }
+
+  const { step } = await nextStep(ctx, request, record.login, granted !== undefined)
+  if (step !== 'done') {
+    await ctx.storage.interactions.save(record)
+    return { status: 303, headers: { location: ctx.interactionUrl(uid), 'cache-control': 'no-store', ...(cookies.length > 0 && { 'set-cookie': cookies }) } }
+  }
+  // Consumed atomically: a double-submitted form cannot produce two codes.
+  if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage()
+  const client = await lookupClient(ctx, request.clientId)
+  if (client === undefined) return errorPage('invalid_client', 'The application is no longer registered.')
+  const login = record.login!
+  const scope = granted ?? request.scope
+  if (granted !== undefined) {
+    const before = (await ctx.storage.consents.find(login.sub, client.id)) ?? ''
+    const union = [...new Set([...before.split(' '), ...granted.split(' ')])].filter(Boolean).join(' ')
+    await ctx.storage.consents.save(login.sub, client.id, union, Math.floor(ctx.now()) + ctx.consentTtl)
+  }
+  cookies.push(clearBinding)
+  return completeAuthorization(ctx, client, request, { sub: login.sub, authTime: login.authTime, scope }, { 'set-cookie': cookies })
+}

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto'
+import type { Client } from '../clients/metadata.js'
+import type { ServerContext } from '../context.js'
+import { signJwt } from '../crypto/jws.js'
+import type { SigningAlgorithm } from '../keys/signing-key.js'
+
+/** Claims released per scope (OIDC Core §5.4). */
+export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
+  profile: ['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
+  email: ['email', 'email_verified'],
+  address: ['address'],
+  phone: ['phone_number', 'phone_number_verified'],
+}
+
+/** The claims of `all` that `scope` releases, plus sub. */
+export function claimsForScope(all: Record<string, unknown>, scope: string, sub: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { sub }
+  for (const s of scope.split(' ')) {
+    for (const name of SCOPE_CLAIMS[s] ?? []) if (all[name] !== undefined) out[name] = all[name]
+  }
+  return out
+}
+
+const HALF_HASH: Record<SigningAlgorithm, string> = {
+  ES256: 'sha256',
+  RS256: 'sha256',
+  PS256: 'sha256',
+  ES384: 'sha384',
+  ES512: 'sha512',
+  // OIDC Core errata / EdDSA for JOSE: Ed25519 uses SHA-512 for at_hash and c_hash.
+  EdDSA: 'sha512',
+}
+
+/** at_hash / c_hash (OIDC Core §3.1.3.6, §3.3.2.11): the left half of the hash matching the signing alg. */
+export function halfHash(value: string, alg: SigningAlgorithm): string {
+  const digest = createHash(HALF_HASH[alg]).update(value, 'ascii').digest()
+  return digest.subarray(0, digest.length / 2).toString('base64url')
+}
+
+export interface IdTokenInput {
+  client: Client
+  sub: string
+  authTime: number
+  nonce?: string
+  /** Present when issued beside an access token from the authorization endpoint (at_hash). */
+  accessToken?: string
+  /** Present when issued beside a code from the authorization endpoint (c_hash). */
+  code?: string
+  /** Extra claims, e.g. the user's claims when no access token is issued (OIDC Core §5.4). */
+  claims?: Record<string, unknown>
+}
+
+/** Signs an ID token (OIDC Core §2) with the server's current key. */
+export function issueIdToken(ctx: ServerContext, input: IdTokenInput): string {
+  const now = Math.floor(ctx.now())
+  const key = ctx.keys.signingKey(now)
+  const payload: Record<string, unknown> = {
+    ...input.claims,
+    iss: ctx.issuer,
+    sub: input.sub,
+    aud: input.client.id,
+    exp: now + ctx.ttl.idToken,
+    iat: now,
+    auth_time: input.authTime,
+  }
+  if (input.nonce !== undefined) payload.nonce = input.nonce
+  if (input.accessToken !== undefined) payload.at_hash = halfHash(input.accessToken, key.alg)
+  if (input.code !== undefined) payload.c_hash = halfHash(input.code, key.alg)
+  return signJwt(key, 'JWT', payload)
+}

@@ -1,0 +1,72 @@
+import type { ServerContext } from '../context.js'
+import { decodeJwt, verifyOwnJws } from '../crypto/jws.js'
+import { hashToken } from '../crypto/random.js'
+
+/** An access token this server issued, found live. Times in seconds since the epoch. */
+export interface ActiveAccessToken {
+  id: string
+  format: 'jwt' | 'opaque'
+  clientId: string
+  sub: string
+  scope: string
+  audience: string[]
+  issuedAt: number
+  expiresAt: number
+  grantId?: string
+  claims: Record<string, unknown>
+}
+
+const str = (v: unknown): v is string => typeof v === 'string' && v !== ''
+
+/**
+ * Checks an access token issued by this server: signature with our own key
+ * (JWT) or the stored hash (opaque), expiry, and revocation of the token and
+ * of the grant it descends from. Null for anything not live; never throws on
+ * hostile input.
+ */
+export async function validateAccessToken(ctx: ServerContext, token: string): Promise<ActiveAccessToken | null> {
+  if (token.length === 0 || token.length > 8192) return null
+  const now = ctx.now()
+  let active: ActiveAccessToken
+  if (token.includes('.')) {
+    const decoded = decodeJwt(token)
+    if (decoded === null) return null
+    // RFC 9068 §4: the typ must be at+jwt, so an ID token cannot pass for an access token.
+    if (decoded.header.typ !== 'at+jwt' || typeof decoded.header.kid !== 'string') return null
+    const key = ctx.keys.findKey(decoded.header.kid, now)
+    if (key === undefined || !verifyOwnJws(decoded, key)) return null
+    const p = decoded.payload
+    if (p.iss !== ctx.issuer || typeof p.exp !== 'number' || typeof p.iat !== 'number' || !str(p.jti) || !str(p.sub) || !str(p.client_id)) return null
+    if (p.exp <= now) return null
+    if (await ctx.storage.accessTokens.isJtiRevoked(p.jti)) return null
+    active = {
+      id: p.jti,
+      format: 'jwt',
+      clientId: p.client_id,
+      sub: p.sub,
+      scope: typeof p.scope === 'string' ? p.scope : '',
+      audience: Array.isArray(p.aud) ? (p.aud as string[]) : str(p.aud) ? [p.aud] : [],
+      issuedAt: p.iat,
+      expiresAt: p.exp,
+      claims: p,
+    }
+    if (str(p.gid)) active.grantId = p.gid
+  } else {
+    const record = await ctx.storage.accessTokens.find(hashToken(token))
+    if (record === null || record.expiresAt <= now) return null
+    active = {
+      id: record.id,
+      format: 'opaque',
+      clientId: record.clientId,
+      sub: record.sub,
+      scope: record.scope,
+      audience: record.audience,
+      issuedAt: record.issuedAt,
+      expiresAt: record.expiresAt,
+      claims: record.claims ?? {},
+    }
+    if (record.grantId !== undefined) active.grantId = record.grantId
+  }
+  if (active.grantId !== undefined && (await ctx.storage.grants.isRevoked(active.grantId))) return null
+  return active
+}
