@@ -3,6 +3,7 @@ import type { EventHub } from './events/events.js'
 import type { GrantHandler } from './grants/types.js'
 import type { KeyStore } from './keys/key-store.js'
 import type { Storage } from './storage/types.js'
+import type { TrustRegistry } from './trust/registry.js'
 import type { UserSource } from './users/user-source.js'
 
 /** Absolute URLs of the endpoints, derived from the issuer. */
@@ -30,6 +31,8 @@ export interface ServerContext {
   readonly builtInPages: boolean
   /** People: needed by the built-in pages, the password grant and userinfo. */
   readonly users: UserSource | undefined
+  /** Issuers whose assertions the JWT and SAML bearer grants accept. */
+  readonly trust: TrustRegistry
   /** Cookie attributes derived from the issuer. */
   readonly cookies: { readonly secure: boolean; readonly path: string }
   readonly sessionTtl: number

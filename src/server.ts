@@ -17,6 +17,7 @@ import { notFound, serverErrorResponse } from './http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 import { KeyRing, type KeyStore } from './keys/key-store.js'
 import { createMemoryStorage } from './storage/memory.js'
+import { createTrustRegistry } from './trust/registry.js'
 import { StaticUserSource, type StaticUser, type UserSource } from './users/user-source.js'
 
 /** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
@@ -226,6 +227,7 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     interactionUrl: customUrl ?? ((uid: string) => `${endpoints.interaction}/${uid}`),
     builtInPages: customUrl === undefined,
     users,
+    trust: createTrustRegistry(options.trust),
     cookies: { secure: issuerUrl.protocol === 'https:', path: basePath === '' ? '/' : basePath },
     sessionTtl: options.sessionTtl === undefined ? defaults.sessionTtl : positiveSeconds(options.sessionTtl, 'sessionTtl'),
     consentTtl: options.consentTtl === undefined ? defaults.consentTtl : positiveSeconds(options.consentTtl, 'consentTtl'),

@@ -4,6 +4,7 @@ import type { GrantHandler } from '../grants/types.js'
 import type { KeyStore } from '../keys/key-store.js'
 import type { PrivateJwk, SigningAlgorithm } from '../keys/signing-key.js'
 import type { Storage } from '../storage/types.js'
+import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
 
 /**
@@ -50,6 +51,8 @@ export interface AuthorizationServerOptions {
   metadataMaxAge?: number
   /** Paths of endpoints relative to the issuer path. */
   paths?: Partial<{ token: string; jwks: string; authorization: string; userinfo: string; interaction: string }>
+  /** Issuers whose JWT (RFC 7523) and SAML (RFC 7522) assertions are accepted as grants. */
+  trust?: TrustOptions
   /** People who sign in: a source of your own, or a static list (passwords hashed at start). */
   users?: UserSource | readonly StaticUser[]
   /**
