@@ -14,6 +14,11 @@ export interface EndpointUrls {
   userinfo: string
   /** Base URL of the built-in interaction pages. */
   interaction: string
+  revocation: string
+  introspection: string
+  deviceAuthorization: string
+  /** The verification_uri of the device flow. */
+  deviceVerification: string
 }
 
 /**
@@ -39,6 +44,7 @@ export interface ServerContext {
   readonly consentTtl: number
   readonly interactionTtl: number
   readonly pkce: { readonly required: 'public' | 'all'; readonly allowPlain: boolean }
+  readonly deviceFlow: { readonly interval: number; readonly maxAttempts: number; readonly attemptWindow: number }
   readonly passwordGrant: { readonly maxFailures: number; readonly failureWindow: number }
   readonly clients: ClientRegistry
   readonly storage: Storage

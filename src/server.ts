@@ -9,6 +9,10 @@ import { tokenEndpoint } from './endpoints/token.js'
 import { authorizationEndpoint } from './endpoints/authorization.js'
 import { interactionPagesEndpoint } from './endpoints/interaction-pages.js'
 import { userinfoEndpoint } from './endpoints/userinfo.js'
+import { revocationEndpoint } from './endpoints/revocation.js'
+import { introspectionEndpoint } from './endpoints/introspection.js'
+import { deviceAuthorizationEndpoint } from './endpoints/device-authorization.js'
+import { deviceVerificationEndpoint } from './endpoints/device-verification.js'
 import { finishInteraction, interactionDetails, type InteractionDetails, type InteractionResult } from './interaction/interactions.js'
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
 import { defaultGrants } from './grants/index.js'
@@ -34,6 +38,12 @@ export interface AuthorizationServer {
   authorize(req: GrantkitRequest): Promise<GrantkitResponse>
   /** The OIDC userinfo endpoint. */
   userinfo(req: GrantkitRequest): Promise<GrantkitResponse>
+  /** RFC 7009 revocation. */
+  revoke(req: GrantkitRequest): Promise<GrantkitResponse>
+  /** RFC 7662 introspection. */
+  introspect(req: GrantkitRequest): Promise<GrantkitResponse>
+  /** RFC 8628 device authorization. */
+  deviceAuthorization(req: GrantkitRequest): Promise<GrantkitResponse>
   /**
    * For your own login and consent UI (option `interaction.url`): read what to
    * show, then finish the step. Both need the person's request, whose cookie
@@ -174,6 +184,10 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     authorization: issuer + paths.authorization,
     userinfo: issuer + paths.userinfo,
     interaction: issuer + paths.interaction,
+    revocation: issuer + paths.revocation,
+    introspection: issuer + paths.introspection,
+    deviceAuthorization: issuer + paths.deviceAuthorization,
+    deviceVerification: issuer + paths.deviceVerification,
   }
 
   let users: UserSource | undefined
@@ -190,6 +204,10 @@ export function createServerContext(options: AuthorizationServerOptions): Server
   const pkce = { ...defaults.pkce, ...options.pkce }
   if (pkce.required !== 'public' && pkce.required !== 'all') throw new TypeError('pkce.required: must be "public" or "all"')
   if (typeof pkce.allowPlain !== 'boolean') throw new TypeError('pkce.allowPlain: must be a boolean')
+  const deviceFlow = { ...defaults.deviceFlow, ...options.deviceFlow }
+  positiveSeconds(deviceFlow.interval, 'deviceFlow.interval')
+  positiveSeconds(deviceFlow.attemptWindow, 'deviceFlow.attemptWindow')
+  if (!Number.isInteger(deviceFlow.maxAttempts) || deviceFlow.maxAttempts < 1) throw new TypeError('deviceFlow.maxAttempts: must be a whole number >= 1')
   const passwordGrant = { ...defaults.passwordGrant, ...options.passwordGrant }
   positiveSeconds(passwordGrant.failureWindow, 'passwordGrant.failureWindow')
   if (!Number.isInteger(passwordGrant.maxFailures) || passwordGrant.maxFailures < 1) throw new TypeError('passwordGrant.maxFailures: must be a whole number >= 1')
@@ -219,6 +237,10 @@ export function createServerContext(options: AuthorizationServerOptions): Server
       authorization: basePath + paths.authorization,
       userinfo: basePath + paths.userinfo,
       interaction: basePath + paths.interaction,
+      revocation: basePath + paths.revocation,
+      introspection: basePath + paths.introspection,
+      deviceAuthorization: basePath + paths.deviceAuthorization,
+      deviceVerification: basePath + paths.deviceVerification,
       // RFC 8414 §3.1: the well-known suffix goes between host and issuer path.
       metadata: '/.well-known/oauth-authorization-server' + basePath,
       // OIDC Discovery §4: the suffix is appended to the issuer.
@@ -233,6 +255,7 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     consentTtl: options.consentTtl === undefined ? defaults.consentTtl : positiveSeconds(options.consentTtl, 'consentTtl'),
     interactionTtl: options.interactionTtl === undefined ? defaults.interactionTtl : positiveSeconds(options.interactionTtl, 'interactionTtl'),
     pkce,
+    deviceFlow,
     passwordGrant,
     clients,
     storage: options.storage ?? createMemoryStorage(deps.now !== undefined ? { now: deps.now } : {}),
@@ -277,6 +300,10 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     [ctx.routes.jwks, (req) => jwksEndpoint(ctx, req)],
     [ctx.routes.authorization, (req) => authorizationEndpoint(ctx, req)],
     [ctx.routes.userinfo, (req) => userinfoEndpoint(ctx, req)],
+    [ctx.routes.revocation, (req) => revocationEndpoint(ctx, req)],
+    [ctx.routes.introspection, (req) => introspectionEndpoint(ctx, req)],
+    [ctx.routes.deviceAuthorization, (req) => deviceAuthorizationEndpoint(ctx, req)],
+    [ctx.routes.deviceVerification, (req) => deviceVerificationEndpoint(ctx, req)],
     [ctx.routes.metadata, metadata],
     [ctx.routes.openidConfiguration, metadata],
   ])
@@ -303,6 +330,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     metadata,
     authorize: (req) => authorizationEndpoint(ctx, req),
     userinfo: (req) => userinfoEndpoint(ctx, req),
+    revoke: (req) => revocationEndpoint(ctx, req),
+    introspect: (req) => introspectionEndpoint(ctx, req),
+    deviceAuthorization: (req) => deviceAuthorizationEndpoint(ctx, req),
     interactions: {
       details: (req, uid) => interactionDetails(ctx, req, uid),
       finish: (req, uid, result) => finishInteraction(ctx, req, uid, result),

@@ -37,6 +37,14 @@ export const defaults = {
     /** Length in seconds of the failure-counting window (and so of a lockout). Default 900. */
     failureWindow: 900,
   },
+  deviceFlow: {
+    /** Seconds a device waits between polls (RFC 8628 §3.2 `interval`). Default 5. */
+    interval: 5,
+    /** Code entries allowed per source address and per browser in one window (RFC 8628 §5.1). Default 10. */
+    maxAttempts: 10,
+    /** Length in seconds of the code-entry counting window. Default 900. */
+    attemptWindow: 900,
+  },
   /** Tolerance in seconds for clock differences when checking exp, nbf and iat of incoming JWTs. Default 60. */
   clockSkew: 60,
   /** Longest lifetime in seconds (exp − iat, or exp − now) accepted for a client assertion or JWT grant. Default 300. */
@@ -52,6 +60,10 @@ export const defaults = {
     authorization: '/authorize',
     userinfo: '/userinfo',
     interaction: '/interaction',
+    revocation: '/revoke',
+    introspection: '/introspect',
+    deviceAuthorization: '/device_authorization',
+    deviceVerification: '/device',
   },
   /** Largest request body in bytes that the core and the adapters accept. Default 65536 (64 KiB). */
   maxBodyBytes: 65_536,

@@ -50,7 +50,7 @@ export interface AuthorizationServerOptions {
   /** Seconds discovery and JWKS responses may be cached. Default 300. */
   metadataMaxAge?: number
   /** Paths of endpoints relative to the issuer path. */
-  paths?: Partial<{ token: string; jwks: string; authorization: string; userinfo: string; interaction: string }>
+  paths?: Partial<{ token: string; jwks: string; authorization: string; userinfo: string; interaction: string; revocation: string; introspection: string; deviceAuthorization: string; deviceVerification: string }>
   /** Issuers whose JWT (RFC 7523) and SAML (RFC 7522) assertions are accepted as grants. */
   trust?: TrustOptions
   /** People who sign in: a source of your own, or a static list (passwords hashed at start). */
@@ -68,6 +68,8 @@ export interface AuthorizationServerOptions {
   interactionTtl?: number
   /** PKCE policy (RFC 7636, RFC 9700 §2.1.1). */
   pkce?: Partial<{ required: 'public' | 'all'; allowPlain: boolean }>
+  /** Device authorization grant (RFC 8628): polling interval and code-entry limits. */
+  deviceFlow?: Partial<{ interval: number; maxAttempts: number; attemptWindow: number }>
   /** Throttling of the password grant per username. */
   passwordGrant?: Partial<{ maxFailures: number; failureWindow: number }>
   /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */

@@ -23,6 +23,10 @@ export function buildMetadata(ctx: ServerContext): Record<string, unknown> {
     token_endpoint: ctx.endpoints.token,
     userinfo_endpoint: ctx.endpoints.userinfo,
     jwks_uri: ctx.endpoints.jwks,
+    revocation_endpoint: ctx.endpoints.revocation,
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    introspection_endpoint: ctx.endpoints.introspection,
+    introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
     // implicit is answered at the authorization endpoint, not the token endpoint.
     grant_types_supported: [...grants, 'implicit'],
     response_types_supported: responseTypes,
@@ -41,6 +45,8 @@ export function buildMetadata(ctx: ServerContext): Record<string, unknown> {
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
   }
+  // RFC 8628 §4: advertised only when the grant is enabled.
+  if (ctx.grants.has('urn:ietf:params:oauth:grant-type:device_code')) metadata.device_authorization_endpoint = ctx.endpoints.deviceAuthorization
   if (ctx.scopes !== undefined) metadata.scopes_supported = [...ctx.scopes]
   return metadata
 }

@@ -17,6 +17,8 @@ export type GrantkitEvent =
   | { type: 'token.error'; grantType: string | undefined; clientId: string | undefined; error: string; detail: string | undefined }
   | { type: 'authorization.error'; clientId: string | undefined; error: string; detail: string | undefined }
   | { type: 'user.authentication.failed'; username: string; clientId: string | undefined; reason: 'bad_credentials' | 'throttled' }
+  | { type: 'token.revoked'; clientId: string }
+  | { type: 'device.code.throttled'; remoteAddress: string | undefined }
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
   | { type: 'server.error'; endpoint: string; error: unknown }
 

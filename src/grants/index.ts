@@ -1,5 +1,7 @@
 import { authorizationCode } from './authorization-code.js'
 import { clientCredentials } from './client-credentials.js'
+import { deviceCode } from './device-code.js'
+import { jwtBearer } from './jwt-bearer.js'
 import { password } from './password.js'
 import { refreshToken } from './refresh-token.js'
 import type { GrantHandler } from './types.js'
@@ -8,7 +10,7 @@ import type { GrantHandler } from './types.js'
  * The built-in grants. Pass `grants: [...defaultGrants, myGrant]` to add one of
  * your own; leave one out to disable it.
  */
-export const defaultGrants: readonly GrantHandler[] = [authorizationCode, clientCredentials, refreshToken, password]
+export const defaultGrants: readonly GrantHandler[] = [authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer]
 
-export { authorizationCode, clientCredentials, refreshToken, password }
+export { authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer }
 export type { GrantContext, GrantHandler, TokenResponseBody } from './types.js'

@@ -6,6 +6,7 @@ import { readCookie, serializeCookie } from '../http/cookies.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { completeAuthorization } from '../authorize/complete.js'
 import { redirectToClient } from '../authorize/target.js'
+import { deviceDonePage } from '../pages/device.js'
 import { errorPage } from '../pages/html.js'
 import type { AuthorizationRequest, InteractionRecord } from '../storage/types.js'
 import { parseScope } from '../tokens/scope.js'
@@ -63,7 +64,12 @@ export async function nextStep(
 }
 
 /** Sends the person to the login/consent UI for a request that needs them. */
-export async function beginInteraction(ctx: ServerContext, request: AuthorizationRequest, login: InteractionRecord['login']): Promise<GrantkitResponse> {
+export async function beginInteraction(
+  ctx: ServerContext,
+  request: AuthorizationRequest,
+  login: InteractionRecord['login'],
+  device?: InteractionRecord['device'],
+): Promise<GrantkitResponse> {
   const uid = ctx.randomToken()
   const browser = ctx.randomToken()
   const record: InteractionRecord = {
@@ -74,6 +80,7 @@ export async function beginInteraction(ctx: ServerContext, request: Authorizatio
     expiresAt: Math.floor(ctx.now()) + ctx.interactionTtl,
   }
   if (login !== undefined) record.login = login
+  if (device !== undefined) record.device = device
   await ctx.storage.interactions.save(record)
   return {
     status: 303,
@@ -123,6 +130,23 @@ export async function interactionDetails(ctx: ServerContext, req: GrantkitReques
   return details
 }
 
+/** Records the person's answer on the device authorization (RFC 8628 §3.3) and tells them they are done. */
+async function finishDevice(
+  ctx: ServerContext,
+  record: InteractionRecord,
+  approval: { sub: string; authTime: number; scope: string } | undefined,
+  cookies: string | string[],
+): Promise<GrantkitResponse> {
+  const userCodeHash = record.device!.userCodeHash
+  const decided = await ctx.storage.deviceCodes.decide(userCodeHash, approval === undefined ? { status: 'denied' } : { status: 'approved', ...approval })
+  if (!decided) return errorPage('expired_token', 'The code has expired or was already used. Start again on your device.')
+  const client = await lookupClient(ctx, record.request.clientId)
+  const name = client === undefined ? record.request.clientId : typeof client.metadata.client_name === 'string' ? client.metadata.client_name : client.id
+  const done = deviceDonePage(approval !== undefined, name)
+  done.headers['set-cookie'] = cookies
+  return done
+}
+
 const expiredPage = (): GrantkitResponse =>
   errorPage('invalid_request', 'This sign-in request has expired or was opened in another browser. Start again from the application.')
 
@@ -140,6 +164,7 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
 
   if ('error' in result) {
     if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage()
+    if (record.device !== undefined) return finishDevice(ctx, record, undefined, clearBinding)
     const err = new OAuthError(result.error, result.description !== undefined ? { description: result.description } : {})
     return redirectToClient(ctx, target, { error: err.error, error_description: err.description }, { 'set-cookie': clearBinding })
   }
@@ -176,5 +201,6 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
     await ctx.storage.consents.save(login.sub, client.id, union, Math.floor(ctx.now()) + ctx.consentTtl)
   }
   cookies.push(clearBinding)
+  if (record.device !== undefined) return finishDevice(ctx, record, { sub: login.sub, authTime: login.authTime, scope }, cookies)
   return completeAuthorization(ctx, client, request, { sub: login.sub, authTime: login.authTime, scope }, { 'set-cookie': cookies })
 }

@@ -5,6 +5,9 @@ import type {
   AuthorizationCodeStore,
   CodeConsumption,
   ConsentStore,
+  DeviceCodeRecord,
+  DeviceCodeStore,
+  DeviceDecision,
   GrantStore,
   InteractionRecord,
   InteractionStore,
@@ -222,6 +225,52 @@ class MemoryRateLimits implements RateLimitStore {
   }
 }
 
+class MemoryDeviceCodes implements DeviceCodeStore {
+  private readonly byDevice: ExpiringMap<DeviceCodeRecord>
+  private readonly byUser: ExpiringMap<string>
+  constructor(private readonly now: () => number) {
+    this.byDevice = new ExpiringMap(now)
+    this.byUser = new ExpiringMap(now)
+  }
+  async save(record: DeviceCodeRecord): Promise<void> {
+    // Kept an hour past expiry so that a late poll hears expired_token, not invalid_grant.
+    this.byDevice.set(record.deviceCodeHash, { ...record }, record.expiresAt + 3600)
+    this.byUser.set(record.userCodeHash, record.deviceCodeHash, record.expiresAt)
+  }
+  private pendingByUser(userCodeHash: string): DeviceCodeRecord | undefined {
+    const deviceHash = this.byUser.get(userCodeHash)
+    const record = deviceHash === undefined ? undefined : this.byDevice.get(deviceHash)
+    return record !== undefined && record.status === 'pending' && record.expiresAt > this.now() ? record : undefined
+  }
+  async findByUserCode(userCodeHash: string): Promise<DeviceCodeRecord | null> {
+    const r = this.pendingByUser(userCodeHash)
+    return r === undefined ? null : { ...r }
+  }
+  async decide(userCodeHash: string, decision: DeviceDecision): Promise<boolean> {
+    const r = this.pendingByUser(userCodeHash)
+    if (r === undefined) return false
+    r.status = decision.status
+    if (decision.status === 'approved') {
+      r.sub = decision.sub
+      r.authTime = decision.authTime
+      r.grantedScope = decision.scope
+    }
+    return true
+  }
+  async poll(deviceCodeHash: string, clientId: string, now: number): Promise<DeviceCodeRecord | null> {
+    const r = this.byDevice.get(deviceCodeHash)
+    if (r === undefined || r.clientId !== clientId) return null
+    const before = { ...r }
+    r.lastPolledAt = now
+    if (r.status === 'approved') r.status = 'consumed'
+    return before
+  }
+  async slowDown(deviceCodeHash: string, interval: number): Promise<void> {
+    const r = this.byDevice.get(deviceCodeHash)
+    if (r !== undefined) r.interval = interval
+  }
+}
+
 export interface MemoryStorageOptions {
   /** Clock in seconds since the epoch. Default: the system clock. */
   now?: () => number
@@ -247,5 +296,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     sessions: new MemorySessions(now),
     consents: new MemoryConsents(now),
     rateLimits: new MemoryRateLimits(now),
+    deviceCodes: new MemoryDeviceCodes(now),
   }
 }

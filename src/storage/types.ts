@@ -146,6 +146,8 @@ export interface InteractionRecord {
   browserHash: string
   /** Anti-CSRF value for forms of this interaction. */
   csrf: string
+  /** Set when the interaction approves a device (RFC 8628 §3.3) rather than answering a redirect. */
+  device?: { userCodeHash: string }
   /** Who is signed in: from the browser session when the interaction starts, or from the login step. */
   login?: { sub: string; authTime: number; fresh: boolean }
   expiresAt: number
@@ -186,6 +188,45 @@ export interface RateLimitStore {
   reset(key: string): Promise<void>
 }
 
+/** A device authorization (RFC 8628 §3.2) and where it stands. */
+export interface DeviceCodeRecord {
+  deviceCodeHash: string
+  /** SHA-256 of the normalized user code (upper case, no dash). */
+  userCodeHash: string
+  clientId: string
+  scope: string
+  /** Seconds the device must wait between polls; grows by 5 on each slow_down (RFC 8628 §3.5). */
+  interval: number
+  issuedAt: number
+  expiresAt: number
+  status: 'pending' | 'approved' | 'denied' | 'consumed'
+  lastPolledAt?: number
+  /** Set on approval. */
+  sub?: string
+  authTime?: number
+  /** The scope the person granted (may be narrower). */
+  grantedScope?: string
+}
+
+export type DeviceDecision = { status: 'approved'; sub: string; authTime: number; scope: string } | { status: 'denied' }
+
+export interface DeviceCodeStore {
+  /** Keeps the record at least until `expiresAt`, so a late poll can be told expired_token. */
+  save(record: DeviceCodeRecord): Promise<void>
+  /** A pending, unexpired authorization by user code hash, or null. */
+  findByUserCode(userCodeHash: string): Promise<DeviceCodeRecord | null>
+  /** Atomic: pending → approved or denied. False when it was no longer pending (or expired). */
+  decide(userCodeHash: string, decision: DeviceDecision): Promise<boolean>
+  /**
+   * One poll, atomically: records `now` as the last poll and, when approved,
+   * marks it consumed, so exactly one poll collects the tokens. Returns the
+   * record as it was before this poll, or null when there is none for this client.
+   */
+  poll(deviceCodeHash: string, clientId: string, now: number): Promise<DeviceCodeRecord | null>
+  /** Sets a longer polling interval after a slow_down. */
+  slowDown(deviceCodeHash: string, interval: number): Promise<void>
+}
+
 /** Every store the core uses. */
 export interface Storage {
   accessTokens: AccessTokenStore
@@ -197,4 +238,5 @@ export interface Storage {
   sessions: SessionStore
   consents: ConsentStore
   rateLimits: RateLimitStore
+  deviceCodes: DeviceCodeStore
 }

@@ -15,7 +15,10 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
       issuer: ISSUER,
       token_endpoint: ISSUER + '/token',
       jwks_uri: ISSUER + '/jwks',
-      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'password', 'implicit'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'implicit'],
+      revocation_endpoint: ISSUER + '/revoke',
+      introspection_endpoint: ISSUER + '/introspect',
+      device_authorization_endpoint: ISSUER + '/device_authorization',
       authorization_endpoint: ISSUER + '/authorize',
       userinfo_endpoint: ISSUER + '/userinfo',
       response_types_supported: ['code', 'token', 'id_token', 'id_token token'],
@@ -39,6 +42,7 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
     const doc = json(await server.handle(get('/.well-known/oauth-authorization-server')))
     expect(doc.grant_types_supported).toEqual(['urn:x', 'implicit'])
     expect(doc.response_types_supported).not.toContain('code')
+    expect(doc.device_authorization_endpoint).toBeUndefined()
     void clientCredentials
   })
 

@@ -1,0 +1,73 @@
+import { authenticateClient, CLIENT_AUTH_PARAMETERS } from '../clients/authenticate.js'
+import type { Client } from '../clients/metadata.js'
+import type { ServerContext } from '../context.js'
+import { hashToken } from '../crypto/random.js'
+import { OAuthError } from '../errors.js'
+import { errorResponse, jsonNoStore, methodNotAllowed, serverErrorResponse } from '../http/response.js'
+import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import { validateAccessToken } from '../tokens/validate.js'
+import { readFormBody } from './form-body.js'
+import { pickParameters } from './revocation.js'
+
+const PARAMETERS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMETERS])
+const INACTIVE = { active: false } as const
+
+/** A client may see tokens issued to it; a resource server registered with `introspection_allowed: true` may see any. */
+function maySee(caller: Client, tokenClientId: string): boolean {
+  return caller.id === tokenClientId || caller.metadata.introspection_allowed === true
+}
+
+async function introspectAccessToken(ctx: ServerContext, caller: Client, token: string): Promise<Record<string, unknown> | null> {
+  const active = await validateAccessToken(ctx, token)
+  if (active === null) return null
+  if (!maySee(caller, active.clientId)) return INACTIVE
+  const out: Record<string, unknown> = {
+    active: true,
+    scope: active.scope,
+    client_id: active.clientId,
+    sub: active.sub,
+    exp: active.expiresAt,
+    iat: active.issuedAt,
+    token_type: 'Bearer',
+    aud: active.audience.length === 1 ? active.audience[0] : active.audience,
+    iss: ctx.issuer,
+    jti: active.id,
+  }
+  if (typeof active.claims.auth_time === 'number') out.auth_time = active.claims.auth_time
+  return out
+}
+
+async function introspectRefreshToken(ctx: ServerContext, caller: Client, token: string): Promise<Record<string, unknown> | null> {
+  const found = await ctx.storage.refreshTokens.find(hashToken(token))
+  if (found === null) return null
+  const r = found.record
+  if (found.rotated || (await ctx.storage.grants.isRevoked(r.grantId))) return INACTIVE
+  if (!maySee(caller, r.clientId)) return INACTIVE
+  return { active: true, scope: r.scope, client_id: r.clientId, sub: r.sub, exp: r.expiresAt, iat: r.issuedAt, token_type: 'refresh_token', iss: ctx.issuer }
+}
+
+/**
+ * The introspection endpoint (RFC 7662). The caller authenticates as a client
+ * (§2.1: to stop token scanning); anything not live, or not the caller's to
+ * see, is `{"active": false}` (§2.2).
+ */
+export async function introspectionEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
+  if (req.method !== 'POST') return methodNotAllowed('POST')
+  try {
+    const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
+    const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.introspection)
+    // RFC 7662 §2.1: the endpoint is for protected resources, which have credentials.
+    if (client.isPublic) throw new OAuthError('invalid_client', { detail: 'public clients may not introspect', headers: { 'www-authenticate': `Basic realm="${ctx.issuer}"` } })
+    const token = params.get('token')
+    if (token === undefined) throw new OAuthError('invalid_request', { description: 'token is required.' })
+    if (token.length > 8192) return jsonNoStore(200, INACTIVE)
+    const refreshFirst = params.get('token_type_hint') === 'refresh_token'
+    const first = refreshFirst ? await introspectRefreshToken(ctx, client, token) : await introspectAccessToken(ctx, client, token)
+    const answer = first ?? (refreshFirst ? await introspectAccessToken(ctx, client, token) : await introspectRefreshToken(ctx, client, token))
+    return jsonNoStore(200, answer ?? INACTIVE)
+  } catch (err) {
+    if (err instanceof OAuthError) return errorResponse(err)
+    ctx.events.emit({ type: 'server.error', endpoint: 'introspection', error: err })
+    return serverErrorResponse()
+  }
+}

@@ -1,0 +1,65 @@
+import { hashToken } from '../crypto/random.js'
+import { OAuthError } from '../errors.js'
+import { createRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-token.js'
+import { issueTokens } from '../tokens/issue.js'
+import type { GrantHandler } from './types.js'
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+
+/**
+ * RFC 8628 §3.4, §3.5: the device polls with its device code until the person
+ * approves or denies, no faster than the interval.
+ */
+export const deviceCode: GrantHandler = {
+  grantType: DEVICE_CODE_GRANT,
+  parameters: ['device_code'],
+  clientAuth: 'optional',
+  async handle(ctx) {
+    const { server, client, params } = ctx
+    const code = params.get('device_code')
+    if (code === undefined) throw new OAuthError('invalid_request', { description: 'device_code is required.' })
+    if (code.length > 512) throw new OAuthError('invalid_grant', { detail: 'device code too long to be ours' })
+    const now = Math.floor(server.now())
+    const hash = hashToken(code)
+    // RFC 8628 §3.4: the device code was issued to this client; poll() ignores another client's codes.
+    const before = await server.storage.deviceCodes.poll(hash, client.id, now)
+    if (before === null) throw new OAuthError('invalid_grant', { detail: 'unknown device code, or another client’s' })
+    if (before.expiresAt <= now) throw new OAuthError('expired_token', { description: 'The device code has expired.' })
+    switch (before.status) {
+      case 'denied':
+        throw new OAuthError('access_denied', { description: 'The person denied the request.' })
+      case 'consumed':
+        throw new OAuthError('invalid_grant', { detail: 'device code already redeemed' })
+      case 'pending': {
+        // RFC 8628 §3.5: polling faster than the interval earns slow_down and an interval 5 s longer.
+        if (before.lastPolledAt !== undefined && now - before.lastPolledAt < before.interval) {
+          const interval = before.interval + 5
+          await server.storage.deviceCodes.slowDown(hash, interval)
+          throw new OAuthError('slow_down', { description: `Poll at most every ${interval} seconds.` })
+        }
+        throw new OAuthError('authorization_pending', { description: 'The person has not finished yet.' })
+      }
+      case 'approved':
+        break
+    }
+    const sub = before.sub!
+    const scope = before.grantedScope ?? before.scope
+    const authTime = before.authTime ?? now
+    const grantId = server.randomId()
+    let refreshToken: string | undefined
+    if (shouldIssueRefreshToken(client, scope)) {
+      const created = createRefreshToken(server, { clientId: client.id, sub, scope, grantId, absoluteExpiresAt: now + server.ttl.refreshTokenAbsolute, authTime })
+      await server.storage.refreshTokens.save(created.record)
+      refreshToken = created.token
+    }
+    const openid = scope.split(' ').includes('openid')
+    return issueTokens(ctx, {
+      sub,
+      scope,
+      grantId,
+      claims: { auth_time: authTime },
+      ...(refreshToken !== undefined && { refreshToken }),
+      ...(openid && { idToken: { authTime } }),
+    })
+  },
+}
