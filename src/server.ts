@@ -135,6 +135,10 @@ export function createServerContext(options: AuthorizationServerOptions): Server
   }
 
   const ttlIn = options.ttl ?? {}
+  if (typeof ttlIn !== 'object' || ttlIn === null || Array.isArray(ttlIn)) throw new TypeError('ttl: must be an object of lifetimes in seconds')
+  if (options.paths !== undefined && (typeof options.paths !== 'object' || options.paths === null || Array.isArray(options.paths))) {
+    throw new TypeError('paths: must be an object of endpoint paths')
+  }
   const ttl = { ...defaults.ttl }
   for (const [name, value] of Object.entries(ttlIn)) {
     if (!(name in ttl)) throw new TypeError(`ttl.${name}: unknown lifetime; known: ${Object.keys(ttl).join(', ')}`)

@@ -1,0 +1,120 @@
+import { CliError, EXIT_USAGE } from './errors.js'
+
+/** Default address `grantkit serve` binds to: loopback only, so a demo is never exposed by accident. */
+export const DEFAULT_HOST = '127.0.0.1'
+
+/** Default port of `grantkit serve`. */
+export const DEFAULT_PORT = 4000
+
+/** HTTP adapters the contract names; only `node` exists in this release. */
+export const ADAPTERS = ['node', 'express', 'hono'] as const
+
+/** An HTTP adapter name accepted by `--adapter`. */
+export type AdapterName = (typeof ADAPTERS)[number]
+
+/** What `grantkit serve` was asked to do, after parsing the command line. */
+export interface ServeArgs {
+  /** Path of the JSON config file; absent means the demo configuration. */
+  config?: string
+  /** Address to bind. Default `127.0.0.1`. */
+  host: string
+  /** TCP port; 0 picks a free one. Default 4000. */
+  port: number
+  /** Default `node`. */
+  adapter: AdapterName
+  /** `memory` (default), `postgres://…` or `redis://…`, checked when serving. */
+  storage: string
+}
+
+/** A parsed command line. */
+export type Command = { command: 'help' } | ({ command: 'serve' } & ServeArgs)
+
+/** The text of `grantkit --help`. */
+export const USAGE = `Usage: grantkit serve [options]
+
+Runs grantkit as a standalone OAuth 2.0 authorization server.
+
+Options:
+  --config FILE       JSON config file (issuer, clients, ttl, keys, ...).
+                      Without it, a demo configuration is served and its
+                      credentials are printed.
+  --host HOST         Address to listen on. Default ${DEFAULT_HOST}.
+  --port PORT         Port to listen on; 0 picks a free port. Default ${DEFAULT_PORT}.
+  --adapter NAME      HTTP adapter: node (default). express and hono arrive
+                      with a later release.
+  --storage URL       memory (default). postgres://... and redis://... arrive
+                      with a later release.
+  -h, --help          Show this help.
+
+Without "issuer" in the config, the issuer is http://HOST:PORT with the real port.
+Once it accepts connections, grantkit prints "listening on http://HOST:PORT".
+SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0.
+
+Exit codes: 0 success, 1 bad config or runtime failure, 2 bad command line.
+`
+
+const VALUE_FLAGS = ['--config', '--host', '--port', '--adapter', '--storage'] as const
+type ValueFlag = (typeof VALUE_FLAGS)[number]
+
+function usageError(message: string): CliError {
+  return new CliError(message, EXIT_USAGE)
+}
+
+function parsePort(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) {
+    throw usageError(`--port: "${text}" is not a port number (0 to 65535)`)
+  }
+  return Number(text)
+}
+
+/**
+ * Parses the arguments after `node grantkit.js`. Accepts `--flag value` and
+ * `--flag=value`; each flag at most once.
+ *
+ * @throws CliError with exit code 2 for an unknown command, flag or value
+ * @example
+ * parseArgs(['serve', '--port', '0']) // { command: 'serve', port: 0, host: '127.0.0.1', ... }
+ */
+export function parseArgs(argv: readonly string[]): Command {
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { command: 'help' }
+  const [command, ...rest] = argv
+  if (command === undefined) throw usageError('no command given (did you mean "grantkit serve"?)')
+  if (command !== 'serve') throw usageError(`unknown command "${command}" (the only command is "serve")`)
+
+  const values = new Map<ValueFlag, string>()
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!
+    const eq = arg.indexOf('=')
+    const name = eq === -1 ? arg : arg.slice(0, eq)
+    if (!(VALUE_FLAGS as readonly string[]).includes(name)) {
+      throw usageError(arg.startsWith('-') ? `unknown option "${name}"` : `unexpected argument "${arg}"`)
+    }
+    const flag = name as ValueFlag
+    if (values.has(flag)) throw usageError(`${flag}: given more than once`)
+    let value: string | undefined
+    if (eq !== -1) value = arg.slice(eq + 1)
+    else {
+      value = rest[i + 1]
+      // A flag directly after a flag means the value was forgotten, not that it starts with "--".
+      if (value === undefined || value.startsWith('--')) throw usageError(`${flag}: needs a value`)
+      i++
+    }
+    if (value === '') throw usageError(`${flag}: needs a value`)
+    values.set(flag, value)
+  }
+
+  const adapter = values.get('--adapter') ?? 'node'
+  if (!(ADAPTERS as readonly string[]).includes(adapter)) {
+    throw usageError(`--adapter: "${adapter}" is not one of ${ADAPTERS.join(', ')}`)
+  }
+  const config = values.get('--config')
+  const port = values.get('--port')
+  return {
+    command: 'serve',
+    ...(config !== undefined && { config }),
+    host: values.get('--host') ?? DEFAULT_HOST,
+    port: port === undefined ? DEFAULT_PORT : parsePort(port),
+    adapter: adapter as AdapterName,
+    storage: values.get('--storage') ?? 'memory',
+  }
+}

@@ -1,0 +1,218 @@
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toNodeListener } from '../../adapters/node.js'
+import { createMemoryStorage, type AuthorizationServer, type Storage } from '../index.js'
+import type { AdapterName, ServeArgs } from './args.js'
+import { createServer, loadConfigFile, pendingFieldsIn, type ServeConfig } from './config.js'
+import { demoConfig, describeDemo } from './demo-config.js'
+import { CliError, EXIT_USAGE } from './errors.js'
+
+/** Where the CLI writes; the process streams unless a caller captures them. */
+export interface Output {
+  stdout(text: string): void
+  stderr(text: string): void
+}
+
+const processOutput: Output = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+}
+
+/** How `serve` reports and reacts. */
+export interface ServeOptions {
+  /** Default: the process's stdout and stderr. */
+  out?: Output
+  /** Install SIGTERM/SIGINT handlers (`stopOnSignals`) before announcing that it listens. Default false. */
+  handleSignals?: boolean
+}
+
+/** Seconds that in-flight requests get after SIGTERM/SIGINT before their connections are cut. */
+export const SHUTDOWN_GRACE_SECONDS = 10
+
+/** A server that `serve` started. */
+export interface RunningServer {
+  /** `http://HOST:PORT` with the real port: the issuer unless the config sets one. */
+  readonly url: string
+  readonly server: AuthorizationServer
+  readonly http: Server
+  /**
+   * Stops accepting, lets in-flight requests finish, then resolves. After
+   * `SHUTDOWN_GRACE_SECONDS` the remaining connections are cut and it resolves
+   * with `false`.
+   */
+  close(): Promise<boolean>
+}
+
+const LATER_ADAPTERS: Record<Exclude<AdapterName, 'node'>, string> = { express: 'Express', hono: 'Hono' }
+
+function checkAdapter(adapter: AdapterName): void {
+  if (adapter === 'node') return
+  throw new CliError(`--adapter ${adapter}: the ${LATER_ADAPTERS[adapter]} adapter arrives with a later release of grantkit; use --adapter node (the default)`)
+}
+
+// The storage URL is never echoed: it may hold a database password.
+function openStorage(url: string): Storage {
+  if (url === 'memory') return createMemoryStorage()
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    throw new CliError('--storage postgres://…: Postgres storage arrives with a later release of grantkit; only "memory" is available now')
+  }
+  if (/^rediss?:\/\//i.test(url)) {
+    throw new CliError('--storage redis://…: Redis storage arrives with a later release of grantkit; only "memory" is available now')
+  }
+  throw new CliError('--storage: must be "memory", "postgres://…" or "redis://…"', EXIT_USAGE)
+}
+
+/** `HOST` as it appears in a URL: IPv6 literals in brackets. */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
+}
+
+function listen(http: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const reasons: Record<string, string> = {
+        EADDRINUSE: 'the address is already in use',
+        EACCES: 'permission denied',
+        EADDRNOTAVAIL: 'the address is not available on this machine',
+        ENOTFOUND: 'unknown host',
+      }
+      reject(new CliError(`cannot listen on ${urlHost(host)}:${port}: ${reasons[error.code ?? ''] ?? error.code ?? error.message}`))
+    }
+    http.once('error', onError)
+    http.listen(port, host.replace(/^\[(.*)\]$/, '$1'), () => {
+      http.off('error', onError)
+      resolve((http.address() as AddressInfo).port)
+    })
+  })
+}
+
+/**
+ * Checks the config as the core will use it, before anything listens. Without
+ * an `issuer` in the config, the one derived from `--host` is checked too.
+ */
+function validate(config: ServeConfig, args: ServeArgs, storage: Storage): AuthorizationServer {
+  const derived = `http://${urlHost(args.host)}:${args.port}`
+  try {
+    return createServer(config, derived, storage)
+  } catch (error) {
+    const prefix = `${config.source}: issuer: `
+    if (config.issuer === undefined && error instanceof CliError && error.message.startsWith(prefix)) {
+      throw new CliError(
+        `--host ${args.host}: the issuer would be ${derived}, which is refused (${error.message.slice(prefix.length)}); ` +
+          'set "issuer" in a config file to the URL clients use',
+      )
+    }
+    throw error
+  }
+}
+
+/**
+ * Runs `grantkit serve`: reads and validates the config (or takes the demo
+ * one), listens, builds the authorization server with the issuer
+ * `http://HOST:REALPORT` when the config has none, and prints
+ * `listening on http://HOST:PORT`. Everything protocol-related is the core's.
+ *
+ * @throws CliError for a bad config, an unavailable adapter or storage, or a port that cannot be bound; nothing listens then
+ * @example
+ * const running = await serve({ host: '127.0.0.1', port: 0, adapter: 'node', storage: 'memory' }, { handleSignals: true })
+ * await running.close()
+ */
+export async function serve(args: ServeArgs, options: ServeOptions = {}): Promise<RunningServer> {
+  const out = options.out ?? processOutput
+  checkAdapter(args.adapter)
+  const storage = openStorage(args.storage)
+  const config = args.config === undefined ? demoConfig : loadConfigFile(args.config)
+  const validated = validate(config, args, storage)
+
+  const http = createHttpServer()
+  const port = await listen(http, args.host, args.port)
+  const url = `http://${urlHost(args.host)}:${port}`
+  let server: AuthorizationServer
+  try {
+    // The issuer can name the real port only now that the socket is bound.
+    server = config.issuer === undefined ? createServer(config, url, storage) : validated
+  } catch (error) {
+    http.close()
+    throw error
+  }
+  server.on('server.error', (event) => {
+    const error = event.error instanceof Error ? (event.error.stack ?? event.error.message) : String(event.error)
+    out.stderr(`grantkit: internal error at ${event.endpoint}: ${error}\n`)
+  })
+  // Once closing, every response ends its connection: a keep-alive client
+  // would otherwise hold the process open until its idle timeout.
+  let closing: Promise<boolean> | undefined
+  const inFlight = new Set<ServerResponse>()
+  http.on('request', (_req, res: ServerResponse) => {
+    if (closing !== undefined) res.shouldKeepAlive = false
+    inFlight.add(res)
+    res.on('close', () => inFlight.delete(res))
+  })
+  http.on('request', toNodeListener(server, { maxBodyBytes: server.context.maxBodyBytes }))
+
+  const running: RunningServer = {
+    url,
+    server,
+    http,
+    close() {
+      closing ??= new Promise((resolve) => {
+        let forced = false
+        const timer = setTimeout(() => {
+          forced = true
+          http.closeAllConnections()
+        }, SHUTDOWN_GRACE_SECONDS * 1000)
+        timer.unref()
+        http.close(() => {
+          clearTimeout(timer)
+          resolve(!forced)
+        })
+        http.closeIdleConnections()
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false
+      })
+      return closing
+    },
+  }
+  // Before the announcement: whoever reads it may signal at once.
+  if (options.handleSignals === true) stopOnSignals(running, out)
+  if (args.config === undefined) {
+    const ctx = server.context
+    const discovery = new URL(ctx.routes.openidConfiguration, ctx.issuer).href
+    out.stdout(describeDemo(config, { token: ctx.endpoints.token, jwks: ctx.endpoints.jwks, discovery }, ctx.grants.keys()))
+  } else {
+    const pending = pendingFieldsIn(config)
+    if (pending.length > 0) {
+      out.stderr(`grantkit: ${config.source}: ${pending.join(', ')} accepted and kept for the grants that arrive with a later release; not used yet\n`)
+    }
+    out.stdout(`grantkit: ${config.source}: ${config.clients.length} client(s), issuer ${server.context.issuer}\n`)
+  }
+  out.stdout(`grantkit: listening on ${url}\n`)
+  return running
+}
+
+/**
+ * On the first SIGTERM or SIGINT, closes gracefully and sets exit code 0 (1 if
+ * connections had to be cut after the grace period); a second signal cuts
+ * every connection at once.
+ *
+ * @example
+ * stopOnSignals(await serve(args, { out }), out)
+ */
+export function stopOnSignals(running: RunningServer, out: Output = processOutput): void {
+  let stopping = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      out.stderr(`grantkit: ${signal} again: closing every connection now\n`)
+      process.exitCode = 1
+      running.http.closeAllConnections()
+      return
+    }
+    stopping = true
+    out.stderr(`grantkit: ${signal}: no longer accepting connections; finishing in-flight requests\n`)
+    void running.close().then((clean) => {
+      if (!clean) out.stderr(`grantkit: requests still open after ${SHUTDOWN_GRACE_SECONDS}s were cut\n`)
+      process.exitCode ??= clean ? 0 : 1
+    })
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+}
