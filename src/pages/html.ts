@@ -28,8 +28,8 @@ body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif
 main{max-width:26rem;margin:8vh auto;padding:1.5rem;background:#fff;border-radius:.75rem;box-shadow:0 1px 4px rgba(0,0,0,.12)}
 h1{font-size:1.35rem;margin:0 0 1rem}
 label{display:block;margin:.75rem 0 .25rem;font-weight:600}
-input[type=text],input[type=password]{width:100%;padding:.65rem;font-size:1rem;border:1px solid #b8bec7;border-radius:.4rem}
-button{font-size:1rem;padding:.65rem 1.2rem;border-radius:.4rem;border:1px solid #1a56db;background:#1a56db;color:#fff;cursor:pointer;margin:1rem .5rem 0 0}
+input[type=text],input[type=password]{width:100%;min-height:2.75rem;padding:.65rem;font-size:1rem;border:1px solid #b8bec7;border-radius:.4rem}
+button{font-size:1rem;min-height:2.75rem;padding:.65rem 1.2rem;border-radius:.4rem;border:1px solid #1a56db;background:#1a56db;color:#fff;cursor:pointer;margin:1rem .5rem 0 0}
 button.secondary{background:#fff;color:#1a56db}
 .error{background:#fdecea;color:#8a1c12;padding:.6rem .8rem;border-radius:.4rem}
 ul{padding-left:1.2rem}
@@ -44,6 +44,7 @@ export function page(title: string, bodyHtml: string, status = 200, extraHeaders
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>
 </head>
