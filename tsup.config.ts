@@ -6,7 +6,10 @@ export default defineConfig([
     entry: {
       index: 'src/index.ts',
       'adapters/node': 'adapters/node.ts',
+      'adapters/express': 'adapters/express.ts',
+      'adapters/hono': 'adapters/hono.ts',
     },
+    external: ['express', 'hono'],
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { GrantkitRequest, GrantkitResponse } from '../src/http/types.js'
+import type { GrantkitRequest } from '../src/http/types.js'
+import { DEFAULT_MAX_BODY_BYTES, headersOf, readBody, writeResponse, type Handler } from './incoming.js'
 
-/** What the adapter needs of a server: `handle`. */
-export interface Handler {
-  handle(req: GrantkitRequest): Promise<GrantkitResponse>
-}
+export type { Handler } from './incoming.js'
 
 export interface NodeAdapterOptions {
   /** Largest body read, in bytes; a larger one is passed on as `bodyTooLarge`. Default 65536. */
@@ -19,53 +17,22 @@ export interface NodeAdapterOptions {
  * http.createServer(toNodeListener(server)).listen(4000)
  */
 export function toNodeListener(server: Handler, options: NodeAdapterOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
-  const limit = options.maxBodyBytes ?? 65_536
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   return (req, res) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let tooLarge = Number(req.headers['content-length'] ?? 0) > limit
-    const finish = (): void => {
-      const headers: Record<string, string | undefined> = {}
-      for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value
+    void readBody(req, limit).then(async ({ body, tooLarge }) => {
       const request: GrantkitRequest = {
         method: req.method ?? 'GET',
         url: new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`),
-        headers,
-        ...(req.socket.remoteAddress !== undefined && { remoteAddress: req.socket.remoteAddress }),
+        headers: headersOf(req),
       }
+      if (req.socket.remoteAddress !== undefined) request.remoteAddress = req.socket.remoteAddress
       if (tooLarge) request.bodyTooLarge = true
-      else if (size > 0) request.body = Buffer.concat(chunks, size).toString('utf8')
-      server.handle(request).then(
-        (out) => write(res, out, tooLarge),
-        () => write(res, { status: 500, headers: {} }, true),
-      )
-    }
-    if (tooLarge) {
-      // Answer without reading the body, then close: the rest is not worth receiving.
-      finish()
-      return
-    }
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return
-      size += chunk.length
-      if (size > limit) {
-        tooLarge = true
-        chunks.length = 0
-        finish()
-        return
+      else if (body !== undefined) request.body = body
+      try {
+        writeResponse(res, await server.handle(request), tooLarge)
+      } catch {
+        writeResponse(res, { status: 500, headers: {} }, true)
       }
-      chunks.push(chunk)
     })
-    req.on('end', () => {
-      if (!tooLarge) finish()
-    })
-    req.on('error', () => res.destroy())
   }
-}
-
-function write(res: ServerResponse, out: GrantkitResponse, close: boolean): void {
-  if (res.headersSent) return
-  if (close) res.setHeader('connection', 'close')
-  res.writeHead(out.status, out.headers)
-  res.end(out.body)
 }

@@ -26,6 +26,8 @@ import { StaticUserSource, type StaticUser, type UserSource } from './users/user
 
 /** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
 export interface AuthorizationServer {
+  /** True when `pathname` is one of this server's endpoints (adapters pass other paths on). */
+  routes(pathname: string): boolean
   /** Routes a request to its endpoint. Never throws: failures become OAuth error responses. */
   handle(req: GrantkitRequest): Promise<GrantkitResponse>
   /** The token endpoint, for embedders who route themselves. */
@@ -314,6 +316,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const interactionPrefix = ctx.routes.interaction + '/'
   return {
     context: ctx,
+    routes: (pathname) => routes.has(pathname) || (ctx.builtInPages && pathname.startsWith(interactionPrefix)),
     async handle(req) {
       const path = req.url.pathname
       let route = routes.get(path)

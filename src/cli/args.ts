@@ -35,7 +35,8 @@ export const USAGE = `Usage: grantkit serve [options]
 Runs grantkit as a standalone OAuth 2.0 authorization server.
 
 Options:
-  --config FILE       JSON config file (issuer, clients, ttl, keys, ...).
+  --config FILE       JSON config file (issuer, clients, users, trust, ttl,
+                      keys, ...).
                       Without it, a demo configuration is served and its
                       credentials are printed.
   --host HOST         Address to listen on. Default ${DEFAULT_HOST}.

@@ -2,50 +2,22 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import {
   createAuthorizationServer,
+  StaticUserSource,
   type AuthorizationServer,
   type AuthorizationServerOptions,
   type ClientMetadata,
   type PrivateJwk,
+  type StaticUser,
   type Storage,
+  type TrustOptions,
+  type UserSource,
 } from '../index.js'
 import { CliError } from './errors.js'
 
-/** A user that will sign in at the login page and through the password grant. */
-export interface UserConfig {
-  username: string
-  /** Plain text: the config file is for development and testing. */
-  password: string
-  /** Claims released about the user (OIDC Core §5.1); `sub` defaults to the username. */
-  claims: Record<string, unknown>
-}
-
-/** A public JWK as a config file holds it. */
-export interface PublicJwkConfig {
-  kty: string
-  [member: string]: unknown
-}
-
-/** An issuer whose JWT assertions the jwt-bearer grant accepts (RFC 7523). */
-export interface JwtIssuerTrust {
-  /** Must equal the assertion's `iss`. */
-  issuer: string
-  /** Its public keys. */
-  jwks: { keys: PublicJwkConfig[] }
-}
-
-/** A SAML identity provider whose assertions the saml2-bearer grant accepts (RFC 7522). */
-export interface SamlIdpTrust {
-  /** Must equal the assertion's Issuer. */
-  entityId: string
-  /** Its signing certificate, PEM or base64 DER. */
-  certificate: string
-}
-
 /**
- * A `grantkit serve` config file after its shape has been checked. Fields the
- * core already understands are passed to `createAuthorizationServer`, which
- * checks their content; the others (see `PENDING_FIELDS`) are kept here, typed,
- * for the features that arrive later. Durations are seconds.
+ * A `grantkit serve` config file after its shape has been checked. Every field
+ * is passed to `createAuthorizationServer`, which checks its content and names
+ * the field in its TypeErrors. Durations are seconds.
  */
 export interface ServeConfig {
   /** Where the config came from, for messages: the file path as given, or `demo config`. */
@@ -54,15 +26,28 @@ export interface ServeConfig {
   issuer?: string
   accessTokenFormat?: AuthorizationServerOptions['accessTokenFormat']
   ttl?: AuthorizationServerOptions['ttl']
-  /** Seconds a device client waits between polls (RFC 8628 §3.2 `interval`). */
+  /** Seconds a device client waits between polls (RFC 8628 §3.2 `interval`); the core's `deviceFlow.interval`. */
   devicePollInterval?: number
   scopes?: string[]
   /** RFC 7591 client metadata, validated by the core. */
   clients: ClientMetadata[]
-  users: UserConfig[]
-  trust: { jwtIssuers: JwtIssuerTrust[]; samlIdps: SamlIdpTrust[] }
+  /** People who sign in, validated (and their passwords hashed) by the core's `StaticUserSource`. */
+  users?: StaticUser[]
+  /** Issuers whose JWT and SAML assertions are accepted as grants, validated by the core. */
+  trust?: TrustOptions
   /** Private signing JWKs, from the config or from the key file it names. Absent: a key is generated at start. */
   keys?: PrivateJwk[]
+}
+
+/** What `createServer` takes from the command line rather than from the config file. */
+export interface ServerParts {
+  /** Default: the core's in-memory storage. */
+  storage?: Storage
+  /**
+   * The user source built once by `createUserSource`. Absent: the core builds
+   * one from `config.users`, hashing every password again.
+   */
+  users?: UserSource
 }
 
 /** Top-level fields of a config file; anything else is an error. */
@@ -78,12 +63,12 @@ export const CONFIG_FIELDS = [
   'keys',
 ] as const
 
-/**
- * Fields accepted and kept, but not passed to the core yet because the features
- * that use them arrive later. Remove a field from here when `toServerOptions`
- * starts passing it on.
- */
-export const PENDING_FIELDS = ['users', 'trust', 'devicePollInterval'] as const
+/** Fields of a `users` entry (the core's `StaticUser`). */
+const USER_FIELDS = ['username', 'password', 'password_hash', 'claims'] as const
+/** Fields of a `trust.jwtIssuers` entry (the core's `JwtIssuerTrust`). */
+const JWT_ISSUER_FIELDS = ['issuer', 'jwks', 'subjects', 'scopes'] as const
+/** Fields of a `trust.samlIdps` entry (the core's `SamlIdpTrust`). */
+const SAML_IDP_FIELDS = ['entityId', 'certificate', 'subjects', 'scopes'] as const
 
 // Shape checks throw TypeError("path: what"), the convention of the core, so
 // that `withSource` reports both kinds of failure the same way.
@@ -93,9 +78,11 @@ function fail(path: string, message: string): never {
 
 type JsonObject = Record<string, unknown>
 
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value)
+
 function object(value: unknown, path: string): JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object')
-  return value as JsonObject
+  if (!isObject(value)) fail(path, 'must be an object')
+  return value
 }
 
 function array(value: unknown, path: string): unknown[] {
@@ -114,61 +101,24 @@ function onlyFields(obj: JsonObject, known: readonly string[], path: string): vo
   }
 }
 
-function unique<T>(items: T[], keyOf: (item: T) => string, path: (i: number) => string): T[] {
-  const seen = new Set<string>()
-  items.forEach((item, i) => {
-    const key = keyOf(item)
-    if (seen.has(key)) fail(path(i), `"${key}" appears twice`)
-    seen.add(key)
+/**
+ * Unknown fields of the entries of a list. The core reads the fields it knows
+ * and ignores the rest, so a misspelt `subjects` would silently trust an
+ * issuer for every user; everything else about the entries is the core's to check.
+ */
+function onlyFieldsInEntries(list: unknown, known: readonly string[], path: string): void {
+  if (!Array.isArray(list)) return
+  list.forEach((entry, i) => {
+    if (isObject(entry)) onlyFields(entry, known, `${path}[${i}]`)
   })
-  return items
 }
 
-function publicJwkSet(value: unknown, path: string): { keys: PublicJwkConfig[] } {
-  const set = object(value, path)
-  const keys = array(set.keys, `${path}.keys`)
-  keys.forEach((k, i) => {
-    const key = object(k, `${path}.keys[${i}]`)
-    nonEmptyString(key.kty, `${path}.keys[${i}].kty`)
-    // SECURITY: a trust anchor is public; a private key pasted here would be shared with the file.
-    if ('d' in key || 'p' in key || 'k' in key) fail(`${path}.keys[${i}]`, 'must be a public key (it holds private or symmetric material)')
-  })
-  return { keys: keys as PublicJwkConfig[] }
-}
-
-function readUsers(value: unknown, path: string): UserConfig[] {
-  const users = array(value, path).map((entry, i): UserConfig => {
-    const p = `${path}[${i}]`
-    const user = object(entry, p)
-    onlyFields(user, ['username', 'password', 'claims'], p)
-    const username = nonEmptyString(user.username, `${p}.username`)
-    const password = nonEmptyString(user.password, `${p}.password`)
-    const claims = user.claims === undefined ? {} : object(user.claims, `${p}.claims`)
-    if (claims.sub !== undefined) nonEmptyString(claims.sub, `${p}.claims.sub`)
-    return { username, password, claims: { sub: username, ...claims } }
-  })
-  return unique(users, (u) => u.username, (i) => `${path}[${i}].username`)
-}
-
-function readTrust(value: unknown, path: string): ServeConfig['trust'] {
-  const trust = object(value, path)
-  onlyFields(trust, ['jwtIssuers', 'samlIdps'], path)
-  const jwtIssuers = (trust.jwtIssuers === undefined ? [] : array(trust.jwtIssuers, `${path}.jwtIssuers`)).map((entry, i): JwtIssuerTrust => {
-    const p = `${path}.jwtIssuers[${i}]`
-    const e = object(entry, p)
-    onlyFields(e, ['issuer', 'jwks'], p)
-    return { issuer: nonEmptyString(e.issuer, `${p}.issuer`), jwks: publicJwkSet(e.jwks, `${p}.jwks`) }
-  })
-  const samlIdps = (trust.samlIdps === undefined ? [] : array(trust.samlIdps, `${path}.samlIdps`)).map((entry, i): SamlIdpTrust => {
-    const p = `${path}.samlIdps[${i}]`
-    const e = object(entry, p)
-    onlyFields(e, ['entityId', 'certificate'], p)
-    return { entityId: nonEmptyString(e.entityId, `${p}.entityId`), certificate: nonEmptyString(e.certificate, `${p}.certificate`) }
-  })
-  return {
-    jwtIssuers: unique(jwtIssuers, (t) => t.issuer, (i) => `${path}.jwtIssuers[${i}].issuer`),
-    samlIdps: unique(samlIdps, (t) => t.entityId, (i) => `${path}.samlIdps[${i}].entityId`),
-  }
+function checkTrustShape(value: unknown): void {
+  // The core takes an array for an empty trust list; in a file that is a mistake.
+  const trust = object(value, 'trust')
+  onlyFields(trust, ['jwtIssuers', 'samlIdps'], 'trust')
+  onlyFieldsInEntries(trust.jwtIssuers, JWT_ISSUER_FIELDS, 'trust.jwtIssuers')
+  onlyFieldsInEntries(trust.samlIdps, SAML_IDP_FIELDS, 'trust.samlIdps')
 }
 
 function readKeys(value: unknown, baseDir: string): PrivateJwk[] {
@@ -191,8 +141,9 @@ function readKeys(value: unknown, baseDir: string): PrivateJwk[] {
 
 /**
  * Checks the shape of a parsed config file and returns it typed. Content the
- * core understands (client metadata, ttl values, scopes, keys) is checked later
- * by `createServer`, with the core's own rules.
+ * core understands (client metadata, users, trust, ttl values, scopes, keys)
+ * is checked later, by `createUserSource` and `createServer`, with the core's
+ * own rules.
  *
  * @param data the parsed JSON
  * @param source how messages name the file
@@ -203,28 +154,30 @@ function readKeys(value: unknown, baseDir: string): PrivateJwk[] {
  */
 export function parseConfig(data: unknown, source: string, baseDir: string): ServeConfig {
   return withSource(source, () => {
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      fail('(top level)', `must be a JSON object with the fields ${CONFIG_FIELDS.join(', ')}`)
-    }
-    const top = data as JsonObject
+    if (!isObject(data)) fail('(top level)', `must be a JSON object with the fields ${CONFIG_FIELDS.join(', ')}`)
+    const top = data
     onlyFields(top, CONFIG_FIELDS, '')
     if (top.clients === undefined) fail('clients', 'is required: an array of RFC 7591 client metadata')
-    const config: ServeConfig = {
-      source,
-      clients: array(top.clients, 'clients') as ClientMetadata[],
-      users: top.users === undefined ? [] : readUsers(top.users, 'users'),
-      trust: top.trust === undefined ? { jwtIssuers: [], samlIdps: [] } : readTrust(top.trust, 'trust'),
-    }
+    const config: ServeConfig = { source, clients: array(top.clients, 'clients') as ClientMetadata[] }
     if (top.issuer !== undefined) config.issuer = nonEmptyString(top.issuer, 'issuer')
     if (top.accessTokenFormat !== undefined) config.accessTokenFormat = top.accessTokenFormat as ServeConfig['accessTokenFormat']
-    // Each lifetime is checked by the core; a non-object would reach it as no lifetimes at all.
+    // Each lifetime is checked by the core; it reads a null `ttl` as no lifetimes at all.
     if (top.ttl !== undefined) config.ttl = object(top.ttl, 'ttl')
     if (top.devicePollInterval !== undefined) {
+      // Checked here: the core would name its own option, deviceFlow.interval, which the file does not have.
       const v = top.devicePollInterval
       if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail('devicePollInterval', 'must be a positive whole number of seconds')
       config.devicePollInterval = v
     }
     if (top.scopes !== undefined) config.scopes = top.scopes as string[]
+    if (top.users !== undefined) {
+      onlyFieldsInEntries(top.users, USER_FIELDS, 'users')
+      config.users = top.users as StaticUser[]
+    }
+    if (top.trust !== undefined) {
+      checkTrustShape(top.trust)
+      config.trust = top.trust as TrustOptions
+    }
     if (top.keys !== undefined) config.keys = readKeys(top.keys, baseDir)
     return config
   })
@@ -250,20 +203,41 @@ export function loadConfigFile(file: string): ServeConfig {
 }
 
 /**
+ * Builds the user source of a config: the core's `StaticUserSource`, which
+ * checks every entry and hashes each password with scrypt (tens of
+ * milliseconds each). Build it once and give it to every `createServer` call.
+ *
+ * @returns undefined when the config has no `users`
+ * @throws CliError `source: users[i].field: what is wrong`
+ * @example
+ * const users = createUserSource(config)
+ * const server = createServer(config, 'http://127.0.0.1:4000', { users })
+ */
+export function createUserSource(config: ServeConfig): UserSource | undefined {
+  if (config.users === undefined) return undefined
+  const users = config.users
+  return withSource(config.source, () => new StaticUserSource(users, { path: 'users' }))
+}
+
+/**
  * The options of `createAuthorizationServer` for a config. The CLI adds only
- * what comes from the command line: the issuer (when the config has none) and
- * the storage.
+ * what does not come from the file: the issuer (when the config has none), the
+ * storage and the user source it built once.
  *
  * @example
- * const options = toServerOptions(config, 'http://127.0.0.1:4000', createMemoryStorage())
+ * const options = toServerOptions(config, 'http://127.0.0.1:4000', { storage: createMemoryStorage() })
  */
-export function toServerOptions(config: ServeConfig, issuer: string, storage?: Storage): AuthorizationServerOptions {
+export function toServerOptions(config: ServeConfig, issuer: string, parts: ServerParts = {}): AuthorizationServerOptions {
+  const users = parts.users ?? config.users
   return {
     issuer: config.issuer ?? issuer,
     clients: config.clients,
-    ...(storage !== undefined && { storage }),
+    ...(parts.storage !== undefined && { storage: parts.storage }),
+    ...(users !== undefined && { users }),
+    ...(config.trust !== undefined && { trust: config.trust }),
     ...(config.accessTokenFormat !== undefined && { accessTokenFormat: config.accessTokenFormat }),
     ...(config.ttl !== undefined && { ttl: config.ttl }),
+    ...(config.devicePollInterval !== undefined && { deviceFlow: { interval: config.devicePollInterval } }),
     ...(config.scopes !== undefined && { scopes: config.scopes }),
     ...(config.keys !== undefined && { keys: { keys: config.keys } }),
   }
@@ -276,20 +250,11 @@ export function toServerOptions(config: ServeConfig, issuer: string, storage?: S
  * @param issuer used when the config has no `issuer`
  * @throws CliError `source: field.path: what is wrong`
  * @example
- * const server = createServer(loadConfigFile('grantkit.json'), 'http://127.0.0.1:4000')
+ * const config = loadConfigFile('grantkit.json')
+ * const server = createServer(config, 'http://127.0.0.1:4000', { users: createUserSource(config) })
  */
-export function createServer(config: ServeConfig, issuer: string, storage?: Storage): AuthorizationServer {
-  return withSource(config.source, () => createAuthorizationServer(toServerOptions(config, issuer, storage)))
-}
-
-/** Names of the `PENDING_FIELDS` this config actually sets. */
-export function pendingFieldsIn(config: ServeConfig): string[] {
-  const set = {
-    users: config.users.length > 0,
-    trust: config.trust.jwtIssuers.length + config.trust.samlIdps.length > 0,
-    devicePollInterval: config.devicePollInterval !== undefined,
-  } satisfies Record<(typeof PENDING_FIELDS)[number], boolean>
-  return PENDING_FIELDS.filter((f) => set[f])
+export function createServer(config: ServeConfig, issuer: string, parts: ServerParts = {}): AuthorizationServer {
+  return withSource(config.source, () => createAuthorizationServer(toServerOptions(config, issuer, parts)))
 }
 
 function withSource<T>(source: string, fn: () => T): T {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { toNodeListener } from '../../adapters/node.js'
 import { createMemoryStorage, type AuthorizationServer, type Storage } from '../index.js'
 import type { AdapterName, ServeArgs } from './args.js'
-import { createServer, loadConfigFile, pendingFieldsIn, type ServeConfig } from './config.js'
+import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
 import { demoConfig, describeDemo } from './demo-config.js'
 import { CliError, EXIT_USAGE } from './errors.js'
 
@@ -90,10 +90,10 @@ function listen(http: Server, host: string, port: number): Promise<number> {
  * Checks the config as the core will use it, before anything listens. Without
  * an `issuer` in the config, the one derived from `--host` is checked too.
  */
-function validate(config: ServeConfig, args: ServeArgs, storage: Storage): AuthorizationServer {
+function validate(config: ServeConfig, args: ServeArgs, parts: ServerParts): AuthorizationServer {
   const derived = `http://${urlHost(args.host)}:${args.port}`
   try {
-    return createServer(config, derived, storage)
+    return createServer(config, derived, parts)
   } catch (error) {
     const prefix = `${config.source}: issuer: `
     if (config.issuer === undefined && error instanceof CliError && error.message.startsWith(prefix)) {
@@ -122,7 +122,10 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   checkAdapter(args.adapter)
   const storage = openStorage(args.storage)
   const config = args.config === undefined ? demoConfig : loadConfigFile(args.config)
-  const validated = validate(config, args, storage)
+  // StaticUserSource hashes every password with scrypt: built once, for the
+  // check before listening and for the server that listens.
+  const parts: ServerParts = { storage, users: createUserSource(config) }
+  const validated = validate(config, args, parts)
 
   const http = createHttpServer()
   const port = await listen(http, args.host, args.port)
@@ -130,7 +133,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   let server: AuthorizationServer
   try {
     // The issuer can name the real port only now that the socket is bound.
-    server = config.issuer === undefined ? createServer(config, url, storage) : validated
+    server = config.issuer === undefined ? createServer(config, url, parts) : validated
   } catch (error) {
     http.close()
     throw error
@@ -175,15 +178,10 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   // Before the announcement: whoever reads it may signal at once.
   if (options.handleSignals === true) stopOnSignals(running, out)
   if (args.config === undefined) {
-    const ctx = server.context
-    const discovery = new URL(ctx.routes.openidConfiguration, ctx.issuer).href
-    out.stdout(describeDemo(config, { token: ctx.endpoints.token, jwks: ctx.endpoints.jwks, discovery }, ctx.grants.keys()))
+    out.stdout(describeDemo(config, server.context))
   } else {
-    const pending = pendingFieldsIn(config)
-    if (pending.length > 0) {
-      out.stderr(`grantkit: ${config.source}: ${pending.join(', ')} accepted and kept for the grants that arrive with a later release; not used yet\n`)
-    }
-    out.stdout(`grantkit: ${config.source}: ${config.clients.length} client(s), issuer ${server.context.issuer}\n`)
+    const users = config.users === undefined ? '' : `, ${config.users.length} user(s)`
+    out.stdout(`grantkit: ${config.source}: ${config.clients.length} client(s)${users}, issuer ${server.context.issuer}\n`)
   }
   out.stdout(`grantkit: listening on ${url}\n`)
   return running

@@ -23,7 +23,7 @@ async function revokeRefreshToken(ctx: ServerContext, clientId: string, hash: st
   if (found.record.clientId !== clientId) return true
   await ctx.storage.refreshTokens.revoke(hash)
   // RFC 7009 §2.1: revoking a refresh token SHOULD also invalidate the access tokens of the same grant.
-  await ctx.storage.grants.revoke(found.record.grantId, found.record.absoluteExpiresAt)
+  await ctx.storage.grants.revoke(found.record.grantId, found.record.absoluteExpiresAt + ctx.ttl.accessToken)
   return true
 }
 

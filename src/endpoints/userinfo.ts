@@ -12,7 +12,8 @@ export function bearerError(realm: string, error?: 'invalid_request' | 'invalid_
   if (description !== undefined) challenge += `, error_description="${description.replace(/["\\]/g, '')}"`
   if (scope !== undefined) challenge += `, scope="${scope}"`
   const status = error === undefined || error === 'invalid_token' ? 401 : error === 'insufficient_scope' ? 403 : 400
-  const body = error === undefined ? { error: 'invalid_token' } : { error, ...(description !== undefined && { error_description: description }) }
+  // RFC 6750 §3.1: a request without credentials gets no error code, in the header or the body.
+  const body = error === undefined ? {} : { error, ...(description !== undefined && { error_description: description }) }
   return jsonNoStore(status, body, { 'www-authenticate': challenge })
 }
 
@@ -23,7 +24,8 @@ export function bearerError(realm: string, error?: 'invalid_request' | 'invalid_
 export function extractBearer(req: GrantkitRequest, allowBody: boolean): { token?: string; error?: 'invalid_request' } {
   const header = req.headers.authorization
   let token: string | undefined
-  if (header !== undefined) {
+  // RFC 6750 §3.1: another scheme (Basic, DPoP, …) is no bearer credential at all, not a malformed one.
+  if (header !== undefined && /^Bearer(?: |$)/i.test(header)) {
     const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)
     if (m === null) return { error: 'invalid_request' }
     token = m[1]

@@ -22,7 +22,7 @@ export const authorizationCode: GrantHandler = {
     const consumed = await server.storage.authorizationCodes.consume(hashToken(code))
     if (consumed.outcome === 'reused') {
       // RFC 6749 §4.1.2: if a code is used more than once, revoke all tokens previously issued from it.
-      await server.storage.grants.revoke(consumed.grantId, Math.floor(server.now()) + server.ttl.refreshTokenAbsolute)
+      await server.storage.grants.revoke(consumed.grantId, Math.floor(server.now()) + server.ttl.refreshTokenAbsolute + server.ttl.accessToken)
       throw new OAuthError('invalid_grant', { detail: `code replayed; grant ${consumed.grantId} revoked` })
     }
     if (consumed.outcome === 'not_found') throw new OAuthError('invalid_grant', { detail: 'unknown or expired code' })

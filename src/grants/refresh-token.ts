@@ -24,7 +24,8 @@ export const refreshToken: GrantHandler = {
     const { record } = found
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
     if (record.clientId !== client.id) throw new OAuthError('invalid_grant', { detail: `refresh token belongs to another client (${record.clientId})` })
-    const revokeUntil = record.absoluteExpiresAt
+    // Access tokens of the chain are issued until absoluteExpiresAt and live ttl.accessToken past it.
+    const revokeUntil = record.absoluteExpiresAt + server.ttl.accessToken
     if (found.rotated) {
       // RFC 9700 §4.14.2: a rotated-away token came back; one of its holders is not the client.
       await server.storage.grants.revoke(record.grantId, revokeUntil)

@@ -18,7 +18,8 @@ export async function loginWithPassword(
   const now = Math.floor(ctx.now())
   const key = `password:${username}`
   const window = ctx.passwordGrant.failureWindow
-  const windowEnd = (Math.floor(now / window) + 1) * window
+  // The window opens at the first counted attempt, so a lock lasts a full window wherever the clock stands.
+  const windowEnd = now + window
   const account = await authenticateUser(users, username, password)
   // Every attempt counts; a success clears the count only if it was not already over the limit.
   const attempts = await ctx.storage.rateLimits.increment(key, windowEnd)

@@ -38,7 +38,8 @@ export function parsePasswordHash(stored: string): ParsedHash | undefined {
   const parts = stored.split('$')
   if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined
   const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])]
-  if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || (N & (N - 1)) !== 0 || N > 2 ** 20) return undefined
+  // Bounds keep a stored hash from being trivially weak (N < 2^10) or from making every login stall.
+  if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || (N & (N - 1)) !== 0 || N < 2 ** 10 || N > 2 ** 20 || r > 32 || p > 16) return undefined
   const salt = Buffer.from(parts[4]!, 'base64url')
   const hash = Buffer.from(parts[5]!, 'base64url')
   if (salt.length < 8 || hash.length !== KEY_LENGTH) return undefined

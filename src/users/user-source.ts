@@ -53,7 +53,6 @@ export class StaticUserSource implements UserSource {
     const path = options.path ?? 'users'
     const cost = options.cost ?? DEFAULT_SCRYPT_COST
     if (!Array.isArray(users)) throw new TypeError(`${path}: must be an array`)
-    this.dummy = parsePasswordHash(hashPassword('grantkit-dummy-password', cost))!
     users.forEach((u, i) => {
       const at = `${path}[${i}]`
       if (typeof u !== 'object' || u === null) throw new TypeError(`${at}: must be an object`)
@@ -71,6 +70,12 @@ export class StaticUserSource implements UserSource {
       this.byUsername.set(u.username, { account: { sub, username: u.username }, hash })
       this.bySub.set(sub, { ...u.claims, sub })
     })
+    // The dummy costs as much as the dearest stored hash, so an unknown username is never the faster answer.
+    let dearest = cost
+    for (const { hash } of this.byUsername.values()) {
+      if (hash.cost.N * hash.cost.r * hash.cost.p > dearest.N * dearest.r * dearest.p) dearest = hash.cost
+    }
+    this.dummy = parsePasswordHash(hashPassword('grantkit-dummy-password', dearest))!
   }
 
   async findByUsername(username: string): Promise<UserAccount | undefined> {

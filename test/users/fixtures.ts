@@ -1,0 +1,63 @@
+import { vi, type Mock } from 'vitest'
+import type { UserAccount, UserClaims, UserSource } from '../../src/index.js'
+
+/** A person of the fake source: a plain password (no scrypt, so tests stay fast) and claims. */
+export interface FakeUser {
+  password: string
+  claims?: UserClaims
+}
+
+/** A UserSource whose every method is a spy, so tests can count password checks. */
+export interface FakeUserSource extends UserSource {
+  findByUsername: Mock<(username: string) => Promise<UserAccount | undefined>>
+  verifyPassword: Mock<(account: UserAccount | undefined, password: string) => Promise<boolean>>
+  claims: Mock<(sub: string) => Promise<UserClaims | undefined>>
+}
+
+/**
+ * A tiny UserSource over a fixed map of users, keyed by username. `sub` is
+ * `claims.sub` or the username.
+ *
+ * @example
+ * const users = fakeUsers({ alice: { password: 'wonderland', claims: { name: 'Alice' } } })
+ */
+export function fakeUsers(users: Record<string, FakeUser>): FakeUserSource {
+  const byUsername = new Map(Object.entries(users))
+  const subOf = (username: string, u: FakeUser): string => (typeof u.claims?.sub === 'string' ? u.claims.sub : username)
+  const bySub = new Map([...byUsername].map(([username, u]) => [subOf(username, u), { ...u.claims, sub: subOf(username, u) }]))
+  return {
+    findByUsername: vi.fn(async (username: string) => {
+      const u = byUsername.get(username)
+      return u === undefined ? undefined : { sub: subOf(username, u), username }
+    }),
+    verifyPassword: vi.fn(async (account: UserAccount | undefined, password: string) => {
+      // Like a real source: the same work for an unknown user (one comparison), then the answer.
+      const expected = account === undefined ? undefined : byUsername.get(account.username)?.password
+      const same = (expected ?? '\u0000dummy') === password
+      return expected !== undefined && same
+    }),
+    claims: vi.fn(async (sub: string) => bySub.get(sub)),
+  }
+}
+
+/** The people most tests use. */
+export const ALICE_CLAIMS: UserClaims = {
+  sub: 'alice',
+  name: 'Alice Liddell',
+  given_name: 'Alice',
+  family_name: 'Liddell',
+  preferred_username: 'alice',
+  email: 'alice@example.com',
+  email_verified: true,
+  phone_number: '+44 20 7946 0000',
+  phone_number_verified: false,
+  address: { locality: 'Oxford', country: 'GB' },
+  'https://example.com/role': 'admin',
+}
+
+export function defaultUsers(): FakeUserSource {
+  return fakeUsers({
+    alice: { password: 'wonderland', claims: ALICE_CLAIMS },
+    bob: { password: 'builder', claims: { sub: 'bob', name: 'Bob' } },
+  })
+}
