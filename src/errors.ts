@@ -48,6 +48,22 @@ const DESCRIPTION: Partial<Record<OAuthErrorCode, string>> = {
   server_error: 'The server could not complete the request.',
   temporarily_unavailable: 'The server is temporarily unable to handle the request.',
   invalid_token: 'The access token is invalid, expired or revoked.',
+  insufficient_scope: 'The access token does not carry the scope this request needs.',
+  unsupported_token_type: 'The server cannot revoke tokens of this type.',
+  access_denied: 'The resource owner or the server denied the request.',
+  unsupported_response_type: 'The response_type is not supported.',
+  authorization_pending: 'The person has not finished yet.',
+  slow_down: 'Poll less often.',
+  expired_token: 'The code has expired.',
+  interaction_required: 'The request needs the person to interact.',
+  login_required: 'The person must sign in.',
+  consent_required: 'The person must consent.',
+  invalid_request_uri: 'The request_uri is invalid.',
+  invalid_request_object: 'The request object is invalid.',
+  request_not_supported: 'The request parameter is not supported.',
+  request_uri_not_supported: 'The request_uri parameter is not supported.',
+  registration_not_supported: 'The registration parameter is not supported.',
+  invalid_dpop_proof: 'The DPoP proof is invalid.',
 }
 
 export interface OAuthErrorOptions {

@@ -14,7 +14,8 @@ export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js
 export { prepareClient, hashClientSecret, type Client, type ClientMetadata, type ClientAuthMethod } from './clients/metadata.js'
 export { authenticateClient, type AuthenticatedClient } from './clients/authenticate.js'
 
-export { defaultGrants, authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer } from './grants/index.js'
+export { defaultGrants, authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer, saml2Bearer } from './grants/index.js'
+export { SAML2_BEARER_GRANT } from './grants/saml2-bearer.js'
 export { DEVICE_CODE_GRANT } from './grants/device-code.js'
 export { JWT_BEARER_GRANT } from './grants/jwt-bearer.js'
 export { createRefreshToken, shouldIssueRefreshToken, type RefreshTokenInput } from './tokens/refresh-token.js'

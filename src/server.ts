@@ -233,6 +233,16 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     }
   }
 
+  if (users === undefined && clients.list !== undefined) {
+    let i = 0
+    for (const client of clients.list()) {
+      if (client.grantTypes.has('password') || (customUrl === undefined && client.grantTypes.has('urn:ietf:params:oauth:grant-type:device_code'))) {
+        throw new TypeError(`users: required by the password and device grants, which clients[${i}] ("${client.id}") has`)
+      }
+      i++
+    }
+  }
+
   const deps = options.deps ?? {}
   return {
     issuer,

@@ -26,12 +26,14 @@ export class AuthorizationPageError extends Error {
 /** Reads the parameters of a GET query or POST form, noting names that repeat. */
 function readParams(req: GrantkitRequest, form: Iterable<[string, string]> | undefined): { params: Map<string, string>; repeated: Set<string> } {
   const params = new Map<string, string>()
+  const seen = new Set<string>()
   const repeated = new Set<string>()
   const source: Iterable<[string, string]> = form ?? req.url.searchParams
   for (const [k, v] of source) {
-    if (params.has(k)) repeated.add(k)
+    if (seen.has(k)) repeated.add(k)
+    seen.add(k)
     // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
-    else if (v !== '') params.set(k, v)
+    if (v !== '' && !repeated.has(k)) params.set(k, v)
   }
   return { params, repeated }
 }

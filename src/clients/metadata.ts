@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose'
-import { createHash } from 'node:crypto'
+import { createHash, createPublicKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto'
 
 /** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
 export type ClientAuthMethod =
@@ -148,6 +148,12 @@ export function prepareClient(metadata: ClientMetadata, path = 'client'): Client
     ;(jwks.keys as JWK[]).forEach((k, i) => {
       if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') fail(`${path}.jwks.keys[${i}]`, 'must be a JWK with kty')
       if ('d' in k || 'p' in k || 'k' in k) fail(`${path}.jwks.keys[${i}]`, 'must be a public key (it holds private or symmetric material)')
+      // jose imports a key only when first used; import it now so a broken key fails at start, named.
+      try {
+        createPublicKey({ key: k as NodeJsonWebKey, format: 'jwk' })
+      } catch {
+        fail(`${path}.jwks.keys[${i}]`, 'is not a valid public key')
+      }
     })
     keys = createLocalJWKSet(metadata.jwks)
   }

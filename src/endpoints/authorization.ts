@@ -36,7 +36,7 @@ export async function authorizationEndpoint(ctx: ServerContext, req: GrantkitReq
     if (step === 'done') return await completeAuthorization(ctx, client, request, { sub: login!.sub, authTime: login!.authTime, scope: request.scope })
     if (request.prompt.includes('none')) {
       const error = new OAuthError(step === 'login' ? 'login_required' : 'consent_required')
-      return redirectToClient(ctx, target, { error: error.error })
+      return redirectToClient(ctx, target, { error: error.error, error_description: error.description })
     }
     return await beginInteraction(ctx, request, login)
   } catch (err) {

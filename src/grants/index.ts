@@ -4,13 +4,14 @@ import { deviceCode } from './device-code.js'
 import { jwtBearer } from './jwt-bearer.js'
 import { password } from './password.js'
 import { refreshToken } from './refresh-token.js'
+import { saml2Bearer } from './saml2-bearer.js'
 import type { GrantHandler } from './types.js'
 
 /**
  * The built-in grants. Pass `grants: [...defaultGrants, myGrant]` to add one of
  * your own; leave one out to disable it.
  */
-export const defaultGrants: readonly GrantHandler[] = [authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer]
+export const defaultGrants: readonly GrantHandler[] = [authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer, saml2Bearer]
 
-export { authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer }
+export { authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer, saml2Bearer }
 export type { GrantContext, GrantHandler, TokenResponseBody } from './types.js'

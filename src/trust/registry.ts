@@ -1,5 +1,5 @@
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose'
-import { X509Certificate } from 'node:crypto'
+import { createPublicKey, X509Certificate, type JsonWebKey } from 'node:crypto'
 
 /** An issuer whose JWTs may be exchanged with the JWT bearer grant (RFC 7523 §2.1). */
 export interface JwtIssuerTrust {
@@ -71,6 +71,12 @@ export function createTrustRegistry(options: TrustOptions | undefined, path = 't
       if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') throw new TypeError(`${at}.jwks.keys[${j}]: must be a JWK with kty`)
       // SECURITY: only public keys; a symmetric key here would let HMAC assertions in.
       if (k.kty === 'oct' || 'd' in k) throw new TypeError(`${at}.jwks.keys[${j}]: must be a public asymmetric key`)
+      // jose imports a key only when first used; import it now so a broken key fails at start, named.
+      try {
+        createPublicKey({ key: k as JsonWebKey, format: 'jwk' })
+      } catch (cause) {
+        throw new TypeError(`${at}.jwks.keys[${j}]: is not a valid public key`, { cause })
+      }
     })
     jwtIssuers.set(t.issuer, {
       issuer: t.issuer,

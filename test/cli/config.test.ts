@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createServer, describeJsonError, loadConfigFile, parseConfig, pendingFieldsIn, toServerOptions } from '../../src/cli/config.js'
-import { demoConfig, describeDemo } from '../../src/cli/demo-config.js'
+import { createServer, createUserSource, describeJsonError, loadConfigFile, parseConfig, toServerOptions } from '../../src/cli/config.js'
+import { curlCommand, curlRequest, demoConfig, demoExamples, demoUrls, describeDemo, PLANNED_GRANTS } from '../../src/cli/demo-config.js'
 import { CliError } from '../../src/cli/errors.js'
+import { authenticateUser, hashPassword, StaticUserSource } from '../../src/index.js'
 
 const svc = { client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'], scope: 'api:read' }
 const ISSUER = 'http://127.0.0.1:4000'
@@ -27,21 +28,20 @@ function errorOf(fn: () => unknown): string {
 const parse = (data: unknown) => parseConfig(data, 'grantkit.json', dir)
 
 describe('parseConfig', () => {
-  it('keeps the fields of features that arrive later, typed', () => {
-    const config = parse({
-      clients: [svc],
-      devicePollInterval: 5,
-      users: [{ username: 'alice', password: 'wonderland', claims: { email: 'alice@example.com' } }],
-      trust: {
-        jwtIssuers: [{ issuer: 'https://idp.example', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] } }],
-        samlIdps: [{ entityId: 'https://saml.example', certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----' }],
-      },
-    })
-    expect(config.devicePollInterval).toBe(5)
-    expect(config.users).toEqual([{ username: 'alice', password: 'wonderland', claims: { sub: 'alice', email: 'alice@example.com' } }])
-    expect(config.trust.jwtIssuers[0]!.issuer).toBe('https://idp.example')
-    expect(config.trust.samlIdps[0]!.entityId).toBe('https://saml.example')
-    expect(pendingFieldsIn(config)).toEqual(['users', 'trust', 'devicePollInterval'])
+  it('keeps users, trust and devicePollInterval as written, for the core to check', () => {
+    const users = [{ username: 'alice', password: 'wonderland', claims: { email: 'alice@example.com' } }]
+    const trust = {
+      jwtIssuers: [{ issuer: 'https://idp.example', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] }, subjects: ['alice'] }],
+      samlIdps: [{ entityId: 'https://saml.example', certificate: 'not checked here', scopes: ['api:read'] }],
+    }
+    const config = parse({ clients: [svc], devicePollInterval: 7, users, trust })
+    expect(config.users).toEqual(users)
+    expect(config.trust).toEqual(trust)
+    const options = toServerOptions(config, ISSUER)
+    expect(options.deviceFlow).toEqual({ interval: 7 })
+    expect(options.users).toEqual(users)
+    expect(options.trust).toEqual(trust)
+    expect(toServerOptions(parse({ clients: [svc] }), ISSUER)).not.toHaveProperty('deviceFlow')
   })
 
   it('names the file and the field of every shape error', () => {
@@ -52,16 +52,15 @@ describe('parseConfig', () => {
       [{ clients: [], colour: 'red' }, 'grantkit.json: colour: unknown field; known fields: issuer,'],
       [{ clients: [], issuer: 42 }, 'grantkit.json: issuer: must be a non-empty string'],
       [{ clients: [], ttl: [60] }, 'grantkit.json: ttl: must be an object'],
+      [{ clients: [], ttl: null }, 'grantkit.json: ttl: must be an object'],
       [{ clients: [], devicePollInterval: 0.5 }, 'grantkit.json: devicePollInterval: must be a positive whole number'],
-      [{ clients: [], users: {} }, 'grantkit.json: users: must be an array'],
-      [{ clients: [], users: [{ username: 'a' }] }, 'grantkit.json: users[0].password: is required'],
-      [{ clients: [], users: [{ username: 'a', password: 'p', role: 'admin' }] }, 'grantkit.json: users[0].role: unknown field'],
-      [{ clients: [], users: [{ username: 'a', password: 'p', claims: { sub: 7 } }] }, 'grantkit.json: users[0].claims.sub: must be a non-empty string'],
-      [{ clients: [], users: [{ username: 'a', password: 'p' }, { username: 'a', password: 'q' }] }, 'grantkit.json: users[1].username: "a" appears twice'],
+      [{ clients: [], devicePollInterval: 0 }, 'grantkit.json: devicePollInterval: must be a positive whole number'],
+      [{ clients: [], users: [{ username: 'a', password: 'p', role: 'admin' }] }, 'grantkit.json: users[0].role: unknown field; known fields: username, password, password_hash, claims'],
+      [{ clients: [], trust: [] }, 'grantkit.json: trust: must be an object'],
       [{ clients: [], trust: { oidc: [] } }, 'grantkit.json: trust.oidc: unknown field'],
-      [{ clients: [], trust: { jwtIssuers: [{ issuer: 'i' }] } }, 'grantkit.json: trust.jwtIssuers[0].jwks: must be an object'],
-      [{ clients: [], trust: { jwtIssuers: [{ issuer: 'i', jwks: { keys: [{ kty: 'EC', d: 'secret' }] } }] } }, 'trust.jwtIssuers[0].jwks.keys[0]: must be a public key'],
-      [{ clients: [], trust: { samlIdps: [{ entityId: 'e' }] } }, 'grantkit.json: trust.samlIdps[0].certificate: is required'],
+      // A misspelt limit would otherwise be ignored, trusting the issuer for every user.
+      [{ clients: [], trust: { jwtIssuers: [{ issuer: 'i', jwks: { keys: [] }, subject: ['alice'] }] } }, 'grantkit.json: trust.jwtIssuers[0].subject: unknown field'],
+      [{ clients: [], trust: { samlIdps: [{ entityId: 'e', certificate: 'c', scope: ['x'] }] } }, 'grantkit.json: trust.samlIdps[0].scope: unknown field'],
       [{ clients: [], keys: [] }, 'grantkit.json: keys: must be a JWK Set'],
       [{ clients: [], keys: { keys: {} } }, 'grantkit.json: keys.keys: must be an array'],
     ]
@@ -114,6 +113,64 @@ describe('describeJsonError', () => {
   })
 })
 
+describe('createUserSource and createServer: the core checks users and trust, the CLI names the file', () => {
+  const build = (data: Record<string, unknown>): void => {
+    const config = parse({ clients: [svc], ...data })
+    createServer(config, ISSUER, { users: createUserSource(config) })
+  }
+
+  it('reports what the core finds wrong with users', () => {
+    const cases: Array<[unknown, string]> = [
+      [{}, 'grantkit.json: users: must be an array'],
+      [[null], 'grantkit.json: users[0]: must be an object'],
+      [[{ password: 'p' }], 'grantkit.json: users[0].username: must be a non-empty string'],
+      [[{ username: 'a' }], 'grantkit.json: users[0]: give exactly one of password and password_hash'],
+      [[{ username: 'a', password: '' }], 'grantkit.json: users[0].password: must be a non-empty string'],
+      [[{ username: 'a', password_hash: 'md5$abc' }], 'grantkit.json: users[0].password_hash: must be a hash made by hashPassword'],
+      [[{ username: 'a', password: 'p', claims: { sub: 7 } }], 'grantkit.json: users[0].claims.sub: must be a non-empty string'],
+      [[{ username: 'a', password: 'p' }, { username: 'a', password: 'q' }], 'grantkit.json: users[1].username: "a" appears twice'],
+    ]
+    for (const [users, message] of cases) expect(errorOf(() => build({ users }))).toContain(message)
+  })
+
+  it('accepts a password_hash made by hashPassword', () => {
+    const config = parse({ clients: [svc], users: [{ username: 'a', password_hash: hashPassword('p', { N: 1024, r: 8, p: 1 }) }] })
+    expect(createUserSource(config)).toBeInstanceOf(StaticUserSource)
+  })
+
+  it('reports what the core finds wrong with trust', () => {
+    const cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
+    const cases: Array<[unknown, string]> = [
+      [{ jwtIssuers: {} }, 'grantkit.json: trust.jwtIssuers: must be an array'],
+      [{ jwtIssuers: [{ jwks: { keys: [] } }] }, 'grantkit.json: trust.jwtIssuers[0].issuer: must be a non-empty string'],
+      [{ jwtIssuers: [{ issuer: 'i' }] }, 'grantkit.json: trust.jwtIssuers[0].jwks: must be a JWK Set'],
+      [{ jwtIssuers: [{ issuer: 'i', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'secret' }] } }] }, 'grantkit.json: trust.jwtIssuers[0].jwks.keys[0]: must be a public asymmetric key'],
+      [{ jwtIssuers: [{ issuer: 'i', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }] }, 'grantkit.json: trust.jwtIssuers[0].jwks.keys[0]: must be a public asymmetric key'],
+      [{ jwtIssuers: [{ issuer: 'i', jwks: { keys: [] }, subjects: 'alice' }] }, 'grantkit.json: trust.jwtIssuers[0].subjects: must be an array of non-empty strings'],
+      [{ samlIdps: [{ entityId: 'e' }] }, 'grantkit.json: trust.samlIdps[0].certificate: must be a PEM certificate'],
+      [{ samlIdps: [{ entityId: 'e', certificate: cert }] }, 'grantkit.json: trust.samlIdps[0].certificate: is not a valid PEM certificate'],
+    ]
+    for (const [trust, message] of cases) expect(errorOf(() => build({ trust }))).toContain(message)
+  })
+
+  it('gives the server the user source it was given, not a second one', async () => {
+    const config = parse({ clients: [svc], users: [{ username: 'alice', password: 'wonderland' }] })
+    const users = createUserSource(config)!
+    const server = createServer(config, ISSUER, { users })
+    expect(server.context.users).toBe(users)
+    expect(await authenticateUser(users, 'alice', 'wonderland')).toEqual({ sub: 'alice', username: 'alice' })
+    expect(createUserSource(parse({ clients: [svc] }))).toBeUndefined()
+  })
+
+  it('accepts a client with only the password grant, and still refuses an unknown grant type', () => {
+    const cli = { client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: ['password'] }
+    expect(() => build({ clients: [cli], users: [{ username: 'a', password: 'p' }] })).not.toThrow()
+    expect(errorOf(() => build({ clients: [svc, { ...svc, client_id: 'x', grant_types: ['urn:example:magic'] }] }))).toMatch(
+      /^grantkit\.json: clients\[1\]\.grant_types: "urn:example:magic" is not a grant/,
+    )
+  })
+})
+
 describe('createServer', () => {
   it('passes the config to the core and adds the file name to its TypeErrors', () => {
     const config = parse({ clients: [svc, { client_id: 'web', client_secret: 'w', grant_types: ['authorization_code'] }] })
@@ -135,8 +192,10 @@ describe('createServer', () => {
 })
 
 describe('demo config', () => {
+  const demoServer = () => createServer(demoConfig, ISSUER, { users: createUserSource(demoConfig) })
+
   it('is accepted by the core and its svc client gets a token', async () => {
-    const server = createServer(demoConfig, ISSUER)
+    const server = demoServer()
     const res = await server.handle({
       method: 'POST',
       url: new URL(`${ISSUER}/token`),
@@ -147,11 +206,39 @@ describe('demo config', () => {
     expect(JSON.parse(res.body!)).toMatchObject({ token_type: 'Bearer', scope: 'api:read api:write' })
   })
 
-  it('lists the planned grants the server does not support yet', () => {
-    const urls = { token: `${ISSUER}/token`, jwks: `${ISSUER}/jwks`, discovery: `${ISSUER}/.well-known/openid-configuration` }
-    const text = describeDemo(demoConfig, urls, ['client_credentials', 'refresh_token'])
-    expect(text).toMatch(/later release: authorization_code, implicit, password, device_code, jwt-bearer, saml2-bearer\./)
-    expect(text).toContain(`curl -s -u svc:svc-secret -d grant_type=client_credentials -d scope=api:read ${ISSUER}/token`)
+  it('prints every client, the user and an example for each grant, and names the planned grants the server lacks', () => {
+    const ctx = demoServer().context
+    const text = describeDemo(demoConfig, ctx)
+    for (const c of demoConfig.clients) expect(text).toMatch(new RegExp(`^  ${c.client_id} `, 'm'))
     expect(text).toContain('alice / wonderland')
+    expect(text).toContain(`  curl -s -u svc:svc-secret -d grant_type=client_credentials -d scope=api:read ${ISSUER}/token\n`)
+    for (const e of demoExamples(demoConfig, demoUrls(ctx))) {
+      if (e.request !== undefined) expect(text).toContain(curlCommand(e.request))
+      if (e.browser !== undefined) expect(text).toContain(e.browser)
+    }
+    const lacking = PLANNED_GRANTS.filter((g) => g !== 'implicit' && !ctx.grants.has(g))
+    if (lacking.length === 0) expect(text).not.toContain('Not in this build')
+    else expect(text).toContain(`Not in this build: ${lacking.map((g) => g.replace('urn:ietf:params:oauth:grant-type:', '')).join(', ')}.`)
+  })
+})
+
+describe('curlCommand and curlRequest', () => {
+  it('sends with -d what a form body reads the same, and --data-urlencode the rest, quoted for the shell', () => {
+    const req = { url: `${ISSUER}/token`, basic: { id: 'svc', secret: 'svc-secret' }, form: [['scope', 'api:read'], ['x', "it's a+b"]] as const }
+    expect(curlCommand(req)).toBe(`curl -s -u svc:svc-secret -d scope=api:read --data-urlencode 'x=it'\\''s a+b' ${ISSUER}/token`)
+    const { url, init } = curlRequest(req)
+    expect(url).toBe(`${ISSUER}/token`)
+    expect(init).toEqual({
+      method: 'POST',
+      headers: { authorization: 'Basic ' + Buffer.from('svc:svc-secret').toString('base64'), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'scope=api:read&x=it%27s%20a%2Bb',
+    })
+    expect(new URLSearchParams(init.body).get('x')).toBe("it's a+b")
+  })
+
+  it('is a GET without a form, and turns off curl globbing for an IPv6 literal', () => {
+    // Quoted too: zsh would glob the brackets.
+    expect(curlCommand({ url: 'http://[::1]:4000/jwks' })).toBe("curl -sg 'http://[::1]:4000/jwks'")
+    expect(curlRequest({ url: 'http://[::1]:4000/jwks' }).init).toEqual({ method: 'GET', headers: {} })
   })
 })
