@@ -6,7 +6,7 @@ export const DEFAULT_HOST = '127.0.0.1'
 /** Default port of `grantkit serve`. */
 export const DEFAULT_PORT = 4000
 
-/** HTTP adapters the contract names; only `node` exists in this release. */
+/** HTTP adapters the contract names. express and hono need those packages installed. */
 export const ADAPTERS = ['node', 'express', 'hono'] as const
 
 /** An HTTP adapter name accepted by `--adapter`. */
@@ -41,8 +41,8 @@ Options:
                       credentials are printed.
   --host HOST         Address to listen on. Default ${DEFAULT_HOST}.
   --port PORT         Port to listen on; 0 picks a free port. Default ${DEFAULT_PORT}.
-  --adapter NAME      HTTP adapter: node (default). express and hono arrive
-                      with a later release.
+  --adapter NAME      HTTP adapter: node (default), express or hono (these
+                      need the express, or hono and @hono/node-server, packages).
   --storage URL       memory (default). postgres://... and redis://... arrive
                       with a later release.
   -h, --help          Show this help.

@@ -1,8 +1,8 @@
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeListener } from '../../adapters/node.js'
 import { createMemoryStorage, type AuthorizationServer, type Storage } from '../index.js'
-import type { AdapterName, ServeArgs } from './args.js'
+import { checkAdapterPackages, listenerFor } from './adapters.js'
+import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
 import { demoConfig, describeDemo } from './demo-config.js'
 import { CliError, EXIT_USAGE } from './errors.js'
@@ -41,13 +41,6 @@ export interface RunningServer {
    * with `false`.
    */
   close(): Promise<boolean>
-}
-
-const LATER_ADAPTERS: Record<Exclude<AdapterName, 'node'>, string> = { express: 'Express', hono: 'Hono' }
-
-function checkAdapter(adapter: AdapterName): void {
-  if (adapter === 'node') return
-  throw new CliError(`--adapter ${adapter}: the ${LATER_ADAPTERS[adapter]} adapter arrives with a later release of grantkit; use --adapter node (the default)`)
 }
 
 // The storage URL is never echoed: it may hold a database password.
@@ -119,7 +112,7 @@ function validate(config: ServeConfig, args: ServeArgs, parts: ServerParts): Aut
  */
 export async function serve(args: ServeArgs, options: ServeOptions = {}): Promise<RunningServer> {
   const out = options.out ?? processOutput
-  checkAdapter(args.adapter)
+  await checkAdapterPackages(args.adapter)
   const storage = openStorage(args.storage)
   const config = args.config === undefined ? demoConfig : loadConfigFile(args.config)
   // StaticUserSource hashes every password with scrypt: built once, for the
@@ -151,7 +144,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     inFlight.add(res)
     res.on('close', () => inFlight.delete(res))
   })
-  http.on('request', toNodeListener(server, { maxBodyBytes: server.context.maxBodyBytes }))
+  http.on('request', await listenerFor(args.adapter, server, server.context.maxBodyBytes))
 
   const running: RunningServer = {
     url,

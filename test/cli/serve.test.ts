@@ -307,11 +307,17 @@ describe('grantkit serve refuses bad users and trust before listening, naming th
 })
 
 describe('grantkit serve command line', () => {
-  it('refuses --adapter express: it arrives with a later release', async () => {
-    const cli = startCli(['serve', '--adapter', 'express', '--port', '0'])
-    await expectRefused(cli)
-    expect(cli.stderr).toMatch(/--adapter express: .*later release/)
-  })
+  for (const adapter of ['express', 'hono'] as const) {
+    it(`serves the same server through --adapter ${adapter}`, async () => {
+      const cli = startCli(['serve', '--adapter', adapter, '--port', '0'])
+      const url = await cli.listening()
+      const res = await clientCredentials(`${url}/token`, 'svc', 'svc-secret', 'api:read')
+      expect(res.status).toBe(200)
+      const metadata = (await (await fetch(`${url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string }
+      expect(metadata.issuer).toBe(url)
+      expect((await fetch(`${url}/nothing-here`)).status).toBe(404)
+    })
+  }
 
   it('refuses postgres storage without echoing the URL', async () => {
     const cli = startCli(['serve', '--storage', 'postgres://admin:db-password@db/grantkit', '--port', '0'])
