@@ -19,9 +19,10 @@ function formOf(body: unknown): URLSearchParams | undefined {
 }
 
 /**
- * Express middleware. Mount it where the issuer's path is (`app.use('/auth',
- * toExpressHandler(server))` for an issuer ending in `/auth`); requests the
- * server has no route for go to `next()`. A body an earlier parser read is used
+ * Express middleware. Mount it at the root (`app.use(toExpressHandler(server))`),
+ * also for an issuer with a path: RFC 8414 §3.1 puts the metadata at
+ * `/.well-known/oauth-authorization-server/<path>`, outside the issuer's path.
+ * Requests the server has no route for go to `next()`. A body an earlier parser read is used
  * as it is; otherwise the body is read here, up to the limit.
  *
  * @example
@@ -38,10 +39,16 @@ export function toExpressHandler(server: Handler & { routes(pathname: string): b
         return
       }
       const request: GrantkitRequest = { method: req.method, url, headers: headersOf(req) }
-      if (req.socket.remoteAddress !== undefined) request.remoteAddress = req.socket.remoteAddress
+      // req.ip follows the app's 'trust proxy' setting, so per-source limits see the real client.
+      const remoteAddress = req.ip ?? req.socket.remoteAddress
+      if (remoteAddress !== undefined) request.remoteAddress = remoteAddress
       let close = false
-      const parsed = formOf(req.body)
-      if (parsed !== undefined) request.form = parsed
+      const parsed = req.is('application/x-www-form-urlencoded') ? formOf(req.body) : undefined
+      if (parsed !== undefined) {
+        // A parser before us read the body: hold it to the limit a body read here has.
+        if (Number(req.headers['content-length'] ?? 0) > limit || parsed.toString().length > limit) request.bodyTooLarge = close = true
+        else request.form = parsed
+      }
       else if (typeof req.body === 'string') request.body = req.body
       else if (!req.readableEnded) {
         const { body, tooLarge } = await readBody(req, limit)

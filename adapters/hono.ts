@@ -27,10 +27,25 @@ async function readLimited(req: Request, limit: number): Promise<{ body?: string
   return size === 0 ? { tooLarge: false } : { body: Buffer.concat(chunks, size).toString('utf8'), tooLarge: false }
 }
 
+/** The body an earlier middleware read, from Hono's cache, held to the same limit. */
+async function readCached(c: Context, limit: number): Promise<{ body?: string; tooLarge: boolean }> {
+  const cachedForm = c.req.bodyCache.formData
+  if (cachedForm !== undefined) {
+    // parseBody() kept a FormData; its text() would be multipart, so rebuild the urlencoded form.
+    const form = new URLSearchParams()
+    ;(await cachedForm).forEach((value, name) => form.append(name, typeof value === 'string' ? value : value.name))
+    const text = form.toString()
+    return text.length > limit ? { tooLarge: true } : text === '' ? { tooLarge: false } : { body: text, tooLarge: false }
+  }
+  const text = await c.req.text()
+  if (Buffer.byteLength(text) > limit) return { tooLarge: true }
+  return text === '' ? { tooLarge: false } : { body: text, tooLarge: false }
+}
+
 /**
  * Hono middleware: answers the server's own paths and passes the rest to
- * `next()`. Mount it with `app.use('*', toHonoHandler(server))`, or under the
- * issuer's path.
+ * `next()`. Mount it at the root, `app.use('*', toHonoHandler(server))`, also for
+ * an issuer with a path (RFC 8414 §3.1 metadata lives outside that path).
  *
  * @example
  * app.use('*', toHonoHandler(server))
@@ -45,7 +60,11 @@ export function toHonoHandler(server: Handler & { routes(pathname: string): bool
       headers[name] = value
     })
     const request: GrantkitRequest = { method: c.req.method, url, headers }
-    const { body, tooLarge } = await readLimited(c.req.raw, limit)
+    // @hono/node-server exposes the Node.js request as env.incoming; other runtimes give no peer address.
+    const remoteAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress
+    if (remoteAddress !== undefined) request.remoteAddress = remoteAddress
+    // A middleware before us may have read the body already; Hono then keeps it in its cache.
+    const { body, tooLarge } = c.req.raw.bodyUsed ? await readCached(c, limit) : await readLimited(c.req.raw, limit)
     if (tooLarge) request.bodyTooLarge = true
     else if (body !== undefined) request.body = body
     const out = await server.handle(request)

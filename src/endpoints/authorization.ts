@@ -21,7 +21,7 @@ export async function authorizationEndpoint(ctx: ServerContext, req: GrantkitReq
     let form: URLSearchParams | undefined
     if (req.method === 'POST') {
       if (req.bodyTooLarge === true || (req.body?.length ?? 0) > ctx.maxBodyBytes) return errorPage('invalid_request', 'The request is too large.', 413)
-      if (req.form === undefined && !isFormContentType(req.headers['content-type'])) return errorPage('invalid_request', 'The request body must be a form.')
+      if (!isFormContentType(req.headers['content-type'])) return errorPage('invalid_request', 'The request body must be a form.')
       form = req.form ?? new URLSearchParams(req.body ?? '')
     }
     const parsed = await parseAuthorizationRequest(ctx, req, form)

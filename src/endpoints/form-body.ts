@@ -11,7 +11,8 @@ export function readFormBody(ctx: ServerContext, req: GrantkitRequest): FormPara
   if (req.bodyTooLarge === true || (req.body !== undefined && req.body.length > ctx.maxBodyBytes)) {
     throw new OAuthError('invalid_request', { status: 413, description: 'The request body is too large.' })
   }
-  if (req.form === undefined && !isFormContentType(req.headers['content-type'])) {
+  // Checked even for a form an adapter parsed: the media type is the client's, and a JSON body is not a form.
+  if (!isFormContentType(req.headers['content-type'])) {
     throw new OAuthError('invalid_request', { description: 'The body must be application/x-www-form-urlencoded.' })
   }
   return readForm(req)

@@ -32,7 +32,7 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
   }
   if (req.method !== 'POST') return methodNotAllowed('POST')
   if (req.bodyTooLarge === true || (req.body?.length ?? 0) > ctx.maxBodyBytes) return errorPage('invalid_request', 'The form is too large.', 413)
-  if (req.form === undefined && !isFormContentType(req.headers['content-type'])) return errorPage('invalid_request', 'Expected a form.')
+  if (!isFormContentType(req.headers['content-type'])) return errorPage('invalid_request', 'Expected a form.')
   let form: ReadonlyMap<string, string>
   try {
     form = readForm(req)
