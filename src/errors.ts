@@ -110,3 +110,18 @@ export class OAuthError extends Error {
       : { error: this.error, error_description: this.description }
   }
 }
+
+/**
+ * Thrown by a storage implementation when its database cannot be reached or
+ * fails mid-operation. Endpoints answer it with 503 `temporarily_unavailable`
+ * and issue nothing: grantkit fails closed.
+ *
+ * @example
+ * throw new StorageUnavailableError('postgres: connection refused', { cause })
+ */
+export class StorageUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StorageUnavailableError'
+  }
+}

@@ -7,7 +7,7 @@ export type { AuthorizationServerOptions } from './config/options.js'
 export { defaults } from './config/defaults.js'
 export type { ServerContext, EndpointUrls } from './context.js'
 export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
-export { OAuthError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
+export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
 export type { GrantkitEvent, GrantkitEventType, GrantkitEventOf } from './events/events.js'
 
 export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'

@@ -17,7 +17,8 @@ import { finishInteraction, interactionDetails, type InteractionDetails, type In
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
 import { defaultGrants } from './grants/index.js'
 import type { GrantHandler } from './grants/types.js'
-import { notFound, serverErrorResponse } from './http/response.js'
+import { notFound } from './http/response.js'
+import { failureResponse } from './endpoints/failure.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 import { KeyRing, type KeyStore } from './keys/key-store.js'
 import { createMemoryStorage } from './storage/memory.js'
@@ -337,9 +338,8 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       try {
         return await route(req)
       } catch (error) {
-        // Endpoints catch their own errors; this is the last line for a bug.
-        ctx.events.emit({ type: 'server.error', endpoint: req.url.pathname, error })
-        return serverErrorResponse()
+        // Endpoints catch their own errors; this is the last line for a bug or a storage outage.
+        return failureResponse(ctx, req.url.pathname, error)
       }
     },
     token: (req) => tokenEndpoint(ctx, req),

@@ -2,7 +2,7 @@ import { completeAuthorization } from '../authorize/complete.js'
 import { AuthorizationPageError, parseAuthorizationRequest } from '../authorize/parse.js'
 import { redirectToClient } from '../authorize/target.js'
 import type { ServerContext } from '../context.js'
-import { OAuthError } from '../errors.js'
+import { OAuthError, StorageUnavailableError } from '../errors.js'
 import { isFormContentType } from '../http/form.js'
 import { methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
@@ -43,6 +43,10 @@ export async function authorizationEndpoint(ctx: ServerContext, req: GrantkitReq
     if (err instanceof AuthorizationPageError) {
       ctx.events.emit({ type: 'authorization.error', clientId: undefined, error: err.oauth.error, detail: err.oauth.description })
       return errorPage(err.oauth.error, err.oauth.description)
+    }
+    if (err instanceof StorageUnavailableError) {
+      ctx.events.emit({ type: 'storage.unavailable', endpoint: 'authorization', error: err })
+      return errorPage('temporarily_unavailable', 'The service is temporarily unavailable. Try again in a moment.', 503)
     }
     ctx.events.emit({ type: 'server.error', endpoint: 'authorization', error: err })
     return errorPage('server_error', 'The server could not complete the request.', 500)

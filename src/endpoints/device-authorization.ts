@@ -4,7 +4,8 @@ import { hashToken } from '../crypto/random.js'
 import { generateUserCode, normalizeUserCode } from '../device/user-code.js'
 import { OAuthError } from '../errors.js'
 import { DEVICE_CODE_GRANT } from '../grants/device-code.js'
-import { errorResponse, jsonNoStore, methodNotAllowed, serverErrorResponse } from '../http/response.js'
+import { jsonNoStore, methodNotAllowed } from '../http/response.js'
+import { failureResponse } from './failure.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { resolveScope } from '../tokens/scope.js'
 import { readFormBody } from './form-body.js'
@@ -46,8 +47,6 @@ export async function deviceAuthorizationEndpoint(ctx: ServerContext, req: Grant
       interval: ctx.deviceFlow.interval,
     })
   } catch (err) {
-    if (err instanceof OAuthError) return errorResponse(err)
-    ctx.events.emit({ type: 'server.error', endpoint: 'device_authorization', error: err })
-    return serverErrorResponse()
+    return failureResponse(ctx, 'device_authorization', err)
   }
 }

@@ -3,7 +3,8 @@ import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
-import { errorResponse, jsonNoStore, methodNotAllowed, serverErrorResponse } from '../http/response.js'
+import { jsonNoStore, methodNotAllowed } from '../http/response.js'
+import { failureResponse } from './failure.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { readFormBody } from './form-body.js'
@@ -66,8 +67,6 @@ export async function introspectionEndpoint(ctx: ServerContext, req: GrantkitReq
     const answer = first ?? (refreshFirst ? await introspectAccessToken(ctx, client, token) : await introspectRefreshToken(ctx, client, token))
     return jsonNoStore(200, answer ?? INACTIVE)
   } catch (err) {
-    if (err instanceof OAuthError) return errorResponse(err)
-    ctx.events.emit({ type: 'server.error', endpoint: 'introspection', error: err })
-    return serverErrorResponse()
+    return failureResponse(ctx, 'introspection', err)
   }
 }

@@ -2,7 +2,8 @@ import { authenticateClient, CLIENT_AUTH_PARAMETERS } from '../clients/authentic
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
-import { errorResponse, jsonNoStore, methodNotAllowed, serverErrorResponse } from '../http/response.js'
+import { jsonNoStore, methodNotAllowed } from '../http/response.js'
+import { failureResponse } from './failure.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { readFormBody } from './form-body.js'
@@ -61,8 +62,6 @@ export async function revocationEndpoint(ctx: ServerContext, req: GrantkitReques
     ctx.events.emit({ type: 'token.revoked', clientId: client.id })
     return jsonNoStore(200, {})
   } catch (err) {
-    if (err instanceof OAuthError) return errorResponse(err)
-    ctx.events.emit({ type: 'server.error', endpoint: 'revocation', error: err })
-    return serverErrorResponse()
+    return failureResponse(ctx, 'revocation', err)
   }
 }

@@ -2,7 +2,8 @@ import { authenticateClient, CLIENT_AUTH_PARAMETERS } from '../clients/authentic
 import type { ServerContext } from '../context.js'
 import { OAuthError } from '../errors.js'
 import type { FormParams } from '../http/form.js'
-import { errorResponse, jsonNoStore, methodNotAllowed, serverErrorResponse } from '../http/response.js'
+import { errorResponse, jsonNoStore, methodNotAllowed } from '../http/response.js'
+import { failureResponse } from './failure.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import type { GrantContext, GrantHandler } from '../grants/types.js'
 import { readFormBody } from './form-body.js'
@@ -55,7 +56,6 @@ export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): P
       ctx.events.emit({ type: 'token.error', grantType, clientId, error: err.error, detail: err.detail })
       return errorResponse(err)
     }
-    ctx.events.emit({ type: 'server.error', endpoint: 'token', error: err })
-    return serverErrorResponse()
+    return failureResponse(ctx, 'token', err)
   }
 }

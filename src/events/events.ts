@@ -21,6 +21,7 @@ export type GrantkitEvent =
   | { type: 'device.code.throttled'; remoteAddress: string | undefined }
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
   | { type: 'server.error'; endpoint: string; error: unknown }
+  | { type: 'storage.unavailable'; endpoint: string; error: unknown }
 
 export type GrantkitEventType = GrantkitEvent['type']
 export type GrantkitEventOf<T extends GrantkitEventType> = Extract<GrantkitEvent, { type: T }>

@@ -227,6 +227,31 @@ export interface DeviceCodeStore {
   slowDown(deviceCodeHash: string, interval: number): Promise<void>
 }
 
+/** A signing key as shared between processes, with its place in the rotation schedule. */
+export interface SigningKeyRecord {
+  kid: string
+  /** The private JWK as JSON text (encrypted by the key store when it is given an encryption key). */
+  privateJwk: string
+  /** Seconds since the epoch: from then on the key signs. */
+  activeFrom: number
+  retiredAt?: number
+  publishedUntil?: number
+  createdAt: number
+}
+
+/** Where processes that act as one server share their signing keys. */
+export interface KeyStorage {
+  /** Every key still published, oldest first. */
+  list(): Promise<SigningKeyRecord[]>
+  /**
+   * Atomic: stores `record` only when the store holds no key at all, so that
+   * processes starting together agree on one first key. Returns the keys after.
+   */
+  initialize(record: SigningKeyRecord): Promise<SigningKeyRecord[]>
+  /** Adds a key (a rotation) and sets the retirement of the keys it replaces, in one step. */
+  rotate(record: SigningKeyRecord, retire: { retiredAt: number; publishedUntil: number }): Promise<void>
+}
+
 /** Every store the core uses. */
 export interface Storage {
   accessTokens: AccessTokenStore
@@ -239,4 +264,6 @@ export interface Storage {
   consents: ConsentStore
   rateLimits: RateLimitStore
   deviceCodes: DeviceCodeStore
+  /** Shared signing keys, for several processes acting as one server. Optional: a single process keeps its keys in memory. */
+  keys?: KeyStorage
 }
