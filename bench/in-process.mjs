@@ -74,6 +74,7 @@ async function run(ms, record) {
 
 const warm = await run(warmupMs, false)
 const r = await run(measureMs, true)
+const total = process.cpuUsage()
 const sorted = latencies.subarray(0, Math.min(r.ops, CAPACITY)).sort()
 process.stdout.write(
   JSON.stringify({
@@ -86,5 +87,7 @@ process.stdout.write(
     errors: r.errors + warm.errors,
     serverCpu: r.cpuPercent,
     rssMiB: process.memoryUsage().rss / 2 ** 20,
+    // Everything this process used since it started, for the parent's other-load check.
+    totalCpuMs: (total.user + total.system) / 1000,
   }) + '\n',
 )

@@ -1,10 +1,10 @@
 // Child process: an HTTP server under test on 127.0.0.1, port chosen by the OS.
-// Usage: node bench/server.mjs <jwt|opaque|raw>. Talks to the parent over IPC:
+// Usage: node bench/server.mjs <jwt|opaque|raw|raw-es256>. Talks to the parent over IPC:
 // sends { type: 'ready', port }, answers { type: 'cpu' } with its CPU time so the
 // parent can tell whether the server's core was saturated. Exits when the parent goes.
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
 import { createServer } from 'node:http'
-import { loadGrantkit, loadNodeAdapter, serverOptions, SCOPE } from './common.mjs'
+import { CLIENT_ID, ISSUER, loadGrantkit, loadNodeAdapter, serverOptions, SCOPE } from './common.mjs'
 
 const mode = process.argv[2]
 
@@ -29,15 +29,42 @@ function rawListener(req, res) {
   })
 }
 
+// The floor for any JWT endpoint: the ceiling plus one ES256 signature over the
+// RFC 9068 claims grantkit issues, with node:crypto and a key imported once.
+const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const SIGN_OPTIONS = { key: privateKey, dsaEncoding: 'ieee-p1363' }
+const JWT_HEADER = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: 'bench' })).toString('base64url')
+
+function rawEs256Listener(req, res) {
+  const chunks = []
+  req.on('data', (c) => chunks.push(c))
+  req.on('end', () => {
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
+    if (req.method !== 'POST' || req.url !== '/token' || form.get('grant_type') !== 'client_credentials') {
+      res.writeHead(400, RAW_HEADERS)
+      res.end(RAW_ERROR)
+      return
+    }
+    const now = Math.floor(Date.now() / 1000)
+    const claims = { iss: ISSUER, sub: CLIENT_ID, aud: ISSUER, exp: now + 3600, iat: now, jti: randomUUID(), client_id: CLIENT_ID, scope: SCOPE }
+    const input = `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
+    const token = `${input}.${sign('sha256', Buffer.from(input), SIGN_OPTIONS).toString('base64url')}`
+    res.writeHead(200, RAW_HEADERS)
+    res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600, scope: SCOPE }))
+  })
+}
+
 let listener
 if (mode === 'raw') {
   listener = rawListener
+} else if (mode === 'raw-es256') {
+  listener = rawEs256Listener
 } else if (mode === 'jwt' || mode === 'opaque') {
   const { createAuthorizationServer } = await loadGrantkit()
   const { toNodeListener } = await loadNodeAdapter()
   listener = toNodeListener(createAuthorizationServer(serverOptions(mode)))
 } else {
-  throw new Error(`mode must be jwt, opaque or raw, not ${mode}`)
+  throw new Error(`mode must be jwt, opaque, raw or raw-es256, not ${mode}`)
 }
 
 const server = createServer(listener)

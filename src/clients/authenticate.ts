@@ -37,6 +37,7 @@ function authFailure(ctx: ServerContext, clientId: string | undefined, method: s
 
 function decodeBasicPart(part: string): string | undefined {
   // RFC 6749 §2.3.1: id and secret are form-urlencoded before being joined.
+  if (part.indexOf('%') === -1 && part.indexOf('+') === -1) return part
   try {
     return decodeURIComponent(part.replace(/\+/g, ' '))
   } catch {
@@ -56,9 +57,9 @@ function parseBasic(header: string): { id: string; secret: string } | undefined 
   return { id, secret }
 }
 
-async function lookup(ctx: ServerContext, clientId: string): Promise<Client | undefined> {
-  const found = ctx.clients.find(clientId)
-  return found instanceof Promise ? await found : found
+/** A registry that answers synchronously costs no await (the static one does). */
+function lookup(ctx: ServerContext, clientId: string): Client | undefined | Promise<Client | undefined> {
+  return ctx.clients.find(clientId)
 }
 
 function secretMatches(client: Client | undefined, secret: string, now: number): boolean {
@@ -103,7 +104,8 @@ export async function authenticateClient(
     if (paramId !== undefined && paramId !== creds.id) {
       throw authFailure(ctx, creds.id, 'client_secret_basic', 'client_id parameter differs from the Basic username')
     }
-    const client = await lookup(ctx, creds.id)
+    const found = lookup(ctx, creds.id)
+    const client = found instanceof Promise ? await found : found
     const ok = secretMatches(client, creds.secret, ctx.now())
     if (client === undefined || !ok) throw authFailure(ctx, creds.id, 'client_secret_basic', client === undefined ? 'unknown client' : 'wrong or expired secret')
     if (client.authMethod !== 'client_secret_basic') {
@@ -114,7 +116,8 @@ export async function authenticateClient(
 
   if (postSecret !== undefined) {
     if (paramId === undefined) throw authFailure(ctx, undefined, 'client_secret_post', 'client_secret without client_id')
-    const client = await lookup(ctx, paramId)
+    const found = lookup(ctx, paramId)
+  const client = found instanceof Promise ? await found : found
     const ok = secretMatches(client, postSecret, ctx.now())
     if (client === undefined || !ok) throw authFailure(ctx, paramId, 'client_secret_post', client === undefined ? 'unknown client' : 'wrong or expired secret')
     if (client.authMethod !== 'client_secret_post') {
@@ -131,7 +134,8 @@ export async function authenticateClient(
   }
 
   if (paramId === undefined) throw authFailure(ctx, undefined, undefined, 'no client authentication')
-  const client = await lookup(ctx, paramId)
+  const found = lookup(ctx, paramId)
+  const client = found instanceof Promise ? await found : found
   if (client === undefined) throw authFailure(ctx, paramId, 'none', 'unknown client')
   if (!client.isPublic) throw authFailure(ctx, paramId, 'none', `confidential client sent no credentials (registered for ${client.authMethod})`)
   return { client, method: 'none' }
@@ -153,7 +157,8 @@ async function verifyClientAssertion(
   const claimedId = typeof unverified.sub === 'string' ? unverified.sub : undefined
   if (claimedId === undefined || claimedId === '') throw authFailure(ctx, paramId, 'client_assertion', 'assertion has no sub')
   if (paramId !== undefined && paramId !== claimedId) throw authFailure(ctx, paramId, 'client_assertion', 'client_id differs from the assertion sub')
-  const client = await lookup(ctx, claimedId)
+  const found = lookup(ctx, claimedId)
+  const client = found instanceof Promise ? await found : found
   if (client === undefined) throw authFailure(ctx, claimedId, 'client_assertion', 'unknown client')
 
   const method = client.authMethod

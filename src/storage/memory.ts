@@ -24,11 +24,13 @@ import type {
 
 /**
  * A map whose entries vanish at their expiry. Reads never return an expired
- * entry; a sweep every `SWEEP_EVERY` writes bounds memory without a timer.
+ * entry; each write also looks at the next two entries of a cursor that walks
+ * the map, so expired entries go at a constant cost per write and memory stays
+ * bounded without a timer.
  */
 class ExpiringMap<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>()
-  private writes = 0
+  private cursor: Iterator<[string, { value: V; expiresAt: number }]> | undefined
   constructor(private readonly now: () => number) {}
 
   get(key: string): V | undefined {
@@ -42,8 +44,18 @@ class ExpiringMap<V> {
   }
 
   set(key: string, value: V, expiresAt: number): void {
-    if (++this.writes % 1024 === 0) this.sweep()
     this.entries.set(key, { value, expiresAt })
+    // Two entries per write: the cursor walks the map faster than it grows.
+    const now = this.now()
+    for (let i = 0; i < 2; i++) {
+      this.cursor ??= this.entries.entries()
+      const next = this.cursor.next()
+      if (next.done === true) {
+        this.cursor = undefined
+        break
+      }
+      if (next.value[1].expiresAt <= now) this.entries.delete(next.value[0])
+    }
   }
 
   delete(key: string): boolean {
