@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { GrantkitRequest } from '../src/http/types.js'
+export { protect } from './protect-express.js'
 import { DEFAULT_MAX_BODY_BYTES, headersOf, readBody, writeResponse, type Handler } from './incoming.js'
 
 export interface ExpressAdapterOptions {

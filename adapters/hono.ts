@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { GrantkitRequest } from '../src/http/types.js'
+export { protect, type ProtectEnv } from './protect-hono.js'
 import { DEFAULT_MAX_BODY_BYTES, type Handler } from './incoming.js'
 
 export interface HonoAdapterOptions {

@@ -3,6 +3,7 @@ import type { GrantkitRequest } from '../src/http/types.js'
 import { DEFAULT_MAX_BODY_BYTES, headersOf, readBody, writeResponse, type Handler } from './incoming.js'
 
 export type { Handler } from './incoming.js'
+export { protect, type ProtectedRequest } from './protect-node.js'
 
 export interface NodeAdapterOptions {
   /** Largest body read, in bytes; a larger one is passed on as `bodyTooLarge`. Default 65536. */
@@ -19,12 +20,16 @@ export interface NodeAdapterOptions {
 export function toNodeListener(server: Handler, options: NodeAdapterOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   return (req, res) => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`)
+    } catch {
+      // A Host header or target no URL can be made of: nothing for the core to route.
+      writeResponse(res, { status: 400, headers: {} }, true)
+      return
+    }
     void readBody(req, limit).then(async ({ body, tooLarge }) => {
-      const request: GrantkitRequest = {
-        method: req.method ?? 'GET',
-        url: new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`),
-        headers: headersOf(req),
-      }
+      const request: GrantkitRequest = { method: req.method ?? 'GET', url, headers: headersOf(req) }
       if (req.socket.remoteAddress !== undefined) request.remoteAddress = req.socket.remoteAddress
       if (tooLarge) request.bodyTooLarge = true
       else if (body !== undefined) request.body = body

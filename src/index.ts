@@ -21,6 +21,15 @@ export { JWT_BEARER_GRANT } from './grants/jwt-bearer.js'
 export { createRefreshToken, shouldIssueRefreshToken, type RefreshTokenInput } from './tokens/refresh-token.js'
 export { issueIdToken, claimsForScope, type IdTokenInput } from './tokens/id-token.js'
 export { validateAccessToken, type ActiveAccessToken } from './tokens/validate.js'
+export {
+  createResourceProtector,
+  type ResourceProtector,
+  type ResourceProtectorOptions,
+  type RemoteJwksOptions,
+  type RemoteIntrospectionOptions,
+  type ProtectionResult,
+} from './resource/protector.js'
+export type { VerifiedToken } from './resource/types.js'
 export { verifyPkce } from './tokens/pkce.js'
 export { resolveAssertionGrant } from './tokens/assertion-grant.js'
 export type { InteractionDetails, InteractionResult } from './interaction/interactions.js'

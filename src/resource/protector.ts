@@ -1,0 +1,280 @@
+import { defaults } from '../config/defaults.js'
+import { jsonNoStore, serverErrorResponse } from '../http/response.js'
+import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import type { AuthorizationServer } from '../server.js'
+import { bearerError, bodyMayCarryToken, extractBearer } from './bearer.js'
+import { createIntrospectionVerifier } from './introspection.js'
+import { ASYMMETRIC_ALGORITHMS, createJwksVerifier } from './jwks.js'
+import { createLocalVerifier } from './local.js'
+import type { TokenVerifier, VerifiedToken } from './types.js'
+
+export type { VerifiedToken } from './types.js'
+
+/** Verify JWT access tokens (RFC 9068) with the keys a remote authorization server publishes. */
+export interface RemoteJwksOptions {
+  /** The `iss` every token must carry, exactly. */
+  issuer: string
+  /** Where the keys are (https, or http for a loopback host). */
+  jwksUri: string
+  /** JWS algorithms accepted; asymmetric ones only. Default: every asymmetric algorithm jose knows. */
+  algorithms?: string[]
+  /** Seconds after a fetch before an unknown kid may trigger another (key rotation). Default 30. */
+  cooldownSeconds?: number
+  /** Seconds the key set is kept before it is fetched again. Default 600. */
+  cacheMaxAgeSeconds?: number
+  /** Seconds before a JWKS request is abandoned (then 503). Default 5. */
+  timeoutSeconds?: number
+  /** Tolerance in seconds for exp, nbf and iat. Default 60 (`defaults.clockSkew`). */
+  clockSkew?: number
+}
+
+/** Verify opaque tokens at a remote introspection endpoint (RFC 7662). */
+export interface RemoteIntrospectionOptions {
+  /** The endpoint's URL (https, or http for a loopback host). */
+  introspectionEndpoint: string
+  /** This resource server's client credentials, sent as client_secret_basic. */
+  clientId: string
+  clientSecret: string
+  /** Seconds an active answer is reused, never past the token's exp; 0 turns the cache off. Default 30. */
+  cacheSeconds?: number
+  /** Seconds an inactive answer is reused (at most cacheSeconds). Default 5. */
+  inactiveCacheSeconds?: number
+  /** Most answers cached at once. Default 10000. */
+  cacheMaxEntries?: number
+  /** Seconds before an introspection request is abandoned (then 503). Default 5. */
+  timeoutSeconds?: number
+}
+
+/**
+ * Options of `createResourceProtector`. Give exactly one of `server`, `jwks`
+ * or `introspection`.
+ */
+export interface ResourceProtectorOptions {
+  /** An authorization server in this process: JWT and opaque tokens, revocation included, no network. */
+  server?: AuthorizationServer
+  /** A remote authorization server's JWKS, for JWT access tokens. */
+  jwks?: RemoteJwksOptions
+  /** A remote introspection endpoint, for opaque tokens. */
+  introspection?: RemoteIntrospectionOptions
+  /**
+   * This resource server's identifier: a token must name one of these in `aud`
+   * (RFC 9068 §4, RFC 7662 §2.2). Applies to every mode. Default: not checked.
+   */
+  audience?: string | string[]
+  /** `realm` of the WWW-Authenticate challenge. Default: the audience, else the issuer (or the introspection endpoint's origin). */
+  realm?: string
+  /**
+   * Accept `access_token` in a POST form body (RFC 6750 §2.2). Default `false`:
+   * a body token is then not looked at, as if absent.
+   */
+  allowBodyToken?: boolean
+  /**
+   * Accept `access_token` in the query (RFC 6750 §2.3). Default `false`, and
+   * best left so: URLs end up in logs and Referer headers.
+   */
+  allowQueryToken?: boolean
+  /** The fetch used for JWKS and introspection requests. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch
+  /** Clock for exp checks and the cache, in seconds since the epoch. With `server`, the server's own clock rules. */
+  deps?: { now?: () => number }
+  /** Told why a request got 503 (network, timeout, storage) or 500. For logs; never reaches the client. */
+  onError?: (error: unknown) => void
+}
+
+/** The verdict on one request. */
+export type ProtectionResult = { ok: true; token: VerifiedToken } | { ok: false; response: GrantkitResponse }
+
+/** Checks bearer tokens on requests to a protected resource (RFC 6750). */
+export interface ResourceProtector {
+  /**
+   * Finds the bearer token, verifies it and checks that it carries every one
+   * of `requiredScopes`. Never throws on what a client sends; `response` is
+   * the complete RFC 6750 §3 answer to send back. A `requiredScopes` that is
+   * not a list of scope tokens is a TypeError (a programming mistake).
+   */
+  check(req: GrantkitRequest, requiredScopes?: readonly string[]): Promise<ProtectionResult>
+  /**
+   * True when `check` would look for a token in this request's body. Adapters
+   * ask it (with a request that has no body yet) to read the body only then.
+   */
+  readsBody(req: GrantkitRequest): boolean
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+const NO_SCOPES: readonly string[] = Object.freeze([])
+
+function fail(path: string, message: string): never {
+  throw new TypeError(`${path}: ${message}`)
+}
+
+function httpsUrl(value: unknown, path: string): URL {
+  if (typeof value !== 'string') fail(path, 'must be a URL string')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    fail(path, `"${value}" is not a URL`)
+  }
+  // SECURITY: keys and client secrets travel over TLS; plain http only to this machine.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) fail(path, 'must be https (http only for loopback hosts)')
+  return url
+}
+
+function seconds(value: unknown, fallback: number, path: string, min = 0): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) fail(path, `must be a number of seconds >= ${min}`)
+  return value
+}
+
+function nonEmpty(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') fail(path, 'must be a non-empty string')
+  return value
+}
+
+/**
+ * Validates a list of required scopes once, when a middleware is built, so a
+ * typo is a TypeError at startup rather than a failure per request.
+ */
+export function checkRequiredScopes(scopes: unknown, path = 'requiredScopes'): readonly string[] {
+  if (scopes === undefined) return NO_SCOPES
+  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))) {
+    fail(path, 'must be an array of scope tokens (RFC 6749 §3.3)')
+  }
+  return scopes as string[]
+}
+
+function unavailable(): GrantkitResponse {
+  return jsonNoStore(
+    503,
+    { error: 'temporarily_unavailable', error_description: 'The token cannot be verified right now; try again later.' },
+    { 'retry-after': '5' },
+  )
+}
+
+/**
+ * Protects an API with bearer tokens (RFC 6750), verified by an authorization
+ * server in this process, a remote JWKS (RFC 9068 JWTs) or a remote
+ * introspection endpoint (RFC 7662). Options are validated here; mistakes are
+ * a TypeError naming the field.
+ *
+ * @example
+ * const protector = createResourceProtector({
+ *   jwks: { issuer: 'https://as.example', jwksUri: 'https://as.example/jwks' },
+ *   audience: 'https://api.example',
+ * })
+ * const result = await protector.check(req, ['orders:read'])
+ * if (!result.ok) return result.response
+ */
+export function createResourceProtector(options: ResourceProtectorOptions): ResourceProtector {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object')
+  const modes = (['server', 'jwks', 'introspection'] as const).filter((m) => options[m] !== undefined)
+  if (modes.length !== 1) fail('options', `give exactly one of server, jwks, introspection (got ${modes.length === 0 ? 'none' : modes.join(', ')})`)
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') fail('fetch', 'must be a fetch function')
+  if (options.deps?.now !== undefined && typeof options.deps.now !== 'function') fail('deps.now', 'must be a function returning seconds')
+  if (options.onError !== undefined && typeof options.onError !== 'function') fail('onError', 'must be a function')
+  for (const name of ['allowBodyToken', 'allowQueryToken'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') fail(name, 'must be a boolean')
+  }
+  let audience: string[] | undefined
+  if (options.audience !== undefined) {
+    audience = typeof options.audience === 'string' ? [options.audience] : options.audience
+    if (!Array.isArray(audience) || audience.length === 0 || audience.some((a) => typeof a !== 'string' || a === '')) {
+      fail('audience', 'must be a non-empty string or array of strings')
+    }
+  }
+  const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const now = options.deps?.now ?? (() => Date.now() / 1000)
+
+  let verify: TokenVerifier
+  let defaultRealm: string
+  if (options.server !== undefined) {
+    const ctx = (options.server as Partial<AuthorizationServer>).context
+    if (typeof ctx !== 'object' || ctx === null) fail('server', 'must be an AuthorizationServer from createAuthorizationServer')
+    verify = createLocalVerifier(ctx)
+    defaultRealm = ctx.issuer
+  } else if (options.jwks !== undefined) {
+    const j = options.jwks
+    if (typeof j !== 'object' || j === null) fail('jwks', 'must be an object')
+    const issuer = nonEmpty(j.issuer, 'jwks.issuer')
+    const algorithms = j.algorithms ?? [...ASYMMETRIC_ALGORITHMS]
+    if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a))) {
+      fail('jwks.algorithms', `must be a non-empty list of asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`)
+    }
+    verify = createJwksVerifier({
+      issuer,
+      jwksUri: httpsUrl(j.jwksUri, 'jwks.jwksUri'),
+      algorithms,
+      cooldown: seconds(j.cooldownSeconds, 30, 'jwks.cooldownSeconds'),
+      cacheMaxAge: seconds(j.cacheMaxAgeSeconds, 600, 'jwks.cacheMaxAgeSeconds'),
+      timeout: seconds(j.timeoutSeconds, 5, 'jwks.timeoutSeconds', 0.001),
+      clockSkew: seconds(j.clockSkew, defaults.clockSkew, 'jwks.clockSkew'),
+      now,
+      fetch: fetchImpl,
+    })
+    defaultRealm = issuer
+  } else {
+    const i = options.introspection
+    if (typeof i !== 'object' || i === null) fail('introspection', 'must be an object')
+    const endpoint = httpsUrl(i.introspectionEndpoint, 'introspection.introspectionEndpoint')
+    const cacheSeconds = seconds(i.cacheSeconds, 30, 'introspection.cacheSeconds')
+    const cacheMaxEntries = i.cacheMaxEntries ?? 10_000
+    if (!Number.isInteger(cacheMaxEntries) || cacheMaxEntries < 1) fail('introspection.cacheMaxEntries', 'must be a whole number >= 1')
+    verify = createIntrospectionVerifier({
+      endpoint: endpoint.href,
+      clientId: nonEmpty(i.clientId, 'introspection.clientId'),
+      clientSecret: nonEmpty(i.clientSecret, 'introspection.clientSecret'),
+      cacheSeconds,
+      inactiveCacheSeconds: seconds(i.inactiveCacheSeconds, Math.min(5, cacheSeconds), 'introspection.inactiveCacheSeconds'),
+      cacheMaxEntries,
+      timeout: seconds(i.timeoutSeconds, 5, 'introspection.timeoutSeconds', 0.001),
+      now,
+      fetch: fetchImpl,
+    })
+    defaultRealm = endpoint.origin
+  }
+
+  const realm = options.realm ?? audience?.[0] ?? defaultRealm
+  // RFC 7235 §2.1: realm is a quoted-string; we allow no quote, backslash or control character in it.
+  if (typeof realm !== 'string' || realm === '' || /["\\\x00-\x1f\x7f]/.test(realm)) fail('realm', 'must be a non-empty string without quotes, backslashes or control characters')
+  const allowBody = options.allowBodyToken === true
+  const queryPolicy = options.allowQueryToken === true ? 'accept' : 'ignore'
+  const report = options.onError ?? (() => {})
+
+  async function check(req: GrantkitRequest, requiredScopes?: readonly string[]): Promise<ProtectionResult> {
+    const required = checkRequiredScopes(requiredScopes)
+    const { token, error } = extractBearer(req, allowBody, queryPolicy)
+    if (error !== undefined) return { ok: false, response: bearerError(realm, 'invalid_request', 'The bearer token is malformed or sent more than once.') }
+    // RFC 6750 §3.1: no credentials at all → 401 without an error code.
+    if (token === undefined) return { ok: false, response: bearerError(realm) }
+    let outcome
+    try {
+      outcome = await verify(token)
+    } catch (err) {
+      // A bug or an unexpected failure: fail closed, tell no one but the log.
+      report(err)
+      return { ok: false, response: serverErrorResponse() }
+    }
+    if (outcome.status === 'unavailable') {
+      report(outcome.cause)
+      return { ok: false, response: unavailable() }
+    }
+    if (outcome.status === 'invalid') return { ok: false, response: bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.') }
+    const verified = outcome.token
+    // RFC 9068 §4 / RFC 7662 §2.2: the token must be meant for this resource server.
+    if (audience !== undefined && !verified.aud.some((a) => audience.includes(a))) {
+      return { ok: false, response: bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.') }
+    }
+    // RFC 6750 §3.1: every required scope must be granted; the challenge names them all.
+    if (required.some((s) => !verified.scope.includes(s))) {
+      return { ok: false, response: bearerError(realm, 'insufficient_scope', 'The access token lacks a required scope.', required.join(' ')) }
+    }
+    return { ok: true, token: verified }
+  }
+
+  return {
+    check,
+    readsBody: (req) => bodyMayCarryToken(req, allowBody),
+  }
+}
