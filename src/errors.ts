@@ -1,6 +1,6 @@
 /**
  * Error codes of RFC 6749 §4.1.2.1, §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1,
- * RFC 8628 §3.5 and OpenID Connect Core §3.1.2.6.
+ * RFC 8628 §3.5, RFC 8707 §2 and OpenID Connect Core §3.1.2.6.
  */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -28,6 +28,7 @@ export type OAuthErrorCode =
   | 'request_uri_not_supported'
   | 'registration_not_supported'
   | 'invalid_dpop_proof'
+  | 'invalid_target'
 
 const STATUS: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
@@ -64,8 +65,16 @@ const DESCRIPTION: Partial<Record<OAuthErrorCode, string>> = {
   request_uri_not_supported: 'The request_uri parameter is not supported.',
   registration_not_supported: 'The registration parameter is not supported.',
   invalid_dpop_proof: 'The DPoP proof is invalid.',
+  invalid_target: 'The requested resource or audience is invalid, unknown or not allowed.',
 }
 
+/**
+ * What an `OAuthError` carries besides its code. Only `description` reaches the
+ * client; `detail` and `cause` go to events and logs.
+ *
+ * @example
+ * throw new OAuthError('invalid_grant', { detail: `code belongs to ${other}` })
+ */
 export interface OAuthErrorOptions {
   /** Shown to the client as `error_description`. Generic by default; never put secrets here. */
   description?: string
