@@ -23,7 +23,12 @@ export interface EndpointUrls {
 
 /**
  * Everything an endpoint or grant needs, resolved once from the options. Grants
- * written by embedders receive it as `ctx.server`.
+ * written by embedders receive it as `ctx.server`. Durations (`ttl.*`,
+ * `sessionTtl`, `clockSkew`, …) are in seconds, as in the options, with every
+ * default applied; `maxBodyBytes` is in bytes.
+ *
+ * @example
+ * const expiresAt = Math.floor(ctx.server.now()) + ctx.server.ttl.accessToken
  */
 export interface ServerContext {
   readonly issuer: string

@@ -120,6 +120,8 @@ export class OAuthError extends Error {
   }
 }
 
+const STORAGE_UNAVAILABLE = Symbol.for('grantkit.StorageUnavailableError')
+
 /**
  * Thrown by a storage implementation when its database cannot be reached or
  * fails mid-operation. Endpoints answer it with 503 `temporarily_unavailable`
@@ -129,6 +131,11 @@ export class OAuthError extends Error {
  * throw new StorageUnavailableError('postgres: connection refused', { cause })
  */
 export class StorageUnavailableError extends Error {
+  /** `instanceof` by brand: the CommonJS build bundles this class into each entry (core, storage/postgres, storage/redis). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [STORAGE_UNAVAILABLE]?: unknown })[STORAGE_UNAVAILABLE] === true
+  }
+  readonly [STORAGE_UNAVAILABLE] = true
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'StorageUnavailableError'

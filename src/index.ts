@@ -42,6 +42,7 @@ export { issueAccessToken, type AccessTokenGrant, type IssuedAccessToken } from 
 export { resolveScope, parseScope } from './tokens/scope.js'
 
 export { KeyRing, type KeyStore, type KeyRingOptions, type ScheduledKey } from './keys/key-store.js'
+export { createSharedKeyStore, createMemoryKeyStorage, type SharedKeyStore, type SharedKeyStoreOptions } from './keys/shared-key-store.js'
 export {
   generateSigningKey,
   importSigningKey,

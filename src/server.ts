@@ -123,7 +123,16 @@ function resolveGrants(grants: readonly GrantHandler[]): Map<string, GrantHandle
   return map
 }
 
-/** Resolves and validates options into the context every endpoint shares. */
+/**
+ * Resolves and validates options into the context every endpoint shares, with
+ * every default applied. `createAuthorizationServer` calls it; use it directly
+ * only to test a grant of your own without a server around it.
+ *
+ * @throws TypeError naming the option that is wrong
+ * @example
+ * const ctx = createServerContext({ issuer: 'https://auth.example.com', clients: [] })
+ * ctx.ttl.accessToken // 3600
+ */
 export function createServerContext(options: AuthorizationServerOptions): ServerContext {
   if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object')
   const issuerUrl = checkIssuer(options.issuer, options.allowHttpIssuer === true)

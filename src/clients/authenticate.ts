@@ -78,6 +78,8 @@ function secretMatches(client: Client | undefined, secret: string, now: number):
  * with `client_id` only.
  *
  * @throws OAuthError `invalid_request` for more than one method, `invalid_client` (401) for every failure
+ * @example
+ * const { client, method } = await authenticateClient(server.context, req, params, server.context.endpoints.token)
  */
 export async function authenticateClient(
   ctx: ServerContext,

@@ -72,7 +72,13 @@ export interface Client {
   readonly keys: ReturnType<typeof createLocalJWKSet> | undefined
 }
 
-/** SHA-256 of a client secret, the form secrets are compared in. */
+/**
+ * SHA-256 of a client secret, the form secrets are compared in. For
+ * `client_secret_hash` in configuration, write `'sha256:' + hash.toString('base64url')`.
+ *
+ * @example
+ * const client_secret_hash = 'sha256:' + hashClientSecret(process.env.WEB_SECRET!).toString('base64url')
+ */
 export function hashClientSecret(secret: string): Buffer {
   return oneShotHash !== undefined ? oneShotHash('sha256', secret, 'buffer') : createHash('sha256').update(secret, 'utf8').digest()
 }
@@ -106,6 +112,10 @@ function checkRedirectUri(uri: string, path: string): void {
 /**
  * Checks RFC 7591 metadata and prepares a Client. Throws a TypeError naming
  * the field (`path` is the prefix, e.g. `clients[2]`).
+ *
+ * @example
+ * const client = prepareClient({ client_id: 'svc', client_secret: 's3cret', grant_types: ['client_credentials'] })
+ * client.authMethod // 'client_secret_basic'
  */
 export function prepareClient(metadata: ClientMetadata, path = 'client'): Client {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail(path, 'must be an object')

@@ -4,6 +4,9 @@ import { createHash, randomBytes, randomFillSync, randomUUID, timingSafeEqual } 
 /**
  * A fresh opaque secret: `bytes` random bytes, base64url encoded.
  * The default 32 bytes gives the 256 bits that codes and tokens need.
+ *
+ * @example
+ * const secret = randomToken() // 43 characters
  */
 export function randomToken(bytes = 32): string {
   if (bytes > 256) return randomBytes(bytes).toString('base64url')
@@ -30,6 +33,9 @@ export function randomId(): string {
  * SHA-256 of a token, base64url. Opaque tokens, codes and secrets are stored only
  * as this hash; a high-entropy secret needs no slow hash (RFC 9700 §4.14 leaves
  * storage to the server; a leaked table then holds nothing usable).
+ *
+ * @example
+ * await storage.refreshTokens.find(hashToken(presented))
  */
 export function hashToken(token: string): string {
   return oneShotHash !== undefined ? oneShotHash('sha256', token, 'base64url') : createHash('sha256').update(token).digest('base64url')

@@ -23,7 +23,21 @@ export type GrantkitEvent =
   | { type: 'server.error'; endpoint: string; error: unknown }
   | { type: 'storage.unavailable'; endpoint: string; error: unknown }
 
+/**
+ * The name of an event, e.g. `token.issued`; what `server.on(type, …)` takes.
+ *
+ * @example
+ * const type: GrantkitEventType = 'client.authentication.failed'
+ */
 export type GrantkitEventType = GrantkitEvent['type']
+
+/**
+ * The event of one type, as a listener for that type receives it.
+ *
+ * @example
+ * const log = (e: GrantkitEventOf<'token.issued'>) => console.log(e.clientId, e.scope)
+ * server.on('token.issued', log)
+ */
 export type GrantkitEventOf<T extends GrantkitEventType> = Extract<GrantkitEvent, { type: T }>
 
 /**

@@ -4,6 +4,7 @@ import { createRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-t
 import { issueTokens } from '../tokens/issue.js'
 import type { GrantHandler } from './types.js'
 
+/** The `grant_type` of the device authorization grant (RFC 8628 §3.4). */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 
 /**

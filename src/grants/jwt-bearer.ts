@@ -6,6 +6,7 @@ import { resolveAssertionGrant } from '../tokens/assertion-grant.js'
 import { issueTokens } from '../tokens/issue.js'
 import type { GrantHandler } from './types.js'
 
+/** The `grant_type` of the JWT bearer grant (RFC 7523 §2.1). */
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 
 /** Asymmetric algorithms only: an issuer's public key can never become an HMAC secret. */

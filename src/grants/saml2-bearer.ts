@@ -5,6 +5,7 @@ import { resolveAssertionGrant } from '../tokens/assertion-grant.js'
 import { issueTokens } from '../tokens/issue.js'
 import type { GrantHandler } from './types.js'
 
+/** The `grant_type` of the SAML 2.0 bearer grant (RFC 7522 §2.1). */
 export const SAML2_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:saml2-bearer'
 
 const invalid = (detail: string): OAuthError => new OAuthError('invalid_grant', { detail })

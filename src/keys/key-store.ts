@@ -25,6 +25,7 @@ export interface ScheduledKey {
   publishedUntil?: number
 }
 
+/** Options of `new KeyRing(…)`. */
 export interface KeyRingOptions {
   /** Private JWKs to sign with; the last one signs, the others stay published. Default: one generated key. */
   keys?: PrivateJwk[]

@@ -68,7 +68,13 @@ const DIGEST: Record<SigningAlgorithm, string | null> = {
   EdDSA: null,
 }
 
-/** RFC 7638 JWK thumbprint: a kid that is stable for the same public key. */
+/**
+ * RFC 7638 JWK thumbprint (SHA-256, base64url): a kid that is stable for the
+ * same public key. The default kid of keys without one.
+ *
+ * @example
+ * const kid = jwkThumbprint(key.publicJwk)
+ */
 export function jwkThumbprint(jwk: JsonWebKey): string {
   let members: Record<string, unknown>
   if (jwk.kty === 'EC') members = { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
@@ -166,7 +172,12 @@ export function generateSigningKey(alg: SigningAlgorithm = 'ES256'): SigningKey 
   return fromKeyObject(pair.privateKey, alg, undefined)
 }
 
-/** The private JWK of a key, for persisting it (never publish this). */
+/**
+ * The private JWK of a key, for persisting it (never publish this).
+ *
+ * @example
+ * writeFileSync('keys.json', JSON.stringify({ keys: [exportPrivateJwk(generateSigningKey('ES256'))] }), { mode: 0o600 })
+ */
 export function exportPrivateJwk(key: SigningKey): PrivateJwk {
   return { ...key.privateKey.export({ format: 'jwk' }), kid: key.kid, alg: key.alg }
 }

@@ -58,6 +58,12 @@ class ExpiringMap<V> {
     }
   }
 
+  /** Like set, but an existing live entry keeps its expiry when that is later. */
+  setAtLeast(key: string, value: V, expiresAt: number): void {
+    const e = this.entries.get(key)
+    this.set(key, value, e !== undefined && e.expiresAt > expiresAt ? e.expiresAt : expiresAt)
+  }
+
   delete(key: string): boolean {
     return this.entries.delete(key)
   }
@@ -95,7 +101,7 @@ class MemoryAccessTokens implements AccessTokenStore {
     this.tokens.delete(tokenHash)
   }
   async revokeJti(jti: string, expiresAt: number): Promise<void> {
-    this.revokedJtis.set(jti, true, expiresAt)
+    this.revokedJtis.setAtLeast(jti, true, expiresAt)
   }
   async isJtiRevoked(jti: string): Promise<boolean> {
     return this.revokedJtis.get(jti) === true
@@ -151,7 +157,8 @@ class MemoryGrants implements GrantStore {
     this.revoked = new ExpiringMap(now)
   }
   async revoke(grantId: string, until: number): Promise<void> {
-    this.revoked.set(grantId, true, until)
+    // A later, shorter revocation never cuts an earlier one short.
+    this.revoked.setAtLeast(grantId, true, until)
   }
   async isRevoked(grantId: string): Promise<boolean> {
     return this.revoked.get(grantId) === true

@@ -16,6 +16,7 @@ export interface AccessTokenGrant {
   claims?: Record<string, unknown>
 }
 
+/** An access token just issued. `expiresIn` in seconds, `expiresAt` in seconds since the epoch. */
 export interface IssuedAccessToken {
   token: string
   /** jti of a JWT, or the record id of an opaque token. */
@@ -27,7 +28,10 @@ export interface IssuedAccessToken {
 /**
  * Issues an access token in the configured format. A JWT follows RFC 9068
  * (typ `at+jwt`) and is not stored; an opaque token is 256 random bits stored
- * only as its hash.
+ * only as its hash. It lives `ttl.accessToken` seconds.
+ *
+ * @example
+ * const { token, expiresIn } = await issueAccessToken(ctx.server, { clientId: 'svc', sub: 'svc', scope: 'api:read' })
  */
 export async function issueAccessToken(ctx: ServerContext, grant: AccessTokenGrant): Promise<IssuedAccessToken> {
   const now = Math.floor(ctx.now())

@@ -10,6 +10,8 @@ import { resolveScope } from './scope.js'
  * and scopes.
  *
  * @throws OAuthError `invalid_grant` for a subject that maps to nobody, `invalid_scope`
+ * @example
+ * const { sub, scope } = await resolveAssertionGrant(ctx.server, ctx.client, claims.sub, ctx.params.get('scope'), { subjects: undefined, scopes: undefined })
  */
 export async function resolveAssertionGrant(
   ctx: ServerContext,

@@ -12,7 +12,12 @@ export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
   phone: ['phone_number', 'phone_number_verified'],
 }
 
-/** The claims of `all` that `scope` releases, plus sub. */
+/**
+ * The claims of `all` that `scope` releases (OIDC Core §5.4), plus sub.
+ *
+ * @example
+ * claimsForScope({ name: 'Alice', email: 'a@example.com' }, 'openid email', 'alice') // { sub: 'alice', email: 'a@example.com' }
+ */
 export function claimsForScope(all: Record<string, unknown>, scope: string, sub: string): Record<string, unknown> {
   const out: Record<string, unknown> = { sub }
   for (const s of scope.split(' ')) {
@@ -37,6 +42,7 @@ export function halfHash(value: string, alg: SigningAlgorithm): string {
   return digest.subarray(0, digest.length / 2).toString('base64url')
 }
 
+/** What an ID token says: its audience (the client), subject and authentication time (seconds since the epoch). */
 export interface IdTokenInput {
   client: Client
   sub: string
@@ -50,7 +56,13 @@ export interface IdTokenInput {
   claims?: Record<string, unknown>
 }
 
-/** Signs an ID token (OIDC Core §2) with the server's current key. */
+/**
+ * Signs an ID token (OIDC Core §2) with the server's current key. It lives
+ * `ttl.idToken` seconds.
+ *
+ * @example
+ * const idToken = issueIdToken(ctx.server, { client: ctx.client, sub: 'alice', authTime: now, nonce })
+ */
 export function issueIdToken(ctx: ServerContext, input: IdTokenInput): string {
   const now = Math.floor(ctx.now())
   const key = ctx.keys.signingKey(now)

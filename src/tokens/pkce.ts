@@ -10,6 +10,8 @@ const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
  * verifier, and a verifier for a code issued without a challenge (RFC 9700 §4.8.2).
  *
  * @throws OAuthError `invalid_grant` on mismatch, `invalid_request` for a malformed verifier
+ * @example
+ * verifyPkce(record.codeChallenge, record.codeChallengeMethod, ctx.params.get('code_verifier'))
  */
 export function verifyPkce(challenge: string | undefined, method: 'S256' | 'plain' | undefined, verifier: string | undefined): void {
   if (challenge === undefined) {

@@ -8,6 +8,9 @@ import type { RefreshTokenRecord } from '../storage/types.js'
  * refresh_token grant; with OpenID Connect only when offline_access was
  * granted (OIDC Core §11), unless the client is registered with
  * `always_issue_refresh_token: true`.
+ *
+ * @example
+ * if (shouldIssueRefreshToken(ctx.client, scope)) { … createRefreshToken(…) … }
  */
 export function shouldIssueRefreshToken(client: Client, scope: string): boolean {
   if (!client.grantTypes.has('refresh_token')) return false
@@ -16,6 +19,7 @@ export function shouldIssueRefreshToken(client: Client, scope: string): boolean 
   return scopes.includes('offline_access') || client.metadata.always_issue_refresh_token === true
 }
 
+/** What a refresh token is issued for: its client, subject, scope and grant. Times in seconds since the epoch. */
 export interface RefreshTokenInput {
   clientId: string
   sub: string
@@ -27,7 +31,16 @@ export interface RefreshTokenInput {
   claims?: Record<string, unknown>
 }
 
-/** A new refresh token and the record to store for it (only its hash is kept). */
+/**
+ * A new refresh token (256 random bits, base64url) and the record to store for
+ * it; only its hash is kept. Its lifetime is `ttl.refreshToken` seconds, never
+ * past `absoluteExpiresAt`. The caller saves the record.
+ *
+ * @example
+ * const { token, record } = createRefreshToken(ctx.server, { clientId, sub, scope, grantId, absoluteExpiresAt: now + ctx.server.ttl.refreshTokenAbsolute })
+ * await ctx.server.storage.refreshTokens.save(record)
+ * return issueTokens(ctx, { sub, scope, grantId, refreshToken: token })
+ */
 export function createRefreshToken(ctx: ServerContext, input: RefreshTokenInput): { token: string; record: RefreshTokenRecord } {
   const now = Math.floor(ctx.now())
   const token = ctx.randomToken()

@@ -5,7 +5,14 @@ import { OAuthError } from '../errors.js'
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
 
-/** Splits a scope string into its tokens, refusing characters RFC 6749 §3.3 forbids. */
+/**
+ * Splits a scope string into its tokens, dropping repeats and refusing
+ * characters RFC 6749 §3.3 forbids.
+ *
+ * @throws OAuthError `invalid_scope`
+ * @example
+ * parseScope('openid  profile openid') // ['openid', 'profile']
+ */
 export function parseScope(scope: string): string[] {
   const out: string[] = []
   for (const token of scope.split(' ')) {
@@ -22,6 +29,8 @@ export function parseScope(scope: string): string[] {
  * default when the request omits it.
  *
  * @throws OAuthError `invalid_scope`
+ * @example
+ * const scope = resolveScope(ctx.server, ctx.client, ctx.params.get('scope'))
  */
 export function resolveScope(ctx: ServerContext, client: Client, requested: string | undefined): string {
   if (requested === undefined) return client.defaultScope

@@ -23,6 +23,10 @@ const str = (v: unknown): v is string => typeof v === 'string' && v !== ''
  * (JWT) or the stored hash (opaque), expiry, and revocation of the token and
  * of the grant it descends from. Null for anything not live; never throws on
  * hostile input.
+ *
+ * @example
+ * const active = await validateAccessToken(server.context, token)
+ * if (active === null || !active.scope.split(' ').includes('api:read')) return forbidden()
  */
 export async function validateAccessToken(ctx: ServerContext, token: string): Promise<ActiveAccessToken | null> {
   if (token.length === 0 || token.length > 8192) return null

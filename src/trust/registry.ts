@@ -23,11 +23,16 @@ export interface SamlIdpTrust {
   scopes?: string[]
 }
 
+/**
+ * Issuers whose assertions the JWT bearer (RFC 7523) and SAML 2.0 bearer
+ * (RFC 7522) grants accept: option `trust`.
+ */
 export interface TrustOptions {
   jwtIssuers?: JwtIssuerTrust[]
   samlIdps?: SamlIdpTrust[]
 }
 
+/** A trusted JWT issuer with its keys imported. */
 export interface TrustedJwtIssuer {
   readonly issuer: string
   readonly keys: ReturnType<typeof createLocalJWKSet>
@@ -35,6 +40,7 @@ export interface TrustedJwtIssuer {
   readonly scopes: ReadonlySet<string> | undefined
 }
 
+/** A trusted SAML identity provider with its certificate checked. */
 export interface TrustedSamlIdp {
   readonly entityId: string
   /** The PEM certificate, checked once at start. */
@@ -43,6 +49,7 @@ export interface TrustedSamlIdp {
   readonly scopes: ReadonlySet<string> | undefined
 }
 
+/** The trust configuration after checking, keyed by `iss` and by SAML entity ID. */
 export interface TrustRegistry {
   readonly jwtIssuers: ReadonlyMap<string, TrustedJwtIssuer>
   readonly samlIdps: ReadonlyMap<string, TrustedSamlIdp>
@@ -54,7 +61,13 @@ function optionalSet(value: unknown, path: string): Set<string> | undefined {
   return new Set(value as string[])
 }
 
-/** Checks the trust configuration once, importing keys and certificates up front. */
+/**
+ * Checks the trust configuration once, importing keys and certificates up front.
+ *
+ * @throws TypeError naming the field (`trust.jwtIssuers[0].jwks.keys[1]: …`)
+ * @example
+ * const trust = createTrustRegistry({ jwtIssuers: [{ issuer: 'https://idp.example', jwks }] })
+ */
 export function createTrustRegistry(options: TrustOptions | undefined, path = 'trust'): TrustRegistry {
   const jwtIssuers = new Map<string, TrustedJwtIssuer>()
   const samlIdps = new Map<string, TrustedSamlIdp>()

@@ -93,7 +93,13 @@ export class StaticUserSource implements UserSource {
   }
 }
 
-/** Finds and checks a user in one step, spending the same work whether or not the user exists. */
+/**
+ * Finds and checks a user in one step, spending the same work whether or not
+ * the user exists. No throttling: the login page and the password grant add that.
+ *
+ * @example
+ * const account = await authenticateUser(users, 'alice', 'wonderland') // { sub: 'alice', username: 'alice' } or undefined
+ */
 export async function authenticateUser(users: UserSource, username: string, password: string): Promise<UserAccount | undefined> {
   const account = await users.findByUsername(username)
   const ok = await users.verifyPassword(account, password)

@@ -1,8 +1,13 @@
 import { createMemoryStorage } from '../../src/index.js'
+import { createMemoryKeyStorage } from '../../src/keys/shared-key-store.js'
+import { runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { fakeClock } from '../helpers.js'
-import { storageContract } from './contract.js'
 
-storageContract('memory', async () => {
+runStorageConformance('memory', () => {
   const clock = fakeClock()
-  return { storage: createMemoryStorage({ now: clock.now }), now: clock.now, advance: clock.advance }
+  return {
+    storage: { ...createMemoryStorage({ now: clock.now }), keys: createMemoryKeyStorage({ now: clock.now }) },
+    now: clock.now,
+    advance: clock.advance,
+  }
 })

@@ -1,0 +1,573 @@
+import { createHash } from 'node:crypto'
+import pg from 'pg'
+import type {
+  AccessTokenRecord,
+  AccessTokenStore,
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+  CodeConsumption,
+  ConsentStore,
+  DeviceCodeRecord,
+  DeviceCodeStore,
+  DeviceDecision,
+  GrantStore,
+  InteractionRecord,
+  InteractionStore,
+  KeyStorage,
+  RateLimitStore,
+  RefreshTokenLookup,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  ReplayStore,
+  RotationOutcome,
+  SessionRecord,
+  SessionStore,
+  SigningKeyRecord,
+  Storage,
+} from '../types.js'
+import { translateError } from './errors.js'
+import { checkTablePrefix, schemaSql, TABLES } from './schema.js'
+
+export { schemaSql, SCHEMA_SQL, checkTablePrefix } from './schema.js'
+export { isUnavailable } from './errors.js'
+
+/** The part of a `pg.Pool` this storage uses. */
+export type PostgresPool = Pick<pg.Pool, 'query' | 'connect' | 'on' | 'end'>
+
+/** Options of `createPostgresStorage`. Durations are in seconds. */
+export interface PostgresStorageOptions {
+  /** A pool of your own (it stays yours to end). Either this or `connectionString`. */
+  pool?: PostgresPool
+  /** Where to connect, e.g. `postgres://user@host/db`: the storage creates and owns a pool (5 s connect timeout). */
+  connectionString?: string
+  /** Prefix of every table. Lower case, digits and `_`. Default `grantkit_`. */
+  tablePrefix?: string
+  /** Clock in seconds since the epoch, passed to every query that compares expiry. Default: the system clock. */
+  now?: () => number
+  /** Seconds between background `cleanup()` runs (an unref'd timer). Default: none; call `cleanup()` yourself. */
+  cleanupInterval?: number
+  /** Told about errors no caller waits for: failed background cleanups, idle connections that drop. Default: ignored. */
+  onError?: (error: unknown) => void
+}
+
+/** PostgreSQL storage: every store, the shared signing keys, and housekeeping. */
+export interface PostgresStorage extends Storage {
+  keys: KeyStorage
+  /** The pool in use. */
+  readonly pool: PostgresPool
+  /** Creates the tables if they do not exist (idempotent). */
+  migrate(): Promise<void>
+  /** Deletes expired rows; returns how many. */
+  cleanup(): Promise<number>
+  /** Stops the cleanup timer and ends the pool if the storage created it. */
+  close(): Promise<void>
+}
+
+/** Seconds a device code is kept past its expiry, so that a late poll hears expired_token (as the memory storage does). */
+const DEVICE_CODE_RETENTION = 3600
+
+type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient
+
+async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+  try {
+    return await db.query<R>(text, values)
+  } catch (err) {
+    throw translateError(err)
+  }
+}
+
+/**
+ * Runs `fn` in a transaction: everything or nothing. A statement that fails
+ * rolls back what came before it; a connection that failed is not reused.
+ */
+async function transaction<T>(pool: PostgresPool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient
+  try {
+    client = await pool.connect()
+  } catch (err) {
+    throw translateError(err)
+  }
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    client.release()
+    return result
+  } catch (err) {
+    let healthy = true
+    try {
+      await client.query('ROLLBACK')
+    } catch {
+      healthy = false
+    }
+    client.release(healthy ? undefined : true)
+    throw translateError(err)
+  }
+}
+
+const json = (value: unknown): string => JSON.stringify(value)
+
+/**
+ * Replay and rate-limit keys carry client input (a jti, a username) that text
+ * columns cannot always hold (NUL) or index (kilobytes): they are stored as
+ * their SHA-256, which keeps equality and bounds the size.
+ */
+const digest = (key: string): string => createHash('sha256').update(key, 'utf8').digest('base64url')
+
+/**
+ * Creates grantkit's tables (idempotent: `CREATE … IF NOT EXISTS`). Safe to
+ * call from several processes at once: they take turns on an advisory lock.
+ *
+ * @example
+ * await migrate(pool, { tablePrefix: 'auth_' })
+ */
+export async function migrate(pool: PostgresPool, options: { tablePrefix?: string } = {}): Promise<void> {
+  const prefix = checkTablePrefix(options.tablePrefix ?? 'grantkit_')
+  await transaction(pool, async (client) => {
+    // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog; serialize.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`grantkit:migrate:${prefix}`])
+    await client.query(schemaSql(prefix))
+  })
+}
+
+class Tables {
+  constructor(private readonly prefix: string) {}
+  name(table: (typeof TABLES)[number]): string {
+    return this.prefix + table
+  }
+}
+
+function accessTokens(pool: PostgresPool, t: Tables, now: () => number): AccessTokenStore {
+  const tokens = t.name('access_tokens')
+  const jtis = t.name('revoked_jtis')
+  return {
+    async save(record: AccessTokenRecord & { tokenHash: string }) {
+      await run(pool, `INSERT INTO ${tokens} (token_hash, record, expires_at) VALUES ($1, $2, $3)
+        ON CONFLICT (token_hash) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`, [record.tokenHash, json(record), record.expiresAt])
+    },
+    async find(tokenHash) {
+      const r = await run<{ record: AccessTokenRecord }>(pool, `SELECT record FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now()])
+      return r.rows[0]?.record ?? null
+    },
+    async revoke(tokenHash) {
+      await run(pool, `DELETE FROM ${tokens} WHERE token_hash = $1`, [tokenHash])
+    },
+    async revokeJti(jti, expiresAt) {
+      // A revocation is never shortened by a later, shorter one.
+      await run(pool, `INSERT INTO ${jtis} AS t (jti, expires_at) VALUES ($1, $2)
+        ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(t.expires_at, EXCLUDED.expires_at)`, [jti, expiresAt])
+    },
+    async isJtiRevoked(jti) {
+      const r = await run(pool, `SELECT 1 FROM ${jtis} WHERE jti = $1 AND expires_at > $2`, [jti, now()])
+      return r.rowCount === 1
+    },
+  }
+}
+
+function authorizationCodes(pool: PostgresPool, t: Tables, now: () => number): AuthorizationCodeStore {
+  const codes = t.name('authorization_codes')
+  return {
+    async save(record: AuthorizationCodeRecord) {
+      await run(pool, `INSERT INTO ${codes} (code_hash, grant_id, record, consumed_at, expires_at) VALUES ($1, $2, $3, NULL, $4)
+        ON CONFLICT (code_hash) DO UPDATE SET grant_id = EXCLUDED.grant_id, record = EXCLUDED.record, consumed_at = NULL, expires_at = EXCLUDED.expires_at`,
+        [record.codeHash, record.grantId, json(record), record.expiresAt])
+    },
+    async consume(codeHash): Promise<CodeConsumption> {
+      const at = now()
+      // The one-time step: of concurrent callers, the row lock lets exactly one see consumed_at IS NULL.
+      const won = await run<{ record: AuthorizationCodeRecord }>(pool, `UPDATE ${codes} SET consumed_at = $2
+        WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING record`, [codeHash, at])
+      const record = won.rows[0]?.record
+      if (record !== undefined) return { outcome: 'consumed', record }
+      // Only classifies the loss (reuse or unknown); it decides nothing.
+      const seen = await run<{ grant_id: string }>(pool, `SELECT grant_id FROM ${codes}
+        WHERE code_hash = $1 AND consumed_at IS NOT NULL AND expires_at > $2`, [codeHash, at])
+      const grantId = seen.rows[0]?.grant_id
+      return grantId === undefined ? { outcome: 'not_found' } : { outcome: 'reused', grantId }
+    },
+  }
+}
+
+function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): RefreshTokenStore {
+  const tokens = t.name('refresh_tokens')
+  return {
+    async save(record: RefreshTokenRecord) {
+      await run(pool, `INSERT INTO ${tokens} (token_hash, grant_id, record, rotated, expires_at) VALUES ($1, $2, $3, false, $4)
+        ON CONFLICT (token_hash) DO UPDATE SET grant_id = EXCLUDED.grant_id, record = EXCLUDED.record, rotated = false, expires_at = EXCLUDED.expires_at`,
+        [record.tokenHash, record.grantId, json(record), record.expiresAt])
+    },
+    async find(tokenHash): Promise<RefreshTokenLookup | null> {
+      const r = await run<{ record: RefreshTokenRecord; rotated: boolean }>(pool, `SELECT record, rotated FROM ${tokens}
+        WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now()])
+      const row = r.rows[0]
+      return row === undefined ? null : { record: row.record, rotated: row.rotated }
+    },
+    async rotate(oldHash, next): Promise<RotationOutcome> {
+      const at = now()
+      // One statement: the CAS on `rotated` and the successor's insert commit together or not at all.
+      const r = await run(pool, `WITH old AS (
+          UPDATE ${tokens} SET rotated = true WHERE token_hash = $1 AND NOT rotated AND expires_at > $2 RETURNING token_hash
+        )
+        INSERT INTO ${tokens} (token_hash, grant_id, record, rotated, expires_at)
+        SELECT $3, $4, $5, false, $6 FROM old
+        RETURNING token_hash`, [oldHash, at, next.tokenHash, next.grantId, json(next), next.expiresAt])
+      if (r.rowCount === 1) return 'rotated'
+      const seen = await run(pool, `SELECT 1 FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`, [oldHash, at])
+      return seen.rowCount === 1 ? 'reused' : 'not_found'
+    },
+    async revoke(tokenHash) {
+      await run(pool, `DELETE FROM ${tokens} WHERE token_hash = $1`, [tokenHash])
+    },
+  }
+}
+
+function grants(pool: PostgresPool, t: Tables, now: () => number): GrantStore {
+  const revoked = t.name('revoked_grants')
+  return {
+    async revoke(grantId, until) {
+      // A revocation is never shortened by a later, shorter one.
+      await run(pool, `INSERT INTO ${revoked} AS t (grant_id, expires_at) VALUES ($1, $2)
+        ON CONFLICT (grant_id) DO UPDATE SET expires_at = GREATEST(t.expires_at, EXCLUDED.expires_at)`, [grantId, until])
+    },
+    async isRevoked(grantId) {
+      const r = await run(pool, `SELECT 1 FROM ${revoked} WHERE grant_id = $1 AND expires_at > $2`, [grantId, now()])
+      return r.rowCount === 1
+    },
+  }
+}
+
+function replay(pool: PostgresPool, t: Tables, now: () => number): ReplayStore {
+  const seen = t.name('replay')
+  return {
+    async markUsed(key, expiresAt) {
+      // Set-if-absent in one statement; an expired row is taken over as if absent.
+      const r = await run(pool, `INSERT INTO ${seen} AS t (key, expires_at) VALUES ($1, $2)
+        ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE t.expires_at <= $3
+        RETURNING 1`, [digest(key), expiresAt, now()])
+      return r.rowCount === 1
+    },
+  }
+}
+
+function interactions(pool: PostgresPool, t: Tables, now: () => number): InteractionStore {
+  const items = t.name('interactions')
+  return {
+    async save(record: InteractionRecord) {
+      await run(pool, `INSERT INTO ${items} (uid, record, expires_at) VALUES ($1, $2, $3)
+        ON CONFLICT (uid) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`, [record.uid, json(record), record.expiresAt])
+    },
+    async find(uid) {
+      const r = await run<{ record: InteractionRecord }>(pool, `SELECT record FROM ${items} WHERE uid = $1 AND expires_at > $2`, [uid, now()])
+      return r.rows[0]?.record ?? null
+    },
+    async consume(uid) {
+      const r = await run<{ record: InteractionRecord }>(pool, `DELETE FROM ${items} WHERE uid = $1 AND expires_at > $2 RETURNING record`, [uid, now()])
+      return r.rows[0]?.record ?? null
+    },
+  }
+}
+
+function sessions(pool: PostgresPool, t: Tables, now: () => number): SessionStore {
+  const items = t.name('sessions')
+  return {
+    async save(record: SessionRecord) {
+      await run(pool, `INSERT INTO ${items} (id_hash, sub, auth_time, expires_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (id_hash) DO UPDATE SET sub = EXCLUDED.sub, auth_time = EXCLUDED.auth_time, expires_at = EXCLUDED.expires_at`,
+        [record.idHash, record.sub, record.authTime, record.expiresAt])
+    },
+    async find(idHash) {
+      const r = await run<{ id_hash: string; sub: string; auth_time: number; expires_at: number }>(pool, `SELECT id_hash, sub, auth_time, expires_at FROM ${items}
+        WHERE id_hash = $1 AND expires_at > $2`, [idHash, now()])
+      const row = r.rows[0]
+      return row === undefined ? null : { idHash: row.id_hash, sub: row.sub, authTime: row.auth_time, expiresAt: row.expires_at }
+    },
+    async delete(idHash) {
+      await run(pool, `DELETE FROM ${items} WHERE id_hash = $1`, [idHash])
+    },
+  }
+}
+
+function consents(pool: PostgresPool, t: Tables, now: () => number): ConsentStore {
+  const items = t.name('consents')
+  return {
+    async find(sub, clientId) {
+      const r = await run<{ scope: string }>(pool, `SELECT scope FROM ${items} WHERE sub = $1 AND client_id = $2 AND expires_at > $3`, [sub, clientId, now()])
+      return r.rows[0]?.scope ?? null
+    },
+    async save(sub, clientId, scope, expiresAt) {
+      await run(pool, `INSERT INTO ${items} (sub, client_id, scope, expires_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (sub, client_id) DO UPDATE SET scope = EXCLUDED.scope, expires_at = EXCLUDED.expires_at`, [sub, clientId, scope, expiresAt])
+    },
+    async revoke(sub, clientId) {
+      await run(pool, `DELETE FROM ${items} WHERE sub = $1 AND client_id = $2`, [sub, clientId])
+    },
+  }
+}
+
+function rateLimits(pool: PostgresPool, t: Tables, now: () => number): RateLimitStore {
+  const counters = t.name('rate_limits')
+  return {
+    async increment(key, windowEndsAt) {
+      // One upsert: the row lock makes concurrent increments count exactly; an ended window starts over.
+      const r = await run<{ count: number }>(pool, `INSERT INTO ${counters} AS t (key, count, window_ends_at) VALUES ($1, 1, $2)
+        ON CONFLICT (key) DO UPDATE SET
+          count = CASE WHEN t.window_ends_at <= $3 THEN 1 ELSE t.count + 1 END,
+          window_ends_at = CASE WHEN t.window_ends_at <= $3 THEN EXCLUDED.window_ends_at ELSE t.window_ends_at END
+        RETURNING count`, [digest(key), windowEndsAt, now()])
+      return r.rows[0]!.count
+    },
+    async reset(key) {
+      await run(pool, `DELETE FROM ${counters} WHERE key = $1`, [digest(key)])
+    },
+  }
+}
+
+interface DeviceRow {
+  device_code_hash: string
+  user_code_hash: string
+  client_id: string
+  scope: string
+  poll_interval: number
+  issued_at: number
+  expires_at: number
+  status: DeviceCodeRecord['status']
+  last_polled_at: number | null
+  sub: string | null
+  auth_time: number | null
+  granted_scope: string | null
+}
+
+const DEVICE_COLUMNS = 'device_code_hash, user_code_hash, client_id, scope, poll_interval, issued_at, expires_at, status, last_polled_at, sub, auth_time, granted_scope'
+
+function deviceRecord(row: DeviceRow): DeviceCodeRecord {
+  return {
+    deviceCodeHash: row.device_code_hash,
+    userCodeHash: row.user_code_hash,
+    clientId: row.client_id,
+    scope: row.scope,
+    interval: row.poll_interval,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    status: row.status,
+    ...(row.last_polled_at !== null && { lastPolledAt: row.last_polled_at }),
+    ...(row.sub !== null && { sub: row.sub }),
+    ...(row.auth_time !== null && { authTime: row.auth_time }),
+    ...(row.granted_scope !== null && { grantedScope: row.granted_scope }),
+  }
+}
+
+function deviceCodes(pool: PostgresPool, t: Tables, now: () => number): DeviceCodeStore {
+  const codes = t.name('device_codes')
+  return {
+    async save(r: DeviceCodeRecord) {
+      await run(pool, `INSERT INTO ${codes} (${DEVICE_COLUMNS}, keep_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        ON CONFLICT (device_code_hash) DO UPDATE SET user_code_hash = EXCLUDED.user_code_hash, client_id = EXCLUDED.client_id, scope = EXCLUDED.scope,
+          poll_interval = EXCLUDED.poll_interval, issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, status = EXCLUDED.status,
+          last_polled_at = EXCLUDED.last_polled_at, sub = EXCLUDED.sub, auth_time = EXCLUDED.auth_time, granted_scope = EXCLUDED.granted_scope,
+          keep_until = EXCLUDED.keep_until`,
+        [r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.interval, r.issuedAt, r.expiresAt, r.status, r.lastPolledAt ?? null, r.sub ?? null, r.authTime ?? null, r.grantedScope ?? null, r.expiresAt + DEVICE_CODE_RETENTION])
+    },
+    async findByUserCode(userCodeHash) {
+      const r = await run<DeviceRow>(pool, `SELECT ${DEVICE_COLUMNS} FROM ${codes}
+        WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $2 ORDER BY issued_at DESC LIMIT 1`, [userCodeHash, now()])
+      const row = r.rows[0]
+      return row === undefined ? null : deviceRecord(row)
+    },
+    async decide(userCodeHash, decision: DeviceDecision) {
+      const approved = decision.status === 'approved'
+      // The locked sub-select picks one pending authorization; a concurrent decision
+      // that waited on the lock re-checks status and finds nothing left to decide.
+      const r = await run(pool, `UPDATE ${codes} SET status = $2, sub = $3, auth_time = $4, granted_scope = $5
+        WHERE device_code_hash = (
+          SELECT device_code_hash FROM ${codes} WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $6
+          ORDER BY issued_at DESC LIMIT 1 FOR UPDATE
+        ) AND status = 'pending'
+        RETURNING 1`,
+        [userCodeHash, decision.status, approved ? decision.sub : null, approved ? decision.authTime : null, approved ? decision.scope : null, now()])
+      return r.rowCount === 1
+    },
+    async poll(deviceCodeHash, clientId, at) {
+      // One statement: lock the row, keep its values as they were (old), record the poll
+      // and consume an approval. Concurrent polls queue on the lock; each sees its predecessor's write.
+      const r = await run<DeviceRow>(pool, `UPDATE ${codes} AS t
+        SET last_polled_at = $3, status = CASE WHEN t.status = 'approved' THEN 'consumed' ELSE t.status END
+        FROM (SELECT ${DEVICE_COLUMNS} FROM ${codes} WHERE device_code_hash = $1 AND client_id = $2 AND keep_until > $4 FOR UPDATE) AS old
+        WHERE t.device_code_hash = old.device_code_hash
+        RETURNING ${DEVICE_COLUMNS.split(', ').map((c) => `old.${c}`).join(', ')}`, [deviceCodeHash, clientId, at, now()])
+      const row = r.rows[0]
+      return row === undefined ? null : deviceRecord(row)
+    },
+    async slowDown(deviceCodeHash, interval) {
+      await run(pool, `UPDATE ${codes} SET poll_interval = $2 WHERE device_code_hash = $1 AND keep_until > $3`, [deviceCodeHash, interval, now()])
+    },
+  }
+}
+
+interface KeyRow {
+  kid: string
+  private_jwk: string
+  active_from: number
+  retired_at: number | null
+  published_until: number | null
+  created_at: number
+}
+
+function keyRecord(row: KeyRow): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    privateJwk: row.private_jwk,
+    activeFrom: row.active_from,
+    ...(row.retired_at !== null && { retiredAt: row.retired_at }),
+    ...(row.published_until !== null && { publishedUntil: row.published_until }),
+    createdAt: row.created_at,
+  }
+}
+
+function keyStorage(pool: PostgresPool, t: Tables, now: () => number): KeyStorage {
+  const keys = t.name('signing_keys')
+  const list = async (db: Queryable, at: number): Promise<SigningKeyRecord[]> => {
+    const r = await run<KeyRow>(db, `SELECT kid, private_jwk, active_from, retired_at, published_until, created_at FROM ${keys}
+      WHERE published_until IS NULL OR published_until > $1 ORDER BY active_from, created_at, kid`, [at])
+    return r.rows.map(keyRecord)
+  }
+  // SHARE ROW EXCLUSIVE conflicts with itself and with writers: initialize and rotate take turns.
+  const lock = `LOCK TABLE ${keys} IN SHARE ROW EXCLUSIVE MODE`
+  return {
+    list: () => list(pool, now()),
+    async initialize(record) {
+      const existing = await list(pool, now())
+      if (existing.length > 0) return existing
+      return transaction(pool, async (client) => {
+        await client.query(lock)
+        const at = now()
+        await client.query(`INSERT INTO ${keys} (kid, private_jwk, active_from, retired_at, published_until, created_at)
+          SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM ${keys} WHERE published_until IS NULL OR published_until > $7)`,
+          [record.kid, record.privateJwk, record.activeFrom, record.retiredAt ?? null, record.publishedUntil ?? null, record.createdAt, at])
+        return list(client, at)
+      })
+    },
+    async rotate(record, retire) {
+      await transaction(pool, async (client) => {
+        await client.query(lock)
+        await client.query(`UPDATE ${keys} SET retired_at = $1, published_until = $2 WHERE retired_at IS NULL OR retired_at > $1`, [retire.retiredAt, retire.publishedUntil])
+        await client.query(`INSERT INTO ${keys} (kid, private_jwk, active_from, retired_at, published_until, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [record.kid, record.privateJwk, record.activeFrom, record.retiredAt ?? null, record.publishedUntil ?? null, record.createdAt])
+      })
+    },
+  }
+}
+
+/** Error listeners per pool: one 'error' listener on each pool, however many storages share it. */
+const listeners = new WeakMap<PostgresPool, Set<(error: unknown) => void>>()
+
+/**
+ * An idle connection that drops (server restart, pg_terminate_backend) makes
+ * the pool emit 'error'; unheard, that would crash the process. The pool
+ * replaces the connection by itself; we only pass the error on.
+ */
+function listen(pool: PostgresPool, onError: (error: unknown) => void): () => void {
+  let set = listeners.get(pool)
+  if (set === undefined) {
+    const handlers = new Set<(error: unknown) => void>()
+    set = handlers
+    listeners.set(pool, handlers)
+    pool.on('error', (err) => {
+      const translated = translateError(err)
+      for (const h of handlers) h(translated)
+    })
+  }
+  const handler = (error: unknown): void => onError(error)
+  set.add(handler)
+  return () => void set.delete(handler)
+}
+
+/**
+ * Storage in PostgreSQL, for several processes acting as one server. Every
+ * one-time operation is one atomic statement (`UPDATE … WHERE consumed_at IS
+ * NULL RETURNING`, `DELETE … RETURNING`, `INSERT … ON CONFLICT`); expiry is
+ * compared against `now()` of the storage's clock, passed as a parameter.
+ * Expired rows are never returned; `cleanup()` deletes them. A database that
+ * cannot be reached throws StorageUnavailableError (503 at the endpoints), and
+ * the pool reconnects by itself when it is back. Create the tables first with
+ * `migrate()` or `schema.sql`.
+ *
+ * @example
+ * const storage = createPostgresStorage({ connectionString: process.env.DATABASE_URL, cleanupInterval: 600 })
+ * await storage.migrate()
+ * const server = createAuthorizationServer({ issuer, clients, storage })
+ */
+export function createPostgresStorage(options: PostgresStorageOptions): PostgresStorage {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object')
+  if ((options.pool === undefined) === (options.connectionString === undefined)) {
+    throw new TypeError('pool: pass either pool or connectionString')
+  }
+  if (options.pool !== undefined && (typeof options.pool.query !== 'function' || typeof options.pool.connect !== 'function')) {
+    throw new TypeError('pool: must be a pg Pool')
+  }
+  if (options.connectionString !== undefined && typeof options.connectionString !== 'string') throw new TypeError('connectionString: must be a string')
+  const prefix = checkTablePrefix(options.tablePrefix ?? 'grantkit_')
+  const now = options.now ?? (() => Date.now() / 1000)
+  if (typeof now !== 'function') throw new TypeError('now: must be a function returning seconds since the epoch')
+  const cleanupInterval = options.cleanupInterval
+  if (cleanupInterval !== undefined && !(typeof cleanupInterval === 'number' && Number.isFinite(cleanupInterval) && cleanupInterval > 0)) {
+    throw new TypeError('cleanupInterval: must be a positive number of seconds')
+  }
+  const onError = options.onError ?? (() => {})
+  const owned = options.pool === undefined
+  const pool: PostgresPool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 5000 })
+  const unlisten = listen(pool, onError)
+
+  const t = new Tables(prefix)
+  const cleanup = async (): Promise<number> => {
+    const at = now()
+    let deleted = 0
+    const expiry: Record<(typeof TABLES)[number], string> = {
+      access_tokens: 'expires_at <= $1',
+      revoked_jtis: 'expires_at <= $1',
+      authorization_codes: 'expires_at <= $1',
+      refresh_tokens: 'expires_at <= $1',
+      revoked_grants: 'expires_at <= $1',
+      replay: 'expires_at <= $1',
+      interactions: 'expires_at <= $1',
+      sessions: 'expires_at <= $1',
+      consents: 'expires_at <= $1',
+      rate_limits: 'window_ends_at <= $1',
+      device_codes: 'keep_until <= $1',
+      signing_keys: 'published_until <= $1',
+    }
+    for (const table of TABLES) {
+      const r = await run(pool, `DELETE FROM ${t.name(table)} WHERE ${expiry[table]}`, [at])
+      deleted += r.rowCount ?? 0
+    }
+    return deleted
+  }
+
+  let timer: ReturnType<typeof setInterval> | undefined
+  if (cleanupInterval !== undefined) {
+    timer = setInterval(() => void cleanup().catch(onError), cleanupInterval * 1000)
+    timer.unref()
+  }
+
+  return {
+    accessTokens: accessTokens(pool, t, now),
+    authorizationCodes: authorizationCodes(pool, t, now),
+    refreshTokens: refreshTokens(pool, t, now),
+    grants: grants(pool, t, now),
+    replay: replay(pool, t, now),
+    interactions: interactions(pool, t, now),
+    sessions: sessions(pool, t, now),
+    consents: consents(pool, t, now),
+    rateLimits: rateLimits(pool, t, now),
+    deviceCodes: deviceCodes(pool, t, now),
+    keys: keyStorage(pool, t, now),
+    pool,
+    migrate: () => migrate(pool, { tablePrefix: prefix }),
+    cleanup,
+    async close() {
+      if (timer !== undefined) clearInterval(timer)
+      timer = undefined
+      unlisten()
+      if (owned) await pool.end()
+    },
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * grantkit/storage/redis: every store of `Storage`, signing keys included, in
+ * Redis (6.2 or later: GETDEL, SET PX). Needs the optional peer dependency
+ * `ioredis`.
+ */
+import { Redis } from 'ioredis'
+import type { KeyStorage, Storage } from '../types.js'
+import { Connection, redisFailFastOptions } from './connection.js'
+import { defineScripts } from './scripts.js'
+import {
+  RedisAccessTokens,
+  RedisAuthorizationCodes,
+  RedisConsents,
+  RedisDeviceCodes,
+  RedisGrants,
+  RedisInteractions,
+  RedisKeys,
+  RedisRateLimits,
+  RedisRefreshTokens,
+  RedisReplay,
+  RedisSessions,
+  type RedisContext,
+} from './stores.js'
+
+export { redisFailFastOptions } from './connection.js'
+
+export interface RedisStorageOptions {
+  /**
+   * An ioredis client, or a `redis://` / `rediss://` URL from which one is
+   * created with `redisFailFastOptions`. A client you pass in stays yours:
+   * `close()` leaves it open. Give it `redisFailFastOptions` too: calls made
+   * while it is disconnected fail at once and no call waits more than 1.5 s
+   * in any case, but with ioredis's defaults a command caught in flight by a
+   * disconnection stays queued and runs when Redis is back, after its caller
+   * was told the storage was unavailable (a refresh token rotated that way is
+   * later presented again and counts as reused).
+   */
+  client: Redis | string
+  /** Prepended to every key, so that several servers or tests can share one database. Default `'grantkit:'`. */
+  prefix?: string
+  /** Clock in seconds since the epoch, for expiry checks and TTLs. Default: the system clock. */
+  now?: () => number
+}
+
+/** A `Storage` in Redis, with its client and a way to close it. */
+export interface RedisStorage extends Storage {
+  keys: KeyStorage
+  /** The ioredis client in use. */
+  readonly client: Redis
+  /** Closes the client, once its replies are in, when the storage created it from a URL; leaves a client passed in alone. */
+  close(): Promise<void>
+}
+
+/**
+ * Storage in Redis for servers of more than one process.
+ *
+ * Every key lives under `prefix` and carries a TTL taken from its record's
+ * expiry (a device code is kept an hour longer, so that a late poll hears
+ * expired_token; the signing key set has a sliding one-year TTL). Reads also
+ * compare the stored expiry with `now`, so an injected clock is obeyed even
+ * where Redis's own clock says otherwise. Every one-time operation (consuming
+ * a code, rotating a refresh token, marking a replay, finishing an
+ * interaction, deciding and polling a device code, counting, rotating keys)
+ * is a single GETDEL or Lua script, atomic in Redis.
+ *
+ * When Redis cannot be reached, methods throw `StorageUnavailableError` within
+ * about a second and endpoints answer 503 temporarily_unavailable; the client
+ * keeps reconnecting and the storage works again as soon as Redis is back.
+ * Scripts touch two keys at times, so Redis Cluster is not supported; use a
+ * single primary (with Sentinel if you like). Configure Redis with
+ * `maxmemory-policy noeviction`: an evicted replay marker or code tombstone
+ * would let a replay through.
+ *
+ * @example
+ * import { createRedisStorage } from 'grantkit/storage/redis'
+ * const storage = createRedisStorage({ client: process.env.REDIS_URL!, prefix: 'auth:' })
+ * const server = createAuthorizationServer({ issuer, clients, storage })
+ */
+export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object with a client')
+  const { client: given, prefix = 'grantkit:', now = () => Date.now() / 1000 } = options
+  if (typeof prefix !== 'string') throw new TypeError('prefix: must be a string')
+  if (typeof now !== 'function') throw new TypeError('now: must be a function returning seconds since the epoch')
+  let client: Redis
+  let owned: boolean
+  if (typeof given === 'string') {
+    if (!/^rediss?:\/\//.test(given)) throw new TypeError('client: a URL must start with redis:// or rediss://')
+    client = new Redis(given, { ...redisFailFastOptions })
+    owned = true
+    // Connection errors reach callers as StorageUnavailableError; without a
+    // listener ioredis would also print each reconnection failure.
+    client.on('error', () => {})
+  } else if (typeof given === 'object' && given !== null && typeof (given as Redis).defineCommand === 'function') {
+    client = given
+    owned = false
+  } else {
+    throw new TypeError('client: must be an ioredis client or a redis:// URL')
+  }
+
+  const ctx: RedisContext = {
+    conn: new Connection(client),
+    client,
+    script: defineScripts(client),
+    key: (kind, id) => `${prefix}${kind}:${id}`,
+    now,
+  }
+  return {
+    accessTokens: new RedisAccessTokens(ctx),
+    authorizationCodes: new RedisAuthorizationCodes(ctx),
+    refreshTokens: new RedisRefreshTokens(ctx),
+    grants: new RedisGrants(ctx),
+    replay: new RedisReplay(ctx),
+    interactions: new RedisInteractions(ctx),
+    sessions: new RedisSessions(ctx),
+    consents: new RedisConsents(ctx),
+    rateLimits: new RedisRateLimits(ctx),
+    deviceCodes: new RedisDeviceCodes(ctx),
+    keys: new RedisKeys(ctx),
+    client,
+    async close() {
+      if (!owned || client.status === 'end') return
+      let timer: NodeJS.Timeout | undefined
+      const ended = new Promise<void>((resolve) => {
+        client.once('end', resolve)
+        timer = setTimeout(resolve, 2000)
+      })
+      await client.quit().catch(() => client.disconnect())
+      await ended
+      clearTimeout(timer)
+    },
+  }
+}

@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+/*
+ * Every read-modify-write of the Redis storage is one of these Lua scripts, so
+ * Redis runs it atomically. Scripts never decode the stored JSON: records are
+ * kept as opaque text next to the few fields a script compares or changes, so
+ * numbers and strings come back exactly as they were saved.
+ *
+ * Times are passed in as ARGV (seconds, the storage's clock) and compared with
+ * the stored expiry: the key's TTL follows Redis's clock, the check follows
+ * the caller's, which is what lets tests move a fake clock.
+ */
+
+interface ScriptDefinition {
+  keys: number
+  lua: string
+}
+
+const definitions = {
+  /** KEYS[1]; ARGV: ttl ms, then field/value pairs. Replaces the hash whole. */
+  putHash: {
+    keys: 1,
+    lua: `
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[1]) > 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1`,
+  },
+
+  /** KEYS[1] code; ARGV: now. Returns nil (not found), {'reused', grantId} or {'consumed', recordJson}. */
+  consumeCode: {
+    keys: 1,
+    lua: `
+local v = redis.call('HMGET', KEYS[1], 'x', 'c', 'g', 'r')
+if not v[1] or tonumber(v[1]) <= tonumber(ARGV[1]) then return false end
+if v[2] == '1' then return {'reused', v[3]} end
+-- The tombstone keeps only the grant id, to revoke on a replay, until the code would have expired.
+redis.call('HSET', KEYS[1], 'c', '1')
+redis.call('HDEL', KEYS[1], 'r')
+return {'consumed', v[4]}`,
+  },
+
+  /** KEYS[1] old token, KEYS[2] successor; ARGV: now, successor ttl ms, successor field/value pairs. */
+  rotateRefresh: {
+    keys: 2,
+    lua: `
+local v = redis.call('HMGET', KEYS[1], 'x', 'o')
+if not v[1] or tonumber(v[1]) <= tonumber(ARGV[1]) then return 'not_found' end
+if v[2] == '1' then return 'reused' end
+redis.call('HSET', KEYS[1], 'o', '1')
+redis.call('DEL', KEYS[2])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 'rotated'`,
+  },
+
+  /** KEYS[1]; ARGV: now, expiresAt, ttl ms. Set-if-absent where "absent" includes "expired by the caller's clock". */
+  markUsed: {
+    keys: 1,
+    lua: `
+local v = redis.call('GET', KEYS[1])
+if v and tonumber(v) > tonumber(ARGV[1]) then return 0 end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1`,
+  },
+
+  /** KEYS[1]; ARGV: now, windowEndsAt, ttl ms. INCR, and the expiry only when the window is new. */
+  increment: {
+    keys: 1,
+    lua: `
+local w = redis.call('HGET', KEYS[1], 'w')
+if w and tonumber(w) > tonumber(ARGV[1]) then return redis.call('HINCRBY', KEYS[1], 'n', 1) end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('HSET', KEYS[1], 'n', 1, 'w', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1`,
+  },
+
+  /** KEYS[1] device record, KEYS[2] user code; ARGV: record ttl ms, user code ttl ms, device code hash, record field/value pairs. */
+  saveDevice: {
+    keys: 2,
+    lua: `
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[1]) > 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+else
+  redis.call('DEL', KEYS[2])
+end
+return 1`,
+  },
+
+  /** KEYS[1] device record; ARGV: userCodeHash, now, status, decision JSON or ''. Pending → approved or denied, once. */
+  decideDevice: {
+    keys: 1,
+    lua: `
+local v = redis.call('HMGET', KEYS[1], 'u', 'x', 's')
+if v[1] ~= ARGV[1] or not v[2] or tonumber(v[2]) <= tonumber(ARGV[2]) or v[3] ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 's', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'd', ARGV[4]) end
+return 1`,
+  },
+
+  /** KEYS[1] device record; ARGV: clientId, now, poll time. Returns the hash as it was before, or nil. */
+  pollDevice: {
+    keys: 1,
+    lua: `
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return false end
+local f = {}
+for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+if f['k'] ~= ARGV[1] or not f['e'] or tonumber(f['e']) <= tonumber(ARGV[2]) then return false end
+redis.call('HSET', KEYS[1], 'p', ARGV[3])
+if f['s'] == 'approved' then redis.call('HSET', KEYS[1], 's', 'consumed') end
+return h`,
+  },
+
+  /** KEYS[1] device record; ARGV: now, interval. Never recreates a record that is gone. */
+  slowDownDevice: {
+    keys: 1,
+    lua: `
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'i', ARGV[2])
+return 1`,
+  },
+
+  /** KEYS[1] key list; ARGV: ttl ms. Returns every entry and keeps the list alive while it is read. */
+  listKeys: {
+    keys: 1,
+    lua: `
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+if #items > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return items`,
+  },
+
+  /** KEYS[1] key list; ARGV: ttl ms, entry. Adds the entry only to an empty list. */
+  initializeKeys: {
+    keys: 1,
+    lua: `
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('RPUSH', KEYS[1], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('LRANGE', KEYS[1], 0, -1)`,
+  },
+
+  /**
+   * KEYS[1] key list; ARGV: ttl ms, now, kid (hex), entry, retiredAt, publishedUntil.
+   * Entries are "kidHex TAB retiredAt TAB publishedUntil TAB json", times '' when unset.
+   * Retires every other key not already retired by then, drops keys no longer
+   * published, appends the new one (once: a retried rotation changes nothing).
+   */
+  rotateKeys: {
+    keys: 1,
+    lua: `
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+local now = tonumber(ARGV[2])
+local retiredAt = tonumber(ARGV[5])
+local out = {}
+local exists = false
+for _, item in ipairs(items) do
+  local kid, r, p, json = string.match(item, '^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(.*)$')
+  if kid == ARGV[3] then
+    exists = true
+  elseif r == '' or tonumber(r) > retiredAt then
+    r = ARGV[5]
+    p = ARGV[6]
+  end
+  if p == '' or tonumber(p) > now then table.insert(out, kid .. '\\t' .. r .. '\\t' .. p .. '\\t' .. json) end
+end
+if not exists then table.insert(out, ARGV[4]) end
+redis.call('DEL', KEYS[1])
+if #out > 0 then
+  redis.call('RPUSH', KEYS[1], unpack(out))
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return #out`,
+  },
+} satisfies Record<string, ScriptDefinition>
+
+export type ScriptName = keyof typeof definitions
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>
+
+/**
+ * The scripts, registered on the client with `defineCommand`: ioredis sends
+ * EVALSHA and falls back to EVAL once per connection when Redis does not have
+ * the script cached. Command names carry a hash of the script, so two grantkit
+ * versions sharing one client never run each other's scripts.
+ */
+export function defineScripts(client: Redis): (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown> {
+  const commands = new Map<ScriptName, string>()
+  for (const [name, def] of Object.entries(definitions) as [ScriptName, ScriptDefinition][]) {
+    const command = `grantkit_${name}_${createHash('sha1').update(def.lua).digest('hex').slice(0, 10)}`
+    if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
+      client.defineCommand(command, { numberOfKeys: def.keys, lua: def.lua })
+    }
+    commands.set(name, command)
+  }
+  return (name, keys, args) => {
+    const fn = (client as unknown as Record<string, ScriptCall>)[commands.get(name)!]!
+    return fn.call(client, ...keys, ...args)
+  }
+}

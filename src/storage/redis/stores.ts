@@ -1,0 +1,346 @@
+import type { Redis } from 'ioredis'
+import type {
+  AccessTokenRecord,
+  AccessTokenStore,
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+  CodeConsumption,
+  ConsentStore,
+  DeviceCodeRecord,
+  DeviceCodeStore,
+  DeviceDecision,
+  GrantStore,
+  InteractionRecord,
+  InteractionStore,
+  KeyStorage,
+  RateLimitStore,
+  RefreshTokenLookup,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  ReplayStore,
+  RotationOutcome,
+  SessionRecord,
+  SessionStore,
+  SigningKeyRecord,
+} from '../types.js'
+import type { Connection } from './connection.js'
+import type { ScriptName } from './scripts.js'
+
+/** What every store shares: the connection, the scripts, key names and the clock. */
+export interface RedisContext {
+  conn: Connection
+  client: Redis
+  script(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown>
+  /** The full key of an artefact: prefix, kind, id. */
+  key(kind: string, id: string): string
+  /** Seconds since the epoch. */
+  now(): number
+}
+
+/**
+ * Milliseconds from now until `expiresAt` (seconds), for PX/PEXPIRE; <= 0 when
+ * already past. Relative on purpose: the TTL then follows the storage's own
+ * clock, whatever the clock of the Redis host (or a test's fake clock) says.
+ */
+function ttlMs(ctx: RedisContext, expiresAt: number): number {
+  return Math.ceil((expiresAt - ctx.now()) * 1000)
+}
+
+/** SET with a TTL, or DEL when the record is already expired (it would read as absent anyway). */
+async function setUntil(ctx: RedisContext, op: string, key: string, value: string, expiresAt: number): Promise<void> {
+  const ttl = ttlMs(ctx, expiresAt)
+  await ctx.conn.run<unknown>(op, () => (ttl > 0 ? ctx.client.set(key, value, 'PX', ttl) : ctx.client.del(key)))
+}
+
+/** A JSON record that is still live by the storage clock, or null. */
+function live<T extends { expiresAt: number }>(ctx: RedisContext, json: string | null): T | null {
+  if (json === null) return null
+  const record = JSON.parse(json) as T
+  return record.expiresAt > ctx.now() ? record : null
+}
+
+/** Flat [field, value, ...] as a Lua script returns a hash. */
+function pairs(flat: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  const list = flat as string[]
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!
+  return out
+}
+
+export class RedisAccessTokens implements AccessTokenStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
+    await setUntil(this.ctx, 'accessTokens.save', this.ctx.key('at', record.tokenHash), JSON.stringify(record), record.expiresAt)
+  }
+  async find(tokenHash: string): Promise<AccessTokenRecord | null> {
+    const json = await this.ctx.conn.run('accessTokens.find', () => this.ctx.client.get(this.ctx.key('at', tokenHash)))
+    return live<AccessTokenRecord>(this.ctx, json)
+  }
+  async revoke(tokenHash: string): Promise<void> {
+    await this.ctx.conn.run('accessTokens.revoke', () => this.ctx.client.del(this.ctx.key('at', tokenHash)))
+  }
+  async revokeJti(jti: string, expiresAt: number): Promise<void> {
+    await setUntil(this.ctx, 'accessTokens.revokeJti', this.ctx.key('jti', jti), String(expiresAt), expiresAt)
+  }
+  async isJtiRevoked(jti: string): Promise<boolean> {
+    const until = await this.ctx.conn.run('accessTokens.isJtiRevoked', () => this.ctx.client.get(this.ctx.key('jti', jti)))
+    return until !== null && Number(until) > this.ctx.now()
+  }
+}
+
+/** Hash fields: r record JSON (dropped once consumed), x expiresAt, g grantId, c consumed flag. */
+export class RedisAuthorizationCodes implements AuthorizationCodeStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async save(record: AuthorizationCodeRecord): Promise<void> {
+    const fields = ['r', JSON.stringify(record), 'x', record.expiresAt, 'g', record.grantId, 'c', '0']
+    await this.ctx.conn.run('authorizationCodes.save', () =>
+      this.ctx.script('putHash', [this.ctx.key('code', record.codeHash)], [ttlMs(this.ctx, record.expiresAt), ...fields]),
+    )
+  }
+  async consume(codeHash: string): Promise<CodeConsumption> {
+    const result = (await this.ctx.conn.run('authorizationCodes.consume', () =>
+      this.ctx.script('consumeCode', [this.ctx.key('code', codeHash)], [this.ctx.now()]),
+    )) as [string, string] | null
+    if (result === null) return { outcome: 'not_found' }
+    if (result[0] === 'reused') return { outcome: 'reused', grantId: result[1] }
+    return { outcome: 'consumed', record: JSON.parse(result[1]) as AuthorizationCodeRecord }
+  }
+}
+
+/** Hash fields: r record JSON, x expiresAt, o rotated flag. */
+export class RedisRefreshTokens implements RefreshTokenStore {
+  constructor(private readonly ctx: RedisContext) {}
+  private fields(record: RefreshTokenRecord): (string | number)[] {
+    return ['r', JSON.stringify(record), 'x', record.expiresAt, 'o', '0']
+  }
+  async save(record: RefreshTokenRecord): Promise<void> {
+    await this.ctx.conn.run('refreshTokens.save', () =>
+      this.ctx.script('putHash', [this.ctx.key('rt', record.tokenHash)], [ttlMs(this.ctx, record.expiresAt), ...this.fields(record)]),
+    )
+  }
+  async find(tokenHash: string): Promise<RefreshTokenLookup | null> {
+    const [json, expiresAt, rotated] = await this.ctx.conn.run('refreshTokens.find', () =>
+      this.ctx.client.hmget(this.ctx.key('rt', tokenHash), 'r', 'x', 'o'),
+    )
+    if (json == null || expiresAt == null || Number(expiresAt) <= this.ctx.now()) return null
+    return { record: JSON.parse(json) as RefreshTokenRecord, rotated: rotated === '1' }
+  }
+  async rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome> {
+    const keys = [this.ctx.key('rt', oldHash), this.ctx.key('rt', next.tokenHash)]
+    return (await this.ctx.conn.run('refreshTokens.rotate', () =>
+      this.ctx.script('rotateRefresh', keys, [this.ctx.now(), ttlMs(this.ctx, next.expiresAt), ...this.fields(next)]),
+    )) as RotationOutcome
+  }
+  async revoke(tokenHash: string): Promise<void> {
+    await this.ctx.conn.run('refreshTokens.revoke', () => this.ctx.client.del(this.ctx.key('rt', tokenHash)))
+  }
+}
+
+export class RedisGrants implements GrantStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async revoke(grantId: string, until: number): Promise<void> {
+    await setUntil(this.ctx, 'grants.revoke', this.ctx.key('grant', grantId), String(until), until)
+  }
+  async isRevoked(grantId: string): Promise<boolean> {
+    const until = await this.ctx.conn.run('grants.isRevoked', () => this.ctx.client.get(this.ctx.key('grant', grantId)))
+    return until !== null && Number(until) > this.ctx.now()
+  }
+}
+
+export class RedisReplay implements ReplayStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async markUsed(key: string, expiresAt: number): Promise<boolean> {
+    const fresh = await this.ctx.conn.run('replay.markUsed', () =>
+      this.ctx.script('markUsed', [this.ctx.key('replay', key)], [this.ctx.now(), expiresAt, ttlMs(this.ctx, expiresAt)]),
+    )
+    return fresh === 1
+  }
+}
+
+export class RedisInteractions implements InteractionStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async save(record: InteractionRecord): Promise<void> {
+    await setUntil(this.ctx, 'interactions.save', this.ctx.key('int', record.uid), JSON.stringify(record), record.expiresAt)
+  }
+  async find(uid: string): Promise<InteractionRecord | null> {
+    const json = await this.ctx.conn.run('interactions.find', () => this.ctx.client.get(this.ctx.key('int', uid)))
+    return live<InteractionRecord>(this.ctx, json)
+  }
+  async consume(uid: string): Promise<InteractionRecord | null> {
+    // GETDEL: of concurrent callers, one gets the value and the others nil.
+    const json = await this.ctx.conn.run('interactions.consume', () => this.ctx.client.getdel(this.ctx.key('int', uid)))
+    return live<InteractionRecord>(this.ctx, json)
+  }
+}
+
+export class RedisSessions implements SessionStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async save(record: SessionRecord): Promise<void> {
+    await setUntil(this.ctx, 'sessions.save', this.ctx.key('sess', record.idHash), JSON.stringify(record), record.expiresAt)
+  }
+  async find(idHash: string): Promise<SessionRecord | null> {
+    const json = await this.ctx.conn.run('sessions.find', () => this.ctx.client.get(this.ctx.key('sess', idHash)))
+    return live<SessionRecord>(this.ctx, json)
+  }
+  async delete(idHash: string): Promise<void> {
+    await this.ctx.conn.run('sessions.delete', () => this.ctx.client.del(this.ctx.key('sess', idHash)))
+  }
+}
+
+export class RedisConsents implements ConsentStore {
+  constructor(private readonly ctx: RedisContext) {}
+  // JSON keeps person and client apart whatever characters they contain.
+  private keyOf(sub: string, clientId: string): string {
+    return this.ctx.key('consent', JSON.stringify([sub, clientId]))
+  }
+  async find(sub: string, clientId: string): Promise<string | null> {
+    const json = await this.ctx.conn.run('consents.find', () => this.ctx.client.get(this.keyOf(sub, clientId)))
+    return live<{ scope: string; expiresAt: number }>(this.ctx, json)?.scope ?? null
+  }
+  async save(sub: string, clientId: string, scope: string, expiresAt: number): Promise<void> {
+    await setUntil(this.ctx, 'consents.save', this.keyOf(sub, clientId), JSON.stringify({ scope, expiresAt }), expiresAt)
+  }
+  async revoke(sub: string, clientId: string): Promise<void> {
+    await this.ctx.conn.run('consents.revoke', () => this.ctx.client.del(this.keyOf(sub, clientId)))
+  }
+}
+
+/** Hash fields: n count, w window end. */
+export class RedisRateLimits implements RateLimitStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async increment(key: string, windowEndsAt: number): Promise<number> {
+    const count = await this.ctx.conn.run('rateLimits.increment', () =>
+      this.ctx.script('increment', [this.ctx.key('rl', key)], [this.ctx.now(), windowEndsAt, ttlMs(this.ctx, windowEndsAt)]),
+    )
+    return Number(count)
+  }
+  async reset(key: string): Promise<void> {
+    await this.ctx.conn.run('rateLimits.reset', () => this.ctx.client.del(this.ctx.key('rl', key)))
+  }
+}
+
+/** Kept this long past expiry, so that a late poll hears expired_token rather than invalid_grant (as the memory storage does). */
+const DEVICE_GRACE = 3600
+
+/**
+ * Hash fields: r the record's fixed part (JSON), x expiresAt, e kept until,
+ * u userCodeHash, k clientId, s status, i interval, p lastPolledAt, d decision
+ * (JSON of sub, authTime, grantedScope). A second key maps the user code to
+ * the device code, until the device code expires.
+ */
+export class RedisDeviceCodes implements DeviceCodeStore {
+  constructor(private readonly ctx: RedisContext) {}
+
+  private static fields(record: DeviceCodeRecord): (string | number)[] {
+    const { status, interval, lastPolledAt, sub, authTime, grantedScope, ...fixed } = record
+    const fields: (string | number)[] = ['r', JSON.stringify(fixed), 'x', record.expiresAt, 'e', record.expiresAt + DEVICE_GRACE]
+    fields.push('u', record.userCodeHash, 'k', record.clientId, 's', status, 'i', interval)
+    if (lastPolledAt !== undefined) fields.push('p', lastPolledAt)
+    if (sub !== undefined || authTime !== undefined || grantedScope !== undefined) fields.push('d', JSON.stringify({ sub, authTime, grantedScope }))
+    return fields
+  }
+
+  private static record(h: Record<string, string>): DeviceCodeRecord {
+    const record = JSON.parse(h.r!) as DeviceCodeRecord
+    record.status = h.s as DeviceCodeRecord['status']
+    record.interval = Number(h.i)
+    if (h.p !== undefined) record.lastPolledAt = Number(h.p)
+    if (h.d !== undefined) {
+      const d = JSON.parse(h.d) as Pick<DeviceCodeRecord, 'sub' | 'authTime' | 'grantedScope'>
+      if (d.sub !== undefined) record.sub = d.sub
+      if (d.authTime !== undefined) record.authTime = d.authTime
+      if (d.grantedScope !== undefined) record.grantedScope = d.grantedScope
+    }
+    return record
+  }
+
+  async save(record: DeviceCodeRecord): Promise<void> {
+    const keys = [this.ctx.key('dc', record.deviceCodeHash), this.ctx.key('uc', record.userCodeHash)]
+    const args = [ttlMs(this.ctx, record.expiresAt + DEVICE_GRACE), ttlMs(this.ctx, record.expiresAt), record.deviceCodeHash, ...RedisDeviceCodes.fields(record)]
+    await this.ctx.conn.run('deviceCodes.save', () => this.ctx.script('saveDevice', keys, args))
+  }
+
+  async findByUserCode(userCodeHash: string): Promise<DeviceCodeRecord | null> {
+    const h = await this.ctx.conn.run('deviceCodes.findByUserCode', async () => {
+      const deviceHash = await this.ctx.client.get(this.ctx.key('uc', userCodeHash))
+      return deviceHash === null ? null : this.ctx.client.hgetall(this.ctx.key('dc', deviceHash))
+    })
+    if (h === null || h.r === undefined || h.u !== userCodeHash || h.s !== 'pending' || !(Number(h.x) > this.ctx.now())) return null
+    return RedisDeviceCodes.record(h)
+  }
+
+  async decide(userCodeHash: string, decision: DeviceDecision): Promise<boolean> {
+    const d = decision.status === 'approved' ? JSON.stringify({ sub: decision.sub, authTime: decision.authTime, grantedScope: decision.scope }) : ''
+    const done = await this.ctx.conn.run('deviceCodes.decide', async () => {
+      // The user code → device code mapping never changes, so reading it first
+      // is safe; the script re-checks the user code, the status and the expiry.
+      const deviceHash = await this.ctx.client.get(this.ctx.key('uc', userCodeHash))
+      if (deviceHash === null) return 0
+      return this.ctx.script('decideDevice', [this.ctx.key('dc', deviceHash)], [userCodeHash, this.ctx.now(), decision.status, d])
+    })
+    return done === 1
+  }
+
+  async poll(deviceCodeHash: string, clientId: string, now: number): Promise<DeviceCodeRecord | null> {
+    const before = await this.ctx.conn.run('deviceCodes.poll', () =>
+      this.ctx.script('pollDevice', [this.ctx.key('dc', deviceCodeHash)], [clientId, this.ctx.now(), now]),
+    )
+    return before === null ? null : RedisDeviceCodes.record(pairs(before))
+  }
+
+  async slowDown(deviceCodeHash: string, interval: number): Promise<void> {
+    await this.ctx.conn.run('deviceCodes.slowDown', () =>
+      this.ctx.script('slowDownDevice', [this.ctx.key('dc', deviceCodeHash)], [this.ctx.now(), interval]),
+    )
+  }
+}
+
+/**
+ * The key set has no expiry of its own (the signing key has none), so it gets
+ * a sliding TTL, renewed by every list, initialize and rotate: it lapses only
+ * after a year in which no process read it, when every token it signed is long
+ * expired. Signing keys therefore never silently vanish from a live system.
+ */
+const KEY_SET_TTL_MS = 365 * 24 * 3600 * 1000
+
+/** One list entry per key: "kidHex TAB retiredAt TAB publishedUntil TAB json of the rest"; times empty when unset. */
+function encodeKey(record: SigningKeyRecord): string {
+  const { retiredAt, publishedUntil, ...fixed } = record
+  return [Buffer.from(record.kid, 'utf8').toString('hex'), retiredAt ?? '', publishedUntil ?? '', JSON.stringify(fixed)].join('\t')
+}
+
+function decodeKey(entry: string): SigningKeyRecord {
+  // JSON.stringify escapes tabs inside strings, so an entry splits into exactly four parts.
+  const [, retiredAt = '', publishedUntil = '', json = ''] = entry.split('\t')
+  const record = JSON.parse(json) as SigningKeyRecord
+  if (retiredAt !== '') record.retiredAt = Number(retiredAt)
+  if (publishedUntil !== '') record.publishedUntil = Number(publishedUntil)
+  return record
+}
+
+/** Signing keys in one list, oldest first; every change is one script. */
+export class RedisKeys implements KeyStorage {
+  constructor(private readonly ctx: RedisContext) {}
+
+  private published(entries: unknown): SigningKeyRecord[] {
+    const now = this.ctx.now()
+    return (entries as string[]).map(decodeKey).filter((k) => k.publishedUntil === undefined || k.publishedUntil > now)
+  }
+
+  async list(): Promise<SigningKeyRecord[]> {
+    const entries = await this.ctx.conn.run('keys.list', () => this.ctx.script('listKeys', [this.ctx.key('keys', 'signing')], [KEY_SET_TTL_MS]))
+    return this.published(entries)
+  }
+
+  async initialize(record: SigningKeyRecord): Promise<SigningKeyRecord[]> {
+    const entries = await this.ctx.conn.run('keys.initialize', () =>
+      this.ctx.script('initializeKeys', [this.ctx.key('keys', 'signing')], [KEY_SET_TTL_MS, encodeKey(record)]),
+    )
+    return this.published(entries)
+  }
+
+  async rotate(record: SigningKeyRecord, retire: { retiredAt: number; publishedUntil: number }): Promise<void> {
+    const args = [KEY_SET_TTL_MS, this.ctx.now(), Buffer.from(record.kid, 'utf8').toString('hex'), encodeKey(record), retire.retiredAt, retire.publishedUntil]
+    await this.ctx.conn.run('keys.rotate', () => this.ctx.script('rotateKeys', [this.ctx.key('keys', 'signing')], args))
+  }
+}

@@ -1,0 +1,691 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  DeviceCodeRecord,
+  InteractionRecord,
+  RefreshTokenRecord,
+  SigningKeyRecord,
+  Storage,
+} from '../storage/types.js'
+
+/**
+ * A storage under test, with the clock it reads (seconds since the epoch) and a
+ * way to move that clock. The storage must compare expiry against `now()`,
+ * never against its own or its database's clock.
+ */
+export interface StorageHarness {
+  /** An empty storage: fresh tables, key prefix or database for each call. */
+  storage: Storage
+  /** The clock the storage reads, in seconds since the epoch. */
+  now(): number
+  /** Moves the clock forward by `seconds`. */
+  advance(seconds: number): void | Promise<void>
+  /** Called after each test: drop tables, close connections. Optional. */
+  close?(): void | Promise<void>
+}
+
+/** Options of `runStorageConformance`. */
+export interface StorageConformanceOptions {
+  /** Callers racing in the concurrency tests. Default 50. */
+  concurrency?: number
+}
+
+/** The start of the clock the conformance records are built against, when a harness needs one. */
+export const CONFORMANCE_EPOCH = 1_800_000_000
+
+const accessToken = (hash: string, now: number, over: Partial<AccessTokenRecord> = {}): AccessTokenRecord & { tokenHash: string } => ({
+  id: 'jti-' + hash,
+  tokenHash: hash,
+  clientId: 'c',
+  sub: 'alice',
+  scope: 'openid api:read',
+  audience: ['https://api.example'],
+  grantId: 'g-' + hash,
+  issuedAt: now,
+  expiresAt: now + 10,
+  claims: { auth_time: now - 5, acr: 'urn:x', nested: { a: [1, 'b', null], 'ü': 'ø' } },
+  ...over,
+})
+
+const code = (hash: string, now: number, over: Partial<AuthorizationCodeRecord> = {}): AuthorizationCodeRecord => ({
+  codeHash: hash,
+  clientId: 'c',
+  redirectUri: 'https://app.example/cb?x=1',
+  redirectUriSent: true,
+  scope: 'openid',
+  sub: 'alice',
+  grantId: 'g-' + hash,
+  authTime: now - 1,
+  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  codeChallengeMethod: 'S256',
+  nonce: 'n-0S6_WzA2Mj',
+  claims: { acr: '1' },
+  issuedAt: now,
+  expiresAt: now + 60,
+  ...over,
+})
+
+const refresh = (hash: string, now: number, over: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+  tokenHash: hash,
+  grantId: 'g1',
+  clientId: 'c',
+  sub: 'alice',
+  scope: 'openid offline_access',
+  issuedAt: now,
+  expiresAt: now + 600,
+  absoluteExpiresAt: now + 6000,
+  authTime: now - 3,
+  claims: { acr: 'urn:y' },
+  ...over,
+})
+
+const interaction = (uid: string, now: number, over: Partial<InteractionRecord> = {}): InteractionRecord => ({
+  uid,
+  request: {
+    clientId: 'c',
+    redirectUri: 'https://app.example/cb',
+    redirectUriSent: true,
+    responseType: 'code',
+    responseMode: 'query',
+    scope: 'openid profile',
+    state: 's t&a=te',
+    nonce: 'n',
+    codeChallenge: 'abc',
+    codeChallengeMethod: 'S256',
+    prompt: ['login', 'consent'],
+    maxAge: 300,
+    loginHint: 'alice@example.com',
+  },
+  browserHash: 'b-' + uid,
+  csrf: 'x-' + uid,
+  expiresAt: now + 600,
+  ...over,
+})
+
+const device = (hash: string, now: number, over: Partial<DeviceCodeRecord> = {}): DeviceCodeRecord => ({
+  deviceCodeHash: hash,
+  userCodeHash: 'u-' + hash,
+  clientId: 'tv',
+  scope: 'openid profile',
+  interval: 5,
+  issuedAt: now,
+  expiresAt: now + 600,
+  status: 'pending',
+  ...over,
+})
+
+const signingKey = (kid: string, now: number, over: Partial<SigningKeyRecord> = {}): SigningKeyRecord => ({
+  kid,
+  privateJwk: JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: 'x-' + kid, d: 'd-' + kid, kid }),
+  activeFrom: now,
+  createdAt: now,
+  ...over,
+})
+
+const times = <T>(n: number, f: (i: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, (_, i) => f(i)))
+
+/**
+ * The rules every `Storage` must keep, as a vitest suite: each method of each
+ * store, expiry against the harness clock, the reuse and rotation semantics,
+ * and races where exactly one of many concurrent callers may win. Call it at
+ * the top level of a test file; `factory` is called once per test and must
+ * return an empty storage. KeyStorage tests run when `storage.keys` is set.
+ *
+ * @example
+ * import { runStorageConformance } from 'grantkit/testing'
+ * runStorageConformance('memory', () => {
+ *   let t = 1_800_000_000
+ *   return { storage: createMemoryStorage({ now: () => t }), now: () => t, advance: (s) => void (t += s) }
+ * })
+ */
+export function runStorageConformance(
+  name: string,
+  factory: () => StorageHarness | Promise<StorageHarness>,
+  options: StorageConformanceOptions = {},
+): void {
+  const n = options.concurrency ?? 50
+  if (!Number.isInteger(n) || n < 2) throw new TypeError('concurrency: must be an integer >= 2')
+
+  describe(`storage conformance: ${name}`, () => {
+    const open: StorageHarness[] = []
+    afterEach(async () => {
+      for (const h of open.splice(0)) await h.close?.()
+    })
+    const make = async (): Promise<StorageHarness> => {
+      const h = await factory()
+      open.push(h)
+      return h
+    }
+
+    describe('accessTokens', () => {
+      it('finds a saved opaque token by hash, whole, until it expires', async () => {
+        const h = await make()
+        const rec = accessToken('h1', h.now())
+        await h.storage.accessTokens.save(rec)
+        expect(await h.storage.accessTokens.find('h1')).toEqual(rec)
+        expect(await h.storage.accessTokens.find('h-unknown')).toBeNull()
+        await h.advance(9)
+        expect(await h.storage.accessTokens.find('h1')).toEqual(rec)
+        await h.advance(1)
+        expect(await h.storage.accessTokens.find('h1')).toBeNull()
+      })
+
+      it('keeps records without optional fields', async () => {
+        const h = await make()
+        const rec = { id: 't', tokenHash: 'h0', clientId: 'c', sub: 'c', scope: '', audience: [], issuedAt: h.now(), expiresAt: h.now() + 10 }
+        await h.storage.accessTokens.save(rec)
+        const found = await h.storage.accessTokens.find('h0')
+        expect(found).toEqual(rec)
+        expect(found?.grantId).toBeUndefined()
+        expect(found?.claims).toBeUndefined()
+      })
+
+      it('forgets a revoked token and ignores unknown hashes', async () => {
+        const h = await make()
+        await h.storage.accessTokens.save(accessToken('h2', h.now()))
+        await h.storage.accessTokens.save(accessToken('h3', h.now()))
+        await h.storage.accessTokens.revoke('h2')
+        expect(await h.storage.accessTokens.find('h2')).toBeNull()
+        expect(await h.storage.accessTokens.find('h3')).not.toBeNull()
+        await h.storage.accessTokens.revoke('unknown')
+      })
+
+      it('remembers a revoked jti until the token would have expired', async () => {
+        const h = await make()
+        await h.storage.accessTokens.revokeJti('j1', h.now() + 5)
+        expect(await h.storage.accessTokens.isJtiRevoked('j1')).toBe(true)
+        expect(await h.storage.accessTokens.isJtiRevoked('j2')).toBe(false)
+        await h.advance(4)
+        expect(await h.storage.accessTokens.isJtiRevoked('j1')).toBe(true)
+        await h.advance(1)
+        expect(await h.storage.accessTokens.isJtiRevoked('j1')).toBe(false)
+      })
+    })
+
+    describe('authorizationCodes', () => {
+      it('consumes a code once, whole, then reports reuse with its grant', async () => {
+        const h = await make()
+        const rec = code('c1', h.now())
+        await h.storage.authorizationCodes.save(rec)
+        expect(await h.storage.authorizationCodes.consume('c1')).toEqual({ outcome: 'consumed', record: rec })
+        expect(await h.storage.authorizationCodes.consume('c1')).toEqual({ outcome: 'reused', grantId: 'g-c1' })
+        expect(await h.storage.authorizationCodes.consume('nope')).toEqual({ outcome: 'not_found' })
+      })
+
+      it('keeps a code without optional fields', async () => {
+        const h = await make()
+        const now = h.now()
+        const rec: AuthorizationCodeRecord = { codeHash: 'c0', clientId: 'c', redirectUri: 'https://a/cb', redirectUriSent: false, scope: 'openid', sub: 's', grantId: 'g', authTime: now, issuedAt: now, expiresAt: now + 60 }
+        await h.storage.authorizationCodes.save(rec)
+        expect(await h.storage.authorizationCodes.consume('c0')).toEqual({ outcome: 'consumed', record: rec })
+      })
+
+      it('does not hand out an expired code', async () => {
+        const h = await make()
+        await h.storage.authorizationCodes.save(code('c2', h.now()))
+        await h.advance(60)
+        expect(await h.storage.authorizationCodes.consume('c2')).toEqual({ outcome: 'not_found' })
+      })
+
+      it('reports reuse until the code would have expired, then forgets it', async () => {
+        const h = await make()
+        await h.storage.authorizationCodes.save(code('c4', h.now()))
+        expect((await h.storage.authorizationCodes.consume('c4')).outcome).toBe('consumed')
+        await h.advance(59)
+        expect(await h.storage.authorizationCodes.consume('c4')).toEqual({ outcome: 'reused', grantId: 'g-c4' })
+        await h.advance(1)
+        expect(await h.storage.authorizationCodes.consume('c4')).toEqual({ outcome: 'not_found' })
+      })
+
+      it(`gives exactly one of ${n} concurrent consumers the code; the others hear reuse`, async () => {
+        const h = await make()
+        const rec = code('c3', h.now())
+        await h.storage.authorizationCodes.save(rec)
+        const results = await times(n, () => h.storage.authorizationCodes.consume('c3'))
+        const won = results.filter((r) => r.outcome === 'consumed')
+        expect(won).toEqual([{ outcome: 'consumed', record: rec }])
+        expect(results.filter((r) => r.outcome === 'reused')).toHaveLength(n - 1)
+      })
+    })
+
+    describe('refreshTokens', () => {
+      it('finds a saved token, whole and not rotated', async () => {
+        const h = await make()
+        const rec = refresh('r0', h.now())
+        await h.storage.refreshTokens.save(rec)
+        expect(await h.storage.refreshTokens.find('r0')).toEqual({ record: rec, rotated: false })
+        expect(await h.storage.refreshTokens.find('r-unknown')).toBeNull()
+        const bare: RefreshTokenRecord = { tokenHash: 'r00', grantId: 'g', clientId: 'c', sub: 's', scope: 'x', issuedAt: h.now(), expiresAt: h.now() + 5, absoluteExpiresAt: h.now() + 50 }
+        await h.storage.refreshTokens.save(bare)
+        expect(await h.storage.refreshTokens.find('r00')).toEqual({ record: bare, rotated: false })
+      })
+
+      it('rotates a token once; the old one is then reused, the new one live', async () => {
+        const h = await make()
+        const now = h.now()
+        await h.storage.refreshTokens.save(refresh('r1', now))
+        const next = refresh('r2', now, { expiresAt: now + 900 })
+        expect(await h.storage.refreshTokens.rotate('r1', next)).toBe('rotated')
+        expect(await h.storage.refreshTokens.find('r1')).toEqual({ record: refresh('r1', now), rotated: true })
+        expect(await h.storage.refreshTokens.find('r2')).toEqual({ record: next, rotated: false })
+        expect(await h.storage.refreshTokens.rotate('r1', refresh('r3', now))).toBe('reused')
+        expect(await h.storage.refreshTokens.find('r3')).toBeNull()
+        expect(await h.storage.refreshTokens.rotate('zz', refresh('r4', now))).toBe('not_found')
+        expect(await h.storage.refreshTokens.find('r4')).toBeNull()
+        // The successor rotates in turn.
+        expect(await h.storage.refreshTokens.rotate('r2', refresh('r5', now))).toBe('rotated')
+      })
+
+      it('still finds a rotated-away token until it expires, so reuse is detected', async () => {
+        const h = await make()
+        const now = h.now()
+        await h.storage.refreshTokens.save(refresh('r6', now))
+        await h.storage.refreshTokens.rotate('r6', refresh('r7', now, { expiresAt: now + 1200 }))
+        await h.advance(599)
+        expect(await h.storage.refreshTokens.find('r6')).toMatchObject({ rotated: true })
+        expect(await h.storage.refreshTokens.rotate('r6', refresh('r8', h.now()))).toBe('reused')
+        await h.advance(1)
+        expect(await h.storage.refreshTokens.find('r6')).toBeNull()
+        expect(await h.storage.refreshTokens.rotate('r6', refresh('r9', h.now()))).toBe('not_found')
+        expect(await h.storage.refreshTokens.find('r7')).toMatchObject({ rotated: false })
+      })
+
+      it('does not rotate an expired or revoked token', async () => {
+        const h = await make()
+        const now = h.now()
+        await h.storage.refreshTokens.save(refresh('r30', now, { expiresAt: now + 5 }))
+        await h.storage.refreshTokens.save(refresh('r31', now))
+        await h.storage.refreshTokens.revoke('r31')
+        await h.advance(5)
+        expect(await h.storage.refreshTokens.rotate('r30', refresh('r32', h.now()))).toBe('not_found')
+        expect(await h.storage.refreshTokens.rotate('r31', refresh('r33', h.now()))).toBe('not_found')
+        expect(await h.storage.refreshTokens.find('r32')).toBeNull()
+        expect(await h.storage.refreshTokens.find('r33')).toBeNull()
+      })
+
+      it(`lets exactly one of ${n} concurrent rotations win and saves only its successor`, async () => {
+        const h = await make()
+        const now = h.now()
+        await h.storage.refreshTokens.save(refresh('r10', now))
+        const results = await times(n, (i) => h.storage.refreshTokens.rotate('r10', refresh(`r10-${i}`, now)))
+        expect(results.filter((r) => r === 'rotated')).toHaveLength(1)
+        expect(results.filter((r) => r === 'reused')).toHaveLength(n - 1)
+        const successors = await times(n, (i) => h.storage.refreshTokens.find(`r10-${i}`))
+        const live = successors.filter((s) => s !== null)
+        expect(live).toHaveLength(1)
+        expect(live[0]?.record.tokenHash).toBe(`r10-${results.indexOf('rotated')}`)
+      })
+
+      it('revokes a token, ignores unknown ones, and expires one', async () => {
+        const h = await make()
+        const now = h.now()
+        await h.storage.refreshTokens.save(refresh('r20', now))
+        await h.storage.refreshTokens.revoke('r20')
+        expect(await h.storage.refreshTokens.find('r20')).toBeNull()
+        await h.storage.refreshTokens.revoke('unknown')
+        await h.storage.refreshTokens.save(refresh('r21', now, { expiresAt: now + 1 }))
+        expect(await h.storage.refreshTokens.find('r21')).not.toBeNull()
+        await h.advance(1)
+        expect(await h.storage.refreshTokens.find('r21')).toBeNull()
+      })
+    })
+
+    describe('grants', () => {
+      it('keeps a grant revoked until the time given, then forgets it', async () => {
+        const h = await make()
+        await h.storage.grants.revoke('g9', h.now() + 5)
+        expect(await h.storage.grants.isRevoked('g9')).toBe(true)
+        expect(await h.storage.grants.isRevoked('g8')).toBe(false)
+        await h.advance(4)
+        expect(await h.storage.grants.isRevoked('g9')).toBe(true)
+        await h.advance(1)
+        expect(await h.storage.grants.isRevoked('g9')).toBe(false)
+      })
+
+      it('revokes a grant again after its first revocation lapsed', async () => {
+        const h = await make()
+        await h.storage.grants.revoke('g7', h.now() + 1)
+        await h.advance(1)
+        expect(await h.storage.grants.isRevoked('g7')).toBe(false)
+        await h.storage.grants.revoke('g7', h.now() + 10)
+        expect(await h.storage.grants.isRevoked('g7')).toBe(true)
+      })
+
+      it('revokes the grant of a rotated refresh chain while its tokens stay findable', async () => {
+        const h = await make()
+        const now = h.now()
+        await h.storage.refreshTokens.save(refresh('r40', now, { grantId: 'g40' }))
+        await h.storage.refreshTokens.rotate('r40', refresh('r41', now, { grantId: 'g40' }))
+        await h.storage.grants.revoke('g40', now + 6000 + 3600)
+        expect(await h.storage.grants.isRevoked('g40')).toBe(true)
+        expect(await h.storage.refreshTokens.find('r41')).toMatchObject({ record: { grantId: 'g40' }, rotated: false })
+        await h.advance(6000 + 3599)
+        expect(await h.storage.grants.isRevoked('g40')).toBe(true)
+      })
+    })
+
+    describe('replay', () => {
+      it(`marks a key used once, even under ${n} concurrent attempts, until it expires`, async () => {
+        const h = await make()
+        const results = await times(n, () => h.storage.replay.markUsed('jti-1', h.now() + 30))
+        expect(results.filter(Boolean)).toHaveLength(1)
+        expect(await h.storage.replay.markUsed('jti-1', h.now() + 30)).toBe(false)
+        expect(await h.storage.replay.markUsed('jti-2', h.now() + 30)).toBe(true)
+        await h.advance(29)
+        expect(await h.storage.replay.markUsed('jti-1', h.now() + 30)).toBe(false)
+        await h.advance(1)
+        expect(await h.storage.replay.markUsed('jti-1', h.now() + 30)).toBe(true)
+        expect(await h.storage.replay.markUsed('jti-1', h.now() + 30)).toBe(false)
+      })
+    })
+
+    describe('keys made of client input', () => {
+      // Replay and rate-limit keys carry a jti or a username as the client sent it.
+      const odd = ['nul\u0000byte', 'ünï©ødé ✓ 𝄞', 'x'.repeat(4096), '', ' ', 'a:b', 'a\nb']
+
+      it('marks any string used, NUL, non-ASCII and 4 KB long alike, each apart', async () => {
+        const h = await make()
+        for (const key of odd) expect(await h.storage.replay.markUsed(key, h.now() + 30)).toBe(true)
+        for (const key of odd) expect(await h.storage.replay.markUsed(key, h.now() + 30)).toBe(false)
+      })
+
+      it('counts any string, NUL, non-ASCII and 4 KB long alike, each apart', async () => {
+        const h = await make()
+        for (const key of odd) expect(await h.storage.rateLimits.increment(key, h.now() + 60)).toBe(1)
+        for (const key of odd) expect(await h.storage.rateLimits.increment(key, h.now() + 60)).toBe(2)
+        await h.storage.rateLimits.reset(odd[0]!)
+        expect(await h.storage.rateLimits.increment(odd[0]!, h.now() + 60)).toBe(1)
+      })
+    })
+
+    describe('interactions', () => {
+      it('keeps an interaction, whole, updated on save, until it is consumed once', async () => {
+        const h = await make()
+        const rec = interaction('i1', h.now())
+        await h.storage.interactions.save(rec)
+        expect(await h.storage.interactions.find('i1')).toEqual(rec)
+        expect(await h.storage.interactions.find('i-unknown')).toBeNull()
+        const updated: InteractionRecord = { ...rec, login: { sub: 'alice', authTime: h.now(), fresh: true }, device: { userCodeHash: 'u1' } }
+        await h.storage.interactions.save(updated)
+        expect(await h.storage.interactions.find('i1')).toEqual(updated)
+        expect(await h.storage.interactions.consume('i1')).toEqual(updated)
+        expect(await h.storage.interactions.find('i1')).toBeNull()
+        expect(await h.storage.interactions.consume('i1')).toBeNull()
+        expect(await h.storage.interactions.consume('i-unknown')).toBeNull()
+      })
+
+      it('neither finds nor consumes an expired interaction', async () => {
+        const h = await make()
+        await h.storage.interactions.save(interaction('i2', h.now(), { expiresAt: h.now() + 10 }))
+        await h.advance(10)
+        expect(await h.storage.interactions.find('i2')).toBeNull()
+        expect(await h.storage.interactions.consume('i2')).toBeNull()
+      })
+
+      it(`lets exactly one of ${n} concurrent consumers finish an interaction`, async () => {
+        const h = await make()
+        const rec = interaction('i3', h.now())
+        await h.storage.interactions.save(rec)
+        const results = await times(n, () => h.storage.interactions.consume('i3'))
+        expect(results.filter((r) => r !== null)).toEqual([rec])
+      })
+    })
+
+    describe('sessions', () => {
+      it('keeps sessions until they expire or are deleted', async () => {
+        const h = await make()
+        const s1 = { idHash: 's1', sub: 'alice', authTime: h.now() - 2, expiresAt: h.now() + 10 }
+        await h.storage.sessions.save(s1)
+        await h.storage.sessions.save({ idHash: 's2', sub: 'bob', authTime: h.now(), expiresAt: h.now() + 100 })
+        expect(await h.storage.sessions.find('s1')).toEqual(s1)
+        expect(await h.storage.sessions.find('s-unknown')).toBeNull()
+        await h.storage.sessions.delete('s2')
+        expect(await h.storage.sessions.find('s2')).toBeNull()
+        await h.storage.sessions.delete('unknown')
+        await h.advance(9)
+        expect(await h.storage.sessions.find('s1')).toEqual(s1)
+        await h.advance(1)
+        expect(await h.storage.sessions.find('s1')).toBeNull()
+      })
+
+      it('replaces a session saved again under the same hash', async () => {
+        const h = await make()
+        await h.storage.sessions.save({ idHash: 's3', sub: 'alice', authTime: h.now(), expiresAt: h.now() + 10 })
+        const again = { idHash: 's3', sub: 'alice', authTime: h.now() + 1, expiresAt: h.now() + 100 }
+        await h.storage.sessions.save(again)
+        await h.advance(50)
+        expect(await h.storage.sessions.find('s3')).toEqual(again)
+      })
+    })
+
+    describe('consents', () => {
+      it('remembers consent per person and client, replaces it, revokes it', async () => {
+        const h = await make()
+        await h.storage.consents.save('alice', 'c', 'openid profile', h.now() + 100)
+        expect(await h.storage.consents.find('alice', 'c')).toBe('openid profile')
+        expect(await h.storage.consents.find('alice', 'd')).toBeNull()
+        expect(await h.storage.consents.find('bob', 'c')).toBeNull()
+        await h.storage.consents.save('alice', 'c', 'openid profile email', h.now() + 100)
+        expect(await h.storage.consents.find('alice', 'c')).toBe('openid profile email')
+        await h.storage.consents.revoke('alice', 'c')
+        expect(await h.storage.consents.find('alice', 'c')).toBeNull()
+        await h.storage.consents.revoke('nobody', 'c')
+      })
+
+      it('keeps person and client apart whatever characters they contain', async () => {
+        const h = await make()
+        await h.storage.consents.save('a:b', 'c', 'one', h.now() + 100)
+        await h.storage.consents.save('a', 'b:c', 'two', h.now() + 100)
+        await h.storage.consents.save('["a"', '"b"]', 'three', h.now() + 100)
+        expect(await h.storage.consents.find('a:b', 'c')).toBe('one')
+        expect(await h.storage.consents.find('a', 'b:c')).toBe('two')
+        expect(await h.storage.consents.find('["a"', '"b"]')).toBe('three')
+        expect(await h.storage.consents.find('a', 'b')).toBeNull()
+      })
+
+      it('forgets consent when it expires', async () => {
+        const h = await make()
+        await h.storage.consents.save('alice', 'c', 'openid', h.now() + 100)
+        await h.advance(99)
+        expect(await h.storage.consents.find('alice', 'c')).toBe('openid')
+        await h.advance(1)
+        expect(await h.storage.consents.find('alice', 'c')).toBeNull()
+      })
+    })
+
+    describe('rateLimits', () => {
+      it(`counts exactly under ${n} concurrent increments, and resets`, async () => {
+        const h = await make()
+        const counts = await times(n, () => h.storage.rateLimits.increment('k', h.now() + 60))
+        expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1))
+        expect(await h.storage.rateLimits.increment('other', h.now() + 60)).toBe(1)
+        await h.storage.rateLimits.reset('k')
+        expect(await h.storage.rateLimits.increment('k', h.now() + 60)).toBe(1)
+        await h.storage.rateLimits.reset('unknown')
+      })
+
+      it('keeps the window of the first increment and starts again after it ends', async () => {
+        const h = await make()
+        expect(await h.storage.rateLimits.increment('w', h.now() + 60)).toBe(1)
+        await h.advance(30)
+        // A later window end does not extend the running window.
+        expect(await h.storage.rateLimits.increment('w', h.now() + 60)).toBe(2)
+        await h.advance(29)
+        expect(await h.storage.rateLimits.increment('w', h.now() + 60)).toBe(3)
+        await h.advance(1)
+        expect(await h.storage.rateLimits.increment('w', h.now() + 60)).toBe(1)
+        await h.advance(59)
+        expect(await h.storage.rateLimits.increment('w', h.now() + 60)).toBe(2)
+      })
+    })
+
+    describe('deviceCodes', () => {
+      it('finds a pending authorization by user code, whole, until it expires', async () => {
+        const h = await make()
+        const rec = device('d1', h.now())
+        await h.storage.deviceCodes.save(rec)
+        expect(await h.storage.deviceCodes.findByUserCode('u-d1')).toEqual(rec)
+        expect(await h.storage.deviceCodes.findByUserCode('u-unknown')).toBeNull()
+        await h.advance(599)
+        expect(await h.storage.deviceCodes.findByUserCode('u-d1')).toEqual(rec)
+        await h.advance(1)
+        expect(await h.storage.deviceCodes.findByUserCode('u-d1')).toBeNull()
+        expect(await h.storage.deviceCodes.decide('u-d1', { status: 'denied' })).toBe(false)
+      })
+
+      it('approves once: pending → approved → consumed by exactly one poll', async () => {
+        const h = await make()
+        const rec = device('d2', h.now())
+        await h.storage.deviceCodes.save(rec)
+        expect(await h.storage.deviceCodes.decide('u-d2', { status: 'approved', sub: 'alice', authTime: h.now() - 1, scope: 'openid' })).toBe(true)
+        expect(await h.storage.deviceCodes.findByUserCode('u-d2')).toBeNull()
+        expect(await h.storage.deviceCodes.decide('u-d2', { status: 'denied' })).toBe(false)
+        await h.advance(7)
+        const t1 = h.now()
+        const first = await h.storage.deviceCodes.poll('d2', 'tv', t1)
+        expect(first).toEqual({ ...rec, status: 'approved', sub: 'alice', authTime: rec.issuedAt - 1, grantedScope: 'openid' })
+        await h.advance(7)
+        const second = await h.storage.deviceCodes.poll('d2', 'tv', h.now())
+        expect(second).toEqual({ ...rec, status: 'consumed', sub: 'alice', authTime: rec.issuedAt - 1, grantedScope: 'openid', lastPolledAt: t1 })
+        expect((await h.storage.deviceCodes.poll('d2', 'tv', h.now()))?.status).toBe('consumed')
+      })
+
+      it('denies once, and a denied authorization stays denied', async () => {
+        const h = await make()
+        await h.storage.deviceCodes.save(device('d3', h.now()))
+        expect(await h.storage.deviceCodes.decide('u-d3', { status: 'denied' })).toBe(true)
+        expect(await h.storage.deviceCodes.decide('u-d3', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid' })).toBe(false)
+        expect(await h.storage.deviceCodes.findByUserCode('u-d3')).toBeNull()
+        const polled = await h.storage.deviceCodes.poll('d3', 'tv', h.now())
+        expect(polled).toMatchObject({ status: 'denied' })
+        expect(polled?.sub).toBeUndefined()
+        expect((await h.storage.deviceCodes.poll('d3', 'tv', h.now()))?.status).toBe('denied')
+        expect(await h.storage.deviceCodes.decide('u-unknown', { status: 'denied' })).toBe(false)
+      })
+
+      it('returns each poll the record as it was before, and records the poll time', async () => {
+        const h = await make()
+        const rec = device('d4', h.now())
+        await h.storage.deviceCodes.save(rec)
+        const t1 = h.now()
+        expect(await h.storage.deviceCodes.poll('d4', 'tv', t1)).toEqual(rec)
+        await h.advance(2)
+        const t2 = h.now()
+        expect(await h.storage.deviceCodes.poll('d4', 'tv', t2)).toEqual({ ...rec, lastPolledAt: t1 })
+        expect(await h.storage.deviceCodes.poll('d4', 'tv', t2 + 5)).toEqual({ ...rec, lastPolledAt: t2 })
+        // The poll is recorded, not the status changed: the person can still decide.
+        expect(await h.storage.deviceCodes.findByUserCode('u-d4')).toEqual({ ...rec, lastPolledAt: t2 + 5 })
+        expect(await h.storage.deviceCodes.poll('d-unknown', 'tv', t2)).toBeNull()
+      })
+
+      it('lengthens the interval after a slow_down', async () => {
+        const h = await make()
+        const rec = device('d5', h.now())
+        await h.storage.deviceCodes.save(rec)
+        await h.storage.deviceCodes.slowDown('d5', 10)
+        expect(await h.storage.deviceCodes.poll('d5', 'tv', h.now())).toEqual({ ...rec, interval: 10 })
+        await h.storage.deviceCodes.slowDown('d-unknown', 10)
+      })
+
+      it("gives another client's poll nothing and changes nothing", async () => {
+        const h = await make()
+        const rec = device('d6', h.now())
+        await h.storage.deviceCodes.save(rec)
+        expect(await h.storage.deviceCodes.poll('d6', 'other', h.now())).toBeNull()
+        expect(await h.storage.deviceCodes.findByUserCode('u-d6')).toEqual(rec)
+        await h.storage.deviceCodes.decide('u-d6', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid profile' })
+        expect(await h.storage.deviceCodes.poll('d6', 'other', h.now() + 1)).toBeNull()
+        const own = await h.storage.deviceCodes.poll('d6', 'tv', h.now() + 2)
+        expect(own).toMatchObject({ status: 'approved', sub: 'alice' })
+        expect(own?.lastPolledAt).toBeUndefined()
+      })
+
+      it('still answers a poll after the device code expired, so the device hears expired_token', async () => {
+        const h = await make()
+        const rec = device('d7', h.now(), { expiresAt: h.now() + 10 })
+        await h.storage.deviceCodes.save(rec)
+        await h.advance(10)
+        const late = await h.storage.deviceCodes.poll('d7', 'tv', h.now())
+        expect(late).toEqual(rec)
+        expect(late!.expiresAt).toBeLessThanOrEqual(h.now())
+        await h.advance(60)
+        expect(await h.storage.deviceCodes.poll('d7', 'tv', h.now())).toMatchObject({ deviceCodeHash: 'd7', lastPolledAt: h.now() - 60 })
+      })
+
+      it(`lets exactly one of ${n} concurrent decisions win`, async () => {
+        const h = await make()
+        await h.storage.deviceCodes.save(device('d8', h.now()))
+        const results = await times(n, (i) =>
+          h.storage.deviceCodes.decide('u-d8', i % 2 === 0 ? { status: 'approved', sub: `user-${i}`, authTime: h.now(), scope: 'openid' } : { status: 'denied' }),
+        )
+        expect(results.filter(Boolean)).toHaveLength(1)
+        const winner = results.indexOf(true)
+        const polled = await h.storage.deviceCodes.poll('d8', 'tv', h.now())
+        if (winner % 2 === 0) expect(polled).toMatchObject({ status: 'approved', sub: `user-${winner}` })
+        else expect(polled).toMatchObject({ status: 'denied' })
+      })
+
+      it(`lets exactly one of ${n} concurrent polls collect an approval`, async () => {
+        const h = await make()
+        await h.storage.deviceCodes.save(device('d9', h.now()))
+        await h.storage.deviceCodes.decide('u-d9', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid' })
+        const results = await times(n, (i) => h.storage.deviceCodes.poll('d9', 'tv', h.now() + i))
+        expect(results.filter((r) => r?.status === 'approved')).toHaveLength(1)
+        expect(results.filter((r) => r?.status === 'consumed')).toHaveLength(n - 1)
+      })
+    })
+
+    describe('keys (KeyStorage, when the storage has one)', () => {
+      it('starts empty and initializes once; later records are ignored', async (ctx) => {
+        const h = await make()
+        const keys = h.storage.keys
+        if (keys === undefined) return ctx.skip()
+        expect(await keys.list()).toEqual([])
+        const first = signingKey('k1', h.now())
+        expect(await keys.initialize(first)).toEqual([first])
+        expect(await keys.initialize(signingKey('k2', h.now()))).toEqual([first])
+        expect(await keys.list()).toEqual([first])
+      })
+
+      it(`agrees on one first key when ${n} starters initialize at once`, async (ctx) => {
+        const h = await make()
+        const keys = h.storage.keys
+        if (keys === undefined) return ctx.skip()
+        const results = await times(n, (i) => keys.initialize(signingKey(`k-${i}`, h.now())))
+        const kids = new Set(results.map((r) => JSON.stringify(r.map((k) => k.kid))))
+        expect(kids.size).toBe(1)
+        expect(results[0]).toHaveLength(1)
+        expect(await keys.list()).toEqual(results[0])
+      })
+
+      it('rotates: adds the next key and retires the ones it replaces, oldest first', async (ctx) => {
+        const h = await make()
+        const keys = h.storage.keys
+        if (keys === undefined) return ctx.skip()
+        const now = h.now()
+        const k1 = signingKey('k1', now)
+        await keys.initialize(k1)
+        const k2 = signingKey('k2', now, { activeFrom: now + 300 })
+        await keys.rotate(k2, { retiredAt: now + 300, publishedUntil: now + 300 + 3600 })
+        expect(await keys.list()).toEqual([{ ...k1, retiredAt: now + 300, publishedUntil: now + 3900 }, k2])
+        // A second rotation before k2 signs retires k2 as well; k1 keeps its earlier retirement.
+        await h.advance(100)
+        const k3 = signingKey('k3', h.now(), { activeFrom: h.now() + 300 })
+        await keys.rotate(k3, { retiredAt: h.now() + 300, publishedUntil: h.now() + 3900 })
+        expect(await keys.list()).toEqual([
+          { ...k1, retiredAt: now + 300, publishedUntil: now + 3900 },
+          { ...k2, retiredAt: now + 400, publishedUntil: now + 4000 },
+          k3,
+        ])
+        // A key is listed until its publication ends.
+        await h.advance(3799)
+        expect((await keys.list()).map((k) => k.kid)).toEqual(['k1', 'k2', 'k3'])
+        await h.advance(1)
+        expect((await keys.list()).map((k) => k.kid)).toEqual(['k2', 'k3'])
+        await h.advance(100)
+        expect((await keys.list()).map((k) => k.kid)).toEqual(['k3'])
+      })
+    })
+  })
+}

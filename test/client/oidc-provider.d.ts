@@ -1,0 +1,8 @@
+// oidc-provider ships no types; the tests use its public API only.
+declare module 'oidc-provider' {
+  const Provider: new (issuer: string, configuration: Record<string, unknown>) => {
+    callback(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void
+    on(event: string, listener: (...args: any[]) => void): void
+  }
+  export default Provider
+}
