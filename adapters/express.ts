@@ -3,6 +3,7 @@ import type { GrantkitRequest } from '../src/http/types.js'
 export { protect } from './protect-express.js'
 import { DEFAULT_MAX_BODY_BYTES, headersOf, readBody, writeResponse, type Handler } from './incoming.js'
 
+/** Options of `toExpressHandler`. */
 export interface ExpressAdapterOptions {
   /** Largest body read, in bytes, when no body parser ran before. Default 65536. */
   maxBodyBytes?: number

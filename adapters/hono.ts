@@ -3,6 +3,7 @@ import type { GrantkitRequest } from '../src/http/types.js'
 export { protect, type ProtectEnv } from './protect-hono.js'
 import { DEFAULT_MAX_BODY_BYTES, type Handler } from './incoming.js'
 
+/** Options of `toHonoHandler`. */
 export interface HonoAdapterOptions {
   /** Largest body read, in bytes. Default 65536. */
   maxBodyBytes?: number

@@ -5,9 +5,12 @@ import { DEFAULT_MAX_BODY_BYTES, headersOf, readBody, writeResponse, type Handle
 export type { Handler } from './incoming.js'
 export { protect, type ProtectedRequest } from './protect-node.js'
 
+/** Options of `toNodeListener`. */
 export interface NodeAdapterOptions {
   /** Largest body read, in bytes; a larger one is passed on as `bodyTooLarge`. Default 65536. */
   maxBodyBytes?: number
+  /** The client's address behind a proxy you trust (e.g. from X-Forwarded-For). Default: the socket's peer. */
+  remoteAddress?: (req: IncomingMessage) => string | undefined
 }
 
 /**
@@ -30,7 +33,8 @@ export function toNodeListener(server: Handler, options: NodeAdapterOptions = {}
     }
     void readBody(req, limit).then(async ({ body, tooLarge }) => {
       const request: GrantkitRequest = { method: req.method ?? 'GET', url, headers: headersOf(req) }
-      if (req.socket.remoteAddress !== undefined) request.remoteAddress = req.socket.remoteAddress
+      const remoteAddress = options.remoteAddress !== undefined ? options.remoteAddress(req) : req.socket.remoteAddress
+      if (remoteAddress !== undefined) request.remoteAddress = remoteAddress
       if (tooLarge) request.bodyTooLarge = true
       else if (body !== undefined) request.body = body
       try {

@@ -140,7 +140,7 @@ export function createServerContext(options: AuthorizationServerOptions): Server
   const basePath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname
 
   const clients: ClientRegistry = Array.isArray(options.clients)
-    ? new StaticClientRegistry(options.clients as never)
+    ? new StaticClientRegistry(options.clients as never, 'clients', { allowHttpRedirectUris: options.allowHttpRedirectUris === true })
     : (options.clients as ClientRegistry)
   if (typeof clients !== 'object' || clients === null || typeof clients.find !== 'function') {
     throw new TypeError('clients: must be an array of client metadata or a registry with find(clientId)')

@@ -9,7 +9,8 @@ import type { RedirectTarget } from './target.js'
 /** Response types grantkit answers (RFC 6749 §3.1.1, OAuth 2.0 Multiple Response Types §3). */
 export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as const
 
-const PROMPTS = new Set(['none', 'login', 'consent', 'select_account'])
+// select_account is not offered: grantkit has one account per session (OIDC Core §3.1.2.1 would need account_selection_required).
+const PROMPTS = new Set(['none', 'login', 'consent'])
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/
 const MAX_PARAM_LENGTH = 4096
 

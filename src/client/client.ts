@@ -56,6 +56,7 @@ export interface PendingAuthorization {
   subject?: string
 }
 
+/** Options of `startAuthorization`. */
 export interface StartAuthorizationOptions {
   /** Whose tokens these will be (your user's id); may instead be given to `completeAuthorization`. */
   subject?: string
@@ -67,6 +68,7 @@ export interface StartAuthorizationOptions {
   params?: Record<string, string>
 }
 
+/** What `completeAuthorization` stored, and for whom. */
 export interface AuthorizationResult {
   subject: string
   tokens: TokenSet

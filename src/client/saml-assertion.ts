@@ -27,6 +27,7 @@ function samlTime(seconds: number): string {
   return new Date(Math.floor(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
+/** What a SAML bearer assertion is about and for whom it is meant. Times in seconds since the epoch. */
 export interface SamlAssertionInput {
   /** The NameID: whom the token is for. */
   nameId: string

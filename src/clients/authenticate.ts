@@ -184,9 +184,8 @@ async function verifyClientAssertion(
       algorithms,
       issuer: client.id,
       subject: client.id,
-      // RFC 7523 §3: aud identifies the authorization server; accept its issuer
-      // or the URL of the endpoint the assertion was sent to.
-      audience: [endpointUrl, ctx.issuer],
+      // RFC 7523 §3, OIDC Core §9: aud is the issuer, the token endpoint, or the endpoint the assertion was sent to.
+      audience: [...new Set([endpointUrl, ctx.endpoints.token, ctx.issuer])],
       clockTolerance: ctx.clockSkew,
       currentDate: new Date(now * 1000),
       requiredClaims: ['exp', 'jti'],

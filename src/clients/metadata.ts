@@ -98,7 +98,15 @@ function stringArray(value: unknown, path: string): string[] | undefined {
   return value as string[]
 }
 
-function checkRedirectUri(uri: string, path: string): void {
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+/** Options of client validation. */
+export interface PrepareClientOptions {
+  /** SECURITY: accept http redirect URIs on hosts other than loopback (RFC 9700 §2.6 forbids them). Default false. */
+  allowHttpRedirectUris?: boolean
+}
+
+function checkRedirectUri(uri: string, path: string, allowHttp: boolean): void {
   let url: URL
   try {
     url = new URL(uri)
@@ -107,6 +115,11 @@ function checkRedirectUri(uri: string, path: string): void {
   }
   // RFC 6749 §3.1.2: absolute, and MUST NOT include a fragment.
   if (url.hash !== '' || uri.includes('#')) fail(path, `"${uri}" must not contain a fragment`)
+  // RFC 9700 §2.6: redirects travel over TLS; loopback (RFC 8252 §7.3) and app schemes are the exceptions.
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !allowHttp) {
+    fail(path, `"${uri}" uses http on a non-loopback host; use https (or the allowHttpRedirectUris switch for tests)`)
+  }
+  if (url.protocol === 'javascript:' || url.protocol === 'data:') fail(path, `"${uri}" is not a redirect URI`)
 }
 
 /**
@@ -117,7 +130,7 @@ function checkRedirectUri(uri: string, path: string): void {
  * const client = prepareClient({ client_id: 'svc', client_secret: 's3cret', grant_types: ['client_credentials'] })
  * client.authMethod // 'client_secret_basic'
  */
-export function prepareClient(metadata: ClientMetadata, path = 'client'): Client {
+export function prepareClient(metadata: ClientMetadata, path = 'client', options: PrepareClientOptions = {}): Client {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail(path, 'must be an object')
   const id = metadata.client_id
   if (typeof id !== 'string' || id === '') fail(`${path}.client_id`, 'is required and must be a non-empty string')
@@ -175,7 +188,13 @@ export function prepareClient(metadata: ClientMetadata, path = 'client'): Client
   const grantTypes = stringArray(metadata.grant_types, `${path}.grant_types`) ?? ['authorization_code']
   const responseTypes = stringArray(metadata.response_types, `${path}.response_types`) ?? (grantTypes.includes('authorization_code') ? ['code'] : [])
   const redirectUris = stringArray(metadata.redirect_uris, `${path}.redirect_uris`) ?? []
-  redirectUris.forEach((u, i) => checkRedirectUri(u, `${path}.redirect_uris[${i}]`))
+  redirectUris.forEach((u, i) => checkRedirectUri(u, `${path}.redirect_uris[${i}]`, options.allowHttpRedirectUris === true))
+  // RFC 7591 §2.1: response types go with their grant types.
+  for (const type of responseTypes) {
+    const parts = type.split(' ')
+    if (parts.includes('code') && !grantTypes.includes('authorization_code')) fail(`${path}.response_types`, `"${type}" needs the authorization_code grant type`)
+    if ((parts.includes('token') || parts.includes('id_token')) && !grantTypes.includes('implicit')) fail(`${path}.response_types`, `"${type}" needs the implicit grant type`)
+  }
   if ((grantTypes.includes('authorization_code') || grantTypes.includes('implicit')) && redirectUris.length === 0) {
     fail(`${path}.redirect_uris`, 'is required for a client with the authorization_code or implicit grant')
   }

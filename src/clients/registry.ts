@@ -1,4 +1,4 @@
-import { prepareClient, type Client, type ClientMetadata } from './metadata.js'
+import { prepareClient, type Client, type ClientMetadata, type PrepareClientOptions } from './metadata.js'
 
 /**
  * Where clients are looked up. A registry backed by a database returns a
@@ -19,10 +19,10 @@ export interface ClientRegistry {
 export class StaticClientRegistry implements ClientRegistry {
   private readonly clients = new Map<string, Client>()
 
-  constructor(metadata: readonly ClientMetadata[], path = 'clients') {
+  constructor(metadata: readonly ClientMetadata[], path = 'clients', options: PrepareClientOptions = {}) {
     if (!Array.isArray(metadata)) throw new TypeError(`${path}: must be an array of client metadata`)
     metadata.forEach((m, i) => {
-      const client = prepareClient(m, `${path}[${i}]`)
+      const client = prepareClient(m, `${path}[${i}]`, options)
       if (this.clients.has(client.id)) throw new TypeError(`${path}[${i}].client_id: "${client.id}" is registered twice`)
       this.clients.set(client.id, client)
     })

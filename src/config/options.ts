@@ -72,6 +72,8 @@ export interface AuthorizationServerOptions {
   deviceFlow?: Partial<{ interval: number; maxAttempts: number; attemptWindow: number }>
   /** Throttling of the password grant per username. */
   passwordGrant?: Partial<{ maxFailures: number; failureWindow: number }>
+  /** SECURITY: accept http redirect URIs on non-loopback hosts (RFC 9700 §2.6 forbids them). Only for tests. */
+  allowHttpRedirectUris?: boolean
   /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */
   allowHttpIssuer?: boolean
   /** Replaceable sources of time and randomness, for tests. */

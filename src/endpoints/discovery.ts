@@ -39,7 +39,7 @@ export function buildMetadata(ctx: ServerContext): Record<string, unknown> {
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: signingAlgs,
     access_token_signing_alg_values_supported: signingAlgs,
-    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    prompt_values_supported: ['none', 'login', 'consent'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', ...Object.values(SCOPE_CLAIMS).flat()],
     claims_parameter_supported: false,
     request_parameter_supported: false,

@@ -36,6 +36,15 @@ export const password: GrantHandler = {
       await server.storage.refreshTokens.save(created.record)
       refreshToken = created.token
     }
-    return issueTokens(ctx, { sub: account.sub, scope, grantId, ...(refreshToken !== undefined && { refreshToken }) })
+    // Like the refreshes of this grant later: auth_time, and an ID token when openid was granted.
+    const openid = scope.split(' ').includes('openid')
+    return issueTokens(ctx, {
+      sub: account.sub,
+      scope,
+      grantId,
+      claims: { auth_time: now },
+      ...(refreshToken !== undefined && { refreshToken }),
+      ...(openid && { idToken: { authTime: now } }),
+    })
   },
 }

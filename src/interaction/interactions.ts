@@ -15,6 +15,11 @@ import { startSession } from './session.js'
 /** Binds an interaction to the browser that started it, so a link to it is useless to anyone else. */
 export const INTERACTION_COOKIE = 'grantkit_interaction'
 
+/** The browser-binding cookie; an embedder's own UI may live outside the issuer's path, so its cookie is site-wide. */
+function bindingCookie(ctx: ServerContext, value: string, maxAge: number): string {
+  return serializeCookie(INTERACTION_COOKIE, value, { secure: ctx.cookies.secure, path: ctx.builtInPages ? ctx.cookies.path : '/', maxAge })
+}
+
 /** What a login or consent UI shows. */
 export interface InteractionDetails {
   uid: string
@@ -87,7 +92,7 @@ export async function beginInteraction(
     headers: {
       location: ctx.interactionUrl(uid),
       'cache-control': 'no-store',
-      'set-cookie': serializeCookie(INTERACTION_COOKIE, browser, { ...ctx.cookies, maxAge: ctx.interactionTtl }),
+      'set-cookie': bindingCookie(ctx, browser, ctx.interactionTtl),
     },
   }
 }
@@ -160,7 +165,7 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
   if (record === null) return expiredPage()
   const request = record.request
   const target = { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined && { state: request.state }) }
-  const clearBinding = serializeCookie(INTERACTION_COOKIE, '', { ...ctx.cookies, maxAge: 0 })
+  const clearBinding = bindingCookie(ctx, '', 0)
 
   if ('error' in result) {
     if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage()

@@ -290,6 +290,7 @@ class MemoryDeviceCodes implements DeviceCodeStore {
   }
 }
 
+/** Options of `createMemoryStorage`. */
 export interface MemoryStorageOptions {
   /** Clock in seconds since the epoch. Default: the system clock. */
   now?: () => number

@@ -25,6 +25,7 @@ export interface AccessTokenRecord {
   claims?: Record<string, unknown>
 }
 
+/** Opaque access tokens by hash, and the revoked jtis of JWT access tokens. */
 export interface AccessTokenStore {
   /** Records an opaque token. */
   save(record: AccessTokenRecord & { tokenHash: string }): Promise<void>
@@ -56,12 +57,14 @@ export interface AuthorizationCodeRecord {
   expiresAt: number
 }
 
+/** What consuming an authorization code found. */
 export type CodeConsumption =
   | { outcome: 'consumed'; record: AuthorizationCodeRecord }
   /** Redeemed before: the caller revokes what the first redemption issued (RFC 6749 §4.1.2). */
   | { outcome: 'reused'; grantId: string }
   | { outcome: 'not_found' }
 
+/** Authorization codes by hash; `consume` is the one-time, atomic redemption. */
 export interface AuthorizationCodeStore {
   save(record: AuthorizationCodeRecord): Promise<void>
   /** Atomic remove-and-return: of concurrent callers exactly one gets 'consumed'. */
@@ -83,6 +86,7 @@ export interface RefreshTokenRecord {
   claims?: Record<string, unknown>
 }
 
+/** What a refresh-token rotation found: it won, the token was rotated before, or there is none. */
 export type RotationOutcome = 'rotated' | 'reused' | 'not_found'
 
 /** A refresh token as found: rotated-away tokens are still found, so that reuse can be detected (RFC 9700 §4.14.2). */
@@ -92,6 +96,7 @@ export interface RefreshTokenLookup {
   rotated: boolean
 }
 
+/** Refresh tokens by hash, with an atomic compare-and-swap rotation. */
 export interface RefreshTokenStore {
   save(record: RefreshTokenRecord): Promise<void>
   /** The unexpired, unrevoked token for a hash, rotated or not; null when there is none. */
@@ -153,6 +158,7 @@ export interface InteractionRecord {
   expiresAt: number
 }
 
+/** Login/consent steps in progress, by uid; `consume` finishes one exactly once. */
 export interface InteractionStore {
   save(record: InteractionRecord): Promise<void>
   find(uid: string): Promise<InteractionRecord | null>
@@ -168,6 +174,7 @@ export interface SessionRecord {
   expiresAt: number
 }
 
+/** Browser sessions by hash of the cookie secret. */
 export interface SessionStore {
   save(record: SessionRecord): Promise<void>
   find(idHash: string): Promise<SessionRecord | null>
@@ -208,8 +215,10 @@ export interface DeviceCodeRecord {
   grantedScope?: string
 }
 
+/** A person's answer to a device authorization. */
 export type DeviceDecision = { status: 'approved'; sub: string; authTime: number; scope: string } | { status: 'denied' }
 
+/** Device authorizations (RFC 8628) and their atomic poll and decision steps. */
 export interface DeviceCodeStore {
   /** Keeps the record at least until `expiresAt`, so a late poll can be told expired_token. */
   save(record: DeviceCodeRecord): Promise<void>

@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toNodeListener } from '../../adapters/node.js'
 import { createAuthorizationServer } from '../../src/index.js'
@@ -81,5 +81,35 @@ describe('node:http adapter', () => {
     const res = await send(base + '/token', 'grant_type=client_credentials', { ...form, authorization: basic('svc', 'nope') })
     expect(res.status).toBe(401)
     expect(res.headers['www-authenticate']).toMatch(/^Basic realm=/)
+  })
+})
+
+describe('node:http adapter options', () => {
+  it('takes the client address from the remoteAddress option (a proxy you trust)', async () => {
+    const seen: Array<string | undefined> = []
+    server = createServer(
+      toNodeListener(
+        { handle: async (req) => (seen.push(req.remoteAddress), { status: 204, headers: {} }) },
+        { remoteAddress: (req) => String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() || undefined },
+      ),
+    )
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`
+    await fetch(url, { headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } })
+    expect(seen).toEqual(['203.0.113.7'])
+  })
+
+  it('answers a request whose Host makes no URL with 400 and keeps serving', async () => {
+    const base = await start()
+    const { port } = new URL(base)
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end('GET /jwks HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n'))
+      let data = ''
+      socket.on('data', (c) => (data += c.toString()))
+      socket.on('end', () => resolve(data))
+      socket.on('error', reject)
+    })
+    expect(raw.startsWith('HTTP/1.1 400')).toBe(true)
+    expect((await fetch(base + '/jwks')).status).toBe(200)
   })
 })

@@ -5,6 +5,7 @@ export interface PgQueryable {
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>
 }
 
+/** Options of the PostgreSQL token store and its migration. */
 export interface PostgresTokenStoreOptions {
   /** Table name, optionally schema-qualified. Default `grantkit_client_tokens`. */
   table?: string

@@ -9,6 +9,7 @@ export interface RedisLike {
   eval(script: string, numberOfKeys: number, ...args: (string | number)[]): Promise<unknown>
 }
 
+/** Options of the Redis token store. */
 export interface RedisTokenStoreOptions {
   /** Prefix of every key. Default `grantkit:client:`. */
   prefix?: string

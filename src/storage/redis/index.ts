@@ -24,6 +24,7 @@ import {
 
 export { redisFailFastOptions } from './connection.js'
 
+/** Options of `createRedisStorage`. */
 export interface RedisStorageOptions {
   /**
    * An ioredis client, or a `redis://` / `rediss://` URL from which one is
