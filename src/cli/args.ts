@@ -43,8 +43,9 @@ Options:
   --port PORT         Port to listen on; 0 picks a free port. Default ${DEFAULT_PORT}.
   --adapter NAME      HTTP adapter: node (default), express or hono (these
                       need the express, or hono and @hono/node-server, packages).
-  --storage URL       memory (default). postgres://... and redis://... arrive
-                      with a later release.
+  --storage URL       memory (default), postgres://... (tables created when
+                      absent) or redis://...; processes sharing one database
+                      act as one server and share the signing keys.
   -h, --help          Show this help.
 
 Without "issuer" in the config, the issuer is http://HOST:PORT with the real port.

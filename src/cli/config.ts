@@ -6,6 +6,7 @@ import {
   type AuthorizationServer,
   type AuthorizationServerOptions,
   type ClientMetadata,
+  type KeyStore,
   type PrivateJwk,
   type StaticUser,
   type Storage,
@@ -48,6 +49,8 @@ export interface ServerParts {
    * one from `config.users`, hashing every password again.
    */
   users?: UserSource
+  /** Signing keys shared through the storage (several processes, one server). Overrides `keys` of the config. */
+  keys?: KeyStore
 }
 
 /** Top-level fields of a config file; anything else is an error. */
@@ -239,7 +242,7 @@ export function toServerOptions(config: ServeConfig, issuer: string, parts: Serv
     ...(config.ttl !== undefined && { ttl: config.ttl }),
     ...(config.devicePollInterval !== undefined && { deviceFlow: { interval: config.devicePollInterval } }),
     ...(config.scopes !== undefined && { scopes: config.scopes }),
-    ...(config.keys !== undefined && { keys: { keys: config.keys } }),
+    ...(parts.keys !== undefined ? { keys: parts.keys } : config.keys !== undefined ? { keys: { keys: config.keys } } : {}),
   }
 }
 

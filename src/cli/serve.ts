@@ -5,7 +5,8 @@ import { checkAdapterPackages, listenerFor } from './adapters.js'
 import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
 import { demoConfig, describeDemo } from './demo-config.js'
-import { CliError, EXIT_USAGE } from './errors.js'
+import { CliError } from './errors.js'
+import { openStorage } from './storage.js'
 
 /** Where the CLI writes; the process streams unless a caller captures them. */
 export interface Output {
@@ -41,18 +42,6 @@ export interface RunningServer {
    * with `false`.
    */
   close(): Promise<boolean>
-}
-
-// The storage URL is never echoed: it may hold a database password.
-function openStorage(url: string): Storage {
-  if (url === 'memory') return createMemoryStorage()
-  if (/^postgres(ql)?:\/\//i.test(url)) {
-    throw new CliError('--storage postgres://…: Postgres storage arrives with a later release of grantkit; only "memory" is available now')
-  }
-  if (/^rediss?:\/\//i.test(url)) {
-    throw new CliError('--storage redis://…: Redis storage arrives with a later release of grantkit; only "memory" is available now')
-  }
-  throw new CliError('--storage: must be "memory", "postgres://…" or "redis://…"', EXIT_USAGE)
 }
 
 /** `HOST` as it appears in a URL: IPv6 literals in brackets. */
@@ -113,12 +102,21 @@ function validate(config: ServeConfig, args: ServeArgs, parts: ServerParts): Aut
 export async function serve(args: ServeArgs, options: ServeOptions = {}): Promise<RunningServer> {
   const out = options.out ?? processOutput
   await checkAdapterPackages(args.adapter)
-  const storage = openStorage(args.storage)
   const config = args.config === undefined ? demoConfig : loadConfigFile(args.config)
   // StaticUserSource hashes every password with scrypt: built once, for the
   // check before listening and for the server that listens.
-  const parts: ServerParts = { storage, users: createUserSource(config) }
-  const validated = validate(config, args, parts)
+  const users = createUserSource(config)
+  // A bad config is refused before any database is touched.
+  validate(config, args, { users })
+  const opened = await openStorage(args.storage, { sharedKeys: config.keys === undefined })
+  const parts: ServerParts = { storage: opened.storage, users, ...(opened.keys !== undefined && { keys: opened.keys }) }
+  let validated: AuthorizationServer
+  try {
+    validated = validate(config, args, parts)
+  } catch (error) {
+    await opened.close()
+    throw error
+  }
 
   const http = createHttpServer()
   const port = await listen(http, args.host, args.port)
@@ -129,6 +127,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     server = config.issuer === undefined ? createServer(config, url, parts) : validated
   } catch (error) {
     http.close()
+    await opened.close()
     throw error
   }
   server.on('server.error', (event) => {
@@ -160,7 +159,11 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
         timer.unref()
         http.close(() => {
           clearTimeout(timer)
-          resolve(!forced)
+          // In-flight requests are done: now the database connections can go.
+          void opened.close().then(
+            () => resolve(!forced),
+            () => resolve(!forced),
+          )
         })
         http.closeIdleConnections()
         for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false

@@ -319,11 +319,17 @@ describe('grantkit serve command line', () => {
     })
   }
 
-  it('refuses postgres storage without echoing the URL', async () => {
-    const cli = startCli(['serve', '--storage', 'postgres://admin:db-password@db/grantkit', '--port', '0'])
+  it('exits non-zero before listening when PostgreSQL cannot be reached, without echoing the URL', async () => {
+    const cli = startCli(['serve', '--storage', 'postgres://admin:db-password@127.0.0.1:1/grantkit', '--port', '0'])
     await expectRefused(cli)
-    expect(cli.stderr).toMatch(/Postgres storage arrives with a later release/)
+    expect(cli.stderr).toMatch(/--storage postgres:\/\/…: cannot prepare the database/)
     expect(cli.stderr).not.toContain('db-password')
+  }, 20_000)
+
+  it('exits 2 for a storage URL of another kind', async () => {
+    const cli = startCli(['serve', '--storage', 'mysql://x@y/z', '--port', '0'])
+    expect(await cli.exited()).toBe(2)
+    expect(cli.stderr).toContain('--storage: must be "memory", "postgres://…" or "redis://…"')
   })
 
   it('exits 2 on an unknown flag', async () => {
