@@ -194,17 +194,8 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     if (!(name in paths)) throw new TypeError(`paths.${name}: unknown endpoint; known: ${Object.keys(paths).join(', ')}`)
     paths[name as keyof typeof paths] = checkPath(value, `paths.${name}`)
   }
-  const endpoints: EndpointUrls = {
-    token: issuer + paths.token,
-    jwks: issuer + paths.jwks,
-    authorization: issuer + paths.authorization,
-    userinfo: issuer + paths.userinfo,
-    interaction: issuer + paths.interaction,
-    revocation: issuer + paths.revocation,
-    introspection: issuer + paths.introspection,
-    deviceAuthorization: issuer + paths.deviceAuthorization,
-    deviceVerification: issuer + paths.deviceVerification,
-  }
+  const endpoints = Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, issuer + path])) as unknown as EndpointUrls
+  const endpointRoutes = Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, basePath + path])) as Record<keyof EndpointUrls, string>
 
   let users: UserSource | undefined
   if (Array.isArray(options.users)) users = new StaticUserSource(options.users as StaticUser[])
@@ -258,15 +249,7 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     issuer,
     endpoints,
     routes: {
-      token: basePath + paths.token,
-      jwks: basePath + paths.jwks,
-      authorization: basePath + paths.authorization,
-      userinfo: basePath + paths.userinfo,
-      interaction: basePath + paths.interaction,
-      revocation: basePath + paths.revocation,
-      introspection: basePath + paths.introspection,
-      deviceAuthorization: basePath + paths.deviceAuthorization,
-      deviceVerification: basePath + paths.deviceVerification,
+      ...endpointRoutes,
       // RFC 8414 §3.1: the well-known suffix goes between host and issuer path.
       metadata: '/.well-known/oauth-authorization-server' + basePath,
       // OIDC Discovery §4: the suffix is appended to the issuer.

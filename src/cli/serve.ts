@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createMemoryStorage, type AuthorizationServer, type Storage } from '../index.js'
+import type { AuthorizationServer } from '../index.js'
 import { checkAdapterPackages, listenerFor } from './adapters.js'
 import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'

@@ -2,12 +2,12 @@ import type { ServerContext } from '../context.js'
 import { constantTimeEqual, hashToken } from '../crypto/random.js'
 import { normalizeUserCode } from '../device/user-code.js'
 import { readCookie, serializeCookie } from '../http/cookies.js'
-import { isFormContentType, readForm } from '../http/form.js'
 import { methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { beginInteraction } from '../interaction/interactions.js'
 import { readSession } from '../interaction/session.js'
 import { deviceCodePage } from '../pages/device.js'
+import { readPageForm } from '../pages/form.js'
 import { errorPage } from '../pages/html.js'
 
 /** Identifies the browser for the code-entry form: CSRF value and per-browser attempt counting. */
@@ -32,14 +32,8 @@ export async function deviceVerificationEndpoint(ctx: ServerContext, req: Grantk
     return deviceCodePage(action, fresh, prefill, undefined, 200, { 'set-cookie': cookie })
   }
   if (req.method !== 'POST') return methodNotAllowed('GET, POST')
-  if (req.bodyTooLarge === true || (req.body?.length ?? 0) > ctx.maxBodyBytes) return errorPage('invalid_request', 'The form is too large.', 413)
-  if (!isFormContentType(req.headers['content-type'])) return errorPage('invalid_request', 'Expected a form.')
-  let form: ReadonlyMap<string, string>
-  try {
-    form = readForm(req)
-  } catch {
-    return errorPage('invalid_request', 'The form could not be read.')
-  }
+  const form = readPageForm(ctx, req)
+  if ('status' in form) return form
   const csrf = form.get('csrf')
   // Double-submit CSRF: the form must carry the value this browser's cookie holds.
   if (browser === undefined || csrf === undefined || !constantTimeEqual(csrf, browser)) {

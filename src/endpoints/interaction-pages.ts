@@ -1,9 +1,9 @@
 import type { ServerContext } from '../context.js'
 import { constantTimeEqual } from '../crypto/random.js'
-import { readForm, isFormContentType } from '../http/form.js'
 import { methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { finishInteraction, interactionDetails } from '../interaction/interactions.js'
+import { readPageForm } from '../pages/form.js'
 import { errorPage } from '../pages/html.js'
 import { consentPage, loginPage } from '../pages/login.js'
 import { loginWithPassword } from '../users/login.js'
@@ -31,14 +31,8 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
     return details.prompt === 'login' ? loginPage(details, `${base}/login`) : consentPage(details, `${base}/consent`)
   }
   if (req.method !== 'POST') return methodNotAllowed('POST')
-  if (req.bodyTooLarge === true || (req.body?.length ?? 0) > ctx.maxBodyBytes) return errorPage('invalid_request', 'The form is too large.', 413)
-  if (!isFormContentType(req.headers['content-type'])) return errorPage('invalid_request', 'Expected a form.')
-  let form: ReadonlyMap<string, string>
-  try {
-    form = readForm(req)
-  } catch {
-    return errorPage('invalid_request', 'The form could not be read.')
-  }
+  const form = readPageForm(ctx, req)
+  if ('status' in form) return form
   // CSRF: the value must be the one this interaction printed into its own form.
   const csrf = form.get('csrf')
   if (csrf === undefined || !constantTimeEqual(csrf, details.csrf)) return errorPage('invalid_request', 'The form has expired. Go back and try again.', 403)
