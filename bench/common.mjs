@@ -38,8 +38,41 @@ export const AUTHORIZATION = `Basic ${Buffer.from(`${encodeURIComponent(CLIENT_I
 export const WRONG_AUTHORIZATION = `Basic ${Buffer.from(`${CLIENT_ID}:not-the-secret`).toString('base64')}`
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded'
 
-/** Options of the server under test: the defaults (ES256 key generated at start, memory storage) plus one client. */
-export function serverOptions(format) {
+// The clients and the user every server under test is configured with, grantkit and peers alike.
+/** A resource server: client_credentials, and may introspect every client's tokens. */
+export const RS_CLIENT_ID = 'bench-rs'
+export const RS_CLIENT_SECRET = 'bench-rs-secret-3b9e1f0c7a5d2e84'
+export const RS_AUTHORIZATION = `Basic ${Buffer.from(`${RS_CLIENT_ID}:${RS_CLIENT_SECRET}`).toString('base64')}`
+/** A web application: authorization_code with PKCE and refresh_token, client_secret_basic. */
+export const WEB_CLIENT_ID = 'bench-web'
+export const WEB_CLIENT_SECRET = 'bench-web-secret-8d2c4a6e0f1b3957'
+export const WEB_AUTHORIZATION = `Basic ${Buffer.from(`${WEB_CLIENT_ID}:${WEB_CLIENT_SECRET}`).toString('base64')}`
+/** Nothing listens there: the flow driver stops at the redirect and reads the code from it. */
+export const WEB_REDIRECT_URI = 'http://127.0.0.1:9/cb'
+/**
+ * The scope of the code flow and of its refresh tokens. Plain OAuth 2.0 (no openid, so no ID token) so
+ * that all three servers do the same work; offline_access because node-oidc-provider issues refresh
+ * tokens only for it (and only with prompt=consent, which the driver sends to every server).
+ */
+export const FLOW_SCOPE = 'offline_access api:read'
+/** The resource indicator (RFC 8707) node-oidc-provider issues its JWT access tokens for. */
+export const RESOURCE = 'https://api.bench.example/'
+/** The one user of every server. */
+export const USERNAME = 'alice'
+export const PASSWORD = 'wonderland-bench-7c1e'
+/**
+ * scrypt cost of the user's password hash (grantkit's StaticUserSource and the @node-oauth login page
+ * use the same). 2^10 is the least grantkit accepts; its default, 2^15, costs about 100 ms of CPU per
+ * login, which would make the code-flow rows measure scrypt alone. node-oidc-provider's devInteractions
+ * check no password at all.
+ */
+export const SCRYPT_COST = { N: Number(process.env.BENCH_SCRYPT_N || 1024), r: 8, p: 1 }
+
+/**
+ * Options of the server under test: the defaults (ES256 key generated at start, memory storage), the
+ * three clients and the user. `grantkit` is the loaded package (for StaticUserSource).
+ */
+export function serverOptions(format, grantkit) {
   return {
     issuer: ISSUER,
     accessTokenFormat: format,
@@ -51,7 +84,24 @@ export function serverOptions(format) {
         grant_types: ['client_credentials'],
         scope: 'api:read api:write',
       },
+      {
+        client_id: RS_CLIENT_ID,
+        client_secret: RS_CLIENT_SECRET,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+        introspection_allowed: true,
+      },
+      {
+        client_id: WEB_CLIENT_ID,
+        client_secret: WEB_CLIENT_SECRET,
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [WEB_REDIRECT_URI],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        scope: FLOW_SCOPE,
+      },
     ],
+    users: new grantkit.StaticUserSource([{ username: USERNAME, password: PASSWORD, claims: { name: 'Alice' } }], { cost: SCRYPT_COST }),
   }
 }
 
@@ -59,8 +109,11 @@ export function serverOptions(format) {
  * Checks one successful token response in full, so that a benchmark never
  * measures a server that answers 200 with the wrong thing. Returns an error
  * message, or null when the response is what `format` should produce.
+ * `opaque` is what an opaque token must look like (grantkit's: 256 bits of
+ * base64url); `scope` the scope the answer must carry; `refresh` whether it
+ * must carry a refresh token.
  */
-export function checkTokenResponse(format, status, bodyText) {
+export function checkTokenResponse(format, status, bodyText, { opaque = GRANTKIT_OPAQUE, scope = SCOPE, clientId = CLIENT_ID, refresh = false } = {}) {
   if (status !== 200) return `status ${status}: ${String(bodyText).slice(0, 200)}`
   let body
   try {
@@ -70,7 +123,8 @@ export function checkTokenResponse(format, status, bodyText) {
   }
   if (body.token_type !== 'Bearer') return `token_type is ${body.token_type}`
   if (typeof body.access_token !== 'string') return 'no access_token'
-  if (body.scope !== SCOPE) return `scope is ${body.scope}`
+  if (body.scope !== scope) return `scope is ${body.scope}`
+  if (refresh && (typeof body.refresh_token !== 'string' || body.refresh_token.length < 20)) return 'no refresh_token'
   const token = body.access_token
   if (format === 'jwt') {
     const parts = token.split('.')
@@ -78,16 +132,35 @@ export function checkTokenResponse(format, status, bodyText) {
     const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'))
     const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
     if (header.typ !== 'at+jwt' || header.alg !== 'ES256') return `unexpected JWT header ${JSON.stringify(header)}`
-    if (claims.client_id !== CLIENT_ID || claims.sub !== CLIENT_ID) return 'unexpected JWT claims'
+    if (claims.client_id !== clientId || (clientId === CLIENT_ID && claims.sub !== CLIENT_ID)) return `unexpected JWT claims ${JSON.stringify(claims)}`
+    if (claims.scope !== scope) return `JWT scope is ${claims.scope}`
   } else if (format === 'opaque') {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return 'opaque access_token is not 256 bits of base64url'
+    if (!opaque.test(token)) return `opaque access_token ${token} does not match ${opaque}`
   }
   return null
 }
+
+/** grantkit's opaque tokens: 256 random bits, base64url. */
+export const GRANTKIT_OPAQUE = /^[A-Za-z0-9_-]{43}$/
 
 /** Percentile of an ascending-sorted typed array, nearest rank. */
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   return sorted[rank]
+}
+
+/**
+ * The child side of every HTTP server under test: listens on 127.0.0.1 (port chosen by the OS),
+ * sends { type: 'ready', port } to the parent, answers { type: 'cpu' } with its CPU time and RSS,
+ * and exits when the parent goes.
+ */
+export function serveForParent(server) {
+  server.listen(0, '127.0.0.1', () => {
+    process.send({ type: 'ready', port: server.address().port })
+  })
+  process.on('message', (m) => {
+    if (m?.type === 'cpu') process.send({ type: 'cpu', id: m.id, usage: process.cpuUsage(), rss: process.memoryUsage().rss })
+  })
+  process.on('disconnect', () => process.exit(0))
 }

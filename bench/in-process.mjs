@@ -20,8 +20,8 @@ if (format !== 'jwt' && format !== 'opaque') throw new Error(`format must be jwt
 const warmupMs = Number(warmupArg ?? 1) * 1000
 const measureMs = Number(secondsArg ?? 3) * 1000
 
-const { createAuthorizationServer } = await loadGrantkit()
-const server = createAuthorizationServer(serverOptions(format))
+const grantkit = await loadGrantkit()
+const server = grantkit.createAuthorizationServer(serverOptions(format, grantkit))
 
 // What an adapter would build: the URL object and the header record are the
 // adapter's work, so they are built once here and the core alone is measured.

@@ -1,10 +1,12 @@
 // Child process: an HTTP server under test on 127.0.0.1, port chosen by the OS.
-// Usage: node bench/server.mjs <jwt|opaque|raw|raw-es256>. Talks to the parent over IPC:
-// sends { type: 'ready', port }, answers { type: 'cpu' } with its CPU time so the
-// parent can tell whether the server's core was saturated. Exits when the parent goes.
-import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
+// Usage: node bench/server.mjs <jwt|opaque|opaque-nohash|raw|raw-es256>. Talks to the parent over IPC
+// (serveForParent in common.mjs): sends { type: 'ready', port }, answers { type: 'cpu' } with its
+// CPU time so the parent can tell whether the server's core was saturated. Exits when the parent goes.
+// grantkit serves every row it takes part in from this script: client_credentials, introspection,
+// refresh and the code flow (with its built-in login and consent pages).
+import { generateKeyPairSync, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
-import { CLIENT_ID, ISSUER, loadGrantkit, loadNodeAdapter, serverOptions, SCOPE } from './common.mjs'
+import { CLIENT_ID, ISSUER, PASSWORD, USERNAME, loadGrantkit, loadNodeAdapter, serveForParent, serverOptions, SCOPE } from './common.mjs'
 
 const mode = process.argv[2]
 
@@ -60,18 +62,34 @@ if (mode === 'raw') {
 } else if (mode === 'raw-es256') {
   listener = rawEs256Listener
 } else if (mode === 'jwt' || mode === 'opaque') {
-  const { createAuthorizationServer } = await loadGrantkit()
+  const grantkit = await loadGrantkit()
   const { toNodeListener } = await loadNodeAdapter()
-  listener = toNodeListener(createAuthorizationServer(serverOptions(mode)))
+  listener = toNodeListener(grantkit.createAuthorizationServer(serverOptions(mode, grantkit)))
+} else if (mode === 'opaque-nohash') {
+  // A what-if for the code-flow row, not a configuration to copy: the same server with a user source
+  // (its public UserSource interface) that compares the password in constant time without hashing it.
+  // node-oidc-provider's devInteractions check no password at all; this row shows the flow without
+  // the scrypt work the other grantkit row does per login.
+  const grantkit = await loadGrantkit()
+  const { toNodeListener } = await loadNodeAdapter()
+  const options = serverOptions('opaque', grantkit)
+  const account = { sub: USERNAME, username: USERNAME }
+  const expected = Buffer.from(PASSWORD)
+  options.users = {
+    async findByUsername(username) {
+      return username === USERNAME ? account : undefined
+    },
+    async verifyPassword(found, password) {
+      const given = Buffer.from(password)
+      return found !== undefined && given.length === expected.length && timingSafeEqual(given, expected)
+    },
+    async claims(sub) {
+      return sub === USERNAME ? { sub, name: 'Alice' } : undefined
+    },
+  }
+  listener = toNodeListener(grantkit.createAuthorizationServer(options))
 } else {
-  throw new Error(`mode must be jwt, opaque, raw or raw-es256, not ${mode}`)
+  throw new Error(`mode must be jwt, opaque, opaque-nohash, raw or raw-es256, not ${mode}`)
 }
 
-const server = createServer(listener)
-server.listen(0, '127.0.0.1', () => {
-  process.send({ type: 'ready', port: server.address().port })
-})
-process.on('message', (m) => {
-  if (m?.type === 'cpu') process.send({ type: 'cpu', id: m.id, usage: process.cpuUsage(), rss: process.memoryUsage().rss })
-})
-process.on('disconnect', () => process.exit(0))
+serveForParent(createServer(listener))
