@@ -21,6 +21,11 @@ export async function loadGrantkit() {
   return import(pathToFileURL(distFile('index.js')).href)
 }
 
+/** A storage entry point of the built package: `postgres` or `redis` (storage/<name>.js). */
+export async function loadStorage(name) {
+  return import(pathToFileURL(distFile(`storage/${name}.js`)).href)
+}
+
 export async function loadNodeAdapter() {
   return import(pathToFileURL(distFile('adapters/node.js')).href)
 }

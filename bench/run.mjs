@@ -11,9 +11,13 @@
 //   BENCH_PROFILE comma-separated rows (ids, workloads or servers) whose server runs under node --cpu-prof,
 //     writing .bench-tmp/prof/<row>-rep<n>.cpuprofile (read them with bench/profile-summary.mjs)
 //   GRANTKIT_DIST  directory of a build to measure instead of ../dist
+//   BENCH_STORAGE=0 skips the PostgreSQL and Redis storage rows (they are skipped with a warning when a
+//     database cannot be reached); BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test) and
+//     BENCH_REDIS_URL (redis://127.0.0.1:6379) say where the databases are
 import autocannon from 'autocannon'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -35,6 +39,7 @@ import {
   WEB_CLIENT_ID,
   WRONG_AUTHORIZATION,
   checkTokenResponse,
+  loadStorage,
   missingDistFiles,
   percentile,
 } from './common.mjs'
@@ -78,6 +83,18 @@ const QUIET_BUDGET = setting('BENCH_QUIET_BUDGET', QUICK ? 5 : 30, 0)
 const SERVER_CPU = '0'
 const LOADGEN_CPU = '1'
 
+// Durable storage rows: grantkit's opaque server with PostgreSQL or Redis storage instead of memory.
+// Every run uses its own table prefix and key prefix, and drops / deletes them at the end.
+const STORAGE_ON = !['0', 'false', 'no', 'off'].includes((process.env.BENCH_STORAGE ?? '').toLowerCase())
+const PG_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test'
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379'
+const RUN_ID = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+/** grantkit's checkTablePrefix: lower-case letters, digits and "_", at most 24 characters. */
+const PG_PREFIX = `gkbench_${RUN_ID}_`
+const REDIS_PREFIX = `gkbench:${RUN_ID}:`
+/** What setUpStorage created, for cleanUpStorage. */
+const storageCreated = { postgres: false, redis: false }
+
 // ---------------------------------------------------------------------------
 // What is measured. A server is a child process (script + arguments); a row is one workload
 // against one server. Every repetition runs every row once, in this order (A B C … A B C …).
@@ -87,6 +104,9 @@ const PEER_OIDC = 'node-oidc-provider'
 const PEER_NODE_OAUTH = '@node-oauth/oauth2-server'
 /** A what-if row, not a peer: grantkit with a user source that does not hash (devInteractions check no password). */
 const PEER_GRANTKIT_NOHASH = 'grantkit, password not hashed (what-if)'
+/** The same grantkit opaque server with durable storage: compared with its memory rows, not with the peers. */
+const PEER_GRANTKIT_REDIS = 'grantkit, Redis storage'
+const PEER_GRANTKIT_PG = 'grantkit, PostgreSQL storage'
 
 /**
  * The servers. `cc` is the client_credentials form body per token format (node-oidc-provider
@@ -97,6 +117,8 @@ const SERVERS = {
   'grantkit-jwt': { peer: PEER_GRANTKIT, script: SERVER_SCRIPT, args: ['jwt'], cc: { jwt: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   'grantkit-opaque': { peer: PEER_GRANTKIT, script: SERVER_SCRIPT, args: ['opaque'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   'grantkit-nohash': { peer: PEER_GRANTKIT_NOHASH, script: SERVER_SCRIPT, args: ['opaque-nohash'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
+  'grantkit-redis': { peer: PEER_GRANTKIT_REDIS, script: SERVER_SCRIPT, args: ['opaque-redis', REDIS_PREFIX, REDIS_URL], storage: 'redis', storageTarget: 0.7, cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
+  'grantkit-pg': { peer: PEER_GRANTKIT_PG, script: SERVER_SCRIPT, args: ['opaque-pg', PG_PREFIX, PG_URL], storage: 'postgres', storageTarget: 0.4, cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   raw: { peer: 'raw', script: SERVER_SCRIPT, args: ['raw'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token' },
   'raw-es256': { peer: 'raw', script: SERVER_SCRIPT, args: ['raw-es256'], cc: { jwt: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token' },
   oidc: {
@@ -135,12 +157,16 @@ const ALL_ROWS = [
   { id: 'oidc-cc-jwt', kind: 'http', server: 'oidc', work: 'cc', format: 'jwt', workload: 'cc-jwt' },
   { id: 'node-oauth-cc-jwt', kind: 'http', server: 'node-oauth-jwt', work: 'cc', format: 'jwt', workload: 'cc-jwt' },
   { id: 'http-opaque', label: 'HTTP node adapter, opaque', kind: 'http', server: 'grantkit-opaque', work: 'cc', format: 'opaque', target: 0.3, table: 'core', workload: 'cc-opaque' },
+  { id: 'redis-cc-opaque', kind: 'http', server: 'grantkit-redis', work: 'cc', format: 'opaque', workload: 'cc-opaque', storage: 'redis', memory: 'http-opaque' },
+  { id: 'pg-cc-opaque', kind: 'http', server: 'grantkit-pg', work: 'cc', format: 'opaque', workload: 'cc-opaque', storage: 'postgres', memory: 'http-opaque' },
   { id: 'oidc-cc-opaque', kind: 'http', server: 'oidc', work: 'cc', format: 'opaque', workload: 'cc-opaque' },
   { id: 'node-oauth-cc-opaque', kind: 'http', server: 'node-oauth-opaque', work: 'cc', format: 'opaque', workload: 'cc-opaque' },
   { id: 'http-raw', label: 'HTTP raw node:http (ceiling)', kind: 'http', server: 'raw', work: 'cc', format: 'opaque', table: 'core' },
   // Not a target: how much of the ceiling a JWT endpoint can keep once it signs with ES256 at all.
   { id: 'http-raw-es256', label: 'HTTP raw node:http + ES256 sign', kind: 'http', server: 'raw-es256', work: 'cc', format: 'jwt', table: 'core' },
   { id: 'grantkit-introspect', kind: 'http', server: 'grantkit-opaque', work: 'introspect', workload: 'introspect' },
+  { id: 'redis-introspect', kind: 'http', server: 'grantkit-redis', work: 'introspect', workload: 'introspect', storage: 'redis', memory: 'grantkit-introspect' },
+  { id: 'pg-introspect', kind: 'http', server: 'grantkit-pg', work: 'introspect', workload: 'introspect', storage: 'postgres', memory: 'grantkit-introspect' },
   { id: 'oidc-introspect', kind: 'http', server: 'oidc', work: 'introspect', workload: 'introspect' },
   { id: 'grantkit-refresh', kind: 'http', server: 'grantkit-opaque', work: 'refresh', workload: 'refresh' },
   { id: 'oidc-refresh', kind: 'http', server: 'oidc', work: 'refresh', workload: 'refresh' },
@@ -162,8 +188,21 @@ const NOT_APPLICABLE = [{ workload: 'introspect', peer: PEER_NODE_OAUTH, why: 'n
 const PROFILE = (process.env.BENCH_PROFILE ?? '').split(',').map((s) => s.trim()).filter(Boolean)
 const PROFILE_DIR = fileURLToPath(new URL('../.bench-tmp/prof/', import.meta.url))
 
+const children = new Set()
+const warnings = []
+function warn(message) {
+  warnings.push(message)
+  console.error(`warning: ${message}`)
+}
+
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-const TARGETS = ONLY.length === 0 ? ALL_ROWS : ALL_ROWS.filter((r) => r.id === 'http-raw' || ONLY.includes(r.id) || ONLY.includes(r.workload) || ONLY.includes(r.peer) || ONLY.includes(r.server))
+const selected = (r) => ONLY.includes(r.id) || ONLY.includes(r.workload) || ONLY.includes(r.peer) || ONLY.includes(r.server) || (r.storage !== undefined && (ONLY.includes(r.storage) || ONLY.includes('storage')))
+// A storage row is reported as a ratio to its memory row, so selecting one selects that too.
+const wanted = new Set(ALL_ROWS.filter(selected).flatMap((r) => [r.id, ...(r.memory !== undefined ? [r.memory] : [])]))
+const storageWanted = new Set(ALL_ROWS.filter((r) => r.storage !== undefined && (ONLY.length === 0 || wanted.has(r.id))).map((r) => r.storage))
+const storageUp = STORAGE_ON && missingDistFiles().length === 0 ? await setUpStorage(storageWanted) : { postgres: false, redis: false }
+if (!STORAGE_ON) warn('BENCH_STORAGE=0: the PostgreSQL and Redis storage rows were skipped')
+const TARGETS = (ONLY.length === 0 ? ALL_ROWS : ALL_ROWS.filter((r) => r.id === 'http-raw' || wanted.has(r.id))).filter((r) => r.storage === undefined || storageUp[r.storage])
 if (TARGETS.length === 1 && ONLY.length > 0) {
   console.error(`BENCH_ONLY=${ONLY.join(',')} matches no row; rows: ${ALL_ROWS.map((r) => r.id).join(', ')}; workloads: ${WORKLOADS.map((w) => w.id).join(', ')}`)
   process.exit(2)
@@ -174,19 +213,136 @@ const HTTP_ROW_BUDGET = WARMUP + DURATION + 25
 const HARD_LIMIT_MS =
   (REPS * TARGETS.reduce((sum, t) => sum + (t.kind === 'core' ? WARMUP + CORE_SECONDS + 10 : HTTP_ROW_BUDGET), 0) + QUIET_BUDGET + 60) * 1000
 
-const children = new Set()
-const warnings = []
-function warn(message) {
-  warnings.push(message)
-  console.error(`warning: ${message}`)
-}
-
 const watchdog = setTimeout(() => {
   console.error(`bench: hard time limit of ${Math.round(HARD_LIMIT_MS / 1000)} s reached; stopping`)
   for (const child of children) child.kill('SIGKILL')
-  process.exit(1)
+  cleanUpStorage().finally(() => process.exit(1))
 }, HARD_LIMIT_MS)
 watchdog.unref()
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}; stopping`)
+    for (const child of children) child.kill('SIGKILL')
+    cleanUpStorage().finally(() => process.exit(130))
+  })
+}
+
+// ---------------------------------------------------------------------------
+// Durable storage: set up before the run, removed after it
+
+/** Rejects after `ms`: no database may hold the run up. */
+function within(ms, promise, what) {
+  let timer
+  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Creates the per-run PostgreSQL tables (grantkit's migrate()) and checks that Redis answers.
+ * A database that cannot be reached takes its rows out of the run, with a warning.
+ */
+async function setUpStorage(kinds) {
+  const up = { postgres: false, redis: false }
+  if (kinds.has('postgres')) try {
+    const { createPostgresStorage } = await loadStorage('postgres')
+    const storage = createPostgresStorage({ connectionString: PG_URL, tablePrefix: PG_PREFIX })
+    try {
+      await within(10_000, storage.migrate(), 'PostgreSQL')
+      storageCreated.postgres = true
+      up.postgres = true
+    } finally {
+      await within(5000, storage.close(), 'PostgreSQL close').catch(() => {})
+    }
+  } catch (err) {
+    warn(`PostgreSQL at ${PG_URL} cannot be used (${err instanceof Error ? err.message : err}): the PostgreSQL storage rows were skipped`)
+  }
+  if (kinds.has('redis')) try {
+    const { default: Redis } = await import('ioredis')
+    const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null })
+    client.on('error', () => {})
+    try {
+      await within(5000, client.connect().then(() => client.ping()), 'Redis')
+      storageCreated.redis = true
+      up.redis = true
+    } finally {
+      client.disconnect()
+    }
+  } catch (err) {
+    warn(`Redis at ${REDIS_URL} cannot be used (${err instanceof Error ? err.message : err}): the Redis storage rows were skipped`)
+  }
+  return up
+}
+
+let cleanedUp = false
+/** Drops this run's tables (prefix PG_PREFIX) and deletes its keys (SCAN + DEL under REDIS_PREFIX). */
+async function cleanUpStorage() {
+  if (cleanedUp) return
+  cleanedUp = true
+  if (storageCreated.postgres) {
+    try {
+      const { default: pg } = await import('pg')
+      const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 })
+      await within(5000, client.connect(), 'PostgreSQL')
+      try {
+        const { rows } = await client.query('SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND left(tablename, length($1)) = $1', [PG_PREFIX])
+        for (const { tablename } of rows) await client.query(`DROP TABLE IF EXISTS "${tablename}"`)
+        console.error(`storage clean-up: dropped ${rows.length} PostgreSQL tables ${PG_PREFIX}*`)
+      } finally {
+        await client.end()
+      }
+    } catch (err) {
+      warn(`could not drop the PostgreSQL tables ${PG_PREFIX}*: ${err instanceof Error ? err.message : err}`)
+    }
+  }
+  if (storageCreated.redis) {
+    try {
+      const { default: Redis } = await import('ioredis')
+      const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null })
+      client.on('error', () => {})
+      try {
+        let cursor = '0'
+        let deleted = 0
+        do {
+          const [next, keys] = await within(10_000, client.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000), 'Redis SCAN')
+          cursor = next
+          if (keys.length > 0) deleted += await client.del(...keys)
+        } while (cursor !== '0')
+        console.error(`storage clean-up: deleted ${deleted} Redis keys ${REDIS_PREFIX}*`)
+      } finally {
+        client.disconnect()
+      }
+    } catch (err) {
+      warn(`could not delete the Redis keys ${REDIS_PREFIX}*: ${err instanceof Error ? err.message : err}`)
+    }
+  }
+}
+
+/**
+ * CPU time so far (ms) of the database server's processes (postgres, redis-server), read from
+ * /proc/<pid>/stat. They are not pinned: this is how much CPU they took during a run, counted
+ * apart from "other load". Processes that exit during the run are missed (the pool's backends stay).
+ */
+function dbCpuMs(storage) {
+  const comm = storage === 'postgres' ? 'postgres' : 'redis-server'
+  let ticks = 0
+  let pids
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d))
+  } catch {
+    return NaN
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      if (stat.slice(stat.indexOf('(') + 1, close) !== comm) continue
+      const fields = stat.slice(close + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1000) / CLK_TCK
+}
 
 // ---------------------------------------------------------------------------
 // Other load on the machine. The benchmark owns the server core and the load
@@ -684,13 +840,17 @@ async function measureHttp(t, pinned, rep) {
     await plan.before?.()
 
     const srv0 = await serverCpu(child)
+    const db0 = srv.storage !== undefined ? dbCpuMs(srv.storage) : NaN
     const stat0 = readCpuStat()
     const gen0 = process.cpuUsage()
     const run = await plan.run(DURATION, true)
     const gen = process.cpuUsage(gen0)
     const stat1 = readCpuStat()
+    const db1 = srv.storage !== undefined ? dbCpuMs(srv.storage) : NaN
     const srv1 = await serverCpu(child)
-    const load = otherLoad(stat0, stat1, (srv1.micros - srv0.micros + gen.user + gen.system) / 1000)
+    // The database server's CPU is part of the work measured, not someone else's load.
+    const dbMs = db1 - db0
+    const load = otherLoad(stat0, stat1, (srv1.micros - srv0.micros + gen.user + gen.system) / 1000 + (Number.isFinite(dbMs) ? dbMs : 0))
     const peak = procStatusMiB(child.pid, 'VmHWM')
 
     const wallMs = srv1.at - srv0.at
@@ -715,6 +875,7 @@ async function measureHttp(t, pinned, rep) {
       count: run.responses,
       serverCpu: ((srv1.micros - srv0.micros) / 1000 / wallMs) * 100,
       genCpu: ((gen.user + gen.system) / 1000 / (run.elapsed * 1000)) * 100,
+      dbCpu: stat0 !== null && stat1 !== null ? (dbMs / (stat1.at - stat0.at)) * 100 : NaN,
       rssMiB: srv1.rss / 2 ** 20,
       peakRssMiB: peak,
       startRssMiB,
@@ -794,6 +955,7 @@ function summarize(samples) {
       max: Math.max(...rates),
       serverCpu: median(runs.map((r) => r.serverCpu)),
       genCpu: median(runs.map((r) => r.genCpu)),
+      dbCpu: median(runs.map((r) => r.dbCpu)),
       // Rate per second of the server's own CPU time: steadier than the rate when other processes take the core.
       perCpuSecond: median(runs.map((r) => r.perSecond / (r.serverCpu / 100))),
       peakRss: median(runs.map((r) => r.peakRssMiB)),
@@ -848,7 +1010,7 @@ function peerRows(summary) {
   for (const w of WORKLOADS) {
     const measured = summary.filter((s) => s.t.workload === w.id)
     if (measured.length === 0) continue
-    const peers = measured.filter((s) => s.t.peer !== PEER_GRANTKIT && s.t.whatIf !== true && s.valid)
+    const peers = measured.filter((s) => s.t.peer !== PEER_GRANTKIT && s.t.whatIf !== true && s.t.storage === undefined && s.valid)
     const best = peers.length === 0 ? NaN : Math.max(...peers.map((s) => s.perSecond))
     const bestPerCpu = peers.length === 0 ? NaN : Math.max(...peers.map((s) => s.perCpuSecond))
     for (const peer of PEER_ORDER) {
@@ -957,7 +1119,7 @@ function serverRows(samples) {
     const runs = rows.flatMap((t) => samples.get(t.id))
     const highest = rows.map((t) => ({ t, mib: maxOf(samples.get(t.id).map((r) => r.peakRssMiB)) })).sort((a, b) => b.mib - a.mib)[0]
     out.push([
-      `${srv.peer} (${[basenameOf(srv.script), ...srv.args].join(' ')})`,
+      `${srv.peer} (${[basenameOf(srv.script), ...(srv.storage !== undefined ? srv.args.slice(0, 1) : srv.args)].join(' ')})`,
       `${fmt(median(runs.map((r) => r.startupMs)), 0)}`,
       fmt(median(runs.map((r) => r.startRssMiB)), 1),
       `${fmt(Math.min(...runs.map((r) => r.startupMs).filter(Number.isFinite)), 0)}–${fmt(maxOf(runs.map((r) => r.startupMs)), 0)}`,
@@ -968,13 +1130,54 @@ function serverRows(samples) {
   }
   return out
 }
+/** The storage rows against the memory rows of the same workload, in the same run. */
+function storageRows(summary) {
+  const out = []
+  const verdicts = []
+  for (const w of WORKLOADS) {
+    const rows = summary.filter((s) => s.t.workload === w.id && s.t.storage !== undefined)
+    if (rows.length === 0) continue
+    const memory = summary.find((s) => s.t.id === rows[0].t.memory)
+    const line = (s, name, ratio, target, verdict) => [
+      w.label,
+      name,
+      `${fmt(s.perSecond)}${s.valid ? '' : ' INVALID'}`,
+      rangeText(s),
+      fmt(s.p50, latencyDigits(s.p50)),
+      fmt(s.p99, latencyDigits(s.p99)),
+      ratio,
+      target,
+      verdict,
+      fmt(s.perCpuSecond),
+      pct(s.serverCpu),
+      pct(s.dbCpu),
+      pct(s.genCpu),
+      pct(s.other),
+    ]
+    if (memory !== undefined) out.push(line(memory, 'memory', '1.00', '', ''))
+    for (const s of rows) {
+      const target = SERVERS[s.t.server].storageTarget
+      const ratio = memory !== undefined && memory.valid ? s.perSecond / memory.perSecond : NaN
+      const verdict = !s.valid || memory === undefined || !memory.valid ? 'INVALID' : ratio >= target ? 'PASS' : 'MISS'
+      const name = s.t.storage === 'postgres' ? 'PostgreSQL' : 'Redis'
+      out.push(line(s, name, fmt(ratio, 2), `≥ ${target.toFixed(2)}`, verdict))
+      verdicts.push({
+        verdict,
+        text: `${w.label}, ${name} storage: ${fmt(s.perSecond)} vs memory ${fmt(memory?.perSecond)} req/s = ${fmt(ratio, 2)} of memory (target ≥ ${target}; ${name} server CPU ${pct(s.dbCpu)} of a core, not pinned)`,
+      })
+    }
+  }
+  return { rows: out, verdicts }
+}
+const STORAGE_HEAD = ['workload', 'storage', 'req/s (median)', 'min–max', 'p50 ms', 'p99 ms', 'ratio to memory', 'target', 'result', 'per server CPU-second', 'server CPU', 'database server CPU (not pinned)', 'loadgen CPU', 'other load (max)']
+
 const SERVER_HEAD = ['server', 'start-up ms (median)', 'RSS after start MiB (median)', 'start-up min–max', 'highest peak RSS MiB', 'in workload', 'starts']
 const basenameOf = (path) => path.split('/').pop()
 
 function textTable(head, rows) {
   const all = [head, ...rows]
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)))
-  const line = (r) => r.map((c, i) => (i <= 1 && head === PEER_HEAD ? c.padEnd(widths[i]) : i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  const line = (r) => r.map((c, i) => (i <= 1 && (head === PEER_HEAD || head === STORAGE_HEAD) ? c.padEnd(widths[i]) : i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   return [line(all[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
@@ -994,7 +1197,7 @@ function perRunTable(samples) {
 }
 
 function commandLine() {
-  const overrides = ['BENCH_QUICK', 'BENCH_REPS', 'BENCH_DURATION', 'BENCH_WARMUP', 'BENCH_CORE_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_FLOW_WORKERS', 'BENCH_QUIET_BUDGET', 'BENCH_ONLY', 'BENCH_PROFILE', 'BENCH_SCRYPT_N', 'GRANTKIT_DIST']
+  const overrides = ['BENCH_QUICK', 'BENCH_REPS', 'BENCH_DURATION', 'BENCH_WARMUP', 'BENCH_CORE_SECONDS', 'BENCH_CONNECTIONS', 'BENCH_FLOW_WORKERS', 'BENCH_QUIET_BUDGET', 'BENCH_ONLY', 'BENCH_PROFILE', 'BENCH_SCRYPT_N', 'GRANTKIT_DIST', 'BENCH_STORAGE', 'BENCH_PG_URL', 'BENCH_REDIS_URL']
     .filter((k) => process.env[k] !== undefined && process.env[k] !== '')
     .map((k) => `${k}=${process.env[k]}`)
   const base = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : 'node bench/run.mjs'
@@ -1048,12 +1251,13 @@ for (let rep = 1; rep <= REPS; rep++) {
     const unit = t.work === 'flow' ? 'flows/s' : '/s'
     console.error(
       `  [${rep}/${REPS}] ${t.id.padEnd(idWidth)} ${fmt(r.perSecond).padStart(7)} ${unit}  p50 ${fmt(r.p50, latencyDigits(r.p50))} ms  ` +
-        `p99 ${fmt(r.p99, latencyDigits(r.p99))} ms  server CPU ${pct(r.serverCpu)}  loadgen ${pct(r.genCpu)}  other load ${pct(r.other)}` +
+        `p99 ${fmt(r.p99, latencyDigits(r.p99))} ms  server CPU ${pct(r.serverCpu)}${Number.isFinite(r.dbCpu) ? `  ${t.storage} CPU ${pct(r.dbCpu)}` : ''}  loadgen ${pct(r.genCpu)}  other load ${pct(r.other)}` +
         `${Number.isFinite(r.peakRssMiB) ? `  peak RSS ${fmt(r.peakRssMiB)} MiB  start-up ${fmt(r.startupMs)} ms` : ''}${note}`,
     )
   }
 }
 const benchSeconds = (performance.now() - benchStarted) / 1000
+await cleanUpStorage()
 
 const summary = summarize(samples)
 const ceiling = summary.find((s) => s.t.id === 'http-raw')
@@ -1064,7 +1268,11 @@ if (pinned && ceiling.valid && ceiling.serverCpu < 90) {
 for (const s of summary) {
   // A server that does not fill its core is waiting for the load generator (or for scrypt's thread pool).
   if (pinned && s.t.kind === 'http' && s.t.id !== 'http-raw' && s.valid && s.serverCpu < 85) {
-    warn(`${s.t.label}: the server used only ${fmt(s.serverCpu)}% of its core (loadgen ${pct(s.genCpu)}): its rate may be limited by the load generator`)
+    warn(
+      s.t.storage !== undefined
+        ? `${s.t.label}: the server used only ${fmt(s.serverCpu)}% of its core (${s.t.storage} server ${pct(s.dbCpu)}, loadgen ${pct(s.genCpu)}): it waits for the database, which is not pinned`
+        : `${s.t.label}: the server used only ${fmt(s.serverCpu)}% of its core (loadgen ${pct(s.genCpu)}): its rate may be limited by the load generator`,
+    )
   }
 }
 
@@ -1083,6 +1291,7 @@ const pRows = peerRows(summary)
 const sRows = serverRows(samples)
 const verdicts = peerVerdicts(summary, samples)
 const notes = peerNotes(summary, samples)
+const storage = storageRows(summary)
 
 console.log('')
 console.log(textTable(HEAD, coreRows))
@@ -1105,6 +1314,13 @@ if (pRows.length > 0) {
   for (const n of notes) console.log(`note: ${n}`)
   console.log('')
   console.log(textTable(SERVER_HEAD, sRows))
+}
+if (storage.rows.length > 0) {
+  console.log('')
+  console.log(textTable(STORAGE_HEAD, storage.rows))
+  console.log('')
+  for (const v of storage.verdicts) console.log(`${v.verdict.padEnd(7)} ${v.text}`)
+  console.log(`note: the database servers are not pinned (they run on whichever CPU is free, the load generator's included); their CPU is shown apart and is not counted as other load`)
 }
 for (const s of summary) {
   if (!s.valid) console.log(`INVALID ${s.t.label}: ${s.problems.join('; ')}`)
@@ -1154,6 +1370,20 @@ ${verdicts.map((v) => `- **${v.verdict}** ${v.text}`).join('\n')}
 ${notes.map((n) => `- ${n}`).join('\n')}
 
 ${sRows.length === 0 ? '' : markdownTable(SERVER_HEAD, sRows)}
+
+## Durable storage: PostgreSQL and Redis beside memory
+
+The same grantkit opaque server (\`server.mjs opaque-pg\` / \`opaque-redis\`) with \`createPostgresStorage\` or \`createRedisStorage\`
+instead of the default memory storage, measured in the same repetitions, interleaved with the rows above (same
+server on CPU ${SERVER_CPU}, load on CPU ${LOADGEN_CPU}). **The database servers themselves are not pinned**: they run on whichever
+CPU is free, the load generator's included; their CPU over the run is shown apart ("database server CPU", summed over
+their processes from /proc) and is not counted as other load. Tables under the prefix \`${PG_PREFIX}\` and keys under
+\`${REDIS_PREFIX}\` were created for this run and removed after it. Targets, informational: Redis ≥ 0.7 and PostgreSQL ≥ 0.4 of
+memory.
+
+${storage.rows.length === 0 ? `(no storage rows measured${STORAGE_ON ? '; see warnings' : ': BENCH_STORAGE=0'})` : markdownTable(STORAGE_HEAD, storage.rows, 2)}
+
+${storage.verdicts.map((v) => `- **${v.verdict}** ${v.text}`).join('\n')}
 
 ${anyInvalid ? `**INVALID:** ${summary.filter((s) => !s.valid).map((s) => `${s.t.label} (${s.problems.join('; ').replace(/\n\s*/g, ' / ')})`).join('; ')}\n\n` : ''}${warnings.length > 0 ? `Warnings:\n\n${warnings.map((w) => `- ${w}`).join('\n')}\n\n` : ''}Every run:
 

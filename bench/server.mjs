@@ -1,12 +1,12 @@
 // Child process: an HTTP server under test on 127.0.0.1, port chosen by the OS.
-// Usage: node bench/server.mjs <jwt|opaque|opaque-nohash|raw|raw-es256>. Talks to the parent over IPC
+// Usage: node bench/server.mjs <jwt|opaque|opaque-nohash|raw|raw-es256>, or <opaque-pg|opaque-redis> <prefix> <url>. Talks to the parent over IPC
 // (serveForParent in common.mjs): sends { type: 'ready', port }, answers { type: 'cpu' } with its
 // CPU time so the parent can tell whether the server's core was saturated. Exits when the parent goes.
 // grantkit serves every row it takes part in from this script: client_credentials, introspection,
 // refresh and the code flow (with its built-in login and consent pages).
 import { generateKeyPairSync, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
-import { CLIENT_ID, ISSUER, PASSWORD, USERNAME, loadGrantkit, loadNodeAdapter, serveForParent, serverOptions, SCOPE } from './common.mjs'
+import { CLIENT_ID, ISSUER, PASSWORD, USERNAME, loadGrantkit, loadNodeAdapter, loadStorage, serveForParent, serverOptions, SCOPE } from './common.mjs'
 
 const mode = process.argv[2]
 
@@ -65,6 +65,22 @@ if (mode === 'raw') {
   const grantkit = await loadGrantkit()
   const { toNodeListener } = await loadNodeAdapter()
   listener = toNodeListener(grantkit.createAuthorizationServer(serverOptions(mode, grantkit)))
+} else if (mode === 'opaque-pg' || mode === 'opaque-redis') {
+  // The opaque server with durable storage instead of memory: PostgreSQL (tables created by run.mjs
+  // with migrate() under a per-run prefix, argv[3]) or Redis (keys under a per-run prefix, argv[3]).
+  // The connection string / URL comes from BENCH_PG_URL / BENCH_REDIS_URL through run.mjs (argv[4]).
+  const grantkit = await loadGrantkit()
+  const { toNodeListener } = await loadNodeAdapter()
+  const options = serverOptions('opaque', grantkit)
+  const [prefix, url] = process.argv.slice(3)
+  if (mode === 'opaque-pg') {
+    const { createPostgresStorage } = await loadStorage('postgres')
+    options.storage = createPostgresStorage({ connectionString: url, tablePrefix: prefix })
+  } else {
+    const { createRedisStorage } = await loadStorage('redis')
+    options.storage = createRedisStorage({ client: url, prefix })
+  }
+  listener = toNodeListener(grantkit.createAuthorizationServer(options))
 } else if (mode === 'opaque-nohash') {
   // A what-if for the code-flow row, not a configuration to copy: the same server with a user source
   // (its public UserSource interface) that compares the password in constant time without hashing it.
@@ -89,7 +105,7 @@ if (mode === 'raw') {
   }
   listener = toNodeListener(grantkit.createAuthorizationServer(options))
 } else {
-  throw new Error(`mode must be jwt, opaque, opaque-nohash, raw or raw-es256, not ${mode}`)
+  throw new Error(`mode must be jwt, opaque, opaque-pg, opaque-redis, opaque-nohash, raw or raw-es256, not ${mode}`)
 }
 
 serveForParent(createServer(listener))
