@@ -34,7 +34,6 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
   })
 
   it('lists an embedder grant and only the grants registered', async () => {
-    const { clientCredentials } = await import('../../src/index.js')
     const { server } = makeServer({
       clients: [{ client_id: 'c', client_secret: 's', grant_types: ['urn:x'] }],
       grants: [{ grantType: 'urn:x', parameters: [], clientAuth: 'required', handle: async () => ({ access_token: 'a', token_type: 'Bearer' }) }],
@@ -43,7 +42,6 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
     expect(doc.grant_types_supported).toEqual(['urn:x', 'implicit'])
     expect(doc.response_types_supported).not.toContain('code')
     expect(doc.device_authorization_endpoint).toBeUndefined()
-    void clientCredentials
   })
 
   it('puts the well-known suffix where RFC 8414 §3.1 and OIDC Discovery §4 say for an issuer with a path', async () => {
