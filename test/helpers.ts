@@ -1,4 +1,4 @@
-import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions, type GrantkitRequest, type GrantkitResponse } from '../src/index.js'
+import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions, type GrantkitRequest, type GrantkitResponse, type UserSource } from '../src/index.js'
 
 export const ISSUER = 'https://as.example'
 
@@ -48,3 +48,36 @@ export function tokenRequest(body: string | Record<string, string>, headers: Rec
 export function json(res: GrantkitResponse): Record<string, unknown> {
   return JSON.parse(res.body ?? 'null') as Record<string, unknown>
 }
+
+/** A person of `plainUsers`: subject, password in plain text, claims. */
+export interface PlainUser {
+  sub: string
+  password: string
+  claims?: Record<string, unknown>
+}
+
+/**
+ * A user source that compares passwords in plain text, so a test can build a
+ * server without scrypt's cost. Tests only: the real ones hash.
+ */
+export function plainUsers(people: Record<string, PlainUser>): UserSource {
+  const bySub = new Map(Object.values(people).map((p) => [p.sub, p]))
+  return {
+    async findByUsername(username) {
+      const p = Object.hasOwn(people, username) ? people[username] : undefined
+      return p === undefined ? undefined : { sub: p.sub, username }
+    },
+    async verifyPassword(account, password) {
+      return account !== undefined && Object.hasOwn(people, account.username) && people[account.username]!.password === password
+    },
+    async claims(sub) {
+      const p = bySub.get(sub)
+      return p === undefined ? undefined : { ...p.claims, sub }
+    },
+  }
+}
+
+/** alice / wonderland, subject `alice-sub`. */
+export const alice = (claims: Record<string, unknown> = { name: 'Alice' }): Record<string, PlainUser> => ({
+  alice: { sub: 'alice-sub', password: 'wonderland', claims },
+})

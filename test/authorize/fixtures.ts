@@ -15,9 +15,8 @@ import {
   type GrantkitRequest,
   type GrantkitResponse,
   type InteractionResult,
-  type UserSource,
 } from '../../src/index.js'
-import { basic, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
+import { basic, counterIds, fakeClock, ISSUER, json, tokenRequest, plainUsers } from '../helpers.js'
 
 export { ISSUER, basic, json }
 
@@ -95,19 +94,7 @@ export const PEOPLE: Record<string, { sub: string; password: string; claims: Rec
 }
 
 /** A user source without scrypt, so that each test can afford its own server. */
-export const tinyUsers: UserSource = {
-  async findByUsername(username) {
-    const p = PEOPLE[username]
-    return p === undefined ? undefined : { sub: p.sub, username }
-  },
-  async verifyPassword(account, password) {
-    return account !== undefined && PEOPLE[account.username]?.password === password
-  },
-  async claims(sub) {
-    const p = Object.values(PEOPLE).find((x) => x.sub === sub)
-    return p === undefined ? undefined : { ...p.claims, sub }
-  },
-}
+export const tinyUsers = plainUsers(PEOPLE)
 
 export interface Harness {
   server: AuthorizationServer

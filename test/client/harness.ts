@@ -9,27 +9,17 @@ import { readFileSync } from 'node:fs'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
 import { expect } from 'vitest'
 import { toNodeListener } from '../../adapters/node.js'
-import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions, type UserSource } from '../../src/index.js'
+import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions } from '../../src/index.js'
 import { generateEncryptionKey, type EncryptionOptions } from '../../src/client/index.js'
+import { alice, plainUsers } from '../helpers.js'
 
 export const REDIRECT_URI = 'https://app.example/callback'
 
-/** alice / wonderland, subject `alice-sub`; bob / builder. Plain-text checks: no scrypt in these tests. */
-export const users: UserSource = {
-  async findByUsername(username) {
-    if (username === 'alice') return { sub: 'alice-sub', username }
-    if (username === 'bob') return { sub: 'bob-sub', username }
-    return undefined
-  },
-  async verifyPassword(account, password) {
-    return (account?.username === 'alice' && password === 'wonderland') || (account?.username === 'bob' && password === 'builder')
-  },
-  async claims(sub) {
-    if (sub === 'alice-sub') return { sub, name: 'Alice', email: 'alice@example.com' }
-    if (sub === 'bob-sub') return { sub, name: 'Bob' }
-    return undefined
-  },
-}
+/** alice / wonderland, subject `alice-sub`; bob / builder. */
+export const users = plainUsers({
+  ...alice({ name: 'Alice', email: 'alice@example.com' }),
+  bob: { sub: 'bob-sub', password: 'builder', claims: { name: 'Bob' } },
+})
 
 export function encryption(): EncryptionOptions {
   return { keys: { k1: generateEncryptionKey() }, currentKeyId: 'k1' }

@@ -5,22 +5,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
-import { DEVICE_CODE_GRANT, JWT_BEARER_GRANT, type AuthorizationServerOptions, type ClientMetadata, type UserSource } from '../../src/index.js'
+import { DEVICE_CODE_GRANT, JWT_BEARER_GRANT, type AuthorizationServerOptions, type ClientMetadata } from '../../src/index.js'
+import { alice, plainUsers } from '../helpers.js'
 
 export { DEVICE_CODE_GRANT, JWT_BEARER_GRANT }
 
-/** alice / wonderland, subject `alice-sub`, compared in plain text. */
-export const users: UserSource = {
-  async findByUsername(username) {
-    return username === 'alice' ? { sub: 'alice-sub', username: 'alice' } : undefined
-  },
-  async verifyPassword(account, password) {
-    return account?.username === 'alice' && password === 'wonderland'
-  },
-  async claims(sub) {
-    return sub === 'alice-sub' ? { sub, name: 'Alice Liddell', email: 'alice@example.com', email_verified: true } : undefined
-  },
-}
+/** alice / wonderland, subject `alice-sub`. */
+export const users = plainUsers(alice({ name: 'Alice Liddell', email: 'alice@example.com', email_verified: true }))
 
 export const WEB_CALLBACK = 'https://app.example/cb'
 export const SPA_CALLBACK = 'https://spa.example/cb'

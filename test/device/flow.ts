@@ -15,24 +15,13 @@ import {
   type DeviceCodeRecord,
   type GrantkitRequest,
   type GrantkitResponse,
-  type UserSource,
 } from '../../src/index.js'
-import { counterIds, fakeClock, ISSUER, json } from '../helpers.js'
+import { counterIds, fakeClock, ISSUER, json, alice, plainUsers } from '../helpers.js'
 
 export { DEVICE_CODE_GRANT, ISSUER }
 
-/** alice / wonderland, subject `alice-sub`. Checked in plain text: the tests never touch scrypt. */
-export const users: UserSource = {
-  async findByUsername(username) {
-    return username === 'alice' ? { sub: 'alice-sub', username: 'alice' } : undefined
-  },
-  async verifyPassword(account, password) {
-    return account !== undefined && account.username === 'alice' && password === 'wonderland'
-  },
-  async claims(sub) {
-    return sub === 'alice-sub' ? { sub, name: 'Alice' } : undefined
-  },
-}
+/** alice / wonderland, subject `alice-sub`. */
+export const users = plainUsers(alice())
 
 export const deviceClients: ClientMetadata[] = [
   {

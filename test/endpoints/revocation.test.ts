@@ -6,23 +6,11 @@ import {
   type AuthorizationServer,
   type AuthorizationServerOptions,
   type GrantkitResponse,
-  type UserSource,
 } from '../../src/index.js'
 import { authorizeDevice, Browser, deviceServer, poll } from '../device/flow.js'
-import { basic, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
+import { basic, counterIds, fakeClock, ISSUER, json, tokenRequest, alice, plainUsers } from '../helpers.js'
 
-/** alice / wonderland, without scrypt. */
-const users: UserSource = {
-  async findByUsername(username) {
-    return username === 'alice' ? { sub: 'alice-sub', username } : undefined
-  },
-  async verifyPassword(account, password) {
-    return account !== undefined && password === 'wonderland'
-  },
-  async claims(sub) {
-    return sub === 'alice-sub' ? { sub, name: 'Alice' } : undefined
-  },
-}
+const users = plainUsers(alice())
 
 const SCOPE = 'openid offline_access api:read'
 const APP = { authorization: basic('app', 'app-secret') }

@@ -139,7 +139,7 @@ class Tables {
 
 function accessTokens(pool: PostgresPool, t: Tables, now: () => number): AccessTokenStore {
   const tokens = t.name('access_tokens')
-  const jtis = t.name('revoked_jtis')
+  const jtis = revocationSet(pool, t.name('revoked_jtis'), 'jti', now)
   return {
     async save(record: AccessTokenRecord & { tokenHash: string }) {
       await run(pool, `INSERT INTO ${tokens} (token_hash, record, expires_at) VALUES ($1, $2, $3)
@@ -152,15 +152,8 @@ function accessTokens(pool: PostgresPool, t: Tables, now: () => number): AccessT
     async revoke(tokenHash) {
       await run(pool, `DELETE FROM ${tokens} WHERE token_hash = $1`, [tokenHash])
     },
-    async revokeJti(jti, expiresAt) {
-      // A revocation is never shortened by a later, shorter one.
-      await run(pool, `INSERT INTO ${jtis} AS t (jti, expires_at) VALUES ($1, $2)
-        ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(t.expires_at, EXCLUDED.expires_at)`, [jti, expiresAt])
-    },
-    async isJtiRevoked(jti) {
-      const r = await run(pool, `SELECT 1 FROM ${jtis} WHERE jti = $1 AND expires_at > $2`, [jti, now()])
-      return r.rowCount === 1
-    },
+    revokeJti: jtis.revoke,
+    isJtiRevoked: jtis.isRevoked,
   }
 }
 
@@ -221,19 +214,23 @@ function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): Refres
   }
 }
 
-function grants(pool: PostgresPool, t: Tables, now: () => number): GrantStore {
-  const revoked = t.name('revoked_grants')
+/** A set of revoked ids (JWT jtis, grants), each kept until a time. Column names are ours, never input. */
+function revocationSet(pool: PostgresPool, table: string, column: 'jti' | 'grant_id', now: () => number): { revoke(id: string, until: number): Promise<void>; isRevoked(id: string): Promise<boolean> } {
   return {
-    async revoke(grantId, until) {
+    async revoke(id, until) {
       // A revocation is never shortened by a later, shorter one.
-      await run(pool, `INSERT INTO ${revoked} AS t (grant_id, expires_at) VALUES ($1, $2)
-        ON CONFLICT (grant_id) DO UPDATE SET expires_at = GREATEST(t.expires_at, EXCLUDED.expires_at)`, [grantId, until])
+      await run(pool, `INSERT INTO ${table} AS t (${column}, expires_at) VALUES ($1, $2)
+        ON CONFLICT (${column}) DO UPDATE SET expires_at = GREATEST(t.expires_at, EXCLUDED.expires_at)`, [id, until])
     },
-    async isRevoked(grantId) {
-      const r = await run(pool, `SELECT 1 FROM ${revoked} WHERE grant_id = $1 AND expires_at > $2`, [grantId, now()])
+    async isRevoked(id) {
+      const r = await run(pool, `SELECT 1 FROM ${table} WHERE ${column} = $1 AND expires_at > $2`, [id, now()])
       return r.rowCount === 1
     },
   }
+}
+
+function grants(pool: PostgresPool, t: Tables, now: () => number): GrantStore {
+  return revocationSet(pool, t.name('revoked_grants'), 'grant_id', now)
 }
 
 function replay(pool: PostgresPool, t: Tables, now: () => number): ReplayStore {
