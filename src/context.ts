@@ -6,8 +6,14 @@ import type { Storage } from './storage/types.js'
 import type { TrustRegistry } from './trust/registry.js'
 import type { UserSource } from './users/user-source.js'
 
-/** Absolute URLs of the endpoints, derived from the issuer. */
+/**
+ * Absolute URLs of the enabled endpoints, by endpoint name, derived from the
+ * issuer and `paths`. The built-in names are listed; an embedder's own
+ * endpoints appear under their names too. An endpoint of a feature that is
+ * off has no URL.
+ */
 export interface EndpointUrls {
+  [name: string]: string
   token: string
   jwks: string
   authorization: string
@@ -33,8 +39,10 @@ export interface EndpointUrls {
 export interface ServerContext {
   readonly issuer: string
   readonly endpoints: EndpointUrls
-  /** Path of each endpoint as routed (issuer path + relative path). */
-  readonly routes: Readonly<Record<keyof EndpointUrls | 'metadata' | 'openidConfiguration', string>>
+  /** Path of each endpoint as routed (issuer path + relative path), by endpoint name. */
+  readonly routes: Readonly<Record<string, string>>
+  /** Discovery fields contributed by the enabled features (RFC 8414 §2). */
+  discovery(): Record<string, unknown>
   /** Where a person is sent to sign in or consent: the built-in pages or the embedder's own UI. */
   interactionUrl(uid: string): string
   /** True when the built-in pages serve interactions (no custom `interaction.url`). */

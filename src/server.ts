@@ -3,22 +3,14 @@ import { defaults } from './config/defaults.js'
 import type { AuthorizationServerOptions } from './config/options.js'
 import type { EndpointUrls, ServerContext } from './context.js'
 import { randomId, randomToken } from './crypto/random.js'
-import { createDiscoveryEndpoint } from './endpoints/discovery.js'
-import { jwksEndpoint } from './endpoints/jwks.js'
-import { tokenEndpoint } from './endpoints/token.js'
-import { authorizationEndpoint } from './endpoints/authorization.js'
-import { interactionPagesEndpoint } from './endpoints/interaction-pages.js'
-import { userinfoEndpoint } from './endpoints/userinfo.js'
-import { revocationEndpoint } from './endpoints/revocation.js'
-import { introspectionEndpoint } from './endpoints/introspection.js'
-import { deviceAuthorizationEndpoint } from './endpoints/device-authorization.js'
-import { deviceVerificationEndpoint } from './endpoints/device-verification.js'
+import { defaultFeatures } from './features/index.js'
+import { bindFeatures, checkFeatures, collectDiscovery, type BoundEndpoint } from './features/registry.js'
+import type { Feature } from './features/types.js'
 import { finishInteraction, interactionDetails, type InteractionDetails, type InteractionResult } from './interaction/interactions.js'
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
 import { defaultGrants } from './grants/index.js'
 import type { GrantHandler } from './grants/types.js'
 import { notFound } from './http/response.js'
-import { failureResponse } from './endpoints/failure.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 import { KeyRing, type KeyStore } from './keys/key-store.js'
 import { createMemoryStorage } from './storage/memory.js'
@@ -47,6 +39,12 @@ export interface AuthorizationServer {
   introspect(req: GrantkitRequest): Promise<GrantkitResponse>
   /** RFC 8628 device authorization. */
   deviceAuthorization(req: GrantkitRequest): Promise<GrantkitResponse>
+  /**
+   * Any enabled endpoint by name (`token`, `deviceVerification`, or one of your
+   * own features'), for embedders who route themselves. Undefined when no
+   * enabled feature has an endpoint of that name.
+   */
+  endpoint(name: string): ((req: GrantkitRequest) => GrantkitResponse | Promise<GrantkitResponse>) | undefined
   /**
    * For your own login and consent UI (option `interaction.url`): read what to
    * show, then finish the step. Both need the person's request, whose cookie
@@ -134,6 +132,11 @@ function resolveGrants(grants: readonly GrantHandler[]): Map<string, GrantHandle
  * ctx.ttl.accessToken // 3600
  */
 export function createServerContext(options: AuthorizationServerOptions): ServerContext {
+  return assemble(options).ctx
+}
+
+/** The resolved context and the enabled features' endpoints, bound to it. */
+function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bound: ReturnType<typeof bindFeatures> } {
   if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object')
   const issuerUrl = checkIssuer(options.issuer, options.allowHttpIssuer === true)
   const issuer = options.issuer
@@ -189,13 +192,16 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     }
   }
 
-  const paths = { ...defaults.paths }
+  const features = checkFeatures(options.features ?? defaultFeatures)
+  const paths: Record<string, string> = { ...features.defaultPaths }
   for (const [name, value] of Object.entries(options.paths ?? {})) {
     if (!(name in paths)) throw new TypeError(`paths.${name}: unknown endpoint; known: ${Object.keys(paths).join(', ')}`)
-    paths[name as keyof typeof paths] = checkPath(value, `paths.${name}`)
+    paths[name] = checkPath(value, `paths.${name}`)
   }
-  const endpoints = Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, issuer + path])) as unknown as EndpointUrls
-  const endpointRoutes = Object.fromEntries(Object.entries(paths).map(([name, path]) => [name, basePath + path])) as Record<keyof EndpointUrls, string>
+  // Filled by bindFeatures below, once it knows which features are on.
+  const endpoints = {} as EndpointUrls
+  const routes: Record<string, string> = {}
+  let discovery: Record<string, unknown> | undefined
 
   let users: UserSource | undefined
   if (Array.isArray(options.users)) users = new StaticUserSource(options.users as StaticUser[])
@@ -245,16 +251,11 @@ export function createServerContext(options: AuthorizationServerOptions): Server
   }
 
   const deps = options.deps ?? {}
-  return {
+  const ctx: ServerContext = {
     issuer,
     endpoints,
-    routes: {
-      ...endpointRoutes,
-      // RFC 8414 §3.1: the well-known suffix goes between host and issuer path.
-      metadata: '/.well-known/oauth-authorization-server' + basePath,
-      // OIDC Discovery §4: the suffix is appended to the issuer.
-      openidConfiguration: basePath + '/.well-known/openid-configuration',
-    },
+    routes,
+    discovery: () => (discovery ??= collectDiscovery(ctx, bound.enabled)),
     interactionUrl: customUrl ?? ((uid: string) => `${endpoints.interaction}/${uid}`),
     builtInPages: customUrl === undefined,
     users,
@@ -283,6 +284,8 @@ export function createServerContext(options: AuthorizationServerOptions): Server
     randomId: deps.randomId ?? randomId,
     randomToken: deps.randomToken ?? (() => randomToken(32)),
   }
+  const bound = bindFeatures(ctx, features.registered, paths, basePath)
+  return { ctx, bound }
 }
 
 function nonNegative(value: unknown, path: string): number {
@@ -302,46 +305,29 @@ function nonNegative(value: unknown, path: string): number {
  * const res = await server.handle({ method: 'POST', url, headers, body })
  */
 export function createAuthorizationServer(options: AuthorizationServerOptions): AuthorizationServer {
-  const ctx = createServerContext(options)
-  const metadata = createDiscoveryEndpoint(ctx)
-  const routes = new Map<string, (req: GrantkitRequest) => GrantkitResponse | Promise<GrantkitResponse>>([
-    [ctx.routes.token, (req) => tokenEndpoint(ctx, req)],
-    [ctx.routes.jwks, (req) => jwksEndpoint(ctx, req)],
-    [ctx.routes.authorization, (req) => authorizationEndpoint(ctx, req)],
-    [ctx.routes.userinfo, (req) => userinfoEndpoint(ctx, req)],
-    [ctx.routes.revocation, (req) => revocationEndpoint(ctx, req)],
-    [ctx.routes.introspection, (req) => introspectionEndpoint(ctx, req)],
-    [ctx.routes.deviceAuthorization, (req) => deviceAuthorizationEndpoint(ctx, req)],
-    [ctx.routes.deviceVerification, (req) => deviceVerificationEndpoint(ctx, req)],
-    [ctx.routes.metadata, metadata],
-    [ctx.routes.openidConfiguration, metadata],
-  ])
-  const interactionPrefix = ctx.routes.interaction + '/'
+  const { ctx, bound } = assemble(options)
+  const byName = (name: string): BoundEndpoint => bound.byName.get(name) ?? notFound
+  const sync = (name: string) => byName(name) as (req: GrantkitRequest) => GrantkitResponse
+  const async = (name: string) => {
+    const endpoint = byName(name)
+    return async (req: GrantkitRequest) => endpoint(req)
+  }
   return {
     context: ctx,
-    routes: (pathname) => routes.has(pathname) || (ctx.builtInPages && pathname.startsWith(interactionPrefix)),
+    routes: (pathname) => bound.find(pathname) !== undefined,
     async handle(req) {
-      const path = req.url.pathname
-      let route = routes.get(path)
-      if (route === undefined && ctx.builtInPages && path.startsWith(interactionPrefix)) {
-        route = (r) => interactionPagesEndpoint(ctx, r, path.slice(interactionPrefix.length))
-      }
-      if (route === undefined) return notFound()
-      try {
-        return await route(req)
-      } catch (error) {
-        // Endpoints catch their own errors; this is the last line for a bug or a storage outage.
-        return failureResponse(ctx, req.url.pathname, error)
-      }
+      const endpoint = bound.find(req.url.pathname)
+      return endpoint === undefined ? notFound() : endpoint(req)
     },
-    token: (req) => tokenEndpoint(ctx, req),
-    jwks: (req) => jwksEndpoint(ctx, req),
-    metadata,
-    authorize: (req) => authorizationEndpoint(ctx, req),
-    userinfo: (req) => userinfoEndpoint(ctx, req),
-    revoke: (req) => revocationEndpoint(ctx, req),
-    introspect: (req) => introspectionEndpoint(ctx, req),
-    deviceAuthorization: (req) => deviceAuthorizationEndpoint(ctx, req),
+    endpoint: (name) => bound.byName.get(name),
+    token: async('token'),
+    jwks: sync('jwks'),
+    metadata: sync('metadata'),
+    authorize: async('authorization'),
+    userinfo: async('userinfo'),
+    revoke: async('revocation'),
+    introspect: async('introspection'),
+    deviceAuthorization: async('deviceAuthorization'),
     interactions: {
       details: (req, uid) => interactionDetails(ctx, req, uid),
       finish: (req, uid, result) => finishInteraction(ctx, req, uid, result),

@@ -5,6 +5,7 @@ import type { GrantkitRequest } from '../http/types.js'
 import type { AuthorizationRequest } from '../storage/types.js'
 import { resolveScope } from '../tokens/scope.js'
 import type { RedirectTarget } from './target.js'
+import { RedirectError } from '../endpoints/failure.js'
 
 /** Response types grantkit answers (RFC 6749 §3.1.1, OAuth 2.0 Multiple Response Types §3). */
 export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as const
@@ -13,16 +14,6 @@ export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as
 const PROMPTS = new Set(['none', 'login', 'consent'])
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/
 const MAX_PARAM_LENGTH = 4096
-
-/**
- * An error to show the person, never a redirect: the client or redirect_uri
- * could not be trusted (RFC 6749 §4.1.2.1, RFC 9700 §4.11: no open redirector).
- */
-export class AuthorizationPageError extends Error {
-  constructor(readonly oauth: OAuthError) {
-    super(oauth.message)
-  }
-}
 
 /** Reads the parameters of a GET query or POST form, noting names that repeat. */
 function readParams(req: GrantkitRequest, form: Iterable<[string, string]> | undefined): { params: Map<string, string>; repeated: Set<string> } {
@@ -61,10 +52,12 @@ export async function parseAuthorizationRequest(
   ctx: ServerContext,
   req: GrantkitRequest,
   form?: Iterable<[string, string]>,
-): Promise<ParsedAuthorization | { error: OAuthError; target: RedirectTarget; clientId: string }> {
+): Promise<ParsedAuthorization> {
   const { params, repeated } = readParams(req, form)
+  // Until client and redirect_uri are trusted, an error is a page, never a
+  // redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11: no open redirector).
   const page = (description: string): never => {
-    throw new AuthorizationPageError(new OAuthError('invalid_request', { description }))
+    throw new OAuthError('invalid_request', { description })
   }
 
   if (repeated.has('client_id')) page('The client_id parameter is repeated.')
@@ -93,7 +86,6 @@ export async function parseAuthorizationRequest(
   const state = params.get('state')
   const target: RedirectTarget = { redirectUri, responseMode: implicit ? 'fragment' : 'query' }
   if (state !== undefined && !repeated.has('state') && state.length <= MAX_PARAM_LENGTH) target.state = state
-  const fail = (error: OAuthError) => ({ error, target, clientId: client!.id })
 
   try {
     if (repeated.size > 0) {
@@ -187,7 +179,7 @@ export async function parseAuthorizationRequest(
 
     return { client: client!, request, target }
   } catch (err) {
-    if (err instanceof OAuthError) return fail(err)
+    if (err instanceof OAuthError) throw new RedirectError(target, err, client!.id)
     throw err
   }
 }

@@ -134,7 +134,7 @@ export function demoUrls(ctx: ServerContext): DemoUrls {
     introspection: ctx.endpoints.introspection,
     revocation: ctx.endpoints.revocation,
     jwks: ctx.endpoints.jwks,
-    discovery: new URL(ctx.routes.openidConfiguration, ctx.issuer).href,
+    discovery: ctx.endpoints.openidConfiguration!,
   }
 }
 

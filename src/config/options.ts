@@ -1,5 +1,6 @@
 import type { ClientMetadata } from '../clients/metadata.js'
 import type { ClientRegistry } from '../clients/registry.js'
+import type { Feature } from '../features/types.js'
 import type { GrantHandler } from '../grants/types.js'
 import type { KeyStore } from '../keys/key-store.js'
 import type { PrivateJwk, SigningAlgorithm } from '../keys/signing-key.js'
@@ -26,6 +27,8 @@ export interface AuthorizationServerOptions {
   keys?: KeyStore | { keys?: PrivateJwk[]; algorithm?: SigningAlgorithm }
   /** Grant types at the token endpoint. Default `defaultGrants`. */
   grants?: readonly GrantHandler[]
+  /** Endpoints and features (the device flow, introspection, …). Default `defaultFeatures`; add your own with `[...defaultFeatures, mine]`. */
+  features?: readonly Feature[]
   /** `jwt` (RFC 9068) or `opaque`. Default `jwt`. */
   accessTokenFormat?: 'jwt' | 'opaque'
   /** `aud` of access tokens. Default: the issuer. */
@@ -50,7 +53,7 @@ export interface AuthorizationServerOptions {
   /** Seconds discovery and JWKS responses may be cached. Default 300. */
   metadataMaxAge?: number
   /** Paths of endpoints relative to the issuer path. */
-  paths?: Partial<{ token: string; jwks: string; authorization: string; userinfo: string; interaction: string; revocation: string; introspection: string; deviceAuthorization: string; deviceVerification: string }>
+  paths?: Partial<{ token: string; jwks: string; authorization: string; userinfo: string; interaction: string; revocation: string; introspection: string; deviceAuthorization: string; deviceVerification: string }> & Record<string, string>
   /** Issuers whose JWT (RFC 7523) and SAML (RFC 7522) assertions are accepted as grants. */
   trust?: TrustOptions
   /** People who sign in: a source of your own, or a static list (passwords hashed at start). */

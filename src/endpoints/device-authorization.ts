@@ -4,8 +4,7 @@ import { hashToken } from '../crypto/random.js'
 import { generateUserCode, normalizeUserCode } from '../device/user-code.js'
 import { OAuthError } from '../errors.js'
 import { DEVICE_CODE_GRANT } from '../grants/device-code.js'
-import { jsonNoStore, methodNotAllowed } from '../http/response.js'
-import { failureResponse } from './failure.js'
+import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { resolveScope } from '../tokens/scope.js'
 import { readFormBody } from './form-body.js'
@@ -18,35 +17,30 @@ const PARAMETERS = new Set(['scope', ...CLIENT_AUTH_PARAMETERS])
  * a device code to poll with and a user code for the person to enter.
  */
 export async function deviceAuthorizationEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
-  if (req.method !== 'POST') return methodNotAllowed('POST')
-  try {
-    const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
-    const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.deviceAuthorization)
-    if (!client.grantTypes.has(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', { detail: `client ${client.id} is not registered for the device grant` })
-    const scope = resolveScope(ctx, client, params.get('scope'))
-    const now = Math.floor(ctx.now())
-    const deviceCode = ctx.randomToken()
-    const userCode = generateUserCode()
-    const expiresIn = ctx.ttl.deviceCode
-    await ctx.storage.deviceCodes.save({
-      deviceCodeHash: hashToken(deviceCode),
-      userCodeHash: hashToken(normalizeUserCode(userCode)!),
-      clientId: client.id,
-      scope,
-      interval: ctx.deviceFlow.interval,
-      issuedAt: now,
-      expiresAt: now + expiresIn,
-      status: 'pending',
-    })
-    return jsonNoStore(200, {
-      device_code: deviceCode,
-      user_code: userCode,
-      verification_uri: ctx.endpoints.deviceVerification,
-      verification_uri_complete: `${ctx.endpoints.deviceVerification}?user_code=${userCode}`,
-      expires_in: expiresIn,
-      interval: ctx.deviceFlow.interval,
-    })
-  } catch (err) {
-    return failureResponse(ctx, 'device_authorization', err)
-  }
+  const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
+  const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.deviceAuthorization)
+  if (!client.grantTypes.has(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', { detail: `client ${client.id} is not registered for the device grant` })
+  const scope = resolveScope(ctx, client, params.get('scope'))
+  const now = Math.floor(ctx.now())
+  const deviceCode = ctx.randomToken()
+  const userCode = generateUserCode()
+  const expiresIn = ctx.ttl.deviceCode
+  await ctx.storage.deviceCodes.save({
+    deviceCodeHash: hashToken(deviceCode),
+    userCodeHash: hashToken(normalizeUserCode(userCode)!),
+    clientId: client.id,
+    scope,
+    interval: ctx.deviceFlow.interval,
+    issuedAt: now,
+    expiresAt: now + expiresIn,
+    status: 'pending',
+  })
+  return jsonNoStore(200, {
+    device_code: deviceCode,
+    user_code: userCode,
+    verification_uri: ctx.endpoints.deviceVerification,
+    verification_uri_complete: `${ctx.endpoints.deviceVerification}?user_code=${userCode}`,
+    expires_in: expiresIn,
+    interval: ctx.deviceFlow.interval,
+  })
 }

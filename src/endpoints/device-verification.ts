@@ -2,13 +2,12 @@ import type { ServerContext } from '../context.js'
 import { constantTimeEqual, hashToken } from '../crypto/random.js'
 import { normalizeUserCode } from '../device/user-code.js'
 import { readCookie, serializeCookie } from '../http/cookies.js'
-import { methodNotAllowed } from '../http/response.js'
+import { OAuthError } from '../errors.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { beginInteraction } from '../interaction/interactions.js'
 import { readSession } from '../interaction/session.js'
 import { deviceCodePage } from '../pages/device.js'
 import { readPageForm } from '../pages/form.js'
-import { errorPage } from '../pages/html.js'
 
 /** Identifies the browser for the code-entry form: CSRF value and per-browser attempt counting. */
 const DEVICE_COOKIE = 'grantkit_device'
@@ -31,13 +30,11 @@ export async function deviceVerificationEndpoint(ctx: ServerContext, req: Grantk
     const prefill = (req.url.searchParams.get('user_code') ?? '').slice(0, 32)
     return deviceCodePage(action, fresh, prefill, undefined, 200, { 'set-cookie': cookie })
   }
-  if (req.method !== 'POST') return methodNotAllowed('GET, POST')
   const form = readPageForm(ctx, req)
-  if ('status' in form) return form
   const csrf = form.get('csrf')
   // Double-submit CSRF: the form must carry the value this browser's cookie holds.
   if (browser === undefined || csrf === undefined || !constantTimeEqual(csrf, browser)) {
-    return errorPage('invalid_request', 'The form has expired. Reload the page and enter the code again.', 403)
+    throw new OAuthError('invalid_request', { status: 403, description: 'The form has expired. Reload the page and enter the code again.' })
   }
 
   const now = Math.floor(ctx.now())
@@ -47,7 +44,7 @@ export async function deviceVerificationEndpoint(ctx: ServerContext, req: Grantk
   const byBrowser = await ctx.storage.rateLimits.increment(`device-entry:browser:${hashToken(browser)}`, windowEnd)
   if (bySource > ctx.deviceFlow.maxAttempts || byBrowser > ctx.deviceFlow.maxAttempts) {
     ctx.events.emit({ type: 'device.code.throttled', remoteAddress: req.remoteAddress })
-    return errorPage('slow_down', 'Too many codes were tried. Wait a while and try again.', 429)
+    throw new OAuthError('slow_down', { status: 429, description: 'Too many codes were tried. Wait a while and try again.' })
   }
 
   const typed = form.get('user_code') ?? ''

@@ -1,19 +1,60 @@
+import { redirectToClient, type RedirectTarget } from '../authorize/target.js'
 import type { ServerContext } from '../context.js'
 import { OAuthError, StorageUnavailableError } from '../errors.js'
+import type { ErrorStyle } from '../features/types.js'
 import { errorResponse, serverErrorResponse } from '../http/response.js'
 import type { GrantkitResponse } from '../http/types.js'
+import { errorPage } from '../pages/html.js'
 
 /**
- * The answer to anything an endpoint throws: an OAuthError as the RFC says,
- * an unreachable database as 503 temporarily_unavailable (fail closed, retry
- * later), anything else as a bare server_error. Details go to events only.
+ * An error answered by redirecting to the client (RFC 6749 §4.1.2.1, §4.2.2.1).
+ * It can only be built with a `RedirectTarget`, which only exists once the
+ * client and its redirect_uri have been validated: everything before that is
+ * a page (RFC 9700 §4.11, no open redirector).
+ *
+ * @example
+ * throw new RedirectError(target, new OAuthError('invalid_scope'))
  */
-export function failureResponse(ctx: ServerContext, endpoint: string, err: unknown): GrantkitResponse {
-  if (err instanceof OAuthError) return errorResponse(err)
+export class RedirectError extends Error {
+  constructor(
+    readonly target: RedirectTarget,
+    readonly oauth: OAuthError,
+    /** The client the redirect goes to, for the `authorization.error` event. */
+    readonly clientId: string,
+  ) {
+    super(oauth.message, { cause: oauth })
+    this.name = 'RedirectError'
+  }
+}
+
+/** Seconds a client is told to wait after a 503 (RFC 9110 §10.2.3). */
+const RETRY_AFTER = '5'
+
+/**
+ * The one place where anything an endpoint throws becomes a response: a
+ * `RedirectError` goes to the validated redirect_uri, an `OAuthError` becomes
+ * the RFC 6749 §5.2 JSON body or an HTML page (by the endpoint's error style),
+ * an unreachable database becomes 503 `temporarily_unavailable` with
+ * `Retry-After` (fail closed), and anything else a bare `server_error`.
+ * Details reach events, never the response.
+ */
+export function failureResponse(ctx: ServerContext, endpoint: string, err: unknown, style: ErrorStyle = 'json'): GrantkitResponse {
+  if (err instanceof RedirectError) {
+    ctx.events.emit({ type: 'authorization.error', clientId: err.clientId, error: err.oauth.error, detail: err.oauth.detail ?? err.oauth.description })
+    return redirectToClient(ctx, err.target, { error: err.oauth.error, error_description: err.oauth.description })
+  }
+  if (err instanceof OAuthError) {
+    if (style === 'json') return errorResponse(err)
+    if (endpoint === 'authorization') ctx.events.emit({ type: 'authorization.error', clientId: undefined, error: err.error, detail: err.detail ?? err.description })
+    return errorPage(err.error, err.description, err.status, err.headers)
+  }
   if (err instanceof StorageUnavailableError) {
     ctx.events.emit({ type: 'storage.unavailable', endpoint, error: err })
-    return errorResponse(new OAuthError('temporarily_unavailable', { status: 503, headers: { 'retry-after': '5' } }))
+    const unavailable = new OAuthError('temporarily_unavailable', { status: 503, headers: { 'retry-after': RETRY_AFTER } })
+    return style === 'json'
+      ? errorResponse(unavailable)
+      : errorPage('temporarily_unavailable', 'The service is temporarily unavailable. Try again in a moment.', 503, unavailable.headers)
   }
   ctx.events.emit({ type: 'server.error', endpoint, error: err })
-  return serverErrorResponse()
+  return style === 'json' ? serverErrorResponse() : errorPage('server_error', 'The server could not complete the request.', 500)
 }

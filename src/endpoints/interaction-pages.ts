@@ -1,30 +1,31 @@
 import type { ServerContext } from '../context.js'
 import { constantTimeEqual } from '../crypto/random.js'
+import { OAuthError } from '../errors.js'
 import { methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { finishInteraction, interactionDetails } from '../interaction/interactions.js'
 import { readPageForm } from '../pages/form.js'
-import { errorPage } from '../pages/html.js'
 import { consentPage, loginPage } from '../pages/login.js'
 import { loginWithPassword } from '../users/login.js'
 
 const UID = /^[A-Za-z0-9_-]{16,128}$/
 
-const expired = (): GrantkitResponse =>
-  errorPage('invalid_request', 'This sign-in request has expired or was opened in another browser. Start again from the application.')
+const expired = (): OAuthError =>
+  new OAuthError('invalid_request', { description: 'This sign-in request has expired or was opened in another browser. Start again from the application.' })
 
 /**
  * The built-in login and consent pages, at `{interaction}/{uid}` (GET shows
  * the step, POST submits it). They use only the public interaction API, as an
  * embedder's own UI would.
  */
-export async function interactionPagesEndpoint(ctx: ServerContext, req: GrantkitRequest, rest: string): Promise<GrantkitResponse> {
+export async function interactionPagesEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
+  const rest = req.url.pathname.slice(ctx.routes.interaction!.length + 1)
   const uid = rest.split('/')[0] ?? ''
   const action = rest.slice(uid.length)
-  if (!UID.test(uid) || (action !== '' && action !== '/login' && action !== '/consent')) return errorPage('invalid_request', 'There is no such page.', 404)
+  if (!UID.test(uid) || (action !== '' && action !== '/login' && action !== '/consent')) throw new OAuthError('invalid_request', { status: 404, description: 'There is no such page.' })
   const base = ctx.interactionUrl(uid)
   const details = await interactionDetails(ctx, req, uid)
-  if (details === null) return expired()
+  if (details === null) throw expired()
 
   if (action === '') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed('GET')
@@ -32,10 +33,9 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
   }
   if (req.method !== 'POST') return methodNotAllowed('POST')
   const form = readPageForm(ctx, req)
-  if ('status' in form) return form
   // CSRF: the value must be the one this interaction printed into its own form.
   const csrf = form.get('csrf')
-  if (csrf === undefined || !constantTimeEqual(csrf, details.csrf)) return errorPage('invalid_request', 'The form has expired. Go back and try again.', 403)
+  if (csrf === undefined || !constantTimeEqual(csrf, details.csrf)) throw new OAuthError('invalid_request', { status: 403, description: 'The form has expired. Go back and try again.' })
 
   if (action === '/login') {
     if (details.prompt !== 'login') return finishInteraction(ctx, req, uid, {})
@@ -50,7 +50,7 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
     return finishInteraction(ctx, req, uid, { login: { sub: result.account.sub } })
   }
 
-  if (details.prompt !== 'consent') return expired()
+  if (details.prompt !== 'consent') throw expired()
   const decision = form.get('decision')
   if (decision === 'allow') return finishInteraction(ctx, req, uid, { consent: {} })
   if (decision === 'deny') return finishInteraction(ctx, req, uid, { error: 'access_denied', description: 'The person denied the request.' })

@@ -3,8 +3,9 @@ import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
-import { jsonNoStore, methodNotAllowed } from '../http/response.js'
-import { failureResponse } from './failure.js'
+import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
+import type { Feature } from '../features/types.js'
+import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { readFormBody } from './form-body.js'
@@ -53,20 +54,27 @@ async function introspectRefreshToken(ctx: ServerContext, caller: Client, token:
  * see, is `{"active": false}` (§2.2).
  */
 export async function introspectionEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
-  if (req.method !== 'POST') return methodNotAllowed('POST')
-  try {
-    const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
-    const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.introspection)
-    // RFC 7662 §2.1: the endpoint is for protected resources, which have credentials.
-    if (client.isPublic) throw new OAuthError('invalid_client', { detail: 'public clients may not introspect', headers: { 'www-authenticate': `Basic realm="${ctx.issuer}"` } })
-    const token = params.get('token')
-    if (token === undefined) throw new OAuthError('invalid_request', { description: 'token is required.' })
-    if (token.length > 8192) return jsonNoStore(200, INACTIVE)
-    const refreshFirst = params.get('token_type_hint') === 'refresh_token'
-    const first = refreshFirst ? await introspectRefreshToken(ctx, client, token) : await introspectAccessToken(ctx, client, token)
-    const answer = first ?? (refreshFirst ? await introspectAccessToken(ctx, client, token) : await introspectRefreshToken(ctx, client, token))
-    return jsonNoStore(200, answer ?? INACTIVE)
-  } catch (err) {
-    return failureResponse(ctx, 'introspection', err)
-  }
+  const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
+  const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.introspection)
+  // RFC 7662 §2.1: the endpoint is for protected resources, which have credentials.
+  if (client.isPublic) throw new OAuthError('invalid_client', { detail: 'public clients may not introspect', headers: { 'www-authenticate': `Basic realm="${ctx.issuer}"` } })
+  const token = params.get('token')
+  if (token === undefined) throw new OAuthError('invalid_request', { description: 'token is required.' })
+  if (token.length > 8192) return jsonNoStore(200, INACTIVE)
+  const refreshFirst = params.get('token_type_hint') === 'refresh_token'
+  const first = refreshFirst ? await introspectRefreshToken(ctx, client, token) : await introspectAccessToken(ctx, client, token)
+  const answer = first ?? (refreshFirst ? await introspectAccessToken(ctx, client, token) : await introspectRefreshToken(ctx, client, token))
+  return jsonNoStore(200, answer ?? INACTIVE)
+}
+
+/** Token introspection (RFC 7662), advertised per RFC 8414 §2; callers must authenticate, so `none` is not offered. */
+export const introspectionFeature: Feature = {
+  name: 'introspection',
+  endpoints: [{ name: 'introspection', path: '/introspect', methods: ['POST'], errors: 'json', handle: introspectionEndpoint }],
+  stores: ['accessTokens', 'refreshTokens', 'grants'],
+  clientMetadata: ['introspection_allowed'],
+  discovery: (ctx) => ({
+    introspection_endpoint: ctx.endpoints.introspection,
+    introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
+  }),
 }

@@ -2,8 +2,9 @@ import { authenticateClient, CLIENT_AUTH_PARAMETERS } from '../clients/authentic
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
-import { jsonNoStore, methodNotAllowed } from '../http/response.js'
-import { failureResponse } from './failure.js'
+import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
+import type { Feature } from '../features/types.js'
+import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { readFormBody } from './form-body.js'
@@ -44,24 +45,30 @@ async function revokeAccessToken(ctx: ServerContext, clientId: string, token: st
  * (§2.2), so the endpoint tells nothing about tokens that are not yours.
  */
 export async function revocationEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
-  if (req.method !== 'POST') return methodNotAllowed('POST')
-  try {
-    const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
-    const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.revocation)
-    const token = params.get('token')
-    if (token === undefined) throw new OAuthError('invalid_request', { description: 'token is required.' })
-    if (token.length <= 8192) {
-      const hash = hashToken(token)
-      const refreshFirst = params.get('token_type_hint') === 'refresh_token'
-      const done = refreshFirst ? await revokeRefreshToken(ctx, client.id, hash) : await revokeAccessToken(ctx, client.id, token)
-      if (!done) {
-        if (refreshFirst) await revokeAccessToken(ctx, client.id, token)
-        else await revokeRefreshToken(ctx, client.id, hash)
-      }
+  const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
+  const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.revocation)
+  const token = params.get('token')
+  if (token === undefined) throw new OAuthError('invalid_request', { description: 'token is required.' })
+  if (token.length <= 8192) {
+    const hash = hashToken(token)
+    const refreshFirst = params.get('token_type_hint') === 'refresh_token'
+    const done = refreshFirst ? await revokeRefreshToken(ctx, client.id, hash) : await revokeAccessToken(ctx, client.id, token)
+    if (!done) {
+      if (refreshFirst) await revokeAccessToken(ctx, client.id, token)
+      else await revokeRefreshToken(ctx, client.id, hash)
     }
-    ctx.events.emit({ type: 'token.revoked', clientId: client.id })
-    return jsonNoStore(200, {})
-  } catch (err) {
-    return failureResponse(ctx, 'revocation', err)
   }
+  ctx.events.emit({ type: 'token.revoked', clientId: client.id })
+  return jsonNoStore(200, {})
+}
+
+/** Token revocation (RFC 7009), advertised per RFC 8414 §2. */
+export const revocationFeature: Feature = {
+  name: 'revocation',
+  endpoints: [{ name: 'revocation', path: '/revoke', methods: ['POST'], errors: 'json', handle: revocationEndpoint }],
+  stores: ['accessTokens', 'refreshTokens', 'grants'],
+  discovery: (ctx) => ({
+    revocation_endpoint: ctx.endpoints.revocation,
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+  }),
 }

@@ -2,9 +2,10 @@ import { authenticateClient, CLIENT_AUTH_PARAMETERS } from '../clients/authentic
 import type { ServerContext } from '../context.js'
 import { OAuthError } from '../errors.js'
 import type { FormParams } from '../http/form.js'
-import { errorResponse, jsonNoStore, methodNotAllowed } from '../http/response.js'
-import { failureResponse } from './failure.js'
+import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import type { Feature } from '../features/types.js'
+import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
 import type { GrantContext, GrantHandler } from '../grants/types.js'
 import { readFormBody } from './form-body.js'
 
@@ -29,7 +30,6 @@ function allowListed(params: FormParams, grant: GrantHandler): FormParams {
  * `Cache-Control: no-store`, errors as §5.2 says.
  */
 export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
-  if (req.method !== 'POST') return methodNotAllowed('POST')
   let grantType: string | undefined
   let clientId: string | undefined
   try {
@@ -52,10 +52,20 @@ export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): P
     const body = await grant.handle(gctx)
     return jsonNoStore(200, body)
   } catch (err) {
-    if (err instanceof OAuthError) {
-      ctx.events.emit({ type: 'token.error', grantType, clientId, error: err.error, detail: err.detail })
-      return errorResponse(err)
-    }
-    return failureResponse(ctx, 'token', err)
+    if (err instanceof OAuthError) ctx.events.emit({ type: 'token.error', grantType, clientId, error: err.error, detail: err.detail })
+    throw err
   }
+}
+
+/** The token endpoint and what discovery says of it: the registered grants and the ways clients authenticate. */
+export const tokenFeature: Feature = {
+  name: 'token',
+  endpoints: [{ name: 'token', path: '/token', methods: ['POST'], errors: 'json', handle: tokenEndpoint }],
+  stores: ['accessTokens', 'grants'],
+  discovery: (ctx) => ({
+    token_endpoint: ctx.endpoints.token,
+    // implicit is answered at the authorization endpoint, not the token endpoint.
+    grant_types_supported: [...(ctx as ServerContext).grants.keys(), 'implicit'],
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+  }),
 }

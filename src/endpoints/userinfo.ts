@@ -1,8 +1,9 @@
 import type { ServerContext } from '../context.js'
-import { jsonNoStore, methodNotAllowed } from '../http/response.js'
+import type { Feature } from '../features/types.js'
+import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { bearerError, extractBearer } from '../resource/bearer.js'
-import { claimsForScope } from '../tokens/id-token.js'
+import { claimsForScope, SCOPE_CLAIMS } from '../tokens/id-token.js'
 import { validateAccessToken } from '../tokens/validate.js'
 
 /**
@@ -10,7 +11,6 @@ import { validateAccessToken } from '../tokens/validate.js'
  * as many as its scope releases. GET and POST.
  */
 export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
-  if (req.method !== 'GET' && req.method !== 'POST') return methodNotAllowed('GET, POST')
   const realm = ctx.issuer
   const { token, error } = extractBearer(req, true)
   if (error !== undefined) return bearerError(realm, 'invalid_request', 'The bearer token is malformed or sent more than once.')
@@ -24,4 +24,20 @@ export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest)
   // OIDC Core §5.3.3: a subject that no longer exists is an invalid token.
   if (all === undefined) return bearerError(realm, 'invalid_token', 'The subject of the token is unknown.')
   return jsonNoStore(200, claimsForScope(all, active.scope, active.sub))
+}
+
+/** OIDC userinfo (Core §5.3) and the OpenID claims and ID token algorithms it and the ID tokens use (Discovery §3). */
+export const userinfoFeature: Feature = {
+  name: 'userinfo',
+  endpoints: [{ name: 'userinfo', path: '/userinfo', methods: ['GET', 'POST'], errors: 'json', handle: userinfoEndpoint }],
+  discovery: (ctx) => {
+    const signingAlgs = [...new Set(ctx.keys.publishedKeys(ctx.now()).map((k) => k.alg))]
+    return {
+      userinfo_endpoint: ctx.endpoints.userinfo,
+      id_token_signing_alg_values_supported: signingAlgs,
+      access_token_signing_alg_values_supported: signingAlgs,
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', ...Object.values(SCOPE_CLAIMS).flat()],
+      claims_parameter_supported: false,
+    }
+  },
 }

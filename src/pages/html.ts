@@ -1,3 +1,4 @@
+import type { OAuthErrorCode } from '../errors.js'
 import type { GrantkitResponse } from '../http/types.js'
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
@@ -59,7 +60,7 @@ ${bodyHtml}
 }
 
 /** The page shown instead of redirecting when the client or redirect_uri cannot be trusted. */
-export function errorPage(error: string, description: string | undefined, status = 400): GrantkitResponse {
+export function errorPage(error: OAuthErrorCode, description: string | undefined, status = 400, extraHeaders: Record<string, string> = {}): GrantkitResponse {
   return page(
     'Sign-in error',
     `<h1>Something went wrong</h1>
@@ -67,5 +68,6 @@ export function errorPage(error: string, description: string | undefined, status
 <p>Error code: <code>${escapeHtml(error)}</code></p>
 <p>Go back to the application you came from and try again.</p>`,
     status,
+    extraHeaders,
   )
 }

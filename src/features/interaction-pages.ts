@@ -1,0 +1,14 @@
+import type { ServerContext } from '../context.js'
+import { interactionPagesEndpoint } from '../endpoints/interaction-pages.js'
+import type { Feature } from './types.js'
+
+/**
+ * The built-in login and consent pages at `{interaction}/{uid}`. Off when the
+ * embedder brings its own UI (`interaction.url`).
+ */
+export const interactionPagesFeature: Feature = {
+  name: 'interaction-pages',
+  enabled: (ctx) => (ctx as ServerContext).builtInPages,
+  endpoints: [{ name: 'interaction', path: '/interaction', prefix: true, methods: ['GET', 'POST'], errors: 'page', handle: interactionPagesEndpoint }],
+  stores: ['interactions', 'sessions', 'consents', 'rateLimits'],
+}

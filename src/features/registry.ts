@@ -1,0 +1,123 @@
+import type { ServerContext } from '../context.js'
+import { methodNotAllowed } from '../http/response.js'
+import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import { failureResponse } from '../endpoints/failure.js'
+import type { Endpoint, Feature } from './types.js'
+
+const NAME = /^[a-z][A-Za-z0-9]*$/
+const PATH = /^\/[A-Za-z0-9._~\-/]*$/
+
+/** A request handler bound to one endpoint: method check, handler, the one error path. */
+export type BoundEndpoint = (req: GrantkitRequest) => GrantkitResponse | Promise<GrantkitResponse>
+
+/** The features of one server, checked and bound: what `createAuthorizationServer` routes by. */
+export interface FeatureSet {
+  /** Every registered feature, in registration order. */
+  readonly registered: readonly Feature[]
+  /** Features that are on for this server. */
+  readonly enabled: readonly Feature[]
+  /** Default path of every endpoint of every registered feature, by endpoint name (the keys `paths` accepts). */
+  readonly defaultPaths: Readonly<Record<string, string>>
+}
+
+/**
+ * Checks the shape of registered features: unique feature and endpoint names,
+ * paths, methods and handlers. A mistake is a TypeError naming the entry.
+ */
+export function checkFeatures(features: unknown): Pick<FeatureSet, 'registered' | 'defaultPaths'> {
+  if (!Array.isArray(features)) throw new TypeError('features: must be an array of features')
+  const names = new Set<string>()
+  const defaultPaths: Record<string, string> = {}
+  const seen = new Set<string>()
+  features.forEach((f: Feature, i) => {
+    const at = `features[${i}]`
+    if (typeof f !== 'object' || f === null || typeof f.name !== 'string' || f.name === '') throw new TypeError(`${at}.name: must be a non-empty string`)
+    if (names.has(f.name)) throw new TypeError(`${at}.name: "${f.name}" is registered twice`)
+    names.add(f.name)
+    if (f.enabled !== undefined && typeof f.enabled !== 'function') throw new TypeError(`${at}.enabled: must be a function`)
+    if (f.discovery !== undefined && typeof f.discovery !== 'function') throw new TypeError(`${at}.discovery: must be a function`)
+    if (f.stores !== undefined && !Array.isArray(f.stores)) throw new TypeError(`${at}.stores: must be an array of store names`)
+    ;(f.endpoints ?? []).forEach((e, j) => {
+      const ep = `${at}.endpoints[${j}]`
+      if (typeof e.name !== 'string' || !NAME.test(e.name)) throw new TypeError(`${ep}.name: must be a camelCase name`)
+      if (seen.has(e.name)) throw new TypeError(`${ep}.name: endpoint "${e.name}" is registered twice`)
+      if (typeof e.path !== 'string' || !PATH.test(e.path)) throw new TypeError(`${ep}.path: must be a path starting with "/"`)
+      if (!Array.isArray(e.methods) || e.methods.length === 0) throw new TypeError(`${ep}.methods: must list the HTTP methods it answers`)
+      seen.add(e.name)
+      if (e.errors !== 'json' && e.errors !== 'page') throw new TypeError(`${ep}.errors: must be "json" or "page"`)
+      if (typeof e.handle !== 'function') throw new TypeError(`${ep}.handle: must be a function`)
+      if (e.wellKnown === undefined) defaultPaths[e.name] = e.path
+    })
+  })
+  return { registered: features, defaultPaths }
+}
+
+/** Where an endpoint is routed, relative to the origin: discovery documents have fixed places (RFC 8414 §3.1, OIDC Discovery §4). */
+function routedPath(e: Endpoint, path: string, basePath: string): string {
+  if (e.wellKnown === 'insert') return path + basePath
+  return basePath + path
+}
+
+/**
+ * The enabled features' endpoints, routed: exact paths first, then prefix
+ * routes (the interaction pages). Fills `ctx.endpoints` and `ctx.routes` and
+ * checks that every store an enabled feature uses is present.
+ */
+export function bindFeatures(ctx: ServerContext, registered: readonly Feature[], paths: Readonly<Record<string, string>>, basePath: string) {
+  const enabled = registered.filter((f) => f.enabled === undefined || f.enabled(ctx))
+  const exact = new Map<string, BoundEndpoint>()
+  const prefixes: Array<[string, BoundEndpoint]> = []
+  const byName = new Map<string, BoundEndpoint>()
+  const origin = new URL(ctx.issuer).origin
+  for (const feature of enabled) {
+    for (const store of feature.stores ?? []) {
+      if (ctx.storage[store] === undefined) throw new TypeError(`storage.${store}: required by the ${feature.name} feature`)
+    }
+    for (const e of feature.endpoints ?? []) {
+      const path = e.wellKnown === undefined ? (paths[e.name] ?? e.path) : e.path
+      const route = routedPath(e, path, basePath)
+      if (exact.has(route)) throw new TypeError(`paths.${e.name}: "${path}" is already the path of another endpoint`)
+      const bound = bind(ctx, e)
+      exact.set(route, bound)
+      if (e.prefix === true) prefixes.push([route + '/', bound])
+      byName.set(e.name, bound)
+      ;(ctx.endpoints as Record<string, string>)[e.name] = origin + route
+      ;(ctx.routes as Record<string, string>)[e.name] = route
+    }
+  }
+  return {
+    enabled,
+    byName,
+    /** The endpoint for a path, or undefined when it is not this server's. */
+    find(pathname: string): BoundEndpoint | undefined {
+      const hit = exact.get(pathname)
+      if (hit !== undefined) return hit
+      for (const [prefix, bound] of prefixes) if (pathname.startsWith(prefix)) return bound
+      return undefined
+    },
+  }
+}
+
+function bind(ctx: ServerContext, e: Endpoint): BoundEndpoint {
+  const methods = new Set(e.methods)
+  if (methods.has('GET')) methods.add('HEAD')
+  const allow = e.methods.join(', ')
+  const fail = (err: unknown): GrantkitResponse => failureResponse(ctx, e.name, err, e.errors)
+  // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path.
+  return (req) => {
+    if (!methods.has(req.method)) return methodNotAllowed(allow)
+    try {
+      const res = e.handle(ctx, req)
+      return res instanceof Promise ? res.catch(fail) : res
+    } catch (err) {
+      return fail(err)
+    }
+  }
+}
+
+/** The discovery document's fields from every enabled feature, in registration order. */
+export function collectDiscovery(ctx: ServerContext, enabled: readonly Feature[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const f of enabled) if (f.discovery !== undefined) Object.assign(out, f.discovery(ctx))
+  return out
+}
