@@ -8,6 +8,24 @@ export { defaults } from './config/defaults.js'
 export type { ServerContext, EndpointUrls } from './context.js'
 export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
+export { RedirectError } from './endpoints/failure.js'
+export type { RedirectTarget } from './authorize/target.js'
+export {
+  defaultFeatures,
+  authorizationFeature,
+  tokenFeature,
+  userinfoFeature,
+  jwksFeature,
+  revocationFeature,
+  introspectionFeature,
+  deviceFlowFeature,
+  interactionPagesFeature,
+  discoveryFeature,
+  type Feature,
+  type Endpoint,
+  type ErrorStyle,
+  type EndpointContext,
+} from './features/index.js'
 export type { GrantkitEvent, GrantkitEventType, GrantkitEventOf } from './events/events.js'
 
 export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
