@@ -1,28 +1,38 @@
 import { authenticateClient, CLIENT_AUTH_PARAMETERS } from '../clients/authenticate.js'
+import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { OAuthError } from '../errors.js'
-import type { FormParams } from '../http/form.js'
+import type { Feature } from '../features/types.js'
+import { grantContextFactory } from '../grants/capabilities.js'
+import type { GrantHandler } from '../grants/types.js'
+import { singleValues } from '../http/form.js'
 import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
-import type { Feature } from '../features/types.js'
-import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
-import type { GrantContext, GrantHandler } from '../grants/types.js'
-import { readFormBody } from './form-body.js'
+import { readFormBodyValues } from './form-body.js'
 
 const COMMON_PARAMETERS = ['grant_type', 'scope', ...CLIENT_AUTH_PARAMETERS]
 
-/** Keeps only the parameters the grant reads (RFC 6749 §3.2: unknown parameters are ignored). */
-function allowListed(params: FormParams, grant: GrantHandler): FormParams {
-  const out = new Map<string, string>()
-  for (const name of COMMON_PARAMETERS) {
-    const v = params.get(name)
-    if (v !== undefined) out.set(name, v)
+/** What the token endpoint knows of a grant, worked out once per server. */
+interface PreparedGrant {
+  handler: GrantHandler
+  /** RFC 6749 §3.2: unknown parameters are ignored; these are the known ones. */
+  allowed: ReadonlySet<string>
+  repeatable: ReadonlySet<string>
+}
+
+const prepared = new WeakMap<ServerContext, { grants: Map<string, PreparedGrant>; context: ReturnType<typeof grantContextFactory> }>()
+
+function prepare(ctx: ServerContext) {
+  let p = prepared.get(ctx)
+  if (p === undefined) {
+    const grants = new Map<string, PreparedGrant>()
+    for (const [type, handler] of ctx.grants) {
+      grants.set(type, { handler, allowed: new Set([...COMMON_PARAMETERS, ...handler.parameters]), repeatable: new Set(handler.repeatable ?? []) })
+    }
+    p = { grants, context: grantContextFactory(ctx) }
+    prepared.set(ctx, p)
   }
-  for (const name of grant.parameters) {
-    const v = params.get(name)
-    if (v !== undefined) out.set(name, v)
-  }
-  return out
+  return p
 }
 
 /**
@@ -30,26 +40,32 @@ function allowListed(params: FormParams, grant: GrantHandler): FormParams {
  * `Cache-Control: no-store`, errors as §5.2 says.
  */
 export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
+  const { grants, context } = prepare(ctx)
   let grantType: string | undefined
   let clientId: string | undefined
   try {
-    const params = readFormBody(ctx, req)
-    grantType = params.get('grant_type')
-    if (grantType === undefined) throw new OAuthError('invalid_request', { description: 'grant_type is required.' })
-    const grant = ctx.grants.get(grantType)
+    const values = readFormBodyValues(ctx, req)
+    const types = values.get('grant_type')
+    // Repeated grant_type is malformed before anything else (RFC 6749 §3.2).
+    grantType = types?.length === 1 && types[0] !== '' ? types[0] : undefined
+    if (grantType === undefined) {
+      if (types !== undefined && types.length > 1) singleValues(values)
+      throw new OAuthError('invalid_request', { description: 'grant_type is required.' })
+    }
+    const grant = grants.get(grantType)
     if (grant === undefined) throw new OAuthError('unsupported_grant_type', { detail: `grant_type ${grantType.slice(0, 100)}` })
-    const filtered = allowListed(params, grant)
-    const { client, method } = await authenticateClient(ctx, req, filtered, ctx.endpoints.token)
+    // Only the grant's own parameters may repeat (RFC 8707 resource, RFC 8693 audience).
+    const params = singleValues(values, grant.repeatable, grant.allowed)
+    const { client, method } = await authenticateClient(ctx, req, params, ctx.endpoints.token)
     clientId = client.id
     // RFC 6749 §5.2 unauthorized_client: the client is not registered for this grant type.
     if (!client.grantTypes.has(grantType)) {
       throw new OAuthError('unauthorized_client', { detail: `client ${client.id} is not registered for ${grantType}` })
     }
-    if (grant.clientAuth === 'required' && client.isPublic) {
+    if (grant.handler.clientAuth === 'required' && client.isPublic) {
       throw new OAuthError('unauthorized_client', { detail: `${grantType} requires a confidential client` })
     }
-    const gctx: GrantContext = { server: ctx, request: req, params: filtered, client, clientAuthMethod: method }
-    const body = await grant.handle(gctx)
+    const body = await grant.handler.handle(context({ request: req, grantType, params, values, client, clientAuthMethod: method }))
     return jsonNoStore(200, body)
   } catch (err) {
     if (err instanceof OAuthError) ctx.events.emit({ type: 'token.error', grantType, clientId, error: err.error, detail: err.detail })

@@ -1,8 +1,7 @@
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
 import { verifyPkce } from '../tokens/pkce.js'
-import { createRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-token.js'
-import { issueTokens } from '../tokens/issue.js'
+import { Scope } from '../tokens/scope.js'
 import type { GrantHandler } from './types.js'
 
 /**
@@ -14,15 +13,17 @@ export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
   parameters: ['code', 'redirect_uri', 'code_verifier'],
   clientAuth: 'optional',
+  requires: ['sign-in'],
+  stores: ['authorizationCodes', 'refreshTokens', 'grants'],
   async handle(ctx) {
-    const { server, client, params } = ctx
+    const { client, params, config } = ctx
     const code = params.get('code')
     if (code === undefined) throw new OAuthError('invalid_request', { description: 'code is required.' })
     if (code.length > 512) throw new OAuthError('invalid_grant', { detail: 'code too long to be ours' })
-    const consumed = await server.storage.authorizationCodes.consume(hashToken(code))
+    const consumed = await ctx.storage.authorizationCodes.consume(hashToken(code))
     if (consumed.outcome === 'reused') {
       // RFC 6749 §4.1.2: if a code is used more than once, revoke all tokens previously issued from it.
-      await server.storage.grants.revoke(consumed.grantId, Math.floor(server.now()) + server.ttl.refreshTokenAbsolute + server.ttl.accessToken)
+      await ctx.storage.grants.revoke(consumed.grantId, Math.floor(ctx.now()) + config.ttl.refreshTokenAbsolute + config.ttl.accessToken)
       throw new OAuthError('invalid_grant', { detail: `code replayed; grant ${consumed.grantId} revoked` })
     }
     if (consumed.outcome === 'not_found') throw new OAuthError('invalid_grant', { detail: 'unknown or expired code' })
@@ -36,24 +37,14 @@ export const authorizationCode: GrantHandler = {
     }
     verifyPkce(record.codeChallenge, record.codeChallengeMethod, params.get('code_verifier'))
 
-    const now = Math.floor(server.now())
-    let refreshToken: string | undefined
-    if (shouldIssueRefreshToken(client, record.scope)) {
-      const created = createRefreshToken(server, {
-        clientId: client.id,
-        sub: record.sub,
-        scope: record.scope,
-        grantId: record.grantId,
-        absoluteExpiresAt: now + server.ttl.refreshTokenAbsolute,
-        authTime: record.authTime,
-      })
-      await server.storage.refreshTokens.save(created.record)
-      refreshToken = created.token
-    }
-    const openid = record.scope.split(' ').includes('openid')
-    return issueTokens(ctx, {
+    const scope = Scope.parse(record.scope)
+    const refreshToken = ctx.refreshTokens.shouldIssue(scope)
+      ? await ctx.refreshTokens.issue({ sub: record.sub, scope: record.scope, grantId: record.grantId, authTime: record.authTime })
+      : undefined
+    const openid = scope.has('openid')
+    return ctx.tokens.issue({
       sub: record.sub,
-      scope: record.scope,
+      scope,
       grantId: record.grantId,
       claims: { auth_time: record.authTime },
       ...(refreshToken !== undefined && { refreshToken }),

@@ -1,5 +1,3 @@
-import { resolveScope } from '../tokens/scope.js'
-import { issueTokens } from '../tokens/issue.js'
 import type { GrantHandler } from './types.js'
 
 /**
@@ -12,8 +10,8 @@ export const clientCredentials: GrantHandler = {
   // RFC 6749 §4.4: MUST only be used by confidential clients.
   clientAuth: 'required',
   async handle(ctx) {
-    const scope = resolveScope(ctx.server, ctx.client, ctx.params.get('scope'))
+    const scope = ctx.scopes.resolve(ctx.params.get('scope'))
     // RFC 9068 §2.2: with no resource owner, sub is the client's own identifier.
-    return issueTokens(ctx, { sub: ctx.client.id, scope })
+    return ctx.tokens.issue({ sub: ctx.client.id, scope })
   },
 }

@@ -1,7 +1,6 @@
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
-import { createRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-token.js'
-import { issueTokens } from '../tokens/issue.js'
+import { Scope } from '../tokens/scope.js'
 import type { GrantHandler } from './types.js'
 
 /** The `grant_type` of the device authorization grant (RFC 8628 §3.4). */
@@ -15,15 +14,18 @@ export const deviceCode: GrantHandler = {
   grantType: DEVICE_CODE_GRANT,
   parameters: ['device_code'],
   clientAuth: 'optional',
+  requires: ['sign-in'],
+  stores: ['deviceCodes', 'refreshTokens'],
   async handle(ctx) {
-    const { server, client, params } = ctx
+    const { client, params } = ctx
+    const devices = ctx.storage.deviceCodes
     const code = params.get('device_code')
     if (code === undefined) throw new OAuthError('invalid_request', { description: 'device_code is required.' })
     if (code.length > 512) throw new OAuthError('invalid_grant', { detail: 'device code too long to be ours' })
-    const now = Math.floor(server.now())
+    const now = Math.floor(ctx.now())
     const hash = hashToken(code)
     // RFC 8628 §3.4: the device code was issued to this client; poll() ignores another client's codes.
-    const before = await server.storage.deviceCodes.poll(hash, client.id, now)
+    const before = await devices.poll(hash, client.id, now)
     if (before === null) throw new OAuthError('invalid_grant', { detail: 'unknown device code, or another client’s' })
     if (before.expiresAt <= now) throw new OAuthError('expired_token', { description: 'The device code has expired.' })
     switch (before.status) {
@@ -35,7 +37,7 @@ export const deviceCode: GrantHandler = {
         // RFC 8628 §3.5: polling faster than the interval earns slow_down and an interval 5 s longer.
         if (before.lastPolledAt !== undefined && now - before.lastPolledAt < before.interval) {
           const interval = before.interval + 5
-          await server.storage.deviceCodes.slowDown(hash, interval)
+          await devices.slowDown(hash, interval)
           throw new OAuthError('slow_down', { description: `Poll at most every ${interval} seconds.` })
         }
         throw new OAuthError('authorization_pending', { description: 'The person has not finished yet.' })
@@ -44,17 +46,12 @@ export const deviceCode: GrantHandler = {
         break
     }
     const sub = before.sub!
-    const scope = before.grantedScope ?? before.scope
+    const scope = Scope.parse(before.grantedScope ?? before.scope)
     const authTime = before.authTime ?? now
-    const grantId = server.randomId()
-    let refreshToken: string | undefined
-    if (shouldIssueRefreshToken(client, scope)) {
-      const created = createRefreshToken(server, { clientId: client.id, sub, scope, grantId, absoluteExpiresAt: now + server.ttl.refreshTokenAbsolute, authTime })
-      await server.storage.refreshTokens.save(created.record)
-      refreshToken = created.token
-    }
-    const openid = scope.split(' ').includes('openid')
-    return issueTokens(ctx, {
+    const grantId = ctx.randomId()
+    const refreshToken = ctx.refreshTokens.shouldIssue(scope) ? await ctx.refreshTokens.issue({ sub, scope: String(scope), grantId, authTime }) : undefined
+    const openid = scope.has('openid')
+    return ctx.tokens.issue({
       sub,
       scope,
       grantId,

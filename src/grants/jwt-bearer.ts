@@ -77,7 +77,7 @@ export const jwtBearer: GrantHandler = {
     // RFC 7523 §3 item 7: a jti is accepted once.
     const fresh = await server.storage.replay.markUsed(`jwt_bearer:${JSON.stringify([claimed.iss, payload.jti])}`, exp + server.clockSkew)
     if (!fresh) throw invalid('assertion jti replayed')
-    const { sub, scope } = await resolveAssertionGrant(server, client, payload.sub, params.get('scope'), trust)
+    const { sub, scope } = await resolveAssertionGrant(ctx, payload.sub, params.get('scope'), trust)
     return issueTokens(ctx, { sub, scope })
   },
 }

@@ -1,8 +1,6 @@
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
-import { createRefreshToken } from '../tokens/refresh-token.js'
-import { isSubsetScope, parseScope } from '../tokens/scope.js'
-import { issueTokens } from '../tokens/issue.js'
+import { Scope } from '../tokens/scope.js'
 import type { GrantHandler } from './types.js'
 
 /**
@@ -13,37 +11,36 @@ export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
   parameters: ['refresh_token'],
   clientAuth: 'optional',
+  stores: ['refreshTokens', 'grants'],
   async handle(ctx) {
-    const { server, client, params } = ctx
+    const { client, params } = ctx
+    const store = ctx.storage.refreshTokens
     const presented = params.get('refresh_token')
     if (presented === undefined) throw new OAuthError('invalid_request', { description: 'refresh_token is required.' })
     if (presented.length > 512) throw new OAuthError('invalid_grant', { detail: 'refresh token too long to be ours' })
     const hash = hashToken(presented)
-    const found = await server.storage.refreshTokens.find(hash)
+    const found = await store.find(hash)
     if (found === null) throw new OAuthError('invalid_grant', { detail: 'unknown, expired or revoked refresh token' })
     const { record } = found
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
     if (record.clientId !== client.id) throw new OAuthError('invalid_grant', { detail: `refresh token belongs to another client (${record.clientId})` })
     // Access tokens of the chain are issued until absoluteExpiresAt and live ttl.accessToken past it.
-    const revokeUntil = record.absoluteExpiresAt + server.ttl.accessToken
+    const revokeUntil = record.absoluteExpiresAt + ctx.config.ttl.accessToken
     if (found.rotated) {
       // RFC 9700 §4.14.2: a rotated-away token came back; one of its holders is not the client.
-      await server.storage.grants.revoke(record.grantId, revokeUntil)
+      await ctx.storage.grants.revoke(record.grantId, revokeUntil)
       throw new OAuthError('invalid_grant', { detail: `refresh token reused; grant ${record.grantId} revoked` })
     }
-    if (await server.storage.grants.isRevoked(record.grantId)) throw new OAuthError('invalid_grant', { detail: 'grant revoked' })
+    if (await ctx.storage.grants.isRevoked(record.grantId)) throw new OAuthError('invalid_grant', { detail: 'grant revoked' })
 
     // RFC 6749 §6: the scope may narrow, never widen.
     const requested = params.get('scope')
-    let scope = record.scope
-    if (requested !== undefined) {
-      scope = parseScope(requested).join(' ')
-      if (!isSubsetScope(scope, record.scope)) throw new OAuthError('invalid_scope', { detail: 'scope wider than the original grant' })
-    }
+    const granted = Scope.parse(record.scope)
+    const scope = requested === undefined ? granted : Scope.parse(requested)
+    if (!scope.isSubsetOf(granted)) throw new OAuthError('invalid_scope', { detail: 'scope wider than the original grant' })
 
     // The successor keeps the original scope (RFC 6749 §6) and the chain's absolute end.
-    const next = createRefreshToken(server, {
-      clientId: client.id,
+    const next = ctx.refreshTokens.create({
       sub: record.sub,
       scope: record.scope,
       grantId: record.grantId,
@@ -51,15 +48,15 @@ export const refreshToken: GrantHandler = {
       ...(record.authTime !== undefined && { authTime: record.authTime }),
       ...(record.claims !== undefined && { claims: record.claims }),
     })
-    const outcome = await server.storage.refreshTokens.rotate(hash, next.record)
+    const outcome = await store.rotate(hash, next.record)
     // SECURITY: losing a race to a simultaneous use of the same token is refused
     // but does not revoke the grant: the winner is as likely to be the client
     // itself (two tabs, a retry). A token already rotated when we looked it up
     // is reuse, and revoked above.
     if (outcome !== 'rotated') throw new OAuthError('invalid_grant', { detail: `refresh token ${outcome === 'reused' ? 'rotated concurrently' : 'vanished'}` })
 
-    const openid = scope.split(' ').includes('openid')
-    return issueTokens(ctx, {
+    const openid = scope.has('openid')
+    return ctx.tokens.issue({
       sub: record.sub,
       scope,
       grantId: record.grantId,

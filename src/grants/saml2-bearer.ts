@@ -1,9 +1,7 @@
-import type { ServerContext } from '../context.js'
 import { OAuthError } from '../errors.js'
 import { MAX_SAML_ASSERTION_BYTES, SAML_BEARER_METHOD, SamlError, verifySamlAssertion, type SamlAssertion, type SamlSubjectConfirmation } from '../saml/verify.js'
 import { resolveAssertionGrant } from '../tokens/assertion-grant.js'
-import { issueTokens } from '../tokens/issue.js'
-import type { GrantHandler } from './types.js'
+import type { GrantContext, GrantHandler } from './types.js'
 
 /** The `grant_type` of the SAML 2.0 bearer grant (RFC 7522 §2.1). */
 export const SAML2_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:saml2-bearer'
@@ -34,17 +32,17 @@ function decodeAssertion(encoded: string): string {
 }
 
 /** Why a bearer confirmation cannot be used now, or undefined when it can (RFC 7522 §3 items 5, 6). */
-function confirmationProblem(server: ServerContext, c: SamlSubjectConfirmation, now: number): string | undefined {
+function confirmationProblem(ctx: GrantContext, c: SamlSubjectConfirmation, now: number): string | undefined {
   // SECURITY: SubjectConfirmationData is required even when Conditions has a NotOnOrAfter
   // (RFC 7522 lets it be omitted then): the Recipient is what binds the assertion to us.
   if (c.recipient === undefined) return 'bearer SubjectConfirmationData has no Recipient'
   // RFC 7522 §3 item 5: Recipient MUST match the token endpoint URL it was delivered to.
-  if (c.recipient !== server.endpoints.token) return 'bearer Recipient is not the token endpoint'
+  if (c.recipient !== ctx.config.tokenEndpoint) return 'bearer Recipient is not the token endpoint'
   // RFC 7522 §3 item 5: SubjectConfirmationData MUST have a NotOnOrAfter.
   if (c.notOnOrAfter === undefined) return 'bearer SubjectConfirmationData has no NotOnOrAfter'
   // RFC 7522 §3 item 6: reject the confirmation once its NotOnOrAfter has passed (with skew).
-  if (now >= c.notOnOrAfter + server.clockSkew) return 'bearer SubjectConfirmationData expired'
-  if (c.notBefore !== undefined && c.notBefore > now + server.clockSkew) return 'bearer SubjectConfirmationData NotBefore in the future'
+  if (now >= c.notOnOrAfter + ctx.config.clockSkew) return 'bearer SubjectConfirmationData expired'
+  if (c.notBefore !== undefined && c.notBefore > now + ctx.config.clockSkew) return 'bearer SubjectConfirmationData NotBefore in the future'
   return undefined
 }
 
@@ -52,16 +50,16 @@ function confirmationProblem(server: ServerContext, c: SamlSubjectConfirmation, 
  * The RFC 7522 §3 rules beyond the signature. Returns when the assertion stops
  * being usable (seconds), which is how long its ID must be remembered.
  */
-function checkAssertion(server: ServerContext, a: SamlAssertion): number {
-  const now = server.now()
-  const skew = server.clockSkew
+function checkAssertion(ctx: GrantContext, a: SamlAssertion): number {
+  const now = ctx.now()
+  const skew = ctx.config.clockSkew
   if (a.issueInstant > now + skew) throw invalid('assertion IssueInstant in the future')
 
   // RFC 7522 §3 item 2: an AudienceRestriction must name this server (token endpoint URL
   // or issuer). SAML Core §2.5.1.4: every AudienceRestriction must be met.
   const c = a.conditions
   if (c === undefined || c.audienceRestrictions.length === 0) throw invalid('assertion has no AudienceRestriction')
-  const ours = [server.endpoints.token, server.issuer]
+  const ours = [ctx.config.tokenEndpoint, ctx.config.issuer]
   if (!c.audienceRestrictions.every((list) => list.some((aud) => ours.includes(aud)))) throw invalid('assertion audience is not this server')
 
   // RFC 7522 §3 items 6, 11: Conditions NotBefore / NotOnOrAfter, with skew.
@@ -71,14 +69,14 @@ function checkAssertion(server: ServerContext, a: SamlAssertion): number {
   // RFC 7522 §3 item 5: at least one bearer SubjectConfirmation for this token endpoint.
   const bearers = a.subjectConfirmations.filter((sc) => sc.method === SAML_BEARER_METHOD)
   if (bearers.length === 0) throw invalid('assertion has no bearer SubjectConfirmation')
-  const problems = bearers.map((b) => confirmationProblem(server, b, now))
+  const problems = bearers.map((b) => confirmationProblem(ctx, b, now))
   const usable = bearers.find((_, i) => problems[i] === undefined)
   if (usable === undefined) throw invalid(problems[0]!)
 
   // RFC 7522 §3 item 4: the assertion's expiry; the later NotOnOrAfter cannot extend the earlier.
   const expiresAt = Math.min(usable.notOnOrAfter!, c.notOnOrAfter ?? Infinity)
   // RFC 7522 §3 item 6: an unreasonably far NotOnOrAfter may be refused.
-  if (expiresAt - a.issueInstant > server.maxAssertionLifetime) throw invalid('assertion lives longer than maxAssertionLifetime')
+  if (expiresAt - a.issueInstant > ctx.config.maxAssertionLifetime) throw invalid('assertion lives longer than maxAssertionLifetime')
   return Math.ceil(expiresAt)
 }
 
@@ -95,7 +93,7 @@ export const saml2Bearer: GrantHandler = {
   parameters: ['assertion'],
   clientAuth: 'optional',
   async handle(ctx) {
-    const { server, client, params } = ctx
+    const { params } = ctx
     const encoded = params.get('assertion')
     if (encoded === undefined) throw new OAuthError('invalid_request', { description: 'assertion is required.' })
     const xml = decodeAssertion(encoded)
@@ -103,20 +101,20 @@ export const saml2Bearer: GrantHandler = {
     let assertion: SamlAssertion
     try {
       // RFC 7522 §3 items 1, 9: the Issuer must be trusted and its certificate must verify the signature.
-      assertion = verifySamlAssertion(xml, { certificateFor: (issuer) => server.trust.samlIdps.get(issuer)?.certificate })
+      assertion = verifySamlAssertion(xml, { certificateFor: (issuer) => ctx.trust.samlIdps.get(issuer)?.certificate })
     } catch (cause) {
       throw new OAuthError('invalid_grant', { detail: cause instanceof SamlError ? `saml: ${cause.message}` : 'saml: assertion rejected', cause })
     }
-    const idp = server.trust.samlIdps.get(assertion.issuer)
+    const idp = ctx.trust.samlIdps.get(assertion.issuer)
     if (idp === undefined) throw invalid('saml: untrusted issuer')
-    const expiresAt = checkAssertion(server, assertion)
+    const expiresAt = checkAssertion(ctx, assertion)
 
     // RFC 7522 §3 item 6: an assertion ID is accepted once, remembered while it could still be used.
-    const fresh = await server.storage.replay.markUsed(`saml:${JSON.stringify([assertion.issuer, assertion.id])}`, expiresAt + server.clockSkew)
+    const fresh = await ctx.once('saml', JSON.stringify([assertion.issuer, assertion.id]), expiresAt + ctx.config.clockSkew)
     if (!fresh) throw invalid('assertion ID replayed')
 
     // RFC 7522 §3 item 3: the NameID is the resource owner (a known user) or the client itself.
-    const { sub, scope } = await resolveAssertionGrant(server, client, assertion.nameId, params.get('scope'), idp)
-    return issueTokens(ctx, { sub, scope })
+    const { sub, scope } = await resolveAssertionGrant(ctx, assertion.nameId, params.get('scope'), idp)
+    return ctx.tokens.issue({ sub, scope })
   },
 }

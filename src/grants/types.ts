@@ -1,8 +1,16 @@
 import type { AuthenticatedClient } from '../clients/authenticate.js'
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
+import type { GrantkitEvent } from '../events/events.js'
 import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
+import type { RefreshTokenRecord, Storage } from '../storage/types.js'
+import type { TokenIssue } from '../tokens/issue.js'
+import type { RefreshTokenInput } from '../tokens/refresh-token.js'
+import type { Scope } from '../tokens/scope.js'
+import type { ActiveAccessToken } from '../tokens/validate.js'
+import type { TrustRegistry } from '../trust/registry.js'
+import type { UserAccount, UserSource } from '../users/user-source.js'
 
 /** The successful token response of RFC 6749 §5.1 (and OIDC Core §3.1.3.3). */
 export interface TokenResponseBody {
@@ -16,15 +24,103 @@ export interface TokenResponseBody {
   [extension: string]: unknown
 }
 
-/** What a grant handler gets: the allow-listed parameters and the authenticated client. */
+/** Issuing and checking this server's access tokens. */
+export interface TokenIssuer {
+  /**
+   * Issues the access token (and an ID token when asked), builds the RFC 6749
+   * §5.1 body and reports `token.issued`. The grant's client and type are the request's.
+   */
+  issue(issue: TokenIssue): Promise<TokenResponseBody>
+  /** The live access token this server issued for a token string, or null (RFC 8693 subject tokens, …). */
+  validate(token: string): Promise<ActiveAccessToken | null>
+}
+
+/** This server's refresh-token rules: who gets one, how long it lives, that only its hash is stored. */
+export interface RefreshTokenRules {
+  /** Whether the request's client gets a refresh token for `scope` (OIDC Core §11 `offline_access`). */
+  shouldIssue(scope: string | Scope): boolean
+  /**
+   * Creates and stores a refresh token for the request's client; returns the
+   * token to hand out. A new chain ends `ttl.refreshTokenAbsolute` from now
+   * unless `absoluteExpiresAt` continues an existing one.
+   */
+  issue(input: Omit<RefreshTokenInput, 'clientId' | 'absoluteExpiresAt'> & { absoluteExpiresAt?: number }): Promise<string>
+  /** A refresh token and its record, not stored: for a rotation, whose compare-and-swap stores the successor. */
+  create(input: Omit<RefreshTokenInput, 'clientId'>): { token: string; record: RefreshTokenRecord }
+}
+
+/** The lifetimes and limits a grant checks against, in seconds, with every default applied. */
+export interface GrantConfig {
+  readonly issuer: string
+  /** The token endpoint's URL: an assertion's `aud` may name it (RFC 7523 §3, RFC 7522 §3). */
+  readonly tokenEndpoint: string
+  readonly ttl: ServerContext['ttl']
+  readonly clockSkew: number
+  readonly maxAssertionLifetime: number
+}
+
+/**
+ * What a grant handler gets: the request, its allow-listed parameters, the
+ * authenticated client, and narrow capabilities to act with. Built-in grants
+ * use nothing else.
+ *
+ * @example
+ * async handle(ctx) {
+ *   const scope = ctx.scopes.resolve(ctx.params.get('scope'))
+ *   if (!(await ctx.once('my-grant', ctx.params.get('nonce')!, ctx.now() + 300))) throw new OAuthError('invalid_grant')
+ *   return ctx.tokens.issue({ sub: ctx.client.id, scope: String(scope) })
+ * }
+ */
 export interface GrantContext {
-  readonly server: ServerContext
   readonly request: GrantkitRequest
-  /** Only the parameters on the grant's allow-list, plus `grant_type` and `scope`. */
+  /** The `grant_type` of this request. */
+  readonly grantType: string
+  /** Only the parameters on the grant's allow-list, plus `grant_type`, `scope` and client authentication; one value each. */
   readonly params: FormParams
+  /** Every value of an allow-listed parameter, for those the grant declared `repeatable` (RFC 8707 `resource`). */
+  values(name: string): readonly string[]
   readonly client: Client
   readonly clientAuthMethod: AuthenticatedClient['method']
+  /** Seconds since the epoch. */
+  now(): number
+  /** A fresh identifier (grant ids). */
+  randomId(): string
+  readonly config: GrantConfig
+  readonly tokens: TokenIssuer
+  readonly refreshTokens: RefreshTokenRules
+  /** The scope rules of this server for the request's client. */
+  readonly scopes: {
+    /** The scope to grant: the request's, when the client and server allow every token; the client's default when absent (RFC 6749 §3.3). */
+    resolve(requested: string | undefined): Scope
+  }
+  /**
+   * One-time marks (JWT `jti`, SAML assertion IDs): true the first time `key`
+   * is seen in `namespace` before `until` (seconds since the epoch), false
+   * after. Atomic across processes sharing storage.
+   */
+  once(namespace: string, key: string, until: number): Promise<boolean>
+  /** Checks a username and password with the server's brute-force protection; undefined when they do not match or the name is locked. */
+  login(username: string, password: string): Promise<UserAccount | undefined>
+  /** People (for grants whose `requires` names `users`). */
+  readonly users: UserSource | undefined
+  /** Issuers whose assertions are accepted (RFC 7523, RFC 7522). */
+  readonly trust: TrustRegistry
+  /** The stores of the server: a grant uses those its one-time artefacts live in. */
+  readonly storage: Storage
+  readonly events: { emit(event: GrantkitEvent): void }
+  /**
+   * @deprecated The whole server context, kept for grants written against 0.1;
+   * use the capabilities above. It will be removed in 0.3.
+   */
+  readonly server: ServerContext
 }
+
+/** What a grant needs of the server besides storage: checked at construction against the clients registered for it. */
+export type GrantPrerequisite =
+  /** A user source that verifies passwords (the password grant). */
+  | 'users'
+  /** A way for a person to sign in: a user source for the built-in pages, or your own `interaction.url` (device flow). */
+  | 'sign-in'
 
 /**
  * A grant type at the token endpoint. Built-in grants and an embedder's own are
@@ -48,6 +144,12 @@ export interface GrantHandler {
    * `optional`: public clients may use it, identifying themselves with client_id.
    */
   readonly clientAuth: 'required' | 'optional'
+  /** Parameters that may appear more than once (RFC 8707 `resource`, RFC 8693 `audience`); every other repeat is invalid_request (RFC 6749 §3.2). */
+  readonly repeatable?: readonly string[]
+  /** What the grant needs of the server; a client registered for it on a server without it is a TypeError at construction. */
+  readonly requires?: readonly GrantPrerequisite[]
+  /** Stores the grant uses, checked at construction like a feature's. */
+  readonly stores?: readonly (keyof Storage)[]
   /** Checks the request and issues tokens, or throws an OAuthError. */
   handle(ctx: GrantContext): Promise<TokenResponseBody>
 }

@@ -1,7 +1,6 @@
-import type { Client } from '../clients/metadata.js'
-import type { ServerContext } from '../context.js'
 import { OAuthError } from '../errors.js'
-import { resolveScope } from './scope.js'
+import type { GrantContext } from '../grants/types.js'
+import type { Scope } from './scope.js'
 
 /**
  * Decides who an assertion grant (RFC 7523 §3, RFC 7522 §3) issues tokens
@@ -11,28 +10,29 @@ import { resolveScope } from './scope.js'
  *
  * @throws OAuthError `invalid_grant` for a subject that maps to nobody, `invalid_scope`
  * @example
- * const { sub, scope } = await resolveAssertionGrant(ctx.server, ctx.client, claims.sub, ctx.params.get('scope'), { subjects: undefined, scopes: undefined })
+ * const { sub, scope } = await resolveAssertionGrant(ctx, claims.sub, ctx.params.get('scope'), { subjects: undefined, scopes: undefined })
  */
 export async function resolveAssertionGrant(
-  ctx: ServerContext,
-  client: Client,
+  ctx: GrantContext,
   subject: string,
   requestedScope: string | undefined,
   limits: { subjects: ReadonlySet<string> | undefined; scopes: ReadonlySet<string> | undefined },
-): Promise<{ sub: string; scope: string }> {
+): Promise<{ sub: string; scope: Scope }> {
+  const { client } = ctx
   if (limits.subjects !== undefined && !limits.subjects.has(subject)) {
     throw new OAuthError('invalid_grant', { detail: `issuer may not assert subject ${subject.slice(0, 100)}` })
   }
   const isClient = subject === client.id
   const isUser = !isClient && ctx.users !== undefined && (await ctx.users.claims(subject)) !== undefined
   if (!isClient && !isUser) throw new OAuthError('invalid_grant', { detail: `subject ${subject.slice(0, 100)} is not a known user or the client` })
-  const scope = resolveScope(ctx, client, requestedScope)
-  if (limits.scopes !== undefined) {
-    const outside = scope.split(' ').find((s) => s !== '' && !limits.scopes!.has(s))
+  const scope = ctx.scopes.resolve(requestedScope)
+  const allowed = limits.scopes
+  if (allowed !== undefined) {
+    const outside = [...scope].find((s) => !allowed.has(s))
     if (outside !== undefined) {
       // An explicit request beyond the issuer's limits is an error; a default scope is trimmed.
       if (requestedScope !== undefined) throw new OAuthError('invalid_scope', { detail: `issuer may not grant ${outside}` })
-      return { sub: subject, scope: scope.split(' ').filter((s) => limits.scopes!.has(s)).join(' ') }
+      return { sub: subject, scope: scope.filter((s) => allowed.has(s)) }
     }
   }
   return { sub: subject, scope }

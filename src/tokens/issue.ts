@@ -1,6 +1,7 @@
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import type { GrantContext, TokenResponseBody } from '../grants/types.js'
+import type { Scope } from './scope.js'
 import { issueAccessToken, type AccessTokenGrant } from './access-token.js'
 import { issueIdToken } from './id-token.js'
 
@@ -8,7 +9,7 @@ import { issueIdToken } from './id-token.js'
 export interface TokenIssue {
   sub: string
   /** Scope of the access token. */
-  scope: string
+  scope: string | Scope
   grantId?: string
   audience?: string | string[]
   /** Extra access-token claims. */
@@ -25,7 +26,8 @@ export interface TokenIssue {
  * shape and the `token.issued` event never differ between them.
  */
 export async function issueTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue): Promise<TokenResponseBody> {
-  const grant: AccessTokenGrant = { clientId: client.id, sub: issue.sub, scope: issue.scope }
+  const scope = String(issue.scope)
+  const grant: AccessTokenGrant = { clientId: client.id, sub: issue.sub, scope }
   if (issue.grantId !== undefined) grant.grantId = issue.grantId
   if (issue.audience !== undefined) grant.audience = issue.audience
   if (issue.claims !== undefined) grant.claims = issue.claims
@@ -36,7 +38,7 @@ export async function issueTokenSet(server: ServerContext, client: Client, grant
     expires_in: access.expiresIn,
   }
   // RFC 6749 §5.1: scope is required when it differs from the request; always sending it is simplest for clients.
-  if (issue.scope !== '') body.scope = issue.scope
+  if (scope !== '') body.scope = scope
   if (issue.refreshToken !== undefined) body.refresh_token = issue.refreshToken
   if (issue.idToken !== undefined) {
     body.id_token = issueIdToken(server, {
@@ -52,7 +54,7 @@ export async function issueTokenSet(server: ServerContext, client: Client, grant
     grantType,
     clientId: client.id,
     sub: issue.sub,
-    scope: issue.scope,
+    scope,
     tokenId: access.id,
     format: server.accessTokenFormat,
     refreshToken: issue.refreshToken !== undefined,
@@ -67,5 +69,5 @@ export async function issueTokenSet(server: ServerContext, client: Client, grant
  * return issueTokens(ctx, { sub: ctx.client.id, scope })
  */
 export function issueTokens(ctx: GrantContext, issue: TokenIssue): Promise<TokenResponseBody> {
-  return issueTokenSet(ctx.server, ctx.client, ctx.params.get('grant_type') ?? '', issue)
+  return ctx.tokens.issue(issue)
 }

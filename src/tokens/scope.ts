@@ -45,6 +45,68 @@ export function resolveScope(ctx: ServerContext, client: Client, requested: stri
 
 /** True when every token of `inner` is in `outer`. */
 export function isSubsetScope(inner: string, outer: string): boolean {
-  const allowed = new Set(outer.split(' '))
-  return inner.split(' ').every((t) => t === '' || allowed.has(t))
+  return Scope.parse(inner).isSubsetOf(Scope.parse(outer))
+}
+
+/**
+ * A set of scope tokens (RFC 6749 §3.3): parsed once, then asked. Its string
+ * form is the space-joined tokens in first-seen order, as the wire and storage
+ * carry it.
+ *
+ * @example
+ * const scope = Scope.parse('openid api:read')
+ * scope.has('openid') // true
+ * scope.isSubsetOf(Scope.parse('openid api:read api:write')) // true
+ * String(scope) // 'openid api:read'
+ */
+export class Scope implements Iterable<string> {
+  /** No scope at all. */
+  static readonly empty = new Scope([])
+
+  private readonly tokens: ReadonlySet<string>
+  private constructor(tokens: readonly string[]) {
+    this.tokens = new Set(tokens)
+  }
+
+  /**
+   * Parses a scope string; repeats are dropped.
+   *
+   * @throws OAuthError `invalid_scope` for characters RFC 6749 §3.3 forbids
+   */
+  static parse(text: string): Scope {
+    return text === '' ? Scope.empty : new Scope(parseScope(text))
+  }
+
+  /** A scope of tokens already known to be valid (from storage, a registration). */
+  static of(tokens: Iterable<string>): Scope {
+    return new Scope([...tokens])
+  }
+
+  has(token: string): boolean {
+    return this.tokens.has(token)
+  }
+
+  get size(): number {
+    return this.tokens.size
+  }
+
+  /** True when every token of this scope is in `outer` (RFC 6749 §6: a refresh may narrow, never widen). */
+  isSubsetOf(outer: Scope): boolean {
+    for (const t of this.tokens) if (!outer.has(t)) return false
+    return true
+  }
+
+  /** The tokens `keep` says yes to. */
+  filter(keep: (token: string) => boolean): Scope {
+    return new Scope([...this.tokens].filter(keep))
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.tokens[Symbol.iterator]()
+  }
+
+  /** The space-separated form of RFC 6749 §3.3. */
+  toString(): string {
+    return [...this.tokens].join(' ')
+  }
 }
