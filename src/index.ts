@@ -54,10 +54,10 @@ export type { InteractionDetails, InteractionResult } from './interaction/intera
 export { StaticUserSource, authenticateUser, type UserSource, type UserAccount, type UserClaims, type StaticUser } from './users/user-source.js'
 export { hashPassword, type ScryptCost } from './users/password.js'
 export { createTrustRegistry, type TrustOptions, type JwtIssuerTrust, type SamlIdpTrust, type TrustRegistry } from './trust/registry.js'
-export type { GrantHandler, GrantContext, TokenResponseBody } from './grants/types.js'
+export type { GrantHandler, GrantContext, GrantConfig, GrantPrerequisite, TokenIssuer, RefreshTokenRules, TokenResponseBody } from './grants/types.js'
 export { issueTokens, type TokenIssue } from './tokens/issue.js'
 export { issueAccessToken, type AccessTokenGrant, type IssuedAccessToken } from './tokens/access-token.js'
-export { resolveScope, parseScope } from './tokens/scope.js'
+export { resolveScope, parseScope, Scope } from './tokens/scope.js'
 
 export { KeyRing, type KeyStore, type KeyRingOptions, type ScheduledKey } from './keys/key-store.js'
 export { createSharedKeyStore, createMemoryKeyStorage, type SharedKeyStore, type SharedKeyStoreOptions } from './keys/shared-key-store.js'

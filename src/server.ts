@@ -5,10 +5,10 @@ import type { EndpointUrls, ServerContext } from './context.js'
 import { randomId, randomToken } from './crypto/random.js'
 import { defaultFeatures } from './features/index.js'
 import { bindFeatures, checkFeatures, collectDiscovery, type BoundEndpoint } from './features/registry.js'
-import type { Feature } from './features/types.js'
 import { finishInteraction, interactionDetails, type InteractionDetails, type InteractionResult } from './interaction/interactions.js'
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
 import { defaultGrants } from './grants/index.js'
+import { checkGrantPrerequisites } from './grants/prerequisites.js'
 import type { GrantHandler } from './grants/types.js'
 import { notFound } from './http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
@@ -230,25 +230,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     throw new TypeError('accessTokenAudience: must be a non-empty string or array of strings')
   }
 
-  if (customUrl === undefined && users === undefined && clients.list !== undefined) {
-    let i = 0
-    for (const client of clients.list()) {
-      if (client.responseTypes.size > 0 && (client.grantTypes.has('authorization_code') || client.grantTypes.has('implicit'))) {
-        throw new TypeError(`users: required by the built-in login page, which clients[${i}] ("${client.id}") reaches through the authorization endpoint; or give interaction.url for your own UI`)
-      }
-      i++
-    }
-  }
-
-  if (users === undefined && clients.list !== undefined) {
-    let i = 0
-    for (const client of clients.list()) {
-      if (client.grantTypes.has('password') || (customUrl === undefined && client.grantTypes.has('urn:ietf:params:oauth:grant-type:device_code'))) {
-        throw new TypeError(`users: required by the password and device grants, which clients[${i}] ("${client.id}") has`)
-      }
-      i++
-    }
-  }
+  const storage = options.storage ?? createMemoryStorage(options.deps?.now !== undefined ? { now: options.deps.now } : {})
+  checkGrantPrerequisites(grants, clients, { users: users !== undefined, signIn: users !== undefined || customUrl !== undefined, storage })
 
   const deps = options.deps ?? {}
   const ctx: ServerContext = {
@@ -268,7 +251,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     deviceFlow,
     passwordGrant,
     clients,
-    storage: options.storage ?? createMemoryStorage(deps.now !== undefined ? { now: deps.now } : {}),
+    storage,
     keys: resolveKeys(options.keys),
     grants,
     accessTokenFormat: format,
