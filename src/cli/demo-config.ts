@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { ClientMetadata, ServerContext } from '../index.js'
+import { DEVICE_CODE_GRANT, JWT_BEARER_GRANT, SAML2_BEARER_GRANT, type AuthorizationServer, type ClientMetadata } from '../index.js'
 import type { ServeConfig } from './config.js'
-
-const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 /**
  * What `grantkit serve` runs without `--config`: in-memory storage, a signing
@@ -57,7 +55,7 @@ export const demoConfig: ServeConfig = {
       client_id: 'cli',
       client_name: 'Demo command-line tool',
       token_endpoint_auth_method: 'none',
-      grant_types: ['password', 'refresh_token', DEVICE_CODE],
+      grant_types: ['password', 'refresh_token', DEVICE_CODE_GRANT],
       scope: 'openid profile offline_access api:read',
     },
     {
@@ -80,13 +78,19 @@ export const demoConfig: ServeConfig = {
 }
 
 /**
- * The PKCE pair of the printed authorization code example (RFC 7636 §4.1,
- * §4.2). Fixed so that the printed URL and the printed curl line match; a real
- * client makes a fresh verifier for every request.
+ * The PKCE verifier of the printed authorization code example (RFC 7636 §4.1).
+ * Fixed so that the printed URL and the printed curl line match; a real client
+ * makes a fresh verifier for every request.
+ */
+const DEMO_VERIFIER = 'grantkit-demo-code-verifier-not-secret-0123456789'
+
+/**
+ * The S256 pair of the printed authorization code example (RFC 7636 §4.2),
+ * used whenever the server advertises S256.
  */
 export const DEMO_PKCE = {
-  verifier: 'grantkit-demo-code-verifier-not-secret-0123456789',
-  challenge: createHash('sha256').update('grantkit-demo-code-verifier-not-secret-0123456789').digest('base64url'),
+  verifier: DEMO_VERIFIER,
+  challenge: createHash('sha256').update(DEMO_VERIFIER).digest('base64url'),
   method: 'S256',
 } as const
 
@@ -95,53 +99,48 @@ const DEMO_STATE = 'demo-state'
 const DEMO_NONCE = 'demo-nonce'
 
 /**
- * Grant types the contract promises, in the order they are announced. Those
- * the running server does not support are listed as not in this build.
+ * The part of a server's discovery document (RFC 8414 §2, OIDC Discovery §3)
+ * the printout is built from, plus the URL it was read at. Endpoints a server
+ * does not advertise are absent, and so are the examples that would use them.
  */
-export const PLANNED_GRANTS = [
-  'client_credentials',
-  'authorization_code',
-  'refresh_token',
-  'implicit',
-  'password',
-  DEVICE_CODE,
-  'urn:ietf:params:oauth:grant-type:jwt-bearer',
-  'urn:ietf:params:oauth:grant-type:saml2-bearer',
-] as const
-
-/** Absolute URLs the examples point at: the server's endpoints, as its discovery document gives them. */
-export interface DemoUrls {
-  token: string
-  authorization: string
-  deviceAuthorization: string
-  introspection: string
-  revocation: string
-  jwks: string
+export interface DemoMetadata {
+  /** Where the document was read: the discovery example prints it. */
   discovery: string
+  issuer: string
+  token_endpoint: string
+  authorization_endpoint?: string
+  device_authorization_endpoint?: string
+  introspection_endpoint?: string
+  revocation_endpoint?: string
+  jwks_uri?: string
+  grant_types_supported: readonly string[]
+  response_types_supported?: readonly string[]
+  code_challenge_methods_supported?: readonly string[]
 }
 
 /**
- * The URLs of a running server's endpoints.
+ * Reads a server's discovery document the way a client would, through its
+ * router, so the printout names only what the server itself advertises.
  *
+ * @param issuer the server's issuer; OIDC Discovery §4 puts the document under it
+ * @throws Error when the server does not answer the document with 200
  * @example
- * const urls = demoUrls(server.context) // { token: 'http://127.0.0.1:4000/token', ... }
+ * const metadata = await readDemoMetadata(server, 'http://127.0.0.1:4000')
+ * metadata.token_endpoint // 'http://127.0.0.1:4000/token'
  */
-export function demoUrls(ctx: ServerContext): DemoUrls {
-  return {
-    token: ctx.endpoints.token,
-    authorization: ctx.endpoints.authorization,
-    deviceAuthorization: ctx.endpoints.deviceAuthorization,
-    introspection: ctx.endpoints.introspection,
-    revocation: ctx.endpoints.revocation,
-    jwks: ctx.endpoints.jwks,
-    discovery: ctx.endpoints.openidConfiguration!,
+export async function readDemoMetadata(server: Pick<AuthorizationServer, 'handle'>, issuer: string): Promise<DemoMetadata> {
+  // OIDC Discovery §4: the well-known suffix is appended to the issuer, after any path it has.
+  const discovery = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+  const res = await server.handle({ method: 'GET', url: new URL(discovery), headers: { accept: 'application/json' } })
+  if (res.status !== 200 || res.body === undefined) throw new Error(`${discovery}: the server answered ${res.status}, not its discovery document`)
+  const doc = JSON.parse(res.body) as Omit<DemoMetadata, 'discovery'>
+  if (typeof doc.token_endpoint !== 'string' || !Array.isArray(doc.grant_types_supported)) {
+    throw new Error(`${discovery}: the discovery document has no token_endpoint or grant_types_supported`)
   }
+  return { ...doc, discovery }
 }
 
-/**
- * An HTTP request of the printout: shown as a curl line (`curlCommand`) and
- * sent exactly the same way by the tests (`curlRequest`).
- */
+/** An HTTP request of the printout: shown as a curl line (`curlCommand`) and sent exactly the same way by the tests (`curlRequest`). */
 export interface DemoRequest {
   url: string
   /** HTTP Basic client credentials (`curl -u`). */
@@ -203,15 +202,29 @@ function demoClient(config: ServeConfig, id: string): ClientMetadata {
 const basicOf = (c: ClientMetadata) => ({ id: c.client_id, secret: c.client_secret! })
 
 /**
- * The examples printed in demo mode, one per grant and endpoint. The printer
- * and the tests both use this, so what is printed is what is tested.
+ * The PKCE pair for the methods a server advertises: S256 when it can
+ * (RFC 7636 §4.2: clients capable of S256 must use it), else plain, else none.
+ */
+function pkceFor(methods: readonly string[] | undefined): { verifier: string; challenge: string; method: string } | undefined {
+  if (methods?.includes(DEMO_PKCE.method) === true) return DEMO_PKCE
+  // RFC 7636 §4.2: with plain, the challenge is the verifier itself.
+  if (methods?.includes('plain') === true) return { verifier: DEMO_VERIFIER, challenge: DEMO_VERIFIER, method: 'plain' }
+  return undefined
+}
+
+/**
+ * The examples printed in demo mode, one per grant and endpoint the server
+ * advertises. The printer and the tests both use this, so what is printed is
+ * what is tested. URLs, grant types, response types and the PKCE method all
+ * come from `metadata`: an example whose endpoint, grant or response type the
+ * server does not advertise is left out rather than printed wrong.
  *
  * @param fill real values for the placeholders; by default the placeholder names themselves
  * @param authorizationCodeTtl seconds a code lives, to say how soon to redeem it
  * @example
- * for (const e of demoExamples(demoConfig, demoUrls(server.context))) console.log(e.title)
+ * for (const e of demoExamples(demoConfig, await readDemoMetadata(server, issuer))) console.log(e.title)
  */
-export function demoExamples(config: ServeConfig, urls: DemoUrls, fill: Partial<DemoPlaceholders> = {}, authorizationCodeTtl?: number): DemoExample[] {
+export function demoExamples(config: ServeConfig, metadata: DemoMetadata, fill: Partial<DemoPlaceholders> = {}, authorizationCodeTtl?: number): DemoExample[] {
   const value = (name: keyof DemoPlaceholders): string => fill[name] ?? name
   const svc = demoClient(config, 'svc')
   const svcPost = demoClient(config, 'svc-post')
@@ -222,102 +235,128 @@ export function demoExamples(config: ServeConfig, urls: DemoUrls, fill: Partial<
   const user = config.users?.[0]
   const who = user === undefined ? '' : ` as ${user.username} / ${user.password}`
   const webRedirect = web.redirect_uris![0]!
+  const grants = new Set(metadata.grant_types_supported)
+  const responseTypes = new Set(metadata.response_types_supported ?? [])
+  const pkce = pkceFor(metadata.code_challenge_methods_supported)
+  const token = metadata.token_endpoint
+  const out: DemoExample[] = []
 
-  const authorize = new URL(urls.authorization)
-  authorize.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: web.client_id,
-    redirect_uri: webRedirect,
-    scope: web.scope!,
-    state: DEMO_STATE,
-    code_challenge: DEMO_PKCE.challenge,
-    code_challenge_method: DEMO_PKCE.method,
-  }).toString()
-  const implicit = new URL(urls.authorization)
-  implicit.search = new URLSearchParams({
-    response_type: 'id_token token',
-    client_id: spa.client_id,
-    redirect_uri: spa.redirect_uris![0]!,
-    scope: spa.scope!,
-    state: DEMO_STATE,
-    // OIDC Core §3.2.2.1: required when an id_token comes from the authorization endpoint.
-    nonce: DEMO_NONCE,
-  }).toString()
-
-  return [
-    {
-      name: 'client_credentials_basic',
-      title: `client_credentials, client_secret_basic (${svc.client_id}):`,
-      request: { url: urls.token, basic: basicOf(svc), form: [['grant_type', 'client_credentials'], ['scope', svc.scope!.split(' ')[0]!]] },
-    },
-    {
-      name: 'client_credentials_post',
-      title: `client_credentials, client_secret_post (${svcPost.client_id}):`,
-      request: {
-        url: urls.token,
-        form: [['grant_type', 'client_credentials'], ['client_id', svcPost.client_id], ['client_secret', svcPost.client_secret!]],
+  if (grants.has('client_credentials')) {
+    out.push(
+      {
+        name: 'client_credentials_basic',
+        title: `client_credentials, client_secret_basic (${svc.client_id}):`,
+        request: { url: token, basic: basicOf(svc), form: [['grant_type', 'client_credentials'], ['scope', svc.scope!.split(' ')[0]!]] },
       },
-    },
-    {
+      {
+        name: 'client_credentials_post',
+        title: `client_credentials, client_secret_post (${svcPost.client_id}):`,
+        request: { url: token, form: [['grant_type', 'client_credentials'], ['client_id', svcPost.client_id], ['client_secret', svcPost.client_secret!]] },
+      },
+    )
+  }
+  if (grants.has('password')) {
+    out.push({
       name: 'password',
       title: `password (${cli.client_id}, a public client, signing in${who}):`,
       request: {
-        url: urls.token,
+        url: token,
         form: [['grant_type', 'password'], ['client_id', cli.client_id], ['username', user?.username ?? 'USERNAME'], ['password', user?.password ?? 'PASSWORD'], ['scope', cli.scope!]],
       },
-    },
-    {
-      name: 'refresh_token',
-      title: 'refresh_token (REFRESH_TOKEN: the refresh_token of the password answer; each one works once):',
-      request: { url: urls.token, form: [['grant_type', 'refresh_token'], ['client_id', cli.client_id], ['refresh_token', value('REFRESH_TOKEN')]] },
-    },
-    {
-      name: 'device_authorization',
-      title: `device_code (${cli.client_id}, RFC 8628): ask for a user code,`,
-      request: { url: urls.deviceAuthorization, form: [['client_id', cli.client_id], ['scope', cli.scope!]] },
-      notes: [`then open its verification_uri_complete in a browser, sign in${who} and Allow; meanwhile poll every "interval" seconds with its device_code:`],
-    },
-    {
-      name: 'device_poll',
-      title: '',
-      request: { url: urls.token, form: [['grant_type', DEVICE_CODE], ['client_id', cli.client_id], ['device_code', value('DEVICE_CODE')]] },
-    },
-    {
-      name: 'authorization_code_browser',
-      title: `authorization_code with PKCE (${web.client_id}): open in a browser, sign in${who} and Allow:`,
-      browser: authorize.href,
-      notes: [
-        `the browser then goes to ${webRedirect}?code=CODE&state=${DEMO_STATE} (nothing listens there: copy CODE from the address bar) and redeem it ${authorizationCodeTtl === undefined ? 'at once' : `within ${authorizationCodeTtl} s`}:`,
-      ],
-    },
-    {
-      name: 'authorization_code_redeem',
-      title: '',
-      request: {
-        url: urls.token,
-        basic: basicOf(web),
-        form: [['grant_type', 'authorization_code'], ['code', value('CODE')], ['redirect_uri', webRedirect], ['code_verifier', DEMO_PKCE.verifier]],
+    })
+    if (grants.has('refresh_token')) {
+      out.push({
+        name: 'refresh_token',
+        title: 'refresh_token (REFRESH_TOKEN: the refresh_token of the password answer; each one works once):',
+        request: { url: token, form: [['grant_type', 'refresh_token'], ['client_id', cli.client_id], ['refresh_token', value('REFRESH_TOKEN')]] },
+      })
+    }
+  }
+  // RFC 8628 §4: the endpoint is advertised only with the grant, but both are needed.
+  if (metadata.device_authorization_endpoint !== undefined && grants.has(DEVICE_CODE_GRANT)) {
+    out.push(
+      {
+        name: 'device_authorization',
+        title: `device_code (${cli.client_id}, RFC 8628): ask for a user code,`,
+        request: { url: metadata.device_authorization_endpoint, form: [['client_id', cli.client_id], ['scope', cli.scope!]] },
+        notes: [`then open its verification_uri_complete in a browser, sign in${who} and Allow; meanwhile poll every "interval" seconds with its device_code:`],
       },
-      notes: [`(code_verifier ${DEMO_PKCE.verifier} is the secret behind code_challenge ${DEMO_PKCE.challenge} = BASE64URL(SHA-256(code_verifier)))`],
-    },
-    {
-      name: 'implicit_browser',
-      title: `implicit (${spa.client_id}): open in a browser; the tokens come back in the URL fragment:`,
-      browser: implicit.href,
-    },
-    {
+      {
+        name: 'device_poll',
+        title: '',
+        request: { url: token, form: [['grant_type', DEVICE_CODE_GRANT], ['client_id', cli.client_id], ['device_code', value('DEVICE_CODE')]] },
+      },
+    )
+  }
+  if (metadata.authorization_endpoint !== undefined && grants.has('authorization_code') && responseTypes.has('code')) {
+    const authorize = new URL(metadata.authorization_endpoint)
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: web.client_id,
+      redirect_uri: webRedirect,
+      scope: web.scope!,
+      state: DEMO_STATE,
+      ...(pkce !== undefined && { code_challenge: pkce.challenge, code_challenge_method: pkce.method }),
+    }).toString()
+    out.push(
+      {
+        name: 'authorization_code_browser',
+        title: `authorization_code${pkce !== undefined ? ' with PKCE' : ''} (${web.client_id}): open in a browser, sign in${who} and Allow:`,
+        browser: authorize.href,
+        notes: [
+          `the browser then goes to ${webRedirect}?code=CODE&state=${DEMO_STATE} (nothing listens there: copy CODE from the address bar) and redeem it ${authorizationCodeTtl === undefined ? 'at once' : `within ${authorizationCodeTtl} s`}:`,
+        ],
+      },
+      {
+        name: 'authorization_code_redeem',
+        title: '',
+        request: {
+          url: token,
+          basic: basicOf(web),
+          form: [['grant_type', 'authorization_code'], ['code', value('CODE')], ['redirect_uri', webRedirect], ...(pkce !== undefined ? [['code_verifier', pkce.verifier] as const] : [])],
+        },
+        notes:
+          pkce === undefined
+            ? []
+            : [
+                pkce.method === 'S256'
+                  ? `(code_verifier ${pkce.verifier} is the secret behind code_challenge ${pkce.challenge} = BASE64URL(SHA-256(code_verifier)))`
+                  : `(code_verifier ${pkce.verifier} is the secret behind code_challenge ${pkce.challenge}, sent as it is with method plain)`,
+              ],
+      },
+    )
+  }
+  // OIDC Core §3.2: the implicit flow that returns an ID token with the access token.
+  if (metadata.authorization_endpoint !== undefined && grants.has('implicit') && responseTypes.has('id_token token')) {
+    const implicit = new URL(metadata.authorization_endpoint)
+    implicit.search = new URLSearchParams({
+      response_type: 'id_token token',
+      client_id: spa.client_id,
+      redirect_uri: spa.redirect_uris![0]!,
+      scope: spa.scope!,
+      state: DEMO_STATE,
+      // OIDC Core §3.2.2.1: required when an id_token comes from the authorization endpoint.
+      nonce: DEMO_NONCE,
+    }).toString()
+    out.push({ name: 'implicit_browser', title: `implicit (${spa.client_id}): open in a browser; the tokens come back in the URL fragment:`, browser: implicit.href })
+  }
+  if (metadata.introspection_endpoint !== undefined) {
+    out.push({
       name: 'introspection',
       title: `introspection (${rs.client_id}, a resource server; ACCESS_TOKEN: the access_token of the ${svc.client_id} answer):`,
-      request: { url: urls.introspection, basic: basicOf(rs), form: [['token', value('ACCESS_TOKEN')]] },
-    },
-    {
+      request: { url: metadata.introspection_endpoint, basic: basicOf(rs), form: [['token', value('ACCESS_TOKEN')]] },
+    })
+  }
+  if (metadata.revocation_endpoint !== undefined) {
+    out.push({
       name: 'revocation',
       title: `revocation (${svc.client_id} revokes its own token; introspect it again afterwards):`,
-      request: { url: urls.revocation, basic: basicOf(svc), form: [['token', value('ACCESS_TOKEN')]] },
-    },
-    { name: 'jwks', title: 'signing keys:', request: { url: urls.jwks } },
-    { name: 'discovery', title: 'discovery:', request: { url: urls.discovery } },
-  ]
+      request: { url: metadata.revocation_endpoint, basic: basicOf(svc), form: [['token', value('ACCESS_TOKEN')]] },
+    })
+  }
+  if (metadata.jwks_uri !== undefined) out.push({ name: 'jwks', title: 'signing keys:', request: { url: metadata.jwks_uri } })
+  out.push({ name: 'discovery', title: 'discovery:', request: { url: metadata.discovery } })
+  return out
 }
 
 // Characters curl -d may send as they are: they mean the same in a form body.
@@ -376,7 +415,8 @@ export function curlRequest(req: DemoRequest): { url: string; init: { method: st
   return { url: req.url, init: { method: 'POST', headers, body } }
 }
 
-const shortGrant = (g: string): string => g.replace('urn:ietf:params:oauth:grant-type:', '')
+/** A grant type as people say it: the last part of a URN (RFC 6755), the name itself otherwise. */
+const shortGrant = (g: string): string => (g.startsWith('urn:') ? g.slice(g.lastIndexOf(':') + 1) : g)
 
 function describeClient(c: ClientMetadata): string[] {
   const method = c.token_endpoint_auth_method ?? 'client_secret_basic'
@@ -391,14 +431,15 @@ function describeClient(c: ClientMetadata): string[] {
  * The text printed in demo mode: the credentials and a ready-to-paste line
  * for each grant. This is the only place the CLI prints secrets.
  *
- * @param ctx the running server's context: its endpoints and grants
+ * @param metadata the running server's discovery document (`readDemoMetadata`): its endpoints, grants and PKCE methods
+ * @param authorizationCodeTtl seconds a code lives, to say how soon to redeem it
  * @example
- * process.stdout.write(describeDemo(demoConfig, server.context))
+ * process.stdout.write(describeDemo(demoConfig, await readDemoMetadata(server, issuer)))
  */
-export function describeDemo(config: ServeConfig, ctx: ServerContext): string {
-  // implicit is a response type of the authorization endpoint, not a token-endpoint grant.
-  const supported = new Set([...ctx.grants.keys(), 'implicit'])
-  const missing = PLANNED_GRANTS.filter((g) => !supported.has(g)).map(shortGrant)
+export function describeDemo(config: ServeConfig, metadata: DemoMetadata, authorizationCodeTtl?: number): string {
+  const advertised = new Set(metadata.grant_types_supported)
+  // What a demo client is registered for but the server does not offer: said once, instead of a line that fails.
+  const missing = [...new Set(config.clients.flatMap((c) => c.grant_types ?? []))].filter((g) => !advertised.has(g)).map(shortGrant)
   const lines = [
     'grantkit: demo mode (no --config): in-memory storage, a signing key generated at start.',
     'Everything below is public: use it only to try grantkit out.',
@@ -408,12 +449,12 @@ export function describeDemo(config: ServeConfig, ctx: ServerContext): string {
     'Demo clients:',
     ...config.clients.flatMap(describeClient),
   ]
-  if (missing.length > 0) lines.push(`Not in this build: ${missing.join(', ')}.`)
-  const assertions = ['urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer'].filter((g) => supported.has(g)).map(shortGrant)
+  if (missing.length > 0) lines.push(`Not offered by this server: ${missing.join(', ')}.`)
+  const assertions = [JWT_BEARER_GRANT, SAML2_BEARER_GRANT].filter((g) => advertised.has(g)).map(shortGrant)
   if (assertions.length > 0) lines.push(`${assertions.join(' and ')}: ${assertions.length === 1 ? 'needs' : 'need'} an issuer to trust, set with "trust" in a config file.`)
 
   lines.push('', 'Try each grant:')
-  for (const example of demoExamples(config, demoUrls(ctx), {}, ctx.ttl.authorizationCode)) {
+  for (const example of demoExamples(config, metadata, {}, authorizationCodeTtl)) {
     if (example.title !== '') lines.push(example.title)
     if (example.request !== undefined) lines.push(`  ${curlCommand(example.request)}`)
     if (example.browser !== undefined) lines.push(`  ${example.browser}`)

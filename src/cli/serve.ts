@@ -4,7 +4,7 @@ import type { AuthorizationServer } from '../index.js'
 import { checkAdapterPackages, listenerFor } from './adapters.js'
 import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
-import { demoConfig, describeDemo } from './demo-config.js'
+import { demoConfig, describeDemo, readDemoMetadata } from './demo-config.js'
 import { CliError } from './errors.js'
 import { openStorage } from './storage.js'
 
@@ -130,6 +130,17 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     await opened.close()
     throw error
   }
+  let demoText: string | undefined
+  if (args.config === undefined) {
+    try {
+      // From the discovery document the server serves, so the examples cannot name what it does not offer.
+      demoText = describeDemo(config, await readDemoMetadata(server, config.issuer ?? url), server.context.ttl.authorizationCode)
+    } catch (error) {
+      http.close()
+      await opened.close()
+      throw error
+    }
+  }
   server.on('server.error', (event) => {
     const error = event.error instanceof Error ? (event.error.stack ?? event.error.message) : String(event.error)
     out.stderr(`grantkit: internal error at ${event.endpoint}: ${error}\n`)
@@ -173,8 +184,8 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   }
   // Before the announcement: whoever reads it may signal at once.
   if (options.handleSignals === true) stopOnSignals(running, out)
-  if (args.config === undefined) {
-    out.stdout(describeDemo(config, server.context))
+  if (demoText !== undefined) {
+    out.stdout(demoText)
   } else {
     const users = config.users === undefined ? '' : `, ${config.users.length} user(s)`
     out.stdout(`grantkit: ${config.source}: ${config.clients.length} client(s)${users}, issuer ${server.context.issuer}\n`)

@@ -25,8 +25,6 @@ export interface GrantkitRequest {
   bodyTooLarge?: boolean
   /** Peer address, for per-source limits and events. */
   remoteAddress?: string
-  /** DER-encoded client certificate of a mutual-TLS connection, when there is one. */
-  clientCertificate?: Uint8Array
 }
 
 /**

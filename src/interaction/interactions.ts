@@ -13,7 +13,7 @@ import { parseScope } from '../tokens/scope.js'
 import { startSession } from './session.js'
 
 /** Binds an interaction to the browser that started it, so a link to it is useless to anyone else. */
-export const INTERACTION_COOKIE = 'grantkit_interaction'
+const INTERACTION_COOKIE = 'grantkit_interaction'
 
 /** The browser-binding cookie; an embedder's own UI may live outside the issuer's path, so its cookie is site-wide. */
 function bindingCookie(ctx: ServerContext, value: string, maxAge: number): string {
@@ -98,7 +98,7 @@ export async function beginInteraction(
 }
 
 /** The interaction with this uid, if the request comes from the browser that started it. */
-export async function findInteraction(ctx: ServerContext, req: GrantkitRequest, uid: string): Promise<InteractionRecord | null> {
+async function findInteraction(ctx: ServerContext, req: GrantkitRequest, uid: string): Promise<InteractionRecord | null> {
   if (uid.length > 128) return null
   const record = await ctx.storage.interactions.find(uid)
   if (record === null) return null

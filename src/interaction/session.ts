@@ -5,7 +5,7 @@ import type { GrantkitRequest } from '../http/types.js'
 import type { SessionRecord } from '../storage/types.js'
 
 /** Holds the browser session secret; the store keeps only its hash. */
-export const SESSION_COOKIE = 'grantkit_session'
+const SESSION_COOKIE = 'grantkit_session'
 
 /** The live session of the browser that sent `req`, or null. */
 export async function readSession(ctx: ServerContext, req: GrantkitRequest): Promise<SessionRecord | null> {
@@ -25,11 +25,4 @@ export async function startSession(ctx: ServerContext, req: GrantkitRequest, sub
   const now = Math.floor(ctx.now())
   await ctx.storage.sessions.save({ idHash: hashToken(secret), sub, authTime, expiresAt: now + ctx.sessionTtl })
   return serializeCookie(SESSION_COOKIE, secret, { ...ctx.cookies, maxAge: ctx.sessionTtl })
-}
-
-/** Ends the browser's session. Returns the Set-Cookie value that clears the cookie. */
-export async function endSession(ctx: ServerContext, req: GrantkitRequest): Promise<string> {
-  const secret = readCookie(req.headers.cookie, SESSION_COOKIE)
-  if (secret !== undefined && secret.length <= 128) await ctx.storage.sessions.delete(hashToken(secret))
-  return serializeCookie(SESSION_COOKIE, '', { ...ctx.cookies, maxAge: 0 })
 }

@@ -13,7 +13,7 @@ export function escapeHtml(value: string): string {
  * §4.16), no scripts, no caching of pages that carry CSRF values, no referrer
  * leaking the interaction URL.
  */
-export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, createUserSource, describeJsonError, loadConfigFile, parseConfig, toServerOptions } from '../../src/cli/config.js'
-import { curlCommand, curlRequest, demoConfig, demoExamples, demoUrls, describeDemo, PLANNED_GRANTS } from '../../src/cli/demo-config.js'
 import { CliError } from '../../src/cli/errors.js'
 import { authenticateUser, hashPassword, StaticUserSource } from '../../src/index.js'
 
@@ -188,57 +187,5 @@ describe('createServer', () => {
     expect(toServerOptions(parse({ clients: [svc] }), ISSUER).issuer).toBe(ISSUER)
     expect(toServerOptions(parse({ clients: [svc], issuer: 'https://as.example' }), ISSUER).issuer).toBe('https://as.example')
     expect(createServer(parse({ clients: [svc] }), ISSUER).context.issuer).toBe(ISSUER)
-  })
-})
-
-describe('demo config', () => {
-  const demoServer = () => createServer(demoConfig, ISSUER, { users: createUserSource(demoConfig) })
-
-  it('is accepted by the core and its svc client gets a token', async () => {
-    const server = demoServer()
-    const res = await server.handle({
-      method: 'POST',
-      url: new URL(`${ISSUER}/token`),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from('svc:svc-secret').toString('base64') },
-      body: 'grant_type=client_credentials',
-    })
-    expect(res.status).toBe(200)
-    expect(JSON.parse(res.body!)).toMatchObject({ token_type: 'Bearer', scope: 'api:read api:write' })
-  })
-
-  it('prints every client, the user and an example for each grant, and names the planned grants the server lacks', () => {
-    const ctx = demoServer().context
-    const text = describeDemo(demoConfig, ctx)
-    for (const c of demoConfig.clients) expect(text).toMatch(new RegExp(`^  ${c.client_id} `, 'm'))
-    expect(text).toContain('alice / wonderland')
-    expect(text).toContain(`  curl -s -u svc:svc-secret -d grant_type=client_credentials -d scope=api:read ${ISSUER}/token\n`)
-    for (const e of demoExamples(demoConfig, demoUrls(ctx))) {
-      if (e.request !== undefined) expect(text).toContain(curlCommand(e.request))
-      if (e.browser !== undefined) expect(text).toContain(e.browser)
-    }
-    const lacking = PLANNED_GRANTS.filter((g) => g !== 'implicit' && !ctx.grants.has(g))
-    if (lacking.length === 0) expect(text).not.toContain('Not in this build')
-    else expect(text).toContain(`Not in this build: ${lacking.map((g) => g.replace('urn:ietf:params:oauth:grant-type:', '')).join(', ')}.`)
-  })
-})
-
-describe('curlCommand and curlRequest', () => {
-  it('sends with -d what a form body reads the same, and --data-urlencode the rest, quoted for the shell', () => {
-    const req = { url: `${ISSUER}/token`, basic: { id: 'svc', secret: 'svc-secret' }, form: [['scope', 'api:read'], ['x', "it's a+b"]] as const }
-    expect(curlCommand(req)).toBe(`curl -s -u svc:svc-secret -d scope=api:read --data-urlencode 'x=it'\\''s a+b' ${ISSUER}/token`)
-    const { url, init } = curlRequest(req)
-    expect(url).toBe(`${ISSUER}/token`)
-    expect(init).toEqual({
-      method: 'POST',
-      headers: { authorization: 'Basic ' + Buffer.from('svc:svc-secret').toString('base64'), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'scope=api:read&x=it%27s%20a%2Bb',
-    })
-    expect(new URLSearchParams(init.body).get('x')).toBe("it's a+b")
-  })
-
-  it('is a GET without a form, and turns off curl globbing for an IPv6 literal', () => {
-    // Quoted too: zsh would glob the brackets.
-    expect(curlCommand({ url: 'http://[::1]:4000/jwks' })).toBe("curl -sg 'http://[::1]:4000/jwks'")
-    expect(curlRequest({ url: 'http://[::1]:4000/jwks' }).init).toEqual({ method: 'GET', headers: {} })
   })
 })

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto'
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { curlCommand, curlRequest, DEMO_PKCE, demoConfig, demoExamples, type DemoExampleName, type DemoPlaceholders, type DemoUrls } from '../../src/cli/demo-config.js'
+import { curlCommand, curlRequest, DEMO_PKCE, demoConfig, demoExamples, type DemoExampleName, type DemoMetadata, type DemoPlaceholders } from '../../src/cli/demo-config.js'
 import { Browser, signInAndAllow } from './browser.js'
+import { printedUses, unadvertisedUses } from './demo-lines.js'
 import { killAll, requireBuiltCli, startCli, type CliProcess } from './run-cli.js'
 
 // One demo server for the whole file; each test uses fresh tokens.
 let cli: CliProcess
 let url: string
-let urls: DemoUrls
+let metadata: DemoMetadata
+let discoveryDoc: Record<string, unknown>
 
 beforeAll(async () => {
   requireBuiltCli()
@@ -16,21 +18,13 @@ beforeAll(async () => {
   url = await cli.listening()
   // The examples are rebuilt from what the server publishes, not from what the CLI knows.
   const discovery = `${url}/.well-known/openid-configuration`
-  const d = (await (await fetch(discovery)).json()) as Record<string, string>
-  urls = {
-    token: d.token_endpoint!,
-    authorization: d.authorization_endpoint!,
-    deviceAuthorization: d.device_authorization_endpoint!,
-    introspection: d.introspection_endpoint!,
-    revocation: d.revocation_endpoint!,
-    jwks: d.jwks_uri!,
-    discovery,
-  }
+  discoveryDoc = (await (await fetch(discovery)).json()) as Record<string, unknown>
+  metadata = { ...(discoveryDoc as unknown as DemoMetadata), discovery }
 })
 afterAll(() => killAll())
 
 function example(name: DemoExampleName, fill: Partial<DemoPlaceholders> = {}) {
-  const found = demoExamples(demoConfig, urls, fill).find((e) => e.name === name)
+  const found = demoExamples(demoConfig, metadata, fill).find((e) => e.name === name)
   if (found === undefined) throw new Error(`no example ${name}`)
   return found
 }
@@ -45,7 +39,7 @@ async function send(name: DemoExampleName, fill: Partial<DemoPlaceholders> = {})
 
 describe('grantkit serve, demo mode: the printed examples', () => {
   it('are all printed, with their placeholders', () => {
-    const all = demoExamples(demoConfig, urls)
+    const all = demoExamples(demoConfig, metadata)
     expect(all.map((e) => e.name)).toEqual([
       'client_credentials_basic',
       'client_credentials_post',
@@ -71,11 +65,17 @@ describe('grantkit serve, demo mode: the printed examples', () => {
     expect(createHash('sha256').update(DEMO_PKCE.verifier).digest('base64url')).toBe(DEMO_PKCE.challenge)
   })
 
+  it('name only endpoints, grant types, response types and PKCE methods the running server advertises', () => {
+    // Every curl line and browser URL of the real printout, against the discovery document the same process serves.
+    expect(printedUses(cli.stdout).length).toBe(13)
+    expect(unadvertisedUses(cli.stdout, discoveryDoc, metadata.discovery)).toEqual([])
+  })
+
   it('client_credentials with client_secret_basic and client_secret_post get tokens that verify against the JWKS', async () => {
     const basic = await send('client_credentials_basic')
     expect(basic.status, JSON.stringify(basic.body)).toBe(200)
     expect(basic.body).toMatchObject({ token_type: 'Bearer', scope: 'api:read' })
-    const { payload } = await jwtVerify(basic.body.access_token as string, createRemoteJWKSet(new URL(urls.jwks)), { issuer: url, typ: 'at+jwt' })
+    const { payload } = await jwtVerify(basic.body.access_token as string, createRemoteJWKSet(new URL(metadata.jwks_uri!)), { issuer: url, typ: 'at+jwt' })
     expect(payload.client_id).toBe('svc')
 
     const post = await send('client_credentials_post')
