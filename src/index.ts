@@ -2,10 +2,9 @@
  * grantkit: an embeddable OAuth 2.0 and OpenID Connect authorization server.
  * This file is the whole public API of the core; everything else is internal.
  */
-export { createAuthorizationServer, createServerContext, type AuthorizationServer } from './server.js'
+export { createAuthorizationServer, type AuthorizationServer } from './server.js'
 export type { AuthorizationServerOptions } from './config/options.js'
 export { defaults } from './config/defaults.js'
-export type { ServerContext, EndpointUrls } from './context.js'
 export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
 export { RedirectError } from './endpoints/failure.js'
@@ -30,15 +29,14 @@ export type { GrantkitEvent, GrantkitEventType, GrantkitEventOf } from './events
 
 export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
 export { prepareClient, hashClientSecret, type Client, type ClientMetadata, type ClientAuthMethod } from './clients/metadata.js'
-export { authenticateClient, type AuthenticatedClient } from './clients/authenticate.js'
 
 export { defaultGrants, authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer, saml2Bearer } from './grants/index.js'
 export { SAML2_BEARER_GRANT } from './grants/saml2-bearer.js'
 export { DEVICE_CODE_GRANT } from './grants/device-code.js'
 export { JWT_BEARER_GRANT } from './grants/jwt-bearer.js'
-export { createRefreshToken, shouldIssueRefreshToken, type RefreshTokenInput } from './tokens/refresh-token.js'
-export { issueIdToken, claimsForScope, type IdTokenInput } from './tokens/id-token.js'
-export { validateAccessToken, type ActiveAccessToken } from './tokens/validate.js'
+export { shouldIssueRefreshToken, type RefreshTokenInput } from './tokens/refresh-token.js'
+export { claimsForScope } from './tokens/id-token.js'
+export type { ActiveAccessToken } from './tokens/validate.js'
 export {
   createResourceProtector,
   type ResourceProtector,
@@ -56,8 +54,7 @@ export { hashPassword, type ScryptCost } from './users/password.js'
 export { createTrustRegistry, type TrustOptions, type JwtIssuerTrust, type SamlIdpTrust, type TrustRegistry } from './trust/registry.js'
 export type { GrantHandler, GrantContext, GrantConfig, GrantPrerequisite, TokenIssuer, RefreshTokenRules, TokenResponseBody } from './grants/types.js'
 export { issueTokens, type TokenIssue } from './tokens/issue.js'
-export { issueAccessToken, type AccessTokenGrant, type IssuedAccessToken } from './tokens/access-token.js'
-export { resolveScope, parseScope, Scope } from './tokens/scope.js'
+export { parseScope, Scope } from './tokens/scope.js'
 
 export { KeyRing, type KeyStore, type KeyRingOptions, type ScheduledKey } from './keys/key-store.js'
 export { createSharedKeyStore, createMemoryKeyStorage, type SharedKeyStore, type SharedKeyStoreOptions } from './keys/shared-key-store.js'

@@ -56,8 +56,26 @@ export interface AuthorizationServer {
   }
   /** Listens to events (token issued, authentication failed, …). Returns an unsubscribe function. */
   on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void
-  /** The resolved configuration and collaborators. */
-  readonly context: ServerContext
+  /** The issuer identifier (RFC 8414 §2). */
+  readonly issuer: string
+  /** Absolute URL of every enabled endpoint, by name (`token`, `jwks`, `metadata`, … and your own features'). */
+  readonly endpoints: Readonly<Record<string, string>>
+  /** Largest request body in bytes the server accepts; adapters stop reading past it. */
+  readonly maxBodyBytes: number
+}
+
+const contexts = new WeakMap<AuthorizationServer, ServerContext>()
+
+/**
+ * The internal context of a server, for grantkit's own tests and tools. Not
+ * part of the public API: grants and features get narrow capabilities instead.
+ *
+ * @internal
+ */
+export function contextOf(server: AuthorizationServer): ServerContext {
+  const ctx = contexts.get(server)
+  if (ctx === undefined) throw new TypeError('contextOf: not a server made by createAuthorizationServer')
+  return ctx
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
@@ -123,8 +141,7 @@ function resolveGrants(grants: readonly GrantHandler[]): Map<string, GrantHandle
 
 /**
  * Resolves and validates options into the context every endpoint shares, with
- * every default applied. `createAuthorizationServer` calls it; use it directly
- * only to test a grant of your own without a server around it.
+ * every default applied. Internal: `createAuthorizationServer` calls it.
  *
  * @throws TypeError naming the option that is wrong
  * @example
@@ -295,8 +312,10 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     const endpoint = byName(name)
     return async (req: GrantkitRequest) => endpoint(req)
   }
-  return {
-    context: ctx,
+  const server: AuthorizationServer = {
+    issuer: ctx.issuer,
+    endpoints: ctx.endpoints,
+    maxBodyBytes: ctx.maxBodyBytes,
     routes: (pathname) => bound.find(pathname) !== undefined,
     async handle(req) {
       const endpoint = bound.find(req.url.pathname)
@@ -317,4 +336,6 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     },
     on: (type, listener) => ctx.events.on(type, listener),
   }
+  contexts.set(server, ctx)
+  return server
 }

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { AuthorizationServer } from '../index.js'
+import { defaults, type AuthorizationServer } from '../index.js'
 import { checkAdapterPackages, listenerFor } from './adapters.js'
 import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
@@ -134,7 +134,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   if (args.config === undefined) {
     try {
       // From the discovery document the server serves, so the examples cannot name what it does not offer.
-      demoText = describeDemo(config, await readDemoMetadata(server, config.issuer ?? url), server.context.ttl.authorizationCode)
+      demoText = describeDemo(config, await readDemoMetadata(server, config.issuer ?? url), config.ttl?.authorizationCode ?? defaults.ttl.authorizationCode)
     } catch (error) {
       http.close()
       await opened.close()
@@ -154,7 +154,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     inFlight.add(res)
     res.on('close', () => inFlight.delete(res))
   })
-  http.on('request', await listenerFor(args.adapter, server, server.context.maxBodyBytes))
+  http.on('request', await listenerFor(args.adapter, server, server.maxBodyBytes))
 
   const running: RunningServer = {
     url,
@@ -188,7 +188,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     out.stdout(demoText)
   } else {
     const users = config.users === undefined ? '' : `, ${config.users.length} user(s)`
-    out.stdout(`grantkit: ${config.source}: ${config.clients.length} client(s)${users}, issuer ${server.context.issuer}\n`)
+    out.stdout(`grantkit: ${config.source}: ${config.clients.length} client(s)${users}, issuer ${server.issuer}\n`)
   }
   out.stdout(`grantkit: listening on ${url}\n`)
   return running

@@ -1,7 +1,8 @@
 import { defaults } from '../config/defaults.js'
 import { jsonNoStore, serverErrorResponse } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
-import type { AuthorizationServer } from '../server.js'
+import type { ServerContext } from '../context.js'
+import { contextOf, type AuthorizationServer } from '../server.js'
 import { bearerError, bodyMayCarryToken, extractBearer } from './bearer.js'
 import { createIntrospectionVerifier } from './introspection.js'
 import { ASYMMETRIC_ALGORITHMS, createJwksVerifier } from './jwks.js'
@@ -190,8 +191,12 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   let verify: TokenVerifier
   let defaultRealm: string
   if (options.server !== undefined) {
-    const ctx = (options.server as Partial<AuthorizationServer>).context
-    if (typeof ctx !== 'object' || ctx === null) fail('server', 'must be an AuthorizationServer from createAuthorizationServer')
+    let ctx: ServerContext
+    try {
+      ctx = contextOf(options.server)
+    } catch {
+      fail('server', 'must be an AuthorizationServer from createAuthorizationServer')
+    }
     verify = createLocalVerifier(ctx)
     defaultRealm = ctx.issuer
   } else if (options.jwks !== undefined) {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, createUserSource, describeJsonError, loadConfigFile, parseConfig, toServerOptions } from '../../src/cli/config.js'
 import { CliError } from '../../src/cli/errors.js'
 import { authenticateUser, hashPassword, StaticUserSource } from '../../src/index.js'
+import { contextOf } from '../../src/server.js'
 
 const svc = { client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'], scope: 'api:read' }
 const ISSUER = 'http://127.0.0.1:4000'
@@ -156,7 +157,7 @@ describe('createUserSource and createServer: the core checks users and trust, th
     const config = parse({ clients: [svc], users: [{ username: 'alice', password: 'wonderland' }] })
     const users = createUserSource(config)!
     const server = createServer(config, ISSUER, { users })
-    expect(server.context.users).toBe(users)
+    expect(contextOf(server).users).toBe(users)
     expect(await authenticateUser(users, 'alice', 'wonderland')).toEqual({ sub: 'alice', username: 'alice' })
     expect(createUserSource(parse({ clients: [svc] }))).toBeUndefined()
   })
@@ -186,6 +187,6 @@ describe('createServer', () => {
   it('uses the given issuer only when the config has none', () => {
     expect(toServerOptions(parse({ clients: [svc] }), ISSUER).issuer).toBe(ISSUER)
     expect(toServerOptions(parse({ clients: [svc], issuer: 'https://as.example' }), ISSUER).issuer).toBe('https://as.example')
-    expect(createServer(parse({ clients: [svc] }), ISSUER).context.issuer).toBe(ISSUER)
+    expect(createServer(parse({ clients: [svc] }), ISSUER).issuer).toBe(ISSUER)
   })
 })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { serve, type Output } from '../../src/cli/serve.js'
 import * as password from '../../src/users/password.js'
+import { contextOf } from '../../src/server.js'
 
 // Counts scrypt hashes: StaticUserSource makes one per password, and one dummy.
 vi.mock('../../src/users/password.js', async (importOriginal) => {
@@ -41,7 +42,7 @@ describe('grantkit serve hashes the passwords of the config once', () => {
     const running = await serve({ config: file, host: '127.0.0.1', port: 0, adapter: 'node', storage: 'memory' }, { out: quiet })
     try {
       expect(hash).toHaveBeenCalledTimes(3)
-      expect(await running.server.context.users!.findByUsername('bob')).toEqual({ sub: 'bob', username: 'bob' })
+      expect(await contextOf(running.server).users!.findByUsername('bob')).toEqual({ sub: 'bob', username: 'bob' })
     } finally {
       await running.close()
     }

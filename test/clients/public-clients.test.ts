@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { clientCredentials, createAuthorizationServer, defaultGrants } from '../../src/index.js'
 import { body, ECHO_GRANT, echoGrant, expectAuthenticated, expectError, expectInvalidClient, ISSUER, setup, testClients, testKeys } from './fixtures.js'
+import { contextOf } from '../../src/server.js'
 
 const echo = { grant_type: ECHO_GRANT }
 
 describe("token_endpoint_auth_method 'none' (RFC 6749 §2.1, §3.2.1)", () => {
   it('registers an embedder grant through the public grants option, next to the built-in ones', async () => {
     const h = await setup()
-    expect(h.server.context.grants.get(ECHO_GRANT)).toBe(echoGrant)
-    expect(h.server.context.grants.get('client_credentials')).toBe(clientCredentials)
+    expect(contextOf(h.server).grants.get(ECHO_GRANT)).toBe(echoGrant)
+    expect(contextOf(h.server).grants.get('client_credentials')).toBe(clientCredentials)
   })
 
   it('identifies a public client by client_id alone at a grant that allows public clients', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createAuthorizationServer, type AuthorizationServerOptions } from '../../src/index.js'
+import { contextOf } from '../../src/server.js'
 
 const base: AuthorizationServerOptions = {
   issuer: 'https://as.example',
@@ -13,7 +14,7 @@ function fails(over: Record<string, unknown>, message: RegExp): void {
 
 describe('createAuthorizationServer validates its options up front', () => {
   it('accepts a minimal configuration', () => {
-    expect(createAuthorizationServer(base).context.issuer).toBe('https://as.example')
+    expect(contextOf(createAuthorizationServer(base)).issuer).toBe('https://as.example')
   })
 
   it('requires an https issuer without query, fragment or trailing slash', () => {

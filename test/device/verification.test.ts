@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { json } from '../helpers.js'
 import { authorizeDevice, Browser, deviceServer, expectError, ISSUER, poll, uidOf } from './flow.js'
+import { contextOf } from '../../src/server.js'
 
 const bare = (userCode: string) => userCode.replace('-', '').toLowerCase()
 
@@ -254,7 +255,7 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const first = await authorizeDevice(server)
       expect((await browser.answer(first.user_code)).body).toContain('Device connected')
       expect(browser.cookies.has('grantkit_session')).toBe(true)
-      expect(await server.context.storage.consents.find('alice-sub', 'tv')).toBe('openid offline_access api:read')
+      expect(await contextOf(server).storage.consents.find('alice-sub', 'tv')).toBe('openid offline_access api:read')
 
       const second = await authorizeDevice(server)
       const uid = await browser.startApproval(bare(second.user_code))

@@ -9,6 +9,7 @@ import {
 } from '../../src/index.js'
 import { authorizeDevice, Browser, deviceServer, poll } from '../device/flow.js'
 import { basic, counterIds, fakeClock, ISSUER, json, tokenRequest, alice, plainUsers } from '../helpers.js'
+import { contextOf } from '../../src/server.js'
 
 const users = plainUsers(alice())
 
@@ -217,7 +218,7 @@ describe('revocation endpoint (RFC 7009)', () => {
       const { access, refresh } = await signIn(server)
       expectRevocationOk(await revoke(server, { token: access, token_type_hint: 'access_token' }))
       await expectDead(server, access)
-      expect(await server.context.storage.accessTokens.isJtiRevoked(decodeJwt(access).jti as string)).toBe(true)
+      expect(await contextOf(server).storage.accessTokens.isJtiRevoked(decodeJwt(access).jti as string)).toBe(true)
       const introspected = await server.introspect(tokenRequest({ token: access }, APP, '/introspect'))
       expect(json(introspected)).toEqual({ active: false })
       // Revoking an access token leaves its refresh token alone.
@@ -235,10 +236,10 @@ describe('revocation endpoint (RFC 7009)', () => {
       const { server } = setup({ accessTokenFormat: 'opaque' })
       const { access } = await signIn(server)
       await expectLive(server, access)
-      expect(await server.context.storage.accessTokens.find(hashToken(access))).not.toBeNull()
+      expect(await contextOf(server).storage.accessTokens.find(hashToken(access))).not.toBeNull()
       expectRevocationOk(await revoke(server, { token: access }))
       await expectDead(server, access)
-      expect(await server.context.storage.accessTokens.find(hashToken(access))).toBeNull()
+      expect(await contextOf(server).storage.accessTokens.find(hashToken(access))).toBeNull()
     })
 
     it('revokes an opaque access token sent with token_type_hint=refresh_token', async () => {

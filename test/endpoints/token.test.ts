@@ -2,6 +2,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { hashToken, type GrantkitEvent } from '../../src/index.js'
 import { basic, ISSUER, json, makeServer, tokenRequest } from '../helpers.js'
+import { contextOf } from '../../src/server.js'
 
 const SVC = { authorization: basic('svc', 'svc-secret') }
 
@@ -31,10 +32,10 @@ describe('token endpoint (RFC 6749 §3.2, §5)', () => {
     const body = json(await server.handle(tokenRequest({ grant_type: 'client_credentials' }, SVC)))
     const token = body.access_token as string
     expect(Buffer.from(token, 'base64url').length).toBeGreaterThanOrEqual(32)
-    const stored = await server.context.storage.accessTokens.find(hashToken(token))
+    const stored = await contextOf(server).storage.accessTokens.find(hashToken(token))
     expect(stored).toMatchObject({ clientId: 'svc', sub: 'svc', scope: 'api:read api:write' })
     expect(JSON.stringify(stored)).not.toContain(token)
-    expect(await server.context.storage.accessTokens.find(token)).toBeNull()
+    expect(await contextOf(server).storage.accessTokens.find(token)).toBeNull()
   })
 
   it('grants the client default scope when scope is omitted', async () => {

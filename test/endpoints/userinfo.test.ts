@@ -1,8 +1,10 @@
 import { generateKeyPair, SignJWT, decodeJwt, decodeProtectedHeader } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { issueIdToken, type AuthorizationServer, type AuthorizationServerOptions, type Client, type GrantkitRequest, type GrantkitResponse } from '../../src/index.js'
+import { type AuthorizationServer, type AuthorizationServerOptions, type Client, type GrantkitRequest, type GrantkitResponse } from '../../src/index.js'
 import { basic, ISSUER, json, makeServer, tokenRequest } from '../helpers.js'
 import { defaultUsers } from '../users/fixtures.js'
+import { issueIdToken } from '../../src/tokens/id-token.js'
+import { contextOf } from '../../src/server.js'
 
 const userinfoClients = [
   { client_id: 'app', client_secret: 'app-secret', grant_types: ['password'], scope: 'openid profile email phone address api:read' },
@@ -133,8 +135,8 @@ describe.each(['jwt', 'opaque'] as const)('userinfo endpoint with %s access toke
 
   it('rejects an ID token (typ JWT) presented as an access token with invalid_token', async () => {
     const { server } = setup({ accessTokenFormat })
-    const client = server.context.clients.find('app') as Client
-    const idToken = issueIdToken(server.context, { client, sub: 'alice', authTime: Math.floor(server.context.now()) })
+    const client = contextOf(server).clients.find('app') as Client
+    const idToken = issueIdToken(contextOf(server), { client, sub: 'alice', authTime: Math.floor(contextOf(server).now()) })
     expect(decodeProtectedHeader(idToken).typ).toBe('JWT')
     expectInvalidToken(await server.handle(get(idToken)))
   })

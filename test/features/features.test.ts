@@ -101,7 +101,13 @@ describe('features as units', () => {
   it('refuses at construction a store that an enabled feature needs, naming store and feature', () => {
     const full = createMemoryStorage()
     const { deviceCodes: _, ...rest } = full
-    expect(() => makeServer({ storage: rest as unknown as Storage })).toThrow('storage.deviceCodes: required by the device-flow feature')
+    const grants = defaultGrants.filter((g) => g.grantType !== 'urn:ietf:params:oauth:grant-type:device_code')
+    const needsDevices: Feature = { name: 'needs-devices', stores: ['deviceCodes'] }
+    expect(() => makeServer({ grants, storage: rest as unknown as Storage, features: [...defaultFeatures, needsDevices] })).toThrow(
+      'storage.deviceCodes: required by the needs-devices feature',
+    )
+    // With the device grant registered, the grant names what it needs first.
+    expect(() => makeServer({ storage: rest as unknown as Storage })).toThrow(/^storage\.deviceCodes: required by the urn:ietf:params:oauth:grant-type:device_code grant$/)
   })
 
   it('refuses features that clash: a name twice, an endpoint name twice, a path taken', () => {

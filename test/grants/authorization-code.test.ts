@@ -20,6 +20,7 @@ import {
   webParams,
 } from '../authorize/fixtures.js'
 import { tokenRequest } from '../helpers.js'
+import { contextOf } from '../../src/server.js'
 
 const spaParams = (challenge: string, method = 'S256') => ({
   response_type: 'code',
@@ -43,7 +44,7 @@ describe('authorization_code grant: the code (RFC 6749 §4.1.2, §10.10)', () =>
   it('stores the code only as its hash', async () => {
     const h = setup()
     const code = await codeFor(h)
-    const codes = h.server.context.storage.authorizationCodes
+    const codes = contextOf(h.server).storage.authorizationCodes
     expect(await codes.consume(code)).toEqual({ outcome: 'not_found' })
     const found = await codes.consume(hashToken(code))
     expect(found.outcome).toBe('consumed')

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { hashToken, type AuthorizationServer, type AuthorizationServerOptions, type GrantkitResponse } from '../../src/index.js'
 import { basic, ISSUER, json, makeServer, tokenRequest } from '../helpers.js'
 import { defaultUsers } from '../users/fixtures.js'
+import { contextOf } from '../../src/server.js'
 
 const WEB_REDIRECT = 'https://rp.example/cb'
 const UI = 'https://as.example/ui/login'
@@ -118,10 +119,10 @@ describe('refresh_token grant: issuance (RFC 6749 §6, OIDC Core §11)', () => {
   it('stores a refresh token only as its SHA-256 hash', async () => {
     const { server } = setup()
     const token = (await passwordTokens(server, 'app', 'api:read')).refresh_token as string
-    const stored = await server.context.storage.refreshTokens.find(hashToken(token))
+    const stored = await contextOf(server).storage.refreshTokens.find(hashToken(token))
     expect(stored?.record).toMatchObject({ clientId: 'app', sub: 'alice', scope: 'api:read', tokenHash: hashToken(token) })
     expect(JSON.stringify(stored)).not.toContain(token)
-    expect(await server.context.storage.refreshTokens.find(token)).toBeNull()
+    expect(await contextOf(server).storage.refreshTokens.find(token)).toBeNull()
   })
 })
 
@@ -217,7 +218,7 @@ describe('refresh_token grant: scope (RFC 6749 §6)', () => {
     const body = json(narrowed)
     expect(body.scope).toBe('api:read')
     expect(decodeJwt(body.access_token as string).scope).toBe('api:read')
-    const stored = await server.context.storage.refreshTokens.find(hashToken(body.refresh_token as string))
+    const stored = await contextOf(server).storage.refreshTokens.find(hashToken(body.refresh_token as string))
     expect(stored?.record.scope).toBe('api:read api:write')
 
     const widenedBack = await refresh(server, body.refresh_token as string, 'app', { scope: 'api:read api:write' })
@@ -269,7 +270,7 @@ describe('refresh_token grant: binding, lifetime and request (RFC 6749 §6, §10
       expect(res.status, `rotation at +${at}s`).toBe(200)
       token = json(res).refresh_token as string
     }
-    const stored = await server.context.storage.refreshTokens.find(hashToken(token))
+    const stored = await contextOf(server).storage.refreshTokens.find(hashToken(token))
     expect(stored?.record.expiresAt).toBe(start + 250)
     clock.set(start + 250)
     expectInvalidGrant(await refresh(server, token))

@@ -15,6 +15,7 @@ import {
   webParams,
   type Harness,
 } from '../authorize/fixtures.js'
+import { contextOf } from '../../src/server.js'
 
 /** Starts an authorization in `browser` and returns the interaction uid. */
 async function start(h: Harness, browser: Browser, params: Record<string, string> = webParams()): Promise<string> {
@@ -188,7 +189,7 @@ describe('interaction API: finish', () => {
     const uid = await start(h, browser, webParams({ scope: 'api:read api:write' }))
     const done = await h.server.interactions.finish(browser.request(), uid, { login: { sub: 'sub-alice' }, consent: { scope: 'api:read' } })
     expect(redirect(done).query.get('code')).toBeTruthy()
-    expect(await h.server.context.storage.consents.find('sub-alice', 'web')).toBe('api:read')
+    expect(await contextOf(h.server).storage.consents.find('sub-alice', 'web')).toBe('api:read')
   })
 })
 

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createMemoryStorage, validateAccessToken, type KeyStorage, type SigningKeyRecord, type Storage } from '../../src/index.js'
+import { createMemoryStorage, type KeyStorage, type SigningKeyRecord, type Storage } from '../../src/index.js'
 import { createMemoryKeyStorage, createSharedKeyStore, type SharedKeyStore, type SharedKeyStoreOptions } from '../../src/keys/shared-key-store.js'
 import { createPostgresStorage } from '../../src/storage/postgres/index.js'
 import { basic, fakeClock, json, makeServer, tokenRequest } from '../helpers.js'
 import { describePostgres, pgTables, POSTGRES_URL } from '../storage/pg-harness.js'
+import { validateAccessToken } from '../../src/tokens/validate.js'
+import { contextOf } from '../../src/server.js'
 
 const open: SharedKeyStore[] = []
 afterEach(() => {
@@ -40,8 +42,8 @@ async function issuedHereVerifiesThere(storage: Storage, here: SharedKeyStore, t
   const res = await a.token(tokenRequest({ grant_type: 'client_credentials' }, { authorization: basic('svc', 'svc-secret') }))
   expect(res.status).toBe(200)
   const token = json(res).access_token as string
-  expect(await validateAccessToken(b.context, token)).toMatchObject({ clientId: 'svc', format: 'jwt' })
-  const jwks = JSON.parse(b.jwks({ method: 'GET', url: new URL(b.context.endpoints.jwks), headers: {} }).body!)
+  expect(await validateAccessToken(contextOf(b), token)).toMatchObject({ clientId: 'svc', format: 'jwt' })
+  const jwks = JSON.parse(b.jwks({ method: 'GET', url: new URL(b.endpoints.jwks!), headers: {} }).body!)
   const { protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { currentDate: new Date(now() * 1000) })
   return protectedHeader.kid!
 }

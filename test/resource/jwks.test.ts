@@ -3,9 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { signJwt } from '../../src/crypto/jws.js'
 import type { KeyRing } from '../../src/keys/key-store.js'
 import { createResourceProtector, type RemoteJwksOptions, type ResourceProtectorOptions } from '../../src/resource/protector.js'
-import { issueIdToken, type AuthorizationServer } from '../../src/index.js'
+import { type AuthorizationServer } from '../../src/index.js'
 import { json } from '../helpers.js'
 import { challenge, fetchSpy, issue, listen, serveAs, withHeader, type Clock } from './fixtures.js'
+import { issueIdToken } from '../../src/tokens/id-token.js'
+import { contextOf } from '../../src/server.js'
 
 let closers: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -33,8 +35,8 @@ function remote(as: { origin: string; clock: Clock }, jwks: Partial<RemoteJwksOp
 const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url')
 
 function claims(server: AuthorizationServer, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const now = Math.floor(server.context.now())
-  return { iss: server.context.issuer, sub: 'svc', aud: server.context.issuer, exp: now + 600, iat: now, jti: 'j', client_id: 'svc', scope: 'api:read', ...extra }
+  const now = Math.floor(contextOf(server).now())
+  return { iss: contextOf(server).issuer, sub: 'svc', aud: contextOf(server).issuer, exp: now + 600, iat: now, jti: 'j', client_id: 'svc', scope: 'api:read', ...extra }
 }
 
 async function expectInvalid(p: ReturnType<typeof createResourceProtector>, token: string): Promise<void> {
@@ -66,7 +68,7 @@ describe('resource protector, remote JWKS served by grantkit over HTTP', () => {
     const { protector, spy } = remote(as, { cooldownSeconds: 0 })
     const before = await issue(as.server)
     expect((await protector.check(withHeader(before))).ok).toBe(true)
-    const ring = as.server.context.keys as KeyRing
+    const ring = contextOf(as.server).keys as KeyRing
     const next = ring.rotate({ now: as.clock.now(), publishLead: 0, maxTokenLifetime: 3600 })
     const after = await issue(as.server)
     expect(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid).toBe(next.kid)
@@ -89,11 +91,11 @@ describe('resource protector, remote JWKS served by grantkit over HTTP', () => {
   it('rejects an ID token (typ JWT) signed by the same key (RFC 9068 §4)', async () => {
     const as = await start()
     const { protector } = remote(as)
-    const client = await as.server.context.clients.find('svc')
-    const idToken = issueIdToken(as.server.context, { client: client!, sub: 'svc', authTime: Math.floor(as.clock.now()), claims: { client_id: 'svc' } })
+    const client = await contextOf(as.server).clients.find('svc')
+    const idToken = issueIdToken(contextOf(as.server), { client: client!, sub: 'svc', authTime: Math.floor(as.clock.now()), claims: { client_id: 'svc' } })
     await expectInvalid(protector, idToken)
     // The same claims as an at+jwt pass: only typ differs.
-    const key = as.server.context.keys.signingKey(as.clock.now())
+    const key = contextOf(as.server).keys.signingKey(as.clock.now())
     expect((await protector.check(withHeader(signJwt(key, 'at+jwt', claims(as.server))))).ok).toBe(true)
     await expectInvalid(protector, signJwt(key, 'JWT', claims(as.server)))
   })
@@ -101,14 +103,14 @@ describe('resource protector, remote JWKS served by grantkit over HTTP', () => {
   it('rejects alg none', async () => {
     const as = await start()
     const { protector } = remote(as)
-    const kid = as.server.context.keys.signingKey(as.clock.now()).kid
+    const kid = contextOf(as.server).keys.signingKey(as.clock.now()).kid
     await expectInvalid(protector, `${b64({ alg: 'none', typ: 'at+jwt', kid })}.${b64(claims(as.server))}.`)
   })
 
   it('rejects HS256 with the public key as the HMAC secret', async () => {
     const as = await start({ keys: { algorithm: 'RS256' } })
     const { protector, spy } = remote(as)
-    const key = as.server.context.keys.signingKey(as.clock.now())
+    const key = contextOf(as.server).keys.signingKey(as.clock.now())
     const input = `${b64({ alg: 'HS256', typ: 'at+jwt', kid: key.kid })}.${b64(claims(as.server))}`
     for (const secret of [key.publicKey.export({ type: 'spki', format: 'pem' }), JSON.stringify(key.publicJwk)]) {
       await expectInvalid(protector, `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`)
@@ -120,7 +122,7 @@ describe('resource protector, remote JWKS served by grantkit over HTTP', () => {
   it('rejects a token from another issuer', async () => {
     const as = await start()
     const { protector } = remote(as)
-    const key = as.server.context.keys.signingKey(as.clock.now())
+    const key = contextOf(as.server).keys.signingKey(as.clock.now())
     await expectInvalid(protector, signJwt(key, 'at+jwt', claims(as.server, { iss: 'https://evil.example' })))
   })
 
@@ -128,7 +130,7 @@ describe('resource protector, remote JWKS served by grantkit over HTTP', () => {
     const as = await start()
     const { protector } = remote(as, {}, { audience: 'https://api.example' })
     await expectInvalid(protector, await issue(as.server))
-    const key = as.server.context.keys.signingKey(as.clock.now())
+    const key = contextOf(as.server).keys.signingKey(as.clock.now())
     expect((await protector.check(withHeader(signJwt(key, 'at+jwt', claims(as.server, { aud: ['https://other.example', 'https://api.example'] }))))).ok).toBe(true)
   })
 
@@ -145,7 +147,7 @@ describe('resource protector, remote JWKS served by grantkit over HTTP', () => {
   it('rejects a token without client_id, or with a cnf (sender-constrained) claim', async () => {
     const as = await start()
     const { protector } = remote(as)
-    const key = as.server.context.keys.signingKey(as.clock.now())
+    const key = contextOf(as.server).keys.signingKey(as.clock.now())
     await expectInvalid(protector, signJwt(key, 'at+jwt', claims(as.server, { client_id: undefined })))
     await expectInvalid(protector, signJwt(key, 'at+jwt', claims(as.server, { cnf: { jkt: 'abc' } })))
   })

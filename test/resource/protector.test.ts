@@ -2,9 +2,11 @@ import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { signJwt } from '../../src/crypto/jws.js'
 import { createResourceProtector, type ResourceProtectorOptions } from '../../src/resource/protector.js'
-import { issueIdToken, type AuthorizationServer } from '../../src/index.js'
+import { type AuthorizationServer } from '../../src/index.js'
 import { ISSUER, json } from '../helpers.js'
 import { API, challenge, issue, makeAs, revoke, withForm, withHeader } from './fixtures.js'
+import { issueIdToken } from '../../src/tokens/id-token.js'
+import { contextOf } from '../../src/server.js'
 
 const REALM = `Bearer realm="${ISSUER}"`
 const INVALID = `${REALM}, error="invalid_token", error_description="The access token is invalid, expired or revoked."`
@@ -17,7 +19,7 @@ const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url')
 
 /** A JWT access token signed by the server's own key, with claims of our choosing. */
 function forge(server: AuthorizationServer, typ: string, claims: Record<string, unknown>): string {
-  const ctx = server.context
+  const ctx = contextOf(server)
   const now = Math.floor(ctx.now())
   return signJwt(ctx.keys.signingKey(now), typ, { iss: ctx.issuer, sub: 'svc', aud: ISSUER, exp: now + 600, iat: now, jti: 'forged', client_id: 'svc', scope: 'api:read', ...claims })
 }
@@ -182,8 +184,8 @@ describe('resource protector: where the token comes from (RFC 6750 §2)', () => 
 describe('resource protector, local server: forged JWTs', () => {
   it('rejects an ID token (typ JWT) presented as an access token (RFC 9068 §4)', async () => {
     const { server } = makeAs()
-    const client = await server.context.clients.find('svc')
-    const idToken = issueIdToken(server.context, { client: client!, sub: 'svc', authTime: Math.floor(server.context.now()) })
+    const client = await contextOf(server).clients.find('svc')
+    const idToken = issueIdToken(contextOf(server), { client: client!, sub: 'svc', authTime: Math.floor(contextOf(server).now()) })
     const result = await local(server).check(withHeader(idToken))
     expect(result.ok).toBe(false)
     if (!result.ok) expect(challenge(result.response)).toBe(INVALID)
@@ -191,16 +193,16 @@ describe('resource protector, local server: forged JWTs', () => {
 
   it('rejects alg none', async () => {
     const { server } = makeAs()
-    const kid = server.context.keys.signingKey(server.context.now()).kid
-    const now = Math.floor(server.context.now())
+    const kid = contextOf(server).keys.signingKey(contextOf(server).now()).kid
+    const now = Math.floor(contextOf(server).now())
     const token = `${b64({ alg: 'none', typ: 'at+jwt', kid })}.${b64({ iss: ISSUER, sub: 'svc', client_id: 'svc', aud: ISSUER, exp: now + 600, iat: now, jti: 'x', scope: 'api:read' })}.`
     expect((await local(server).check(withHeader(token))).ok).toBe(false)
   })
 
   it('rejects HS256 with the public key as secret (algorithm confusion)', async () => {
     const { server } = makeAs({ keys: { algorithm: 'RS256' } })
-    const key = server.context.keys.signingKey(server.context.now())
-    const now = Math.floor(server.context.now())
+    const key = contextOf(server).keys.signingKey(contextOf(server).now())
+    const now = Math.floor(contextOf(server).now())
     const input = `${b64({ alg: 'HS256', typ: 'at+jwt', kid: key.kid })}.${b64({ iss: ISSUER, sub: 'svc', client_id: 'svc', aud: ISSUER, exp: now + 600, iat: now, jti: 'x', scope: 'api:read' })}`
     const pem = key.publicKey.export({ type: 'spki', format: 'pem' })
     const token = `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createRefreshToken, hashToken, prepareClient, shouldIssueRefreshToken } from '../../src/index.js'
+import { hashToken, prepareClient, shouldIssueRefreshToken } from '../../src/index.js'
 import { makeServer } from '../helpers.js'
+import { createRefreshToken } from '../../src/tokens/refresh-token.js'
+import { contextOf } from '../../src/server.js'
 
 const client = (extra: Record<string, unknown> = {}) =>
   prepareClient({ client_id: 'c', client_secret: 's', grant_types: ['password', 'refresh_token'], scope: 'openid offline_access api', ...extra })
@@ -29,7 +31,7 @@ describe('shouldIssueRefreshToken (RFC 6749 §6, OIDC Core §11)', () => {
 describe('createRefreshToken', () => {
   it('returns a 256-bit token and a record that holds only its SHA-256 hash', () => {
     const { server } = makeServer()
-    const { token, record } = createRefreshToken(server.context, { clientId: 'c', sub: 'alice', scope: 'api', grantId: 'g', absoluteExpiresAt: server.context.now() + 1000 })
+    const { token, record } = createRefreshToken(contextOf(server), { clientId: 'c', sub: 'alice', scope: 'api', grantId: 'g', absoluteExpiresAt: contextOf(server).now() + 1000 })
     expect(Buffer.from(token, 'base64url').length).toBeGreaterThanOrEqual(32)
     expect(record.tokenHash).toBe(hashToken(token))
     expect(JSON.stringify(record)).not.toContain(token)
@@ -39,14 +41,14 @@ describe('createRefreshToken', () => {
     const { server, clock } = makeServer({ ttl: { refreshToken: 100 } })
     const now = clock.now()
     const input = { clientId: 'c', sub: 'alice', scope: 'api', grantId: 'g' }
-    expect(createRefreshToken(server.context, { ...input, absoluteExpiresAt: now + 1000 }).record).toMatchObject({ issuedAt: now, expiresAt: now + 100, absoluteExpiresAt: now + 1000 })
-    expect(createRefreshToken(server.context, { ...input, absoluteExpiresAt: now + 40 }).record).toMatchObject({ expiresAt: now + 40, absoluteExpiresAt: now + 40 })
+    expect(createRefreshToken(contextOf(server), { ...input, absoluteExpiresAt: now + 1000 }).record).toMatchObject({ issuedAt: now, expiresAt: now + 100, absoluteExpiresAt: now + 1000 })
+    expect(createRefreshToken(contextOf(server), { ...input, absoluteExpiresAt: now + 40 }).record).toMatchObject({ expiresAt: now + 40, absoluteExpiresAt: now + 40 })
   })
 
   it('makes a different token every time', () => {
     const { server } = makeServer()
-    const input = { clientId: 'c', sub: 'alice', scope: 'api', grantId: 'g', absoluteExpiresAt: server.context.now() + 1000 }
-    const tokens = new Set(Array.from({ length: 50 }, () => createRefreshToken(server.context, input).token))
+    const input = { clientId: 'c', sub: 'alice', scope: 'api', grantId: 'g', absoluteExpiresAt: contextOf(server).now() + 1000 }
+    const tokens = new Set(Array.from({ length: 50 }, () => createRefreshToken(contextOf(server), input).token))
     expect(tokens.size).toBe(50)
   })
 })

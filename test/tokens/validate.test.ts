@@ -3,20 +3,21 @@ import {
   exportPrivateJwk,
   generateSigningKey,
   hashToken,
-  issueAccessToken,
-  issueIdToken,
-  validateAccessToken,
   type AuthorizationServerOptions,
   type Client,
-  type ServerContext,
 } from '../../src/index.js'
 import { makeServer } from '../helpers.js'
+import { issueAccessToken } from '../../src/tokens/access-token.js'
+import { issueIdToken } from '../../src/tokens/id-token.js'
+import { validateAccessToken } from '../../src/tokens/validate.js'
+import type { ServerContext } from '../../src/context.js'
+import { contextOf } from '../../src/server.js'
 
 const GRANT = { clientId: 'svc', sub: 'alice', scope: 'openid profile', grantId: 'grant-1' }
 
 function setup(extra: Partial<AuthorizationServerOptions> = {}) {
   const { server, clock } = makeServer(extra)
-  return { ctx: server.context, clock }
+  return { ctx: contextOf(server), clock }
 }
 
 const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')

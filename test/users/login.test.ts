@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { loginWithPassword } from '../../src/users/login.js'
 import { makeServer } from '../helpers.js'
 import { fakeUsers } from './fixtures.js'
+import { contextOf } from '../../src/server.js'
 
 function setup() {
   const users = fakeUsers({ alice: { password: 'wonderland' } })
   const { server, clock } = makeServer({ users, passwordGrant: { maxFailures: 3, failureWindow: 600 } })
-  const attempt = (password: string) => loginWithPassword(server.context, 'alice', password, 'app')
+  const attempt = (password: string) => loginWithPassword(contextOf(server), 'alice', password, 'app')
   return { attempt, clock }
 }
 
