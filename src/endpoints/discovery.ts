@@ -1,11 +1,10 @@
 import { RESPONSE_TYPES } from '../authorize/parse.js'
 import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../crypto/jose.js'
 import { SCOPE_CLAIMS } from '../tokens/id-token.js'
 import type { ServerContext } from '../context.js'
 import { jsonPublic, methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
-
-const ASSERTION_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512']
 
 /**
  * Authorization server metadata (RFC 8414 §2), generated from what this server
@@ -32,7 +31,8 @@ export function buildMetadata(ctx: ServerContext): Record<string, unknown> {
     response_types_supported: responseTypes,
     response_modes_supported: ['query', 'fragment'],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
-    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    // What client authentication accepts: private_key_jwt (asymmetric) and client_secret_jwt (HMAC).
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS],
     code_challenge_methods_supported: ctx.pkce.allowPlain ? ['S256', 'plain'] : ['S256'],
     // RFC 9207: every authorization response carries iss.
     authorization_response_iss_parameter_supported: true,

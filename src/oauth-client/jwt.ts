@@ -1,14 +1,22 @@
 /**
- * The one place the client touches jose: signing client and grant assertions,
- * fetching a provider's keys, and verifying ID tokens.
+ * What the OAuth client needs from JOSE: signing client and grant assertions,
+ * fetching a provider's keys, and verifying ID tokens. Every call goes through
+ * `../crypto/jose.ts`, grantkit's one jose module, and its algorithm allow-list.
  */
-import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
+import {
+  asJoseError,
+  importPrivateJwk,
+  peekHeaderAlg,
+  remoteKeySet as joseRemoteKeySet,
+  signJwtWithJose,
+  verifyJwt as joseVerifyJwt,
+  type JosePrivateKey,
+  type JWK,
+  type JWTPayload,
+  type RemoteKeySet,
+} from '../crypto/jose.js'
 
-export type { JWK, JWTPayload }
-export type RemoteKeySet = ReturnType<typeof createRemoteJWKSet>
-
-/** Asymmetric algorithms only: `none` and HMAC (keyed with a public key) never verify an ID token. */
-export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
+export type { JWK, JWTPayload, RemoteKeySet }
 
 /** The JWS algorithm a private JWK signs with: its `alg`, or the usual one for its key type. */
 export function algorithmOf(jwk: JWK): string {
@@ -21,59 +29,43 @@ export function algorithmOf(jwk: JWK): string {
 
 /** A private key imported once, with its algorithm and kid. */
 export interface SigningKey {
-  key: CryptoKey | Uint8Array
+  key: JosePrivateKey
   alg: string
   kid: string | undefined
 }
 
 export async function importSigningKey(jwk: JWK): Promise<SigningKey> {
   const alg = algorithmOf(jwk)
-  return { key: await importJWK(jwk, alg), alg, kid: typeof jwk.kid === 'string' ? jwk.kid : undefined }
+  return { key: await importPrivateJwk(jwk, alg), alg, kid: typeof jwk.kid === 'string' ? jwk.kid : undefined }
 }
 
 /** Signs a JWT with the given claims (seconds since the epoch for times). */
 export function signJwt(key: SigningKey, claims: JWTPayload, typ?: string): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, ...(key.kid !== undefined && { kid: key.kid }), ...(typ !== undefined && { typ }) })
-    .sign(key.key)
+  return signJwtWithJose(key.key, { alg: key.alg, ...(key.kid !== undefined && { kid: key.kid }), ...(typ !== undefined && { typ }) }, claims)
 }
 
 /** A provider's JWKS, fetched through the client's own fetch. */
 export function remoteKeySet(url: string, fetchImpl: typeof fetch, timeoutMs: number): RemoteKeySet {
-  return createRemoteJWKSet(new URL(url), {
-    timeoutDuration: timeoutMs,
-    [customFetch]: (u: string, init: RequestInit) => fetchImpl(u, init),
-  })
+  return joseRemoteKeySet(new URL(url), { fetch: fetchImpl, timeoutMs })
 }
 
 /** The `alg` a JWT's header claims, or undefined when the header cannot be read. */
 export function headerAlg(token: string): string | undefined {
-  try {
-    const alg = decodeProtectedHeader(token).alg
-    return typeof alg === 'string' ? alg : undefined
-  } catch {
-    return undefined
-  }
+  return peekHeaderAlg(token)
 }
 
 /** Verifies signature, audience and times; returns the payload or a reason for logs. */
 export async function verifyJwt(
   token: string,
   keys: RemoteKeySet,
-  options: { algorithms: string[]; audience: string; issuer?: string; now: number; clockTolerance: number; requiredClaims: string[] },
+  options: { algorithms: readonly string[]; audience: string; issuer?: string; now: number; clockTolerance: number; requiredClaims: string[] },
 ): Promise<{ payload: JWTPayload } | { problem: string; cause: unknown }> {
   try {
-    const { payload } = await jwtVerify(token, keys, {
-      algorithms: options.algorithms,
-      audience: options.audience,
-      ...(options.issuer !== undefined && { issuer: options.issuer }),
-      currentDate: new Date(options.now * 1000),
-      clockTolerance: options.clockTolerance,
-      requiredClaims: options.requiredClaims,
-    })
+    const { payload } = await joseVerifyJwt(token, keys, options)
     return { payload }
   } catch (cause) {
-    const problem = cause instanceof joseErrors.JOSEError ? `${cause.code}: ${cause.message}` : cause instanceof Error ? cause.message : 'verification failed'
+    const jose = asJoseError(cause)
+    const problem = jose !== undefined ? `${jose.code}: ${jose.message}` : cause instanceof Error ? cause.message : 'verification failed'
     return { problem, cause }
   }
 }

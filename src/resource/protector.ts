@@ -4,7 +4,8 @@ import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import type { AuthorizationServer } from '../server.js'
 import { bearerError, bodyMayCarryToken, extractBearer } from './bearer.js'
 import { createIntrospectionVerifier } from './introspection.js'
-import { ASYMMETRIC_ALGORITHMS, createJwksVerifier } from './jwks.js'
+import { ASYMMETRIC_ALGORITHMS } from '../crypto/jose.js'
+import { createJwksVerifier } from './jwks.js'
 import { createLocalVerifier } from './local.js'
 import type { TokenVerifier, VerifiedToken } from './types.js'
 
@@ -16,7 +17,7 @@ export interface RemoteJwksOptions {
   issuer: string
   /** Where the keys are (https, or http for a loopback host). */
   jwksUri: string
-  /** JWS algorithms accepted; asymmetric ones only. Default: every asymmetric algorithm jose knows. */
+  /** JWS algorithms accepted; asymmetric ones only. Default: every algorithm of grantkit's asymmetric allow-list (RS, PS, ES 256/384/512, EdDSA, Ed25519). */
   algorithms?: string[]
   /** Seconds after a fetch before an unknown kid may trigger another (key rotation). Default 30. */
   cooldownSeconds?: number
