@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose'
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { localKeySet } from '../../src/crypto/jose.js'
+import { ASYMMETRIC_ALGORITHMS, localKeySet } from '../../src/crypto/jose.js'
 import { assertionReplayKey, JwtAssertionError, verifyJwtAssertion, type JwtAssertionRules } from '../../src/crypto/jwt-assertion.js'
 import { createAuthorizationServer, JWT_BEARER_GRANT, type GrantkitResponse, type ReplayStore } from '../../src/index.js'
 import { counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
@@ -94,6 +95,58 @@ describe('one JWT, one use (issue 12; RFC 7523 §3 item 7): one replay record pe
     expect((await h.clientCredentials(await robotJwt('spent', { exp: START + 30 }))).status).toBe(200)
     // Different bytes (another exp), same issuer and jti.
     expectError(await h.jwtBearer(await robotJwt('spent', { exp: START + 90 }), await robotJwt('auth-3')), 400, 'invalid_grant')
+  })
+})
+
+describe('one algorithm allow-list for client assertions and JWT bearer assertions (issue 11 §5)', () => {
+  type NodeKey = { privateKey: KeyObject; publicJwk: JWK }
+  /** One node:crypto key per key type and curve, registered without `alg` so each serves every algorithm of its type. */
+  function keyFor(alg: string, cache: Map<string, NodeKey>): NodeKey {
+    const type = alg.startsWith('RS') || alg.startsWith('PS') ? 'rsa' : alg === 'EdDSA' || alg === 'Ed25519' ? 'ed25519' : alg
+    let key = cache.get(type)
+    if (key === undefined) {
+      const curves: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }
+      const pair =
+        type === 'rsa'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : type === 'ed25519'
+            ? generateKeyPairSync('ed25519')
+            : generateKeyPairSync('ec', { namedCurve: curves[type]! })
+      key = { privateKey: pair.privateKey, publicJwk: { ...(pair.publicKey.export({ format: 'jwk' }) as JWK), kid: `k-${type}` } }
+      cache.set(type, key)
+    }
+    return key
+  }
+
+  it('accepts every algorithm of the list (RS, PS, ES 256-512, EdDSA, Ed25519) both as client_assertion and as grant assertion', async () => {
+    const cache = new Map<string, NodeKey>()
+    for (const alg of ASYMMETRIC_ALGORITHMS) keyFor(alg, cache)
+    const server = createAuthorizationServer({
+      issuer: ISSUER,
+      clients: [
+        {
+          client_id: 'robot',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [...cache.values()].map((k) => k.publicJwk) },
+          grant_types: ['client_credentials', JWT_BEARER_GRANT],
+          scope: 'api:read',
+        },
+      ],
+      deps: { now: fakeClock(START).now, randomId: counterIds() },
+    })
+    let n = 0
+    const sign = async (alg: string) => {
+      const key = keyFor(alg, cache)
+      return new SignJWT({ iss: 'robot', sub: 'robot', aud: TOKEN_URL, iat: START, exp: START + 60, jti: `${alg}-${++n}` })
+        .setProtectedHeader({ alg, kid: key.publicJwk.kid! })
+        .sign(key.privateKey)
+    }
+    for (const alg of ASYMMETRIC_ALGORITHMS) {
+      const auth = { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await sign(alg) }
+      expect((await server.handle(tokenRequest({ grant_type: 'client_credentials', ...auth }))).status, `${alg} client_assertion`).toBe(200)
+      const bearer = { grant_type: JWT_BEARER_GRANT, assertion: await sign(alg), client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await sign('ES256') }
+      expect((await server.handle(tokenRequest(bearer))).status, `${alg} assertion`).toBe(200)
+    }
   })
 })
 
