@@ -4,10 +4,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { ASYMMETRIC_ALGORITHMS, decodeJwt, HMAC_ALGORITHMS, signJwt, verifyJwt, verifyOwnJws } from '../../src/crypto/jose.js'
-import { buildMetadata } from '../../src/endpoints/discovery.js'
 import { SIGNING_ALGORITHMS } from '../../src/keys/signing-key.js'
-import { createAuthorizationServer, exportPrivateJwk, generateSigningKey, issueIdToken, type SigningAlgorithm } from '../../src/index.js'
-import { basic, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
+import { createAuthorizationServer, exportPrivateJwk, generateSigningKey, type SigningAlgorithm } from '../../src/index.js'
+import { alice, basic, counterIds, fakeClock, ISSUER, json, plainUsers, tokenRequest } from '../helpers.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const NOW = 1_800_000_000
@@ -80,9 +79,10 @@ describe('one JOSE module (issue 11 §5)', () => {
     for (const alg of SIGNING_ALGORITHMS) expect(asymmetric).toContain(alg)
   })
 
-  it("advertises exactly the algorithms client authentication accepts (RFC 8414 §2)", () => {
+  it('advertises exactly the algorithms client authentication accepts (RFC 8414 §2)', async () => {
     const server = createAuthorizationServer({ issuer: ISSUER, clients: [] })
-    expect(buildMetadata(server.context).token_endpoint_auth_signing_alg_values_supported).toEqual([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS])
+    const metadata = json(await server.handle({ method: 'GET', url: new URL(`${ISSUER}/.well-known/oauth-authorization-server`), headers: {} }))
+    expect(metadata.token_endpoint_auth_signing_alg_values_supported).toEqual([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS])
   })
 })
 
@@ -110,24 +110,24 @@ describe('the node:crypto signer, checked by jose', () => {
     const clock = fakeClock(NOW)
     const server = createAuthorizationServer({
       issuer: ISSUER,
-      clients: [{ client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'], scope: 'api:read' }],
+      clients: [{ client_id: 'app', client_secret: 'app-secret', grant_types: ['password'], scope: 'openid api:read' }],
+      users: plainUsers(alice()),
       keys: { keys: [exportPrivateJwk(generateSigningKey(alg as SigningAlgorithm))] },
       deps: { now: clock.now, randomId: counterIds() },
     })
-    const jwks = json(await server.handle({ method: 'GET', url: new URL(`${ISSUER}/jwks`), headers: {} }))
-    const keys = createLocalJWKSet(jwks as never)
-    const metadata = buildMetadata(server.context)
-    const algorithms = metadata.access_token_signing_alg_values_supported as string[]
-    expect(algorithms).toEqual([alg])
+    const get = async (path: string) => json(await server.handle({ method: 'GET', url: new URL(ISSUER + path), headers: {} }))
+    const metadata = await get('/.well-known/openid-configuration')
+    const keys = createLocalJWKSet((await get('/jwks')) as never)
+    expect(metadata.access_token_signing_alg_values_supported).toEqual([alg])
 
-    const token = json(await server.handle(tokenRequest({ grant_type: 'client_credentials' }, { authorization: basic('svc', 'svc-secret') })))
-    const access = await jwtVerify(token.access_token as string, keys, { algorithms, typ: 'at+jwt', issuer: ISSUER, currentDate: new Date(NOW * 1000) })
-    expect(access.payload).toMatchObject({ sub: 'svc', client_id: 'svc', scope: 'api:read' })
-
-    const client = await server.context.clients.find('svc')
-    const idToken = issueIdToken(server.context, { client: client!, sub: 'alice-sub', authTime: NOW, nonce: 'n-1', accessToken: token.access_token as string })
-    expect(decodeProtectedHeader(idToken).alg).toBe(alg)
-    const id = await jwtVerify(idToken, keys, { algorithms: metadata.id_token_signing_alg_values_supported as string[], issuer: ISSUER, audience: 'svc', currentDate: new Date(NOW * 1000) })
-    expect(id.payload).toMatchObject({ sub: 'alice-sub', nonce: 'n-1' })
+    const res = json(
+      await server.handle(tokenRequest({ grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'openid api:read' }, { authorization: basic('app', 'app-secret') })),
+    )
+    const currentDate = new Date(NOW * 1000)
+    const access = await jwtVerify(res.access_token as string, keys, { algorithms: metadata.access_token_signing_alg_values_supported as string[], typ: 'at+jwt', issuer: ISSUER, currentDate })
+    expect(access.payload).toMatchObject({ sub: 'alice-sub', client_id: 'app', scope: 'openid api:read' })
+    expect(decodeProtectedHeader(res.id_token as string).alg).toBe(alg)
+    const id = await jwtVerify(res.id_token as string, keys, { algorithms: metadata.id_token_signing_alg_values_supported as string[], issuer: ISSUER, audience: 'app', currentDate })
+    expect(id.payload).toMatchObject({ sub: 'alice-sub', aud: 'app' })
   })
 })
