@@ -4,7 +4,7 @@ import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import type { AuthorizationServer } from '../server.js'
 import { bearerError, bodyMayCarryToken, extractBearer } from './bearer.js'
 import { createIntrospectionVerifier } from './introspection.js'
-import { ASYMMETRIC_ALGORITHMS } from '../crypto/jose.js'
+import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm } from '../crypto/jose.js'
 import { createJwksVerifier } from './jwks.js'
 import { createLocalVerifier } from './local.js'
 import type { TokenVerifier, VerifiedToken } from './types.js'
@@ -200,7 +200,7 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
     if (typeof j !== 'object' || j === null) fail('jwks', 'must be an object')
     const issuer = nonEmpty(j.issuer, 'jwks.issuer')
     const algorithms = j.algorithms ?? [...ASYMMETRIC_ALGORITHMS]
-    if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a))) {
+    if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !isAsymmetricAlgorithm(a))) {
       fail('jwks.algorithms', `must be a non-empty list of asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`)
     }
     verify = createJwksVerifier({
