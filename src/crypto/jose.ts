@@ -161,6 +161,7 @@ export function verifyJwt(token: string, key: VerificationKey, options: VerifyJw
     currentDate: new Date(options.now * 1000),
     clockTolerance: options.clockTolerance,
   }
+  // Two calls only because jose's overloads split secrets from key-lookup functions.
   return key instanceof Uint8Array ? jwtVerify(token, key, opts) : jwtVerify(token, key, opts)
 }
 
@@ -170,7 +171,8 @@ export function verifyJwt(token: string, key: VerificationKey, options: VerifyJw
  * did not come from jose.
  *
  * @example
- * const detail = asJoseError(cause) ? `rejected: ${asJoseError(cause)!.code}` : 'rejected'
+ * const jose = asJoseError(cause)
+ * const detail = jose !== undefined ? `rejected: ${jose.code}` : 'rejected'
  */
 export function asJoseError(cause: unknown): { readonly code: string; readonly message: string } | undefined {
   return cause instanceof joseErrors.JOSEError ? cause : undefined
