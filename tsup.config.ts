@@ -5,7 +5,7 @@ export default defineConfig([
     // The library: one entry per public subpath in package.json "exports".
     entry: {
       index: 'src/index.ts',
-      client: 'src/client/index.ts',
+      client: 'src/oauth-client/index.ts',
       'adapters/node': 'adapters/node.ts',
       'adapters/express': 'adapters/express.ts',
       'adapters/hono': 'adapters/hono.ts',

@@ -1,6 +1,7 @@
-import { errors as joseErrors, jwtVerify, decodeJwt as joseDecodeJwt, type JWTPayload } from 'jose'
 import { timingSafeEqual } from 'node:crypto'
 import type { ServerContext } from '../context.js'
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../crypto/jose.js'
+import { JwtAssertionError, peekJwtAssertion, verifyJwtAssertion } from '../crypto/jwt-assertion.js'
 import { OAuthError } from '../errors.js'
 import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
@@ -11,9 +12,6 @@ export const JWT_BEARER_CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-asserti
 
 /** Parameters client authentication reads from a form; endpoints keep them on their allow-list. */
 export const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const
-
-const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']
-const HMAC_ALGS = ['HS256', 'HS384', 'HS512']
 
 /** A client that proved who it is (or a public client that named itself). */
 export interface AuthenticatedClient {
@@ -149,14 +147,10 @@ async function verifyClientAssertion(
   paramId: string | undefined,
   endpointUrl: string,
 ): Promise<AuthenticatedClient> {
-  let unverified: JWTPayload
-  try {
-    unverified = joseDecodeJwt(assertion)
-  } catch {
-    throw authFailure(ctx, paramId, 'client_assertion', 'client_assertion is not a JWT')
-  }
+  const claimed = peekJwtAssertion(assertion)
+  if (claimed === undefined) throw authFailure(ctx, paramId, 'client_assertion', 'client_assertion is not a JWT')
   // RFC 7523 §3: iss and sub are the client_id.
-  const claimedId = typeof unverified.sub === 'string' ? unverified.sub : undefined
+  const claimedId = claimed.sub
   if (claimedId === undefined || claimedId === '') throw authFailure(ctx, paramId, 'client_assertion', 'assertion has no sub')
   if (paramId !== undefined && paramId !== claimedId) throw authFailure(ctx, paramId, 'client_assertion', 'client_id differs from the assertion sub')
   const found = lookup(ctx, claimedId)
@@ -166,55 +160,38 @@ async function verifyClientAssertion(
   const method = client.authMethod
   // The algorithms come from the registration, never from the token's header:
   // an HMAC over a public key cannot pass for private_key_jwt.
-  let algorithms: string[]
-  if (method === 'private_key_jwt' && client.keys !== undefined) algorithms = ASYMMETRIC_ALGS
-  else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
+  let algorithms: readonly string[]
+  let keys: NonNullable<Client['keys']> | Uint8Array
+  if (method === 'private_key_jwt' && client.keys !== undefined) {
+    algorithms = ASYMMETRIC_ALGORITHMS
+    keys = client.keys
+  } else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
     // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing, whatever the method.
     if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) throw authFailure(ctx, client.id, method, 'client secret expired')
-    algorithms = HMAC_ALGS
+    algorithms = HMAC_ALGORITHMS
+    keys = client.hmacSecret
   }
   else throw authFailure(ctx, client.id, 'client_assertion', `client is registered for ${method}`)
   const pinned = client.metadata.token_endpoint_auth_signing_alg
   if (typeof pinned === 'string') algorithms = algorithms.filter((a) => a === pinned)
 
-  const now = ctx.now()
-  let payload: JWTPayload
   try {
-    const options = {
+    await verifyJwtAssertion(assertion, {
+      keys,
       algorithms,
       issuer: client.id,
       subject: client.id,
       // RFC 7523 §3, OIDC Core §9: aud is the issuer, the token endpoint, or the endpoint the assertion was sent to.
       audience: [...new Set([endpointUrl, ctx.endpoints.token, ctx.issuer])],
-      clockTolerance: ctx.clockSkew,
-      currentDate: new Date(now * 1000),
-      requiredClaims: ['exp', 'jti'],
-    }
-    const result =
-      method === 'private_key_jwt'
-        ? await jwtVerify(assertion, client.keys!, options)
-        : await jwtVerify(assertion, client.hmacSecret!, options)
-    payload = result.payload
+      now: ctx.now(),
+      clockSkew: ctx.clockSkew,
+      maxLifetime: ctx.maxAssertionLifetime,
+      // One replay record per issuer and jti, shared with the JWT bearer grant (RFC 7523 §3 item 7).
+      replay: ctx.storage.replay,
+    })
   } catch (cause) {
-    const detail = cause instanceof joseErrors.JOSEError ? `client_assertion rejected: ${cause.code} ${cause.message}` : 'client_assertion rejected'
-    throw authFailure(ctx, client.id, method, detail)
+    if (cause instanceof JwtAssertionError) throw authFailure(ctx, client.id, method, `client_assertion ${cause.detail}`)
+    throw cause
   }
-  const exp = payload.exp!
-  const iat = typeof payload.iat === 'number' ? payload.iat : undefined
-  // RFC 7519 §4.1.6: iat is when the assertion was issued; beyond the clock skew it cannot be in the future.
-  if (iat !== undefined && iat > now + ctx.clockSkew) {
-    throw authFailure(ctx, client.id, method, 'client_assertion iat is in the future')
-  }
-  // exp − iat is read off the client's clock alone, so it gets no skew; exp − now compares two clocks.
-  const lifetime = iat !== undefined ? exp - iat : exp - now - ctx.clockSkew
-  if (lifetime > ctx.maxAssertionLifetime) {
-    throw authFailure(ctx, client.id, method, 'client_assertion lives longer than maxAssertionLifetime')
-  }
-  if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 512) {
-    throw authFailure(ctx, client.id, method, 'client_assertion jti must be a non-empty string')
-  }
-  // RFC 7523 §3 item 7: a jti is accepted once.
-  const fresh = await ctx.storage.replay.markUsed(`client_assertion:${JSON.stringify([client.id, payload.jti])}`, exp + ctx.clockSkew)
-  if (!fresh) throw authFailure(ctx, client.id, method, 'client_assertion jti replayed')
   return { client, method }
 }

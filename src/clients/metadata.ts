@@ -1,6 +1,6 @@
-import { createLocalJWKSet, type JSONWebKeySet, type JWK } from 'jose'
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createPublicKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto'
+import { localKeySet, type JSONWebKeySet, type JWK, type LocalKeySet } from '../crypto/jose.js'
 
 /** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
 export type ClientAuthMethod =
@@ -69,7 +69,7 @@ export interface Client {
   /** Raw secret bytes: only for client_secret_jwt, which needs the HMAC key. */
   readonly hmacSecret: Uint8Array | undefined
   /** The client's key set, imported once. */
-  readonly keys: ReturnType<typeof createLocalJWKSet> | undefined
+  readonly keys: LocalKeySet | undefined
 }
 
 /**
@@ -182,7 +182,7 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
         fail(`${path}.jwks.keys[${i}]`, 'is not a valid public key')
       }
     })
-    keys = createLocalJWKSet(metadata.jwks)
+    keys = localKeySet(metadata.jwks)
   }
 
   const grantTypes = stringArray(metadata.grant_types, `${path}.grant_types`) ?? ['authorization_code']

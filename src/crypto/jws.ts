@@ -1,3 +1,4 @@
+// Reached only through ./jose.ts, grantkit's one JOSE module (test/crypto/jose.test.ts checks).
 import { constants, sign, verify, type KeyObject } from 'node:crypto'
 import type { SigningKey, SigningAlgorithm } from '../keys/signing-key.js'
 

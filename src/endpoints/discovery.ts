@@ -1,9 +1,8 @@
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../crypto/jose.js'
 import type { ServerContext } from '../context.js'
 import type { Feature } from '../features/types.js'
 import { jsonPublic } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
-
-const ASSERTION_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512']
 
 /**
  * Authorization server metadata (RFC 8414 §2), generated from what this server
@@ -15,7 +14,7 @@ export function buildMetadata(ctx: ServerContext): Record<string, unknown> {
   const metadata: Record<string, unknown> = {
     issuer: ctx.issuer,
     ...ctx.discovery(),
-    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+    token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS],
     subject_types_supported: ['public'],
   }
   if (ctx.scopes !== undefined) metadata.scopes_supported = [...ctx.scopes]

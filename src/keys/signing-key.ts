@@ -6,9 +6,14 @@ import {
   type KeyObject,
   type JsonWebKey,
 } from 'node:crypto'
+import type { AsymmetricAlgorithm } from '../crypto/jose.js'
 
-/** JWS algorithms grantkit signs with (RFC 7518 §3.1, RFC 8037). */
-export type SigningAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'PS256' | 'EdDSA'
+/**
+ * JWS algorithms grantkit signs with (RFC 7518 §3.1, RFC 8037): the ones the
+ * node:crypto signer implements, each on the allow-list of `crypto/jose.ts`
+ * (`Extract` makes a name that is not on that list a compile error below).
+ */
+export type SigningAlgorithm = Extract<AsymmetricAlgorithm, 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'PS256' | 'EdDSA'>
 
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'EdDSA']
 

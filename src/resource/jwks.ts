@@ -1,22 +1,5 @@
-import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation } from 'jose'
+import { isTokenRejection, remoteKeySet, verifyJwt } from '../crypto/jose.js'
 import { audienceList, isNonEmptyString, scopeList, type TokenVerifier } from './types.js'
-
-/** JWS algorithms with a public verification key: the only ones a remote JWKS can vouch for. */
-export const ASYMMETRIC_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const
-
-/** Errors that say "this token is not good", as opposed to "the keys could not be had". */
-const TOKEN_ERRORS: ReadonlySet<string> = new Set([
-  joseErrors.JWTClaimValidationFailed.code,
-  joseErrors.JWTExpired.code,
-  joseErrors.JOSEAlgNotAllowed.code,
-  joseErrors.JOSENotSupported.code,
-  joseErrors.JWSInvalid.code,
-  joseErrors.JWTInvalid.code,
-  joseErrors.JWSSignatureVerificationFailed.code,
-  joseErrors.JWKSNoMatchingKey.code,
-  joseErrors.JWKSMultipleMatchingKeys.code,
-  joseErrors.JWKInvalid.code,
-])
 
 export interface JwksVerifierSettings {
   issuer: string
@@ -37,19 +20,19 @@ export interface JwksVerifierSettings {
  * rotated key is picked up and a flood of made-up kids costs one fetch.
  */
 export function createJwksVerifier(s: JwksVerifierSettings): TokenVerifier {
-  const keys = createRemoteJWKSet(s.jwksUri, {
-    cooldownDuration: s.cooldown * 1000,
-    cacheMaxAge: s.cacheMaxAge * 1000,
-    timeoutDuration: Math.round(s.timeout * 1000),
+  const keys = remoteKeySet(s.jwksUri, {
+    cooldownMs: s.cooldown * 1000,
+    cacheMaxAgeMs: s.cacheMaxAge * 1000,
+    timeoutMs: Math.round(s.timeout * 1000),
     // The injected fetch is the only way this module reaches the network.
-    [customFetch]: s.fetch as unknown as FetchImplementation,
+    fetch: s.fetch,
   })
   return async (token) => {
     // A JWS compact serialization has exactly two dots; anything else is no JWT of ours.
     if (token.length > 8192 || token.split('.').length !== 3) return { status: 'invalid', detail: 'not a compact JWS' }
     let payload: Record<string, unknown>
     try {
-      const verified = await jwtVerify(token, keys, {
+      const verified = await verifyJwt(token, keys, {
         // SECURITY: asymmetric algorithms only, so a token "signed" with HS256 and the
         // public key as secret, or with alg none, never reaches a key.
         algorithms: s.algorithms,
@@ -59,12 +42,11 @@ export function createJwksVerifier(s: JwksVerifierSettings): TokenVerifier {
         // RFC 9068 §2.2: exp, sub and client_id are required; iss is checked above, aud by the protector.
         requiredClaims: ['exp', 'sub', 'client_id'],
         clockTolerance: s.clockSkew,
-        currentDate: new Date(s.now() * 1000),
+        now: s.now(),
       })
       payload = verified.payload as Record<string, unknown>
     } catch (cause) {
-      const code = (cause as { code?: unknown } | null)?.code
-      if (typeof code === 'string' && TOKEN_ERRORS.has(code)) return { status: 'invalid', detail: `jose ${code}` }
+      if (isTokenRejection(cause)) return { status: 'invalid', detail: `jose ${(cause as { code: string }).code}` }
       // Fetch failed, timed out, or the JWKS was not a key set: fail closed.
       return { status: 'unavailable', cause }
     }

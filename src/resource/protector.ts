@@ -5,7 +5,8 @@ import type { ServerContext } from '../context.js'
 import { contextOf, type AuthorizationServer } from '../server.js'
 import { bearerError, bodyMayCarryToken, extractBearer } from './bearer.js'
 import { createIntrospectionVerifier } from './introspection.js'
-import { ASYMMETRIC_ALGORITHMS, createJwksVerifier } from './jwks.js'
+import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm } from '../crypto/jose.js'
+import { createJwksVerifier } from './jwks.js'
 import { createLocalVerifier } from './local.js'
 import type { TokenVerifier, VerifiedToken } from './types.js'
 
@@ -17,7 +18,7 @@ export interface RemoteJwksOptions {
   issuer: string
   /** Where the keys are (https, or http for a loopback host). */
   jwksUri: string
-  /** JWS algorithms accepted; asymmetric ones only. Default: every asymmetric algorithm jose knows. */
+  /** JWS algorithms accepted; asymmetric ones only. Default: every algorithm of grantkit's asymmetric allow-list (RS, PS, ES 256/384/512, EdDSA, Ed25519). */
   algorithms?: string[]
   /** Seconds after a fetch before an unknown kid may trigger another (key rotation). Default 30. */
   cooldownSeconds?: number
@@ -204,7 +205,7 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
     if (typeof j !== 'object' || j === null) fail('jwks', 'must be an object')
     const issuer = nonEmpty(j.issuer, 'jwks.issuer')
     const algorithms = j.algorithms ?? [...ASYMMETRIC_ALGORITHMS]
-    if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a))) {
+    if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !isAsymmetricAlgorithm(a))) {
       fail('jwks.algorithms', `must be a non-empty list of asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`)
     }
     verify = createJwksVerifier({

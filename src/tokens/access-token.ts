@@ -1,5 +1,5 @@
 import type { ServerContext } from '../context.js'
-import { signJwt } from '../crypto/jws.js'
+import { signJwt } from '../crypto/jose.js'
 import { hashToken } from '../crypto/random.js'
 
 /** What an access token is issued for. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
-import { signJwt } from '../crypto/jws.js'
+import { signJwt } from '../crypto/jose.js'
 import type { SigningAlgorithm } from '../keys/signing-key.js'
 
 /** Claims released per scope (OIDC Core §5.4). */

@@ -1,5 +1,5 @@
 import type { ServerContext } from '../context.js'
-import { decodeJwt, verifyOwnJws } from '../crypto/jws.js'
+import { decodeJwt, verifyOwnJws } from '../crypto/jose.js'
 import { hashToken } from '../crypto/random.js'
 
 /** An access token this server issued, found live. Times in seconds since the epoch. */

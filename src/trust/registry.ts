@@ -1,5 +1,5 @@
-import { createLocalJWKSet, type JSONWebKeySet } from 'jose'
 import { createPublicKey, X509Certificate, type JsonWebKey } from 'node:crypto'
+import { localKeySet, type JSONWebKeySet, type LocalKeySet } from '../crypto/jose.js'
 
 /** An issuer whose JWTs may be exchanged with the JWT bearer grant (RFC 7523 §2.1). */
 export interface JwtIssuerTrust {
@@ -35,7 +35,7 @@ export interface TrustOptions {
 /** A trusted JWT issuer with its keys imported. */
 export interface TrustedJwtIssuer {
   readonly issuer: string
-  readonly keys: ReturnType<typeof createLocalJWKSet>
+  readonly keys: LocalKeySet
   readonly subjects: ReadonlySet<string> | undefined
   readonly scopes: ReadonlySet<string> | undefined
 }
@@ -93,7 +93,7 @@ export function createTrustRegistry(options: TrustOptions | undefined, path = 't
     })
     jwtIssuers.set(t.issuer, {
       issuer: t.issuer,
-      keys: createLocalJWKSet(t.jwks),
+      keys: localKeySet(t.jwks),
       subjects: optionalSet(t.subjects, `${at}.subjects`),
       scopes: optionalSet(t.scopes, `${at}.scopes`),
     })

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 /** The public entry points: the package root, every subpath and every adapter. */
 const entries = [
   join(root, 'src/index.ts'),
-  join(root, 'src/client/index.ts'),
+  join(root, 'src/oauth-client/index.ts'),
   join(root, 'src/storage/postgres/index.ts'),
   join(root, 'src/storage/redis/index.ts'),
   join(root, 'src/testing/index.ts'),

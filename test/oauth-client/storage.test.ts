@@ -19,7 +19,7 @@ import {
   type SealedTokens,
   type TokenSet,
   type TokenStore,
-} from '../../src/client/index.js'
+} from '../../src/oauth-client/index.js'
 import { clearPrefix, newPool, newRedis, postgres, redis, uniqueName } from './services.js'
 
 const tokens = (accessToken: string): TokenSet => ({ accessToken, tokenType: 'Bearer', expiresAt: Math.floor(Date.now() / 1000) + 3600, refreshToken: `rt-${accessToken}`, obtainedAt: Math.floor(Date.now() / 1000) })

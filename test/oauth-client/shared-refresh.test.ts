@@ -16,7 +16,7 @@ import {
   migratePostgresTokenStore,
   type OAuthClient,
   type TokenStore,
-} from '../../src/client/index.js'
+} from '../../src/oauth-client/index.js'
 import { Browser, encryption, REDIRECT_URI, startGrantkit, users, type RunningGrantkit } from './harness.js'
 import { clearPrefix, newPool, newRedis, postgres, redis, uniqueName } from './services.js'
 

@@ -19,7 +19,7 @@ import {
   type ProviderProfile,
   type TokenSet,
   type TokenStore,
-} from '../../src/client/index.js'
+} from '../../src/oauth-client/index.js'
 import { startFakeProvider, type FakeProvider } from './fake-provider.js'
 import { encryption, keyPair, SAML_CERT, SAML_KEY } from './harness.js'
 

@@ -1,4 +1,4 @@
-import type { JWK } from 'jose'
+import type { JWK } from '../crypto/jose.js'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import type { GrantName, ProviderMetadata, TokenSet } from './types.js'
 

@@ -13,7 +13,7 @@ import {
   type PendingAuthorization,
   type ProviderProfile,
   type TokenStore,
-} from '../../src/client/index.js'
+} from '../../src/oauth-client/index.js'
 import { startFakeProvider, type FakeProvider } from './fake-provider.js'
 import { encryption, keyPair, REDIRECT_URI } from './harness.js'
 

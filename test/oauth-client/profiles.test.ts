@@ -14,8 +14,8 @@ import {
   parseWwwAuthenticate,
   salesforce,
   type TokenSet,
-} from '../../src/client/index.js'
-import { discoveryUrl } from '../../src/client/discovery.js'
+} from '../../src/oauth-client/index.js'
+import { discoveryUrl } from '../../src/oauth-client/discovery.js'
 import { encryption, keyPair } from './harness.js'
 
 describe('WWW-Authenticate', () => {

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { decodeJwt } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEVICE_CODE_GRANT, JWT_BEARER_GRANT, SAML2_BEARER_GRANT } from '../../src/index.js'
-import { createMemoryTokenStore, createOAuthClient, grantkit, ProviderError, TokenCipher, TokenUnavailableError, type OAuthClient, type TokenSet, type TokenStore } from '../../src/client/index.js'
-import { basicCredentials } from '../../src/client/http.js'
+import { createMemoryTokenStore, createOAuthClient, grantkit, ProviderError, TokenCipher, TokenUnavailableError, type OAuthClient, type TokenSet, type TokenStore } from '../../src/oauth-client/index.js'
+import { basicCredentials } from '../../src/oauth-client/http.js'
 import { Browser, encryption, keyPair, REDIRECT_URI, SAML_CERT, SAML_KEY, startGrantkit, users, type RunningGrantkit } from './harness.js'
 
 const SCOPES = ['openid', 'profile', 'offline_access', 'api:read']

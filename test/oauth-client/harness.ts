@@ -10,7 +10,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose'
 import { expect } from 'vitest'
 import { toNodeListener } from '../../adapters/node.js'
 import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions } from '../../src/index.js'
-import { generateEncryptionKey, type EncryptionOptions } from '../../src/client/index.js'
+import { generateEncryptionKey, type EncryptionOptions } from '../../src/oauth-client/index.js'
 import { alice, plainUsers } from '../helpers.js'
 
 export const REDIRECT_URI = 'https://app.example/callback'
@@ -179,6 +179,6 @@ export interface Availability {
 export function availability(name: string, error: unknown): Availability {
   const available = error === undefined
   const message = available ? '' : `${name} is not reachable (${error instanceof Error ? error.message : String(error)}); its client tests are skipped`
-  if (!available && process.env.CI !== 'true') console.warn(`[test/client] ${message}`)
+  if (!available && process.env.CI !== 'true') console.warn(`[test/oauth-client] ${message}`)
   return { available, mustFail: !available && process.env.CI === 'true', message }
 }

@@ -5,8 +5,8 @@
  */
 import Provider from 'oidc-provider'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createMemoryTokenStore, createOAuthClient, genericOidc, type OAuthClient } from '../../src/client/index.js'
-import { basicCredentials } from '../../src/client/http.js'
+import { createMemoryTokenStore, createOAuthClient, genericOidc, type OAuthClient } from '../../src/oauth-client/index.js'
+import { basicCredentials } from '../../src/oauth-client/http.js'
 import { Browser, encryption, keyPair, listen, REDIRECT_URI } from './harness.js'
 
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { ProtocolError } from './errors.js'
-import { ASYMMETRIC_ALGS, headerAlg, verifyJwt, type RemoteKeySet } from './jwt.js'
+import { ASYMMETRIC_ALGORITHMS } from '../crypto/jose.js'
+import { headerAlg, verifyJwt, type RemoteKeySet } from './jwt.js'
 import type { ResolvedProfile } from './provider.js'
 import type { ProviderMetadata } from './types.js'
 
@@ -40,7 +41,7 @@ export async function validateIdToken(idToken: string, check: IdTokenCheck): Pro
   // OIDC Core §3.1.3.7 item 7 and RFC 8725 §3.1: the algorithm is ours to choose, not the token's.
   if (alg === undefined) throw bad('ID token header cannot be read')
   const advertised = metadata.id_token_signing_alg_values_supported
-  const algorithms = Array.isArray(advertised) ? ASYMMETRIC_ALGS.filter((a) => advertised.includes(a)) : ASYMMETRIC_ALGS
+  const algorithms: readonly string[] = Array.isArray(advertised) ? ASYMMETRIC_ALGORITHMS.filter((a) => advertised.includes(a)) : ASYMMETRIC_ALGORITHMS
   if (!algorithms.includes(alg)) throw bad(`ID token alg ${alg.slice(0, 20)} is not accepted`)
 
   const expectedIssuer = metadata.issuer ?? profile.issuer
