@@ -8,6 +8,7 @@ import { toNodeListener } from '../../dist/adapters/node.js'
 import { createTokenExchange, TOKEN_EXCHANGE } from './token-exchange.mjs'
 
 const ORDERS_API = 'https://orders.example.com'
+const BILLING_API = 'https://billing.example.com'
 
 const httpServer = http.createServer()
 await new Promise((resolve) => httpServer.listen(Number(process.env.PORT ?? 0), '127.0.0.1', resolve))
@@ -15,7 +16,7 @@ const origin = `http://127.0.0.1:${httpServer.address().port}`
 
 const server = createAuthorizationServer({
   issuer: origin,
-  grants: [...defaultGrants, createTokenExchange({ targets: [ORDERS_API] })],
+  grants: [...defaultGrants, createTokenExchange({ targets: [ORDERS_API, BILLING_API] })],
   clients: [
     // Where the person's token comes from (the password grant keeps the demo to curl).
     { client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: ['password'], scope: 'orders:read orders:write profile' },

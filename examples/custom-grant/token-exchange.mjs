@@ -5,7 +5,7 @@
 // access token from this server exchanges it for a new access token for one
 // downstream service, with at most the scope the original carried. This is
 // impersonation (§1.1): no actor_token, so the new token's sub is the person's.
-import { issueTokens, OAuthError, parseScope, validateAccessToken } from '../../dist/index.js'
+import { OAuthError, Scope } from '../../dist/index.js'
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
@@ -25,8 +25,9 @@ export function createTokenExchange({ targets }) {
   const allowed = new Set(targets)
   return {
     grantType: TOKEN_EXCHANGE,
-    // The token endpoint drops every other parameter (and refuses repeated ones, so one audience or resource each).
+    // The token endpoint drops every other parameter and refuses repeated ones, except these two (RFC 8693 §2.1).
     parameters: ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'actor_token', 'actor_token_type'],
+    repeatable: ['audience', 'resource'],
     // Only confidential clients: exchanging a token is a privilege of a known party.
     clientAuth: 'required',
 
@@ -54,36 +55,36 @@ export function createTokenExchange({ targets }) {
       }
 
       // RFC 8693 §2.2.2: a subject token that is invalid for any reason is invalid_request (a MUST), not invalid_grant.
-      const subject = await validateAccessToken(ctx.server, subjectToken)
+      const subject = await ctx.tokens.validate(subjectToken)
       if (subject === null) throw invalidRequest('The subject_token is invalid, expired or revoked.', 'subject_token not live')
 
       // RFC 8693 §2.2.2: unwilling to issue for a resource or audience: invalid_target.
       const audience = []
       for (const name of ['resource', 'audience']) {
-        const target = p.get(name)
-        if (target === undefined) continue
-        if (!allowed.has(target)) {
-          throw new OAuthError('invalid_target', {
-            description: 'The server will not issue a token for the requested resource or audience.',
-            detail: `${name} ${target.slice(0, 200)}`,
-          })
+        for (const target of ctx.values(name)) {
+          if (!allowed.has(target)) {
+            throw new OAuthError('invalid_target', {
+              description: 'The server will not issue a token for the requested resource or audience.',
+              detail: `${name} ${target.slice(0, 200)}`,
+            })
+          }
+          if (!audience.includes(target)) audience.push(target)
         }
-        if (!audience.includes(target)) audience.push(target)
       }
 
       // The new token never carries more than the subject token did, nor more than this client may hold.
-      const held = parseScope(subject.scope)
+      const held = Scope.parse(subject.scope)
       const requestedScope = p.get('scope')
-      const scope = requestedScope === undefined ? held.filter((s) => ctx.client.scopes.has(s)) : parseScope(requestedScope)
+      const scope = requestedScope === undefined ? held.filter((s) => ctx.client.scopes.has(s)) : Scope.parse(requestedScope)
       for (const s of scope) {
-        if (!held.includes(s) || !ctx.client.scopes.has(s)) {
+        if (!held.has(s) || !ctx.client.scopes.has(s)) {
           throw new OAuthError('invalid_scope', { detail: `scope "${s}" is not in the subject token or not allowed for ${ctx.client.id}` })
         }
       }
 
-      const body = await issueTokens(ctx, {
+      const body = await ctx.tokens.issue({
         sub: subject.sub,
-        scope: scope.join(' '),
+        scope,
         // Revoking the person's grant also kills the exchanged token.
         ...(subject.grantId !== undefined && { grantId: subject.grantId }),
         ...(audience.length > 0 && { audience: audience.length === 1 ? audience[0] : audience }),

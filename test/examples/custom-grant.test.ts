@@ -42,6 +42,23 @@ describe('examples/custom-grant (RFC 8693 token exchange)', () => {
     expect(again.body.scope).toBe('orders:read')
   })
 
+  it('takes audience more than once (RFC 8693 §2.1) and puts every one in aud, but no other parameter twice', async () => {
+    const form = new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token: await personToken(), subject_token_type: ACCESS_TOKEN_TYPE, scope: 'orders:read' })
+    form.append('audience', ORDERS_API)
+    form.append('audience', 'https://billing.example.com')
+    const post = (body: URLSearchParams) =>
+      fetch(`${ex.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('gateway', 'gateway-secret') }, body })
+    const res = await post(form)
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { access_token: string }
+    expect(jwtPayload(body.access_token).aud).toEqual([ORDERS_API, 'https://billing.example.com'])
+
+    form.append('scope', 'orders:write')
+    const twice = await post(form)
+    expect(twice.status).toBe(400)
+    expect(((await twice.json()) as { error: string }).error).toBe('invalid_request')
+  })
+
   it("defaults to the subject token's scope, within what the client may hold", async () => {
     const res = await exchange({ subject_token: await personToken(), subject_token_type: ACCESS_TOKEN_TYPE, requested_token_type: ACCESS_TOKEN_TYPE })
     expect(res.status).toBe(200)
