@@ -56,5 +56,6 @@ export {
 
 export { createMemoryStorage, type MemoryStorageOptions } from './storage/memory.js'
 export type * from './storage/types.js'
+export { FEATURE_STORES, requireStore, missingStores, checkStorage, type StorageFeature, type StoreName } from './storage/features.js'
 
 export { randomToken, hashToken } from './crypto/random.js'

@@ -3,6 +3,7 @@ import { OAuthError } from '../errors.js'
 import { createRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-token.js'
 import { issueTokens } from '../tokens/issue.js'
 import type { GrantHandler } from './types.js'
+import { requireStore } from '../storage/features.js'
 
 /** The `grant_type` of the device authorization grant (RFC 8628 §3.4). */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
@@ -23,7 +24,7 @@ export const deviceCode: GrantHandler = {
     const now = Math.floor(server.now())
     const hash = hashToken(code)
     // RFC 8628 §3.4: the device code was issued to this client; poll() ignores another client's codes.
-    const before = await server.storage.deviceCodes.poll(hash, client.id, now)
+    const before = await requireStore(server.storage, 'deviceCodes', 'the device flow').poll(hash, client.id, now)
     if (before === null) throw new OAuthError('invalid_grant', { detail: 'unknown device code, or another client’s' })
     if (before.expiresAt <= now) throw new OAuthError('expired_token', { description: 'The device code has expired.' })
     switch (before.status) {
@@ -35,7 +36,7 @@ export const deviceCode: GrantHandler = {
         // RFC 8628 §3.5: polling faster than the interval earns slow_down and an interval 5 s longer.
         if (before.lastPolledAt !== undefined && now - before.lastPolledAt < before.interval) {
           const interval = before.interval + 5
-          await server.storage.deviceCodes.slowDown(hash, interval)
+          await requireStore(server.storage, 'deviceCodes', 'the device flow').slowDown(hash, interval)
           throw new OAuthError('slow_down', { description: `Poll at most every ${interval} seconds.` })
         }
         throw new OAuthError('authorization_pending', { description: 'The person has not finished yet.' })

@@ -8,6 +8,7 @@ import type {
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
+  DeviceFlowStores,
   GrantStore,
   InteractionRecord,
   InteractionStore,
@@ -304,7 +305,7 @@ export interface MemoryStorageOptions {
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage {
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores {
   const now = options.now ?? (() => Date.now() / 1000)
   return {
     accessTokens: new MemoryAccessTokens(now),

@@ -10,6 +10,7 @@ import type {
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
+  DeviceFlowStores,
   GrantStore,
   InteractionRecord,
   InteractionStore,
@@ -52,6 +53,7 @@ export interface PostgresStorageOptions {
 
 /** PostgreSQL storage: every store, the shared signing keys, and housekeeping. */
 export interface PostgresStorage extends Storage {
+  deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
   /** The pool in use. */
   readonly pool: PostgresPool

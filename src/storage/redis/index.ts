@@ -4,7 +4,7 @@
  * `ioredis`.
  */
 import { Redis } from 'ioredis'
-import type { KeyStorage, Storage } from '../types.js'
+import type { DeviceFlowStores, KeyStorage, Storage } from '../types.js'
 import { Connection, redisFailFastOptions } from './connection.js'
 import { defineScripts } from './scripts.js'
 import {
@@ -45,6 +45,7 @@ export interface RedisStorageOptions {
 
 /** A `Storage` in Redis, with its client and a way to close it. */
 export interface RedisStorage extends Storage {
+  deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
   /** The ioredis client in use. */
   readonly client: Redis
