@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type {
   AccessTokenRecord,
@@ -26,6 +25,8 @@ import type {
   SigningKeyRecord,
   Storage,
 } from '../types.js'
+import { decodeRecord, encodeRecord } from '../codec.js'
+import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
 import { translateError } from './errors.js'
 import { checkTablePrefix, schemaSql, TABLES } from './schema.js'
 
@@ -64,9 +65,6 @@ export interface PostgresStorage extends Storage {
   /** Stops the cleanup timer and ends the pool if the storage created it. */
   close(): Promise<void>
 }
-
-/** Seconds a device code is kept past its expiry, so that a late poll hears expired_token (as the memory storage does). */
-const DEVICE_CODE_RETENTION = 3600
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient
 
@@ -107,14 +105,15 @@ async function transaction<T>(pool: PostgresPool, fn: (client: pg.PoolClient) =>
   }
 }
 
-const json = (value: unknown): string => JSON.stringify(value)
+/** A record for a jsonb column, with its format version (codec.ts). */
+const json = (record: object): string => encodeRecord(record)
 
 /**
  * Replay and rate-limit keys carry client input (a jti, a username) that text
  * columns cannot always hold (NUL) or index (kilobytes): they are stored as
- * their SHA-256, which keeps equality and bounds the size.
+ * their digest (policy.ts), which keeps equality and bounds the size.
  */
-const digest = (key: string): string => createHash('sha256').update(key, 'utf8').digest('base64url')
+const digest = storedKeyDigest
 
 /**
  * Creates grantkit's tables (idempotent: `CREATE … IF NOT EXISTS`). Safe to
@@ -149,7 +148,8 @@ function accessTokens(pool: PostgresPool, t: Tables, now: () => number): AccessT
     },
     async find(tokenHash) {
       const r = await run<{ record: AccessTokenRecord }>(pool, `SELECT record FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now()])
-      return r.rows[0]?.record ?? null
+      const row = r.rows[0]
+      return row === undefined ? null : decodeRecord<AccessTokenRecord>('access token', row.record)
     },
     async revoke(tokenHash) {
       await run(pool, `DELETE FROM ${tokens} WHERE token_hash = $1`, [tokenHash])
@@ -173,7 +173,7 @@ function authorizationCodes(pool: PostgresPool, t: Tables, now: () => number): A
       const won = await run<{ record: AuthorizationCodeRecord }>(pool, `UPDATE ${codes} SET consumed_at = $2
         WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING record`, [codeHash, at])
       const record = won.rows[0]?.record
-      if (record !== undefined) return { outcome: 'consumed', record }
+      if (record !== undefined) return { outcome: 'consumed', record: decodeRecord<AuthorizationCodeRecord>('authorization code', record) }
       // Only classifies the loss (reuse or unknown); it decides nothing.
       const seen = await run<{ grant_id: string }>(pool, `SELECT grant_id FROM ${codes}
         WHERE code_hash = $1 AND consumed_at IS NOT NULL AND expires_at > $2`, [codeHash, at])
@@ -195,7 +195,7 @@ function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): Refres
       const r = await run<{ record: RefreshTokenRecord; rotated: boolean }>(pool, `SELECT record, rotated FROM ${tokens}
         WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now()])
       const row = r.rows[0]
-      return row === undefined ? null : { record: row.record, rotated: row.rotated }
+      return row === undefined ? null : { record: decodeRecord<RefreshTokenRecord>('refresh token', row.record), rotated: row.rotated }
     },
     async rotate(oldHash, next): Promise<RotationOutcome> {
       const at = now()
@@ -248,6 +248,8 @@ function replay(pool: PostgresPool, t: Tables, now: () => number): ReplayStore {
   }
 }
 
+const interaction = (stored: object | undefined): InteractionRecord | null => (stored === undefined ? null : decodeRecord<InteractionRecord>('interaction', stored))
+
 function interactions(pool: PostgresPool, t: Tables, now: () => number): InteractionStore {
   const items = t.name('interactions')
   return {
@@ -257,11 +259,11 @@ function interactions(pool: PostgresPool, t: Tables, now: () => number): Interac
     },
     async find(uid) {
       const r = await run<{ record: InteractionRecord }>(pool, `SELECT record FROM ${items} WHERE uid = $1 AND expires_at > $2`, [uid, now()])
-      return r.rows[0]?.record ?? null
+      return interaction(r.rows[0]?.record)
     },
     async consume(uid) {
       const r = await run<{ record: InteractionRecord }>(pool, `DELETE FROM ${items} WHERE uid = $1 AND expires_at > $2 RETURNING record`, [uid, now()])
-      return r.rows[0]?.record ?? null
+      return interaction(r.rows[0]?.record)
     },
   }
 }
@@ -364,7 +366,7 @@ function deviceCodes(pool: PostgresPool, t: Tables, now: () => number): DeviceCo
           poll_interval = EXCLUDED.poll_interval, issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, status = EXCLUDED.status,
           last_polled_at = EXCLUDED.last_polled_at, sub = EXCLUDED.sub, auth_time = EXCLUDED.auth_time, granted_scope = EXCLUDED.granted_scope,
           keep_until = EXCLUDED.keep_until`,
-        [r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.interval, r.issuedAt, r.expiresAt, r.status, r.lastPolledAt ?? null, r.sub ?? null, r.authTime ?? null, r.grantedScope ?? null, r.expiresAt + DEVICE_CODE_RETENTION])
+        [r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.interval, r.issuedAt, r.expiresAt, r.status, r.lastPolledAt ?? null, r.sub ?? null, r.authTime ?? null, r.grantedScope ?? null, deviceCodeKeepUntil(r)])
     },
     async findByUserCode(userCodeHash) {
       const r = await run<DeviceRow>(pool, `SELECT ${DEVICE_COLUMNS} FROM ${codes}
