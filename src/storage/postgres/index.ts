@@ -27,14 +27,16 @@ import type {
 } from '../types.js'
 import { decodeRecord, encodeRecord } from '../codec.js'
 import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
+import { run, transaction, type PostgresPool, type Queryable } from './db.js'
 import { translateError } from './errors.js'
-import { checkTablePrefix, schemaSql, TABLES } from './schema.js'
+import { migrate, type MigrationResult } from './migrate.js'
+import { checkTablePrefix, TABLES } from './schema.js'
 
-export { schemaSql, SCHEMA_SQL, checkTablePrefix } from './schema.js'
+export { schemaSql, SCHEMA_SQL, checkTablePrefix, SCHEMA_VERSION } from './schema.js'
+export { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
 export { isUnavailable } from './errors.js'
 
-/** The part of a `pg.Pool` this storage uses. */
-export type PostgresPool = Pick<pg.Pool, 'query' | 'connect' | 'on' | 'end'>
+export type { PostgresPool } from './db.js'
 
 /** Options of `createPostgresStorage`. Durations are in seconds. */
 export interface PostgresStorageOptions {
@@ -58,51 +60,12 @@ export interface PostgresStorage extends Storage {
   keys: KeyStorage
   /** The pool in use. */
   readonly pool: PostgresPool
-  /** Creates the tables if they do not exist (idempotent). */
-  migrate(): Promise<void>
+  /** Applies the schema migrations this database lacks, one at a time under an advisory lock; see `migrate`. */
+  migrate(): Promise<MigrationResult>
   /** Deletes expired rows; returns how many. */
   cleanup(): Promise<number>
   /** Stops the cleanup timer and ends the pool if the storage created it. */
   close(): Promise<void>
-}
-
-type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient
-
-async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-  try {
-    return await db.query<R>(text, values)
-  } catch (err) {
-    throw translateError(err)
-  }
-}
-
-/**
- * Runs `fn` in a transaction: everything or nothing. A statement that fails
- * rolls back what came before it; a connection that failed is not reused.
- */
-async function transaction<T>(pool: PostgresPool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient
-  try {
-    client = await pool.connect()
-  } catch (err) {
-    throw translateError(err)
-  }
-  try {
-    await client.query('BEGIN')
-    const result = await fn(client)
-    await client.query('COMMIT')
-    client.release()
-    return result
-  } catch (err) {
-    let healthy = true
-    try {
-      await client.query('ROLLBACK')
-    } catch {
-      healthy = false
-    }
-    client.release(healthy ? undefined : true)
-    throw translateError(err)
-  }
 }
 
 /** A record for a jsonb column, with its format version (codec.ts). */
@@ -114,22 +77,6 @@ const json = (record: object): string => encodeRecord(record)
  * their digest (policy.ts), which keeps equality and bounds the size.
  */
 const digest = storedKeyDigest
-
-/**
- * Creates grantkit's tables (idempotent: `CREATE … IF NOT EXISTS`). Safe to
- * call from several processes at once: they take turns on an advisory lock.
- *
- * @example
- * await migrate(pool, { tablePrefix: 'auth_' })
- */
-export async function migrate(pool: PostgresPool, options: { tablePrefix?: string } = {}): Promise<void> {
-  const prefix = checkTablePrefix(options.tablePrefix ?? 'grantkit_')
-  await transaction(pool, async (client) => {
-    // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog; serialize.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`grantkit:migrate:${prefix}`])
-    await client.query(schemaSql(prefix))
-  })
-}
 
 class Tables {
   constructor(private readonly prefix: string) {}
