@@ -8,7 +8,7 @@ import type {
   SigningKeyRecord,
   Storage,
 } from '../storage/types.js'
-import { missingStores } from '../storage/features.js'
+import { missingStores, type StorageFeature } from '../storage/features.js'
 
 /**
  * A storage under test, with the clock it reads (seconds since the epoch) and a
@@ -30,6 +30,13 @@ export interface StorageHarness {
 export interface StorageConformanceOptions {
   /** Callers racing in the concurrency tests. Default 50. */
   concurrency?: number
+  /**
+   * Optional features the storage is meant to serve, e.g. `['deviceFlow']`:
+   * their stores must then be present, and the suite fails instead of skipping
+   * their tests when one is missing. Default: none (optional groups are tested
+   * when present).
+   */
+  features?: readonly StorageFeature[]
 }
 
 /** The start of the clock the conformance records are built against, when a harness needs one. */
@@ -149,6 +156,7 @@ export function runStorageConformance(
 ): void {
   const n = options.concurrency ?? 50
   if (!Number.isInteger(n) || n < 2) throw new TypeError('concurrency: must be an integer >= 2')
+  const claimed = options.features ?? []
 
   describe(`storage conformance: ${name}`, () => {
     const open: StorageHarness[] = []
@@ -161,9 +169,9 @@ export function runStorageConformance(
       return h
     }
 
-    it('has every store of the groups a server always needs (core, authorization, throttling)', async () => {
+    it('has every store of the groups a server always needs (core, authorization, throttling), and of the features it claims', async () => {
       const h = await make()
-      expect(missingStores(h.storage, ['core', 'authorization', 'throttling'])).toEqual([])
+      expect(missingStores(h.storage, ['core', 'authorization', 'throttling', ...claimed])).toEqual([])
     })
 
     describe('accessTokens', () => {

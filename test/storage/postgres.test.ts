@@ -57,7 +57,7 @@ describePostgres('postgres storage', () => {
         await db.drop(prefix)
       },
     }
-  })
+  }, { features: ['deviceFlow', 'sharedKeys'] })
 
   const open = async (now = fakeClock().now): Promise<{ storage: PostgresStorage; prefix: string }> => {
     const prefix = await db.fresh()
