@@ -50,18 +50,18 @@ Options:
   --port PORT         Port to listen on; 0 picks a free port. Default ${DEFAULT_PORT}.
   --adapter NAME      HTTP adapter: node (default), express or hono (these
                       need the express, or hono and @hono/node-server, packages).
-  --storage URL       memory (default), postgres://... (tables created when
-                      absent) or redis://...; processes sharing one database
+  --storage URL       memory (default), postgres://... (tables created or
+                      upgraded at start) or redis://...; processes sharing one database
                       act as one server and share the signing keys.
   -h, --help          Show this help.
-
-grantkit migrate --storage postgres://... applies the schema migrations the
-database lacks (one at a time, safe while other processes start) and prints
-each; with redis://... it records the key layout version.
 
 Without "issuer" in the config, the issuer is http://HOST:PORT with the real port.
 Once it accepts connections, grantkit prints "listening on http://HOST:PORT".
 SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0.
+
+grantkit migrate --storage postgres://... applies the schema migrations the
+database lacks (one at a time, safe while other processes start) and prints
+each; with redis://... it records the key layout version.
 
 Exit codes: 0 success, 1 bad config or runtime failure, 2 bad command line.
 `
