@@ -55,3 +55,27 @@ export function storedKeyDigest(key: string): string {
 export function isLive(expiresAt: number, now: number): boolean {
   return expiresAt > now
 }
+
+/**
+ * Whether a signing key is still published at `now`: until its
+ * `publishedUntil`, or for good when that is unset. Keys no longer published
+ * are left out of `KeyStorage.list()` (the SQL and Lua of the PostgreSQL and
+ * Redis backends state the same rule).
+ */
+export function isKeyPublished(record: { publishedUntil?: number | null }, now: number): boolean {
+  return record.publishedUntil === undefined || record.publishedUntil === null || record.publishedUntil > now
+}
+
+/**
+ * Whether a rotation that retires keys at `retiredAt` retires this one: every
+ * key not already retired by then. A key retired earlier keeps its earlier
+ * retirement, so a second rotation never extends the life of a key.
+ */
+export function isRetiredByRotation(record: { retiredAt?: number | null }, retiredAt: number): boolean {
+  return record.retiredAt === undefined || record.retiredAt === null || record.retiredAt > retiredAt
+}
+
+/** The order of `KeyStorage.list()`: oldest first, by `activeFrom`, then `createdAt`, then `kid`. */
+export function compareKeys(a: { activeFrom: number; createdAt: number; kid: string }, b: { activeFrom: number; createdAt: number; kid: string }): number {
+  return a.activeFrom - b.activeFrom || a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0)
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { consentKey, decodeRecord, encodeRecord, RECORD_VERSION, RecordVersionError } from '../../src/storage/codec.js'
-import { DEVICE_CODE_GRACE, deviceCodeKeepUntil, isLive, storedKeyDigest } from '../../src/storage/policy.js'
+import { compareKeys, DEVICE_CODE_GRACE, deviceCodeKeepUntil, isKeyPublished, isLive, isRetiredByRotation, storedKeyDigest } from '../../src/storage/policy.js'
 import { hashToken } from '../../src/index.js'
 
 describe('record codec', () => {
@@ -45,5 +45,30 @@ describe('storage policy', () => {
   it('treats expiry as exclusive', () => {
     expect(isLive(10, 9)).toBe(true)
     expect(isLive(10, 10)).toBe(false)
+  })
+})
+
+describe('signing key policy', () => {
+  it('publishes a key until publishedUntil, or for good when unset', () => {
+    expect(isKeyPublished({}, 5)).toBe(true)
+    expect(isKeyPublished({ publishedUntil: null }, 5)).toBe(true)
+    expect(isKeyPublished({ publishedUntil: 6 }, 5)).toBe(true)
+    expect(isKeyPublished({ publishedUntil: 5 }, 5)).toBe(false)
+  })
+
+  it('retires on rotation only keys not already retired by then', () => {
+    expect(isRetiredByRotation({}, 10)).toBe(true)
+    expect(isRetiredByRotation({ retiredAt: 11 }, 10)).toBe(true)
+    expect(isRetiredByRotation({ retiredAt: 10 }, 10)).toBe(false)
+  })
+
+  it('lists keys oldest first: activeFrom, then createdAt, then kid', () => {
+    const keys = [
+      { kid: 'b', activeFrom: 2, createdAt: 1 },
+      { kid: 'a', activeFrom: 2, createdAt: 1 },
+      { kid: 'c', activeFrom: 1, createdAt: 9 },
+      { kid: 'd', activeFrom: 2, createdAt: 0 },
+    ]
+    expect([...keys].sort(compareKeys).map((k) => k.kid)).toEqual(['c', 'd', 'a', 'b'])
   })
 })

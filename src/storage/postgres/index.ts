@@ -371,6 +371,7 @@ function keyRecord(row: KeyRow): SigningKeyRecord {
   }
 }
 
+/** The key rules of policy.ts in SQL: isKeyPublished, isRetiredByRotation, compareKeys. */
 function keyStorage(pool: PostgresPool, t: Tables, now: () => number): KeyStorage {
   const keys = t.name('signing_keys')
   const list = async (db: Queryable, at: number): Promise<SigningKeyRecord[]> => {

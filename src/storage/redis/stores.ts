@@ -24,7 +24,7 @@ import type {
   SigningKeyRecord,
 } from '../types.js'
 import { consentKey, decodeRecord, encodeRecord } from '../codec.js'
-import { deviceCodeKeepUntil, isLive, KEY_SET_IDLE_TTL } from '../policy.js'
+import { deviceCodeKeepUntil, isKeyPublished, isLive, KEY_SET_IDLE_TTL } from '../policy.js'
 import type { Connection } from './connection.js'
 import type { ScriptName } from './scripts.js'
 
@@ -321,7 +321,7 @@ export class RedisKeys implements KeyStorage {
 
   private published(entries: unknown): SigningKeyRecord[] {
     const now = this.ctx.now()
-    return (entries as string[]).map(decodeKey).filter((k) => k.publishedUntil === undefined || k.publishedUntil > now)
+    return (entries as string[]).map(decodeKey).filter((k) => isKeyPublished(k, now))
   }
 
   async list(): Promise<SigningKeyRecord[]> {
