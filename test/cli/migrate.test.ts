@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { parseArgs } from '../../src/cli/args.js'
 import { CliError } from '../../src/cli/errors.js'
 import { migrateStorage } from '../../src/cli/migrate.js'
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/postgres/schema.js'
-import { describePostgres, pgTables, POSTGRES_URL } from '../storage/pg-harness.js'
+import { describePostgres, pgTables, postgresAvailable, POSTGRES_URL } from '../storage/pg-harness.js'
+import { killAll, requireBuiltCli, startCli } from './run-cli.js'
 
 const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -73,5 +74,30 @@ describe('grantkit migrate --storage redis://…', async () => {
     } finally {
       await probe.del(`${prefix}layout`)
     }
+  })
+})
+
+const postgresUp = await postgresAvailable()
+
+describe('grantkit migrate, the built command', () => {
+  beforeAll(() => requireBuiltCli())
+  afterEach(() => killAll())
+
+  it('exits 0 after saying what it did, and 2 on a bad command line', async () => {
+    const memory = startCli(['migrate', '--storage', 'memory'])
+    expect(await memory.exited()).toBe(0)
+    expect(memory.stdout).toMatch(/^memory: nothing to migrate/)
+    const missing = startCli(['migrate'])
+    expect(await missing.exited()).toBe(2)
+    expect(missing.stderr).toContain('migrate: --storage is required')
+    const unknown = startCli(['migrate', '--storage', 'mysql://x'])
+    expect(await unknown.exited()).toBe(2)
+  })
+
+  it.runIf(postgresUp)('migrates PostgreSQL (the default prefix, as serve uses it) and prints the schema version', async () => {
+    const cli = startCli(['migrate', '--storage', POSTGRES_URL])
+    expect(await cli.exited(20_000)).toBe(0)
+    expect(cli.stdout).toMatch(new RegExp(`postgres: schema (now|already) at version ${SCHEMA_VERSION}`))
+    expect(cli.stdout).not.toContain(POSTGRES_URL)
   })
 })
