@@ -71,5 +71,8 @@ export {
 
 export { createMemoryStorage, type MemoryStorageOptions } from './storage/memory.js'
 export type * from './storage/types.js'
+export { FEATURE_STORES, requireStore, missingStores, checkStorage, type StorageFeature, type StoreName } from './storage/features.js'
+export { DEVICE_CODE_GRACE, deviceCodeKeepUntil } from './storage/policy.js'
+export { encodeRecord, decodeRecord, RECORD_VERSION, RecordVersionError } from './storage/codec.js'
 
 export { randomToken, hashToken } from './crypto/random.js'

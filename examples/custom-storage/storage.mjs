@@ -10,7 +10,8 @@
 // GETDEL / SET NX / a Lua script in Redis, `UPDATE … WHERE … RETURNING` in SQL.
 //
 // It has no `keys` (KeyStorage): that is only for several processes sharing
-// signing keys, and this storage lives in one process.
+// signing keys, and this storage lives in one process. `deviceCodes` is
+// optional too: leave it out if you never enable the device flow (RFC 8628).
 
 /** The key-value layer: JSON text with an expiry, in seconds since the epoch. */
 class JsonKeyValue {
@@ -221,7 +222,8 @@ export function createJsonStorage({ now = () => Date.now() / 1000 } = {}) {
 
     deviceCodes: {
       async save(record) {
-        // Kept an hour past expiry, so that a late poll hears expired_token rather than invalid_grant.
+        // Kept an hour past expiry (grantkit's DEVICE_CODE_GRACE; deviceCodeKeepUntil(record) computes it),
+        // so that a late poll hears expired_token rather than invalid_grant.
         kv.set(k.device(record.deviceCodeHash), record, record.expiresAt + 3600)
         kv.set(k.userCode(record.userCodeHash), record.deviceCodeHash, record.expiresAt)
       },

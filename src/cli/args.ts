@@ -26,11 +26,18 @@ export interface ServeArgs {
   storage: string
 }
 
+/** What `grantkit migrate` was asked to do. */
+export interface MigrateArgs {
+  /** `postgres://…` or `redis://…`: the storage whose schema or key layout to bring up to date. */
+  storage: string
+}
+
 /** A parsed command line. */
-export type Command = { command: 'help' } | ({ command: 'serve' } & ServeArgs)
+export type Command = { command: 'help' } | ({ command: 'serve' } & ServeArgs) | ({ command: 'migrate' } & MigrateArgs)
 
 /** The text of `grantkit --help`. */
 export const USAGE = `Usage: grantkit serve [options]
+       grantkit migrate --storage URL
 
 Runs grantkit as a standalone OAuth 2.0 authorization server.
 
@@ -43,14 +50,18 @@ Options:
   --port PORT         Port to listen on; 0 picks a free port. Default ${DEFAULT_PORT}.
   --adapter NAME      HTTP adapter: node (default), express or hono (these
                       need the express, or hono and @hono/node-server, packages).
-  --storage URL       memory (default), postgres://... (tables created when
-                      absent) or redis://...; processes sharing one database
+  --storage URL       memory (default), postgres://... (tables created or
+                      upgraded at start) or redis://...; processes sharing one database
                       act as one server and share the signing keys.
   -h, --help          Show this help.
 
 Without "issuer" in the config, the issuer is http://HOST:PORT with the real port.
 Once it accepts connections, grantkit prints "listening on http://HOST:PORT".
 SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0.
+
+grantkit migrate --storage postgres://... applies the schema migrations the
+database lacks (one at a time, safe while other processes start) and prints
+each; with redis://... it records the key layout version.
 
 Exit codes: 0 success, 1 bad config or runtime failure, 2 bad command line.
 `
@@ -81,14 +92,14 @@ export function parseArgs(argv: readonly string[]): Command {
   if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { command: 'help' }
   const [command, ...rest] = argv
   if (command === undefined) throw usageError('no command given (did you mean "grantkit serve"?)')
-  if (command !== 'serve') throw usageError(`unknown command "${command}" (the only command is "serve")`)
+  if (command !== 'serve' && command !== 'migrate') throw usageError(`unknown command "${command}" (the commands are "serve" and "migrate")`)
 
   const values = new Map<ValueFlag, string>()
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
     const eq = arg.indexOf('=')
     const name = eq === -1 ? arg : arg.slice(0, eq)
-    if (!(VALUE_FLAGS as readonly string[]).includes(name)) {
+    if (!(VALUE_FLAGS as readonly string[]).includes(name) || (command === 'migrate' && name !== '--storage')) {
       throw usageError(arg.startsWith('-') ? `unknown option "${name}"` : `unexpected argument "${arg}"`)
     }
     const flag = name as ValueFlag
@@ -103,6 +114,12 @@ export function parseArgs(argv: readonly string[]): Command {
     }
     if (value === '') throw usageError(`${flag}: needs a value`)
     values.set(flag, value)
+  }
+
+  if (command === 'migrate') {
+    const storage = values.get('--storage')
+    if (storage === undefined) throw usageError('migrate: --storage is required (postgres://... or redis://...)')
+    return { command: 'migrate', storage }
   }
 
   const adapter = values.get('--adapter') ?? 'node'

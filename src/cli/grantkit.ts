@@ -1,13 +1,15 @@
 /**
  * The `grantkit` command (package.json "bin"). It parses the command line by
- * hand and hands over to `serve`; it holds no protocol logic.
+ * hand and hands over to `serve` or `migrate`; it holds no protocol logic.
  *
  * @example
  * npx grantkit serve --port 0
  * npx grantkit serve --config grantkit.json --host 127.0.0.1 --port 4000
+ * npx grantkit migrate --storage postgres://localhost/auth
  */
 import { parseArgs, USAGE } from './args.js'
 import { CliError, EXIT_USAGE } from './errors.js'
+import { migrateStorage } from './migrate.js'
 import { serve } from './serve.js'
 
 /**
@@ -23,6 +25,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     const command = parseArgs(argv)
     if (command.command === 'help') {
       process.stdout.write(USAGE)
+      return
+    }
+    if (command.command === 'migrate') {
+      await migrateStorage(command)
       return
     }
     await serve(command, { handleSignals: true })

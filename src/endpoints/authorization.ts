@@ -7,6 +7,7 @@ import { isFormContentType } from '../http/form.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { beginInteraction, nextStep } from '../interaction/interactions.js'
 import { readSession } from '../interaction/session.js'
+import { FEATURE_STORES } from '../storage/features.js'
 import { RedirectError } from './failure.js'
 
 /**
@@ -40,7 +41,7 @@ export async function authorizationEndpoint(ctx: ServerContext, req: GrantkitReq
 export const authorizationFeature: Feature = {
   name: 'authorization',
   endpoints: [{ name: 'authorization', path: '/authorize', methods: ['GET', 'POST'], errors: 'page', handle: authorizationEndpoint }],
-  stores: ['authorizationCodes', 'interactions', 'sessions', 'consents'],
+  stores: FEATURE_STORES.authorization,
   clientMetadata: ['redirect_uris', 'response_types'],
   discovery: (c) => {
     const ctx = c as ServerContext

@@ -8,6 +8,7 @@ import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { resolveScope } from '../tokens/scope.js'
 import { readFormBody } from './form-body.js'
+import { requireStore } from '../storage/features.js'
 import { pickParameters } from './revocation.js'
 
 const PARAMETERS = new Set(['scope', ...CLIENT_AUTH_PARAMETERS])
@@ -25,7 +26,7 @@ export async function deviceAuthorizationEndpoint(ctx: ServerContext, req: Grant
   const deviceCode = ctx.randomToken()
   const userCode = generateUserCode()
   const expiresIn = ctx.ttl.deviceCode
-  await ctx.storage.deviceCodes.save({
+  await requireStore(ctx.storage, 'deviceCodes', 'the device flow').save({
     deviceCodeHash: hashToken(deviceCode),
     userCodeHash: hashToken(normalizeUserCode(userCode)!),
     clientId: client.id,

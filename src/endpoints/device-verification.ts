@@ -8,6 +8,7 @@ import { beginInteraction } from '../interaction/interactions.js'
 import { readSession } from '../interaction/session.js'
 import { deviceCodePage } from '../pages/device.js'
 import { readPageForm } from '../pages/form.js'
+import { requireStore } from '../storage/features.js'
 
 /** Identifies the browser for the code-entry form: CSRF value and per-browser attempt counting. */
 const DEVICE_COOKIE = 'grantkit_device'
@@ -49,7 +50,7 @@ export async function deviceVerificationEndpoint(ctx: ServerContext, req: Grantk
 
   const typed = form.get('user_code') ?? ''
   const normalized = normalizeUserCode(typed)
-  const record = normalized === undefined ? null : await ctx.storage.deviceCodes.findByUserCode(hashToken(normalized))
+  const record = normalized === undefined ? null : await requireStore(ctx.storage, 'deviceCodes', 'the device flow').findByUserCode(hashToken(normalized))
   if (record === null) {
     return deviceCodePage(action, browser, typed.slice(0, 32), 'That code is not valid or has expired. Check the code on your device.', 400)
   }

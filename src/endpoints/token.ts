@@ -8,6 +8,7 @@ import type { GrantHandler } from '../grants/types.js'
 import { singleValues } from '../http/form.js'
 import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import { FEATURE_STORES } from '../storage/features.js'
 import { readFormBodyValues } from './form-body.js'
 
 const COMMON_PARAMETERS = ['grant_type', 'scope', ...CLIENT_AUTH_PARAMETERS]
@@ -77,7 +78,7 @@ export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): P
 export const tokenFeature: Feature = {
   name: 'token',
   endpoints: [{ name: 'token', path: '/token', methods: ['POST'], errors: 'json', handle: tokenEndpoint }],
-  stores: ['accessTokens', 'grants'],
+  stores: FEATURE_STORES.core,
   discovery: (ctx) => ({
     token_endpoint: ctx.endpoints.token,
     // implicit is answered at the authorization endpoint, not the token endpoint.

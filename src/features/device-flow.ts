@@ -2,6 +2,7 @@ import type { ServerContext } from '../context.js'
 import { deviceAuthorizationEndpoint } from '../endpoints/device-authorization.js'
 import { deviceVerificationEndpoint } from '../endpoints/device-verification.js'
 import { DEVICE_CODE_GRANT } from '../grants/device-code.js'
+import { FEATURE_STORES } from '../storage/features.js'
 import type { Feature } from './types.js'
 
 /**
@@ -17,7 +18,7 @@ export const deviceFlowFeature: Feature = {
     { name: 'deviceAuthorization', path: '/device_authorization', methods: ['POST'], errors: 'json', handle: deviceAuthorizationEndpoint },
     { name: 'deviceVerification', path: '/device', methods: ['GET', 'POST'], errors: 'page', handle: deviceVerificationEndpoint },
   ],
-  stores: ['deviceCodes', 'rateLimits', 'interactions'],
+  stores: FEATURE_STORES.deviceFlow,
   options: ['deviceFlow', 'ttl.deviceCode'],
   // RFC 8628 §4: advertised only when the grant is enabled.
   discovery: (ctx) => ({ device_authorization_endpoint: ctx.endpoints.deviceAuthorization }),

@@ -1,5 +1,6 @@
 import type { ServerContext } from '../context.js'
 import { interactionPagesEndpoint } from '../endpoints/interaction-pages.js'
+import { FEATURE_STORES } from '../storage/features.js'
 import type { Feature } from './types.js'
 
 /**
@@ -10,5 +11,5 @@ export const interactionPagesFeature: Feature = {
   name: 'interaction-pages',
   enabled: (ctx) => (ctx as ServerContext).builtInPages,
   endpoints: [{ name: 'interaction', path: '/interaction', prefix: true, methods: ['GET', 'POST'], errors: 'page', handle: interactionPagesEndpoint }],
-  stores: ['interactions', 'sessions', 'consents', 'rateLimits'],
+  stores: [...FEATURE_STORES.authorization, ...FEATURE_STORES.throttling],
 }

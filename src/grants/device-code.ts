@@ -1,5 +1,6 @@
 import { hashToken } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
+import { requireStore } from '../storage/features.js'
 import { Scope } from '../tokens/scope.js'
 import type { GrantHandler } from './types.js'
 
@@ -18,7 +19,7 @@ export const deviceCode: GrantHandler = {
   stores: ['deviceCodes', 'refreshTokens'],
   async handle(ctx) {
     const { client, params } = ctx
-    const devices = ctx.storage.deviceCodes
+    const devices = requireStore(ctx.storage, 'deviceCodes', 'the device flow')
     const code = params.get('device_code')
     if (code === undefined) throw new OAuthError('invalid_request', { description: 'device_code is required.' })
     if (code.length > 512) throw new OAuthError('invalid_grant', { detail: 'device code too long to be ours' })

@@ -11,6 +11,7 @@ import { errorPage } from '../pages/html.js'
 import type { AuthorizationRequest, InteractionRecord } from '../storage/types.js'
 import { parseScope } from '../tokens/scope.js'
 import { startSession } from './session.js'
+import { requireStore } from '../storage/features.js'
 
 /** Binds an interaction to the browser that started it, so a link to it is useless to anyone else. */
 const INTERACTION_COOKIE = 'grantkit_interaction'
@@ -143,7 +144,7 @@ async function finishDevice(
   cookies: string | string[],
 ): Promise<GrantkitResponse> {
   const userCodeHash = record.device!.userCodeHash
-  const decided = await ctx.storage.deviceCodes.decide(userCodeHash, approval === undefined ? { status: 'denied' } : { status: 'approved', ...approval })
+  const decided = await requireStore(ctx.storage, 'deviceCodes', 'the device flow').decide(userCodeHash, approval === undefined ? { status: 'denied' } : { status: 'approved', ...approval })
   if (!decided) return errorPage('expired_token', 'The code has expired or was already used. Start again on your device.')
   const client = await lookupClient(ctx, record.request.clientId)
   const name = client === undefined ? record.request.clientId : typeof client.metadata.client_name === 'string' ? client.metadata.client_name : client.id

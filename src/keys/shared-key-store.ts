@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { defaults } from '../config/defaults.js'
+import { compareKeys, isKeyPublished, isRetiredByRotation } from '../storage/policy.js'
 import type { KeyStorage, SigningKeyRecord } from '../storage/types.js'
 import type { KeyStore, ScheduledKey } from './key-store.js'
 import { exportPrivateJwk, generateSigningKey, importSigningKey, SIGNING_ALGORITHMS, type PrivateJwk, type SigningAlgorithm, type SigningKey } from './signing-key.js'
@@ -111,7 +112,7 @@ function pickSigningKey(schedule: readonly ScheduledKey[], now: number): Schedul
   return best ?? schedule.reduce<ScheduledKey | undefined>((a, b) => (a === undefined || b.activeFrom >= a.activeFrom ? b : a), undefined)
 }
 
-const published = (s: ScheduledKey, now: number): boolean => s.publishedUntil === undefined || s.publishedUntil > now
+const published = (s: ScheduledKey, now: number): boolean => isKeyPublished(s, now)
 
 function seconds(value: unknown, path: string, positive: boolean): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
@@ -276,10 +277,7 @@ export async function createSharedKeyStore(keyStorage: KeyStorage, options: Shar
 export function createMemoryKeyStorage(options: { now?: () => number } = {}): KeyStorage {
   const now = options.now ?? (() => Date.now() / 1000)
   let records: SigningKeyRecord[] = []
-  const live = (): SigningKeyRecord[] =>
-    records
-      .filter((r) => r.publishedUntil === undefined || r.publishedUntil > now())
-      .sort((a, b) => a.activeFrom - b.activeFrom || a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : 1))
+  const live = (): SigningKeyRecord[] => records.filter((r) => isKeyPublished(r, now())).sort(compareKeys)
   const list = (): SigningKeyRecord[] => live().map((r) => ({ ...r }))
   return {
     async list() {
@@ -292,7 +290,7 @@ export function createMemoryKeyStorage(options: { now?: () => number } = {}): Ke
     async rotate(record, retire) {
       if (records.some((r) => r.kid === record.kid)) throw new Error(`key storage: kid "${record.kid}" exists`)
       for (const r of records) {
-        if (r.retiredAt === undefined || r.retiredAt > retire.retiredAt) {
+        if (isRetiredByRotation(r, retire.retiredAt)) {
           r.retiredAt = retire.retiredAt
           r.publishedUntil = retire.publishedUntil
         }

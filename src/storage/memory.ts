@@ -8,6 +8,7 @@ import type {
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
+  DeviceFlowStores,
   GrantStore,
   InteractionRecord,
   InteractionStore,
@@ -21,6 +22,8 @@ import type {
   SessionStore,
   Storage,
 } from './types.js'
+import { consentKey } from './codec.js'
+import { deviceCodeKeepUntil, isLive } from './policy.js'
 
 /**
  * A map whose entries vanish at their expiry. Reads never return an expired
@@ -36,7 +39,7 @@ class ExpiringMap<V> {
   get(key: string): V | undefined {
     const e = this.entries.get(key)
     if (e === undefined) return undefined
-    if (e.expiresAt <= this.now()) {
+    if (!isLive(e.expiresAt, this.now())) {
       this.entries.delete(key)
       return undefined
     }
@@ -54,7 +57,7 @@ class ExpiringMap<V> {
         this.cursor = undefined
         break
       }
-      if (next.value[1].expiresAt <= now) this.entries.delete(next.value[0])
+      if (!isLive(next.value[1].expiresAt, now)) this.entries.delete(next.value[0])
     }
   }
 
@@ -68,14 +71,6 @@ class ExpiringMap<V> {
     return this.entries.delete(key)
   }
 
-  get size(): number {
-    return this.entries.size
-  }
-
-  sweep(): void {
-    const now = this.now()
-    for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k)
-  }
 }
 
 /*
@@ -218,13 +213,13 @@ class MemoryConsents implements ConsentStore {
     this.items = new ExpiringMap(now)
   }
   async find(sub: string, clientId: string): Promise<string | null> {
-    return this.items.get(JSON.stringify([sub, clientId])) ?? null
+    return this.items.get(consentKey(sub, clientId)) ?? null
   }
   async save(sub: string, clientId: string, scope: string, expiresAt: number): Promise<void> {
-    this.items.set(JSON.stringify([sub, clientId]), scope, expiresAt)
+    this.items.set(consentKey(sub, clientId), scope, expiresAt)
   }
   async revoke(sub: string, clientId: string): Promise<void> {
-    this.items.delete(JSON.stringify([sub, clientId]))
+    this.items.delete(consentKey(sub, clientId))
   }
 }
 
@@ -252,14 +247,14 @@ class MemoryDeviceCodes implements DeviceCodeStore {
     this.byUser = new ExpiringMap(now)
   }
   async save(record: DeviceCodeRecord): Promise<void> {
-    // Kept an hour past expiry so that a late poll hears expired_token, not invalid_grant.
-    this.byDevice.set(record.deviceCodeHash, { ...record }, record.expiresAt + 3600)
+    // Kept past expiry (policy.ts) so that a late poll hears expired_token, not invalid_grant.
+    this.byDevice.set(record.deviceCodeHash, { ...record }, deviceCodeKeepUntil(record))
     this.byUser.set(record.userCodeHash, record.deviceCodeHash, record.expiresAt)
   }
   private pendingByUser(userCodeHash: string): DeviceCodeRecord | undefined {
     const deviceHash = this.byUser.get(userCodeHash)
     const record = deviceHash === undefined ? undefined : this.byDevice.get(deviceHash)
-    return record !== undefined && record.status === 'pending' && record.expiresAt > this.now() ? record : undefined
+    return record !== undefined && record.status === 'pending' && isLive(record.expiresAt, this.now()) ? record : undefined
   }
   async findByUserCode(userCodeHash: string): Promise<DeviceCodeRecord | null> {
     const r = this.pendingByUser(userCodeHash)
@@ -304,7 +299,7 @@ export interface MemoryStorageOptions {
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage {
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores {
   const now = options.now ?? (() => Date.now() / 1000)
   return {
     accessTokens: new MemoryAccessTokens(now),

@@ -261,18 +261,54 @@ export interface KeyStorage {
   rotate(record: SigningKeyRecord, retire: { retiredAt: number; publishedUntil: number }): Promise<void>
 }
 
-/** Every store the core uses. */
-export interface Storage {
+/**
+ * The stores every server needs, whatever features it enables: issuing,
+ * introspecting and revoking tokens, refresh rotation, and one-time marks.
+ */
+export interface CoreStores {
   accessTokens: AccessTokenStore
-  authorizationCodes: AuthorizationCodeStore
   refreshTokens: RefreshTokenStore
   grants: GrantStore
   replay: ReplayStore
+}
+
+/**
+ * The stores of interactive authorization (the authorization endpoint, login,
+ * consent, single sign-on). A backend for machine-to-machine use only may leave
+ * them out while it serves no authorization endpoint.
+ */
+export interface InteractiveStores {
+  authorizationCodes: AuthorizationCodeStore
   interactions: InteractionStore
   sessions: SessionStore
   consents: ConsentStore
-  rateLimits: RateLimitStore
-  deviceCodes: DeviceCodeStore
-  /** Shared signing keys, for several processes acting as one server. Optional: a single process keeps its keys in memory. */
-  keys?: KeyStorage
 }
+
+/** The stores of throttling (password failures, device code guesses). */
+export interface ThrottlingStores {
+  rateLimits: RateLimitStore
+}
+
+/** The stores of the device authorization grant (RFC 8628). */
+export interface DeviceFlowStores {
+  deviceCodes: DeviceCodeStore
+}
+
+/** The stores of signing keys shared by several processes acting as one server. */
+export interface SharedKeyStores {
+  keys: KeyStorage
+}
+
+/**
+ * Every store the core uses, grouped by the feature that needs it. Stores of a
+ * feature that a server may leave off are optional: a backend without them
+ * type-checks and works while that feature is off, and a store added for a
+ * new feature later comes as a new optional group, so existing backends keep
+ * compiling. `FEATURE_STORES` says which stores each feature needs; the core
+ * reaches an optional store through `requireStore`, which names what is
+ * missing.
+ *
+ * The interactive and throttling groups are still required (the core serves the
+ * authorization endpoint and throttles logins unconditionally today).
+ */
+export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores> {}

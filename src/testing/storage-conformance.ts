@@ -8,6 +8,7 @@ import type {
   SigningKeyRecord,
   Storage,
 } from '../storage/types.js'
+import { missingStores, type StorageFeature } from '../storage/features.js'
 
 /**
  * A storage under test, with the clock it reads (seconds since the epoch) and a
@@ -29,6 +30,13 @@ export interface StorageHarness {
 export interface StorageConformanceOptions {
   /** Callers racing in the concurrency tests. Default 50. */
   concurrency?: number
+  /**
+   * Optional features the storage is meant to serve, e.g. `['deviceFlow']`:
+   * their stores must then be present, and the suite fails instead of skipping
+   * their tests when one is missing. Default: none (optional groups are tested
+   * when present).
+   */
+  features?: readonly StorageFeature[]
 }
 
 /** The start of the clock the conformance records are built against, when a harness needs one. */
@@ -130,7 +138,9 @@ const times = <T>(n: number, f: (i: number) => Promise<T>): Promise<T[]> => Prom
  * store, expiry against the harness clock, the reuse and rotation semantics,
  * and races where exactly one of many concurrent callers may win. Call it at
  * the top level of a test file; `factory` is called once per test and must
- * return an empty storage. KeyStorage tests run when `storage.keys` is set.
+ * return an empty storage. Stores are tested by feature group (see
+ * `FEATURE_STORES`): the optional groups (device flow, shared keys) are tested
+ * when the storage has them and skipped when it does not.
  *
  * @example
  * import { runStorageConformance } from 'grantkit/testing'
@@ -146,6 +156,7 @@ export function runStorageConformance(
 ): void {
   const n = options.concurrency ?? 50
   if (!Number.isInteger(n) || n < 2) throw new TypeError('concurrency: must be an integer >= 2')
+  const claimed = options.features ?? []
 
   describe(`storage conformance: ${name}`, () => {
     const open: StorageHarness[] = []
@@ -157,6 +168,11 @@ export function runStorageConformance(
       open.push(h)
       return h
     }
+
+    it('has every store of the groups a server always needs (core, authorization, throttling), and of the features it claims', async () => {
+      const h = await make()
+      expect(missingStores(h.storage, ['core', 'authorization', 'throttling', ...claimed])).toEqual([])
+    })
 
     describe('accessTokens', () => {
       it('finds a saved opaque token by hash, whole, until it expires', async () => {
@@ -520,117 +536,135 @@ export function runStorageConformance(
       })
     })
 
-    describe('deviceCodes', () => {
-      it('finds a pending authorization by user code, whole, until it expires', async () => {
+    describe('deviceCodes (device flow, when the storage has it)', () => {
+      it('finds a pending authorization by user code, whole, until it expires', async (ctx) => {
         const h = await make()
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
         const rec = device('d1', h.now())
-        await h.storage.deviceCodes.save(rec)
-        expect(await h.storage.deviceCodes.findByUserCode('u-d1')).toEqual(rec)
-        expect(await h.storage.deviceCodes.findByUserCode('u-unknown')).toBeNull()
+        await dc.save(rec)
+        expect(await dc.findByUserCode('u-d1')).toEqual(rec)
+        expect(await dc.findByUserCode('u-unknown')).toBeNull()
         await h.advance(599)
-        expect(await h.storage.deviceCodes.findByUserCode('u-d1')).toEqual(rec)
+        expect(await dc.findByUserCode('u-d1')).toEqual(rec)
         await h.advance(1)
-        expect(await h.storage.deviceCodes.findByUserCode('u-d1')).toBeNull()
-        expect(await h.storage.deviceCodes.decide('u-d1', { status: 'denied' })).toBe(false)
+        expect(await dc.findByUserCode('u-d1')).toBeNull()
+        expect(await dc.decide('u-d1', { status: 'denied' })).toBe(false)
       })
 
-      it('approves once: pending → approved → consumed by exactly one poll', async () => {
+      it('approves once: pending → approved → consumed by exactly one poll', async (ctx) => {
         const h = await make()
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
         const rec = device('d2', h.now())
-        await h.storage.deviceCodes.save(rec)
-        expect(await h.storage.deviceCodes.decide('u-d2', { status: 'approved', sub: 'alice', authTime: h.now() - 1, scope: 'openid' })).toBe(true)
-        expect(await h.storage.deviceCodes.findByUserCode('u-d2')).toBeNull()
-        expect(await h.storage.deviceCodes.decide('u-d2', { status: 'denied' })).toBe(false)
+        await dc.save(rec)
+        expect(await dc.decide('u-d2', { status: 'approved', sub: 'alice', authTime: h.now() - 1, scope: 'openid' })).toBe(true)
+        expect(await dc.findByUserCode('u-d2')).toBeNull()
+        expect(await dc.decide('u-d2', { status: 'denied' })).toBe(false)
         await h.advance(7)
         const t1 = h.now()
-        const first = await h.storage.deviceCodes.poll('d2', 'tv', t1)
+        const first = await dc.poll('d2', 'tv', t1)
         expect(first).toEqual({ ...rec, status: 'approved', sub: 'alice', authTime: rec.issuedAt - 1, grantedScope: 'openid' })
         await h.advance(7)
-        const second = await h.storage.deviceCodes.poll('d2', 'tv', h.now())
+        const second = await dc.poll('d2', 'tv', h.now())
         expect(second).toEqual({ ...rec, status: 'consumed', sub: 'alice', authTime: rec.issuedAt - 1, grantedScope: 'openid', lastPolledAt: t1 })
-        expect((await h.storage.deviceCodes.poll('d2', 'tv', h.now()))?.status).toBe('consumed')
+        expect((await dc.poll('d2', 'tv', h.now()))?.status).toBe('consumed')
       })
 
-      it('denies once, and a denied authorization stays denied', async () => {
+      it('denies once, and a denied authorization stays denied', async (ctx) => {
         const h = await make()
-        await h.storage.deviceCodes.save(device('d3', h.now()))
-        expect(await h.storage.deviceCodes.decide('u-d3', { status: 'denied' })).toBe(true)
-        expect(await h.storage.deviceCodes.decide('u-d3', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid' })).toBe(false)
-        expect(await h.storage.deviceCodes.findByUserCode('u-d3')).toBeNull()
-        const polled = await h.storage.deviceCodes.poll('d3', 'tv', h.now())
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
+        await dc.save(device('d3', h.now()))
+        expect(await dc.decide('u-d3', { status: 'denied' })).toBe(true)
+        expect(await dc.decide('u-d3', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid' })).toBe(false)
+        expect(await dc.findByUserCode('u-d3')).toBeNull()
+        const polled = await dc.poll('d3', 'tv', h.now())
         expect(polled).toMatchObject({ status: 'denied' })
         expect(polled?.sub).toBeUndefined()
-        expect((await h.storage.deviceCodes.poll('d3', 'tv', h.now()))?.status).toBe('denied')
-        expect(await h.storage.deviceCodes.decide('u-unknown', { status: 'denied' })).toBe(false)
+        expect((await dc.poll('d3', 'tv', h.now()))?.status).toBe('denied')
+        expect(await dc.decide('u-unknown', { status: 'denied' })).toBe(false)
       })
 
-      it('returns each poll the record as it was before, and records the poll time', async () => {
+      it('returns each poll the record as it was before, and records the poll time', async (ctx) => {
         const h = await make()
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
         const rec = device('d4', h.now())
-        await h.storage.deviceCodes.save(rec)
+        await dc.save(rec)
         const t1 = h.now()
-        expect(await h.storage.deviceCodes.poll('d4', 'tv', t1)).toEqual(rec)
+        expect(await dc.poll('d4', 'tv', t1)).toEqual(rec)
         await h.advance(2)
         const t2 = h.now()
-        expect(await h.storage.deviceCodes.poll('d4', 'tv', t2)).toEqual({ ...rec, lastPolledAt: t1 })
-        expect(await h.storage.deviceCodes.poll('d4', 'tv', t2 + 5)).toEqual({ ...rec, lastPolledAt: t2 })
+        expect(await dc.poll('d4', 'tv', t2)).toEqual({ ...rec, lastPolledAt: t1 })
+        expect(await dc.poll('d4', 'tv', t2 + 5)).toEqual({ ...rec, lastPolledAt: t2 })
         // The poll is recorded, not the status changed: the person can still decide.
-        expect(await h.storage.deviceCodes.findByUserCode('u-d4')).toEqual({ ...rec, lastPolledAt: t2 + 5 })
-        expect(await h.storage.deviceCodes.poll('d-unknown', 'tv', t2)).toBeNull()
+        expect(await dc.findByUserCode('u-d4')).toEqual({ ...rec, lastPolledAt: t2 + 5 })
+        expect(await dc.poll('d-unknown', 'tv', t2)).toBeNull()
       })
 
-      it('lengthens the interval after a slow_down', async () => {
+      it('lengthens the interval after a slow_down', async (ctx) => {
         const h = await make()
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
         const rec = device('d5', h.now())
-        await h.storage.deviceCodes.save(rec)
-        await h.storage.deviceCodes.slowDown('d5', 10)
-        expect(await h.storage.deviceCodes.poll('d5', 'tv', h.now())).toEqual({ ...rec, interval: 10 })
-        await h.storage.deviceCodes.slowDown('d-unknown', 10)
+        await dc.save(rec)
+        await dc.slowDown('d5', 10)
+        expect(await dc.poll('d5', 'tv', h.now())).toEqual({ ...rec, interval: 10 })
+        await dc.slowDown('d-unknown', 10)
       })
 
-      it("gives another client's poll nothing and changes nothing", async () => {
+      it("gives another client's poll nothing and changes nothing", async (ctx) => {
         const h = await make()
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
         const rec = device('d6', h.now())
-        await h.storage.deviceCodes.save(rec)
-        expect(await h.storage.deviceCodes.poll('d6', 'other', h.now())).toBeNull()
-        expect(await h.storage.deviceCodes.findByUserCode('u-d6')).toEqual(rec)
-        await h.storage.deviceCodes.decide('u-d6', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid profile' })
-        expect(await h.storage.deviceCodes.poll('d6', 'other', h.now() + 1)).toBeNull()
-        const own = await h.storage.deviceCodes.poll('d6', 'tv', h.now() + 2)
+        await dc.save(rec)
+        expect(await dc.poll('d6', 'other', h.now())).toBeNull()
+        expect(await dc.findByUserCode('u-d6')).toEqual(rec)
+        await dc.decide('u-d6', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid profile' })
+        expect(await dc.poll('d6', 'other', h.now() + 1)).toBeNull()
+        const own = await dc.poll('d6', 'tv', h.now() + 2)
         expect(own).toMatchObject({ status: 'approved', sub: 'alice' })
         expect(own?.lastPolledAt).toBeUndefined()
       })
 
-      it('still answers a poll after the device code expired, so the device hears expired_token', async () => {
+      it('still answers a poll after the device code expired, so the device hears expired_token', async (ctx) => {
         const h = await make()
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
         const rec = device('d7', h.now(), { expiresAt: h.now() + 10 })
-        await h.storage.deviceCodes.save(rec)
+        await dc.save(rec)
         await h.advance(10)
-        const late = await h.storage.deviceCodes.poll('d7', 'tv', h.now())
+        const late = await dc.poll('d7', 'tv', h.now())
         expect(late).toEqual(rec)
         expect(late!.expiresAt).toBeLessThanOrEqual(h.now())
         await h.advance(60)
-        expect(await h.storage.deviceCodes.poll('d7', 'tv', h.now())).toMatchObject({ deviceCodeHash: 'd7', lastPolledAt: h.now() - 60 })
+        expect(await dc.poll('d7', 'tv', h.now())).toMatchObject({ deviceCodeHash: 'd7', lastPolledAt: h.now() - 60 })
       })
 
-      it(`lets exactly one of ${n} concurrent decisions win`, async () => {
+      it(`lets exactly one of ${n} concurrent decisions win`, async (ctx) => {
         const h = await make()
-        await h.storage.deviceCodes.save(device('d8', h.now()))
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
+        await dc.save(device('d8', h.now()))
         const results = await times(n, (i) =>
-          h.storage.deviceCodes.decide('u-d8', i % 2 === 0 ? { status: 'approved', sub: `user-${i}`, authTime: h.now(), scope: 'openid' } : { status: 'denied' }),
+          dc.decide('u-d8', i % 2 === 0 ? { status: 'approved', sub: `user-${i}`, authTime: h.now(), scope: 'openid' } : { status: 'denied' }),
         )
         expect(results.filter(Boolean)).toHaveLength(1)
         const winner = results.indexOf(true)
-        const polled = await h.storage.deviceCodes.poll('d8', 'tv', h.now())
+        const polled = await dc.poll('d8', 'tv', h.now())
         if (winner % 2 === 0) expect(polled).toMatchObject({ status: 'approved', sub: `user-${winner}` })
         else expect(polled).toMatchObject({ status: 'denied' })
       })
 
-      it(`lets exactly one of ${n} concurrent polls collect an approval`, async () => {
+      it(`lets exactly one of ${n} concurrent polls collect an approval`, async (ctx) => {
         const h = await make()
-        await h.storage.deviceCodes.save(device('d9', h.now()))
-        await h.storage.deviceCodes.decide('u-d9', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid' })
-        const results = await times(n, (i) => h.storage.deviceCodes.poll('d9', 'tv', h.now() + i))
+        const dc = h.storage.deviceCodes
+        if (dc === undefined) return ctx.skip()
+        await dc.save(device('d9', h.now()))
+        await dc.decide('u-d9', { status: 'approved', sub: 'alice', authTime: h.now(), scope: 'openid' })
+        const results = await times(n, (i) => dc.poll('d9', 'tv', h.now() + i))
         expect(results.filter((r) => r?.status === 'approved')).toHaveLength(1)
         expect(results.filter((r) => r?.status === 'consumed')).toHaveLength(n - 1)
       })

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe } from 'vitest'
 import { migrate } from '../../src/storage/postgres/index.js'
-import { TABLES } from '../../src/storage/postgres/schema.js'
+import { TABLES, versionTable } from '../../src/storage/postgres/schema.js'
 
 /** The test database: GRANTKIT_TEST_POSTGRES, or the local server `.ci/services.sh` starts. */
 export const POSTGRES_URL = process.env.GRANTKIT_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -37,13 +37,21 @@ export const describePostgres = (await postgresAvailable()) ? describe : describ
  * Fresh table prefixes for one test file, all dropped after it: `gk<run>_<n>_`.
  * Also the file's shared pool.
  */
-export function pgTables(poolConfig: pg.PoolConfig = {}): { pool: pg.Pool; fresh: () => Promise<string>; drop: (prefix: string) => Promise<void> } {
+export function pgTables(poolConfig: pg.PoolConfig = {}): {
+  pool: pg.Pool
+  /** A fresh prefix with the tables migrated. */
+  fresh: () => Promise<string>
+  /** A fresh prefix with nothing created yet (dropped after the file like the others). */
+  name: () => string
+  drop: (prefix: string) => Promise<void>
+} {
   const run = randomBytes(4).toString('hex')
   const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 20, ...poolConfig })
   pool.on('error', () => {})
   let n = 0
+  const name = (): string => `gk${run}_${++n}_`
   const drop = async (prefix: string): Promise<void> => {
-    await pool.query(`DROP TABLE IF EXISTS ${TABLES.map((t) => prefix + t).join(', ')} CASCADE`)
+    await pool.query(`DROP TABLE IF EXISTS ${[...TABLES.map((t) => prefix + t), versionTable(prefix)].join(', ')} CASCADE`)
   }
   afterAll(async () => {
     // Whatever a failed test left behind.
@@ -54,10 +62,11 @@ export function pgTables(poolConfig: pg.PoolConfig = {}): { pool: pg.Pool; fresh
   return {
     pool,
     async fresh() {
-      const prefix = `gk${run}_${++n}_`
+      const prefix = name()
       await migrate(pool, { tablePrefix: prefix })
       return prefix
     },
+    name,
     drop,
   }
 }

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createAuthorizationServer, hashToken, StorageUnavailableError } from '../../src/index.js'
 import { createSharedKeyStore } from '../../src/keys/shared-key-store.js'
-import { createRedisStorage, redisFailFastOptions, type RedisStorage } from '../../src/storage/redis/index.js'
+import { createRedisStorage, REDIS_LAYOUT_VERSION, RedisLayoutError, redisFailFastOptions, type RedisStorage } from '../../src/storage/redis/index.js'
 import { CONFORMANCE_EPOCH, runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { basic, clients, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
 
@@ -197,9 +197,9 @@ if (!(await reachable(REDIS_URL))) {
     return { storage: createRedisStorage({ client: shared, prefix: p, now: clock.now }), now: clock.now, advance: clock.advance, prefix: p }
   }
 
-  runStorageConformance('redis', () => harness())
+  runStorageConformance('redis', () => harness(), { features: ['deviceFlow', 'sharedKeys'] })
   // TTLs are counted from the storage's clock, so a clock behind Redis's keeps records too.
-  runStorageConformance('redis, with a clock years behind the server', () => harness(1_000_000_000))
+  runStorageConformance('redis, with a clock years behind the server', () => harness(1_000_000_000), { features: ['deviceFlow', 'sharedKeys'] })
 
   describe('redis storage', () => {
     it('puts every key under the prefix and gives every artefact a TTL from its expiry', async () => {
@@ -322,6 +322,37 @@ if (!(await reachable(REDIS_URL))) {
       expect(err).toBeInstanceOf(Error)
       expect(err).not.toBeInstanceOf(StorageUnavailableError)
       expect((err as Error).message).toMatch(/WRONGTYPE/)
+    })
+
+    it('refuses keys laid out by a layout version it does not know, naming it', async () => {
+      const { storage: s, prefix: p } = harness()
+      await shared.set(`${p}layout`, '2')
+      const err = await s.accessTokens.find('x').catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(RedisLayoutError)
+      expect(err).not.toBeInstanceOf(StorageUnavailableError)
+      expect((err as Error).message).toMatch(/use layout "2", but this grantkit knows layout 1 only/)
+      // Nothing was written, and it keeps refusing.
+      await expect(s.replay.markUsed('j', Date.now() / 1000 + 60)).rejects.toBeInstanceOf(RedisLayoutError)
+      expect(await shared.exists(`${p}replay:j`)).toBe(0)
+      await expect(s.migrate()).rejects.toBeInstanceOf(RedisLayoutError)
+    })
+
+    it('reads a prefix written by 0.1.0 (no layout key, unversioned records), and migrate() records the layout', async () => {
+      const { storage: s, now, prefix: p } = harness()
+      const t = now()
+      // An opaque access token and a refresh token as grantkit 0.1.0 stored them.
+      const access = { id: 'a', tokenHash: 'h', clientId: 'c', sub: 's', scope: 'x', audience: [], issuedAt: t, expiresAt: t + 60 }
+      await shared.set(`${p}at:h`, JSON.stringify(access), 'PX', 60_000)
+      const refresh = { tokenHash: 'r', grantId: 'g', clientId: 'c', sub: 's', scope: 'x', issuedAt: t, expiresAt: t + 60, absoluteExpiresAt: t + 600 }
+      await shared.hset(`${p}rt:r`, 'r', JSON.stringify(refresh), 'x', String(t + 60), 'o', '0')
+      expect(await s.accessTokens.find('h')).toEqual(access)
+      expect(await s.refreshTokens.find('r')).toEqual({ record: refresh, rotated: false })
+      expect(await shared.get(`${p}layout`)).toBeNull()
+      expect(await s.migrate()).toEqual({ before: 0, version: REDIS_LAYOUT_VERSION })
+      expect(await shared.get(`${p}layout`)).toBe(String(REDIS_LAYOUT_VERSION))
+      expect(await shared.pttl(`${p}layout`)).toBe(-1)
+      expect(await s.migrate()).toEqual({ before: REDIS_LAYOUT_VERSION, version: REDIS_LAYOUT_VERSION })
+      expect(await s.accessTokens.find('h')).toEqual(access)
     })
 
     it('rejects bad options with a TypeError naming the field', () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type {
   AccessTokenRecord,
@@ -10,6 +9,7 @@ import type {
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
+  DeviceFlowStores,
   GrantStore,
   InteractionRecord,
   InteractionStore,
@@ -25,14 +25,18 @@ import type {
   SigningKeyRecord,
   Storage,
 } from '../types.js'
+import { decodeRecord, encodeRecord } from '../codec.js'
+import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
+import { run, transaction, type PostgresPool, type Queryable } from './db.js'
 import { translateError } from './errors.js'
-import { checkTablePrefix, schemaSql, TABLES } from './schema.js'
+import { migrate, type MigrationResult } from './migrate.js'
+import { checkTablePrefix, TABLES } from './schema.js'
 
-export { schemaSql, SCHEMA_SQL, checkTablePrefix } from './schema.js'
+export { schemaSql, SCHEMA_SQL, checkTablePrefix, SCHEMA_VERSION } from './schema.js'
+export { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
 export { isUnavailable } from './errors.js'
 
-/** The part of a `pg.Pool` this storage uses. */
-export type PostgresPool = Pick<pg.Pool, 'query' | 'connect' | 'on' | 'end'>
+export type { PostgresPool } from './db.js'
 
 /** Options of `createPostgresStorage`. Durations are in seconds. */
 export interface PostgresStorageOptions {
@@ -52,83 +56,27 @@ export interface PostgresStorageOptions {
 
 /** PostgreSQL storage: every store, the shared signing keys, and housekeeping. */
 export interface PostgresStorage extends Storage {
+  deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
   /** The pool in use. */
   readonly pool: PostgresPool
-  /** Creates the tables if they do not exist (idempotent). */
-  migrate(): Promise<void>
+  /** Applies the schema migrations this database lacks, one at a time under an advisory lock; see `migrate`. */
+  migrate(): Promise<MigrationResult>
   /** Deletes expired rows; returns how many. */
   cleanup(): Promise<number>
   /** Stops the cleanup timer and ends the pool if the storage created it. */
   close(): Promise<void>
 }
 
-/** Seconds a device code is kept past its expiry, so that a late poll hears expired_token (as the memory storage does). */
-const DEVICE_CODE_RETENTION = 3600
-
-type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient
-
-async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-  try {
-    return await db.query<R>(text, values)
-  } catch (err) {
-    throw translateError(err)
-  }
-}
-
-/**
- * Runs `fn` in a transaction: everything or nothing. A statement that fails
- * rolls back what came before it; a connection that failed is not reused.
- */
-async function transaction<T>(pool: PostgresPool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient
-  try {
-    client = await pool.connect()
-  } catch (err) {
-    throw translateError(err)
-  }
-  try {
-    await client.query('BEGIN')
-    const result = await fn(client)
-    await client.query('COMMIT')
-    client.release()
-    return result
-  } catch (err) {
-    let healthy = true
-    try {
-      await client.query('ROLLBACK')
-    } catch {
-      healthy = false
-    }
-    client.release(healthy ? undefined : true)
-    throw translateError(err)
-  }
-}
-
-const json = (value: unknown): string => JSON.stringify(value)
+/** A record for a jsonb column, with its format version (codec.ts). */
+const json = (record: object): string => encodeRecord(record)
 
 /**
  * Replay and rate-limit keys carry client input (a jti, a username) that text
  * columns cannot always hold (NUL) or index (kilobytes): they are stored as
- * their SHA-256, which keeps equality and bounds the size.
+ * their digest (policy.ts), which keeps equality and bounds the size.
  */
-const digest = (key: string): string => createHash('sha256').update(key, 'utf8').digest('base64url')
-
-/**
- * Creates grantkit's tables (idempotent: `CREATE … IF NOT EXISTS`). Safe to
- * call from several processes at once: they take turns on an advisory lock.
- *
- * @example
- * await migrate(pool, { tablePrefix: 'auth_' })
- */
-export async function migrate(pool: PostgresPool, options: { tablePrefix?: string } = {}): Promise<void> {
-  const prefix = checkTablePrefix(options.tablePrefix ?? 'grantkit_')
-  await transaction(pool, async (client) => {
-    // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog; serialize.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`grantkit:migrate:${prefix}`])
-    await client.query(schemaSql(prefix))
-  })
-}
+const digest = storedKeyDigest
 
 class Tables {
   constructor(private readonly prefix: string) {}
@@ -147,7 +95,8 @@ function accessTokens(pool: PostgresPool, t: Tables, now: () => number): AccessT
     },
     async find(tokenHash) {
       const r = await run<{ record: AccessTokenRecord }>(pool, `SELECT record FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now()])
-      return r.rows[0]?.record ?? null
+      const row = r.rows[0]
+      return row === undefined ? null : decodeRecord<AccessTokenRecord>('access token', row.record)
     },
     async revoke(tokenHash) {
       await run(pool, `DELETE FROM ${tokens} WHERE token_hash = $1`, [tokenHash])
@@ -171,7 +120,7 @@ function authorizationCodes(pool: PostgresPool, t: Tables, now: () => number): A
       const won = await run<{ record: AuthorizationCodeRecord }>(pool, `UPDATE ${codes} SET consumed_at = $2
         WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING record`, [codeHash, at])
       const record = won.rows[0]?.record
-      if (record !== undefined) return { outcome: 'consumed', record }
+      if (record !== undefined) return { outcome: 'consumed', record: decodeRecord<AuthorizationCodeRecord>('authorization code', record) }
       // Only classifies the loss (reuse or unknown); it decides nothing.
       const seen = await run<{ grant_id: string }>(pool, `SELECT grant_id FROM ${codes}
         WHERE code_hash = $1 AND consumed_at IS NOT NULL AND expires_at > $2`, [codeHash, at])
@@ -193,7 +142,7 @@ function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): Refres
       const r = await run<{ record: RefreshTokenRecord; rotated: boolean }>(pool, `SELECT record, rotated FROM ${tokens}
         WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now()])
       const row = r.rows[0]
-      return row === undefined ? null : { record: row.record, rotated: row.rotated }
+      return row === undefined ? null : { record: decodeRecord<RefreshTokenRecord>('refresh token', row.record), rotated: row.rotated }
     },
     async rotate(oldHash, next): Promise<RotationOutcome> {
       const at = now()
@@ -246,6 +195,8 @@ function replay(pool: PostgresPool, t: Tables, now: () => number): ReplayStore {
   }
 }
 
+const interaction = (stored: object | undefined): InteractionRecord | null => (stored === undefined ? null : decodeRecord<InteractionRecord>('interaction', stored))
+
 function interactions(pool: PostgresPool, t: Tables, now: () => number): InteractionStore {
   const items = t.name('interactions')
   return {
@@ -255,11 +206,11 @@ function interactions(pool: PostgresPool, t: Tables, now: () => number): Interac
     },
     async find(uid) {
       const r = await run<{ record: InteractionRecord }>(pool, `SELECT record FROM ${items} WHERE uid = $1 AND expires_at > $2`, [uid, now()])
-      return r.rows[0]?.record ?? null
+      return interaction(r.rows[0]?.record)
     },
     async consume(uid) {
       const r = await run<{ record: InteractionRecord }>(pool, `DELETE FROM ${items} WHERE uid = $1 AND expires_at > $2 RETURNING record`, [uid, now()])
-      return r.rows[0]?.record ?? null
+      return interaction(r.rows[0]?.record)
     },
   }
 }
@@ -362,7 +313,7 @@ function deviceCodes(pool: PostgresPool, t: Tables, now: () => number): DeviceCo
           poll_interval = EXCLUDED.poll_interval, issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, status = EXCLUDED.status,
           last_polled_at = EXCLUDED.last_polled_at, sub = EXCLUDED.sub, auth_time = EXCLUDED.auth_time, granted_scope = EXCLUDED.granted_scope,
           keep_until = EXCLUDED.keep_until`,
-        [r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.interval, r.issuedAt, r.expiresAt, r.status, r.lastPolledAt ?? null, r.sub ?? null, r.authTime ?? null, r.grantedScope ?? null, r.expiresAt + DEVICE_CODE_RETENTION])
+        [r.deviceCodeHash, r.userCodeHash, r.clientId, r.scope, r.interval, r.issuedAt, r.expiresAt, r.status, r.lastPolledAt ?? null, r.sub ?? null, r.authTime ?? null, r.grantedScope ?? null, deviceCodeKeepUntil(r)])
     },
     async findByUserCode(userCodeHash) {
       const r = await run<DeviceRow>(pool, `SELECT ${DEVICE_COLUMNS} FROM ${codes}
@@ -420,6 +371,7 @@ function keyRecord(row: KeyRow): SigningKeyRecord {
   }
 }
 
+/** The key rules of policy.ts in SQL: isKeyPublished, isRetiredByRotation, compareKeys. */
 function keyStorage(pool: PostgresPool, t: Tables, now: () => number): KeyStorage {
   const keys = t.name('signing_keys')
   const list = async (db: Queryable, at: number): Promise<SigningKeyRecord[]> => {

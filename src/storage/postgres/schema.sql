@@ -1,5 +1,7 @@
--- grantkit PostgreSQL schema (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
+-- grantkit PostgreSQL schema, version 1 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
 -- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
+
+-- Migration 1: the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys.
 
 CREATE TABLE IF NOT EXISTS grantkit_access_tokens (
   token_hash text PRIMARY KEY,
@@ -109,3 +111,13 @@ CREATE TABLE IF NOT EXISTS grantkit_signing_keys (
   created_at double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS grantkit_signing_keys_published_until ON grantkit_signing_keys (published_until);
+
+-- Which migrations this schema contains; migrate() applies only those missing.
+CREATE TABLE IF NOT EXISTS grantkit_schema_version (
+  version integer PRIMARY KEY,
+  description text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO grantkit_schema_version (version, description) VALUES
+  (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys')
+ON CONFLICT (version) DO NOTHING;

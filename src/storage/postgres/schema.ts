@@ -1,7 +1,7 @@
 /**
- * The PostgreSQL schema of grantkit. This file is the source of truth;
- * `schema.sql` beside it is the same SQL for the default prefix (a test keeps
- * them equal), for those who migrate with their own tools.
+ * The PostgreSQL schema of grantkit, as ordered migrations. This file is the
+ * source of truth; `schema.sql` beside it is the whole schema for the default
+ * prefix (a test keeps them equal), for those who migrate with their own tools.
  *
  * Times are seconds since the epoch (double precision), compared against the
  * clock the storage is given, never the database's `now()`. Tokens, codes and
@@ -19,19 +19,32 @@ export function checkTablePrefix(prefix: unknown): string {
   return prefix
 }
 
-/**
- * The schema for a table prefix: idempotent (`IF NOT EXISTS`), with an index
- * on each expiry column for `cleanup()`.
- *
- * @example
- * await pool.query(schemaSql('auth_'))
- */
-export function schemaSql(prefix = 'grantkit_'): string {
-  const p = checkTablePrefix(prefix)
-  return `-- grantkit PostgreSQL schema (tables prefixed "${p}"). Generated from src/storage/postgres/schema.ts.
--- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
+/** One step of the schema: applied once, in order, and recorded in the version table. */
+export interface Migration {
+  /** 1, 2, 3, …: applied in this order, each exactly once. */
+  version: number
+  /** What it does, as printed by `grantkit migrate`. */
+  description: string
+  /**
+   * The SQL for a (checked) table prefix. Idempotent (`IF NOT EXISTS`), so a
+   * database whose tables were created by hand from `schema.sql`, or by
+   * grantkit 0.1.0 before versions were recorded, is adopted rather than broken.
+   */
+  sql(prefix: string): string
+}
 
-CREATE TABLE IF NOT EXISTS ${p}access_tokens (
+/**
+ * Every migration, oldest first. Migration 1 is the schema of grantkit 0.1.0,
+ * frozen: never edit a migration that has shipped, add the next one. Later
+ * migrations are additive (new tables, columns with defaults, indexes), so a
+ * process of the previous version keeps working on an upgraded database while
+ * a deployment rolls.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys',
+    sql: (p) => `CREATE TABLE IF NOT EXISTS ${p}access_tokens (
   token_hash text PRIMARY KEY,
   record jsonb NOT NULL,
   expires_at double precision NOT NULL
@@ -139,13 +152,56 @@ CREATE TABLE IF NOT EXISTS ${p}signing_keys (
   created_at double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ${p}signing_keys_published_until ON ${p}signing_keys (published_until);
+`,
+  },
+]
+
+/** The schema version of the newest migration: what `migrate()` brings a database to. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
+
+/** The table that records which migrations were applied, for a table prefix. */
+export function versionTable(prefix: string): string {
+  return `${checkTablePrefix(prefix)}schema_version`
+}
+
+/** Creates the version table (idempotent). */
+export function versionTableSql(prefix: string): string {
+  const table = versionTable(prefix)
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+  version integer PRIMARY KEY,
+  description text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+`
+}
+
+/**
+ * The whole schema for a table prefix, as the migrations build it: every
+ * migration in order, then the version table with a row for each, so that
+ * `migrate()` finds a database created from this SQL up to date. Idempotent.
+ *
+ * @example
+ * await pool.query(schemaSql('auth_'))
+ */
+export function schemaSql(prefix = 'grantkit_'): string {
+  const p = checkTablePrefix(prefix)
+  const steps = MIGRATIONS.map((m) => `-- Migration ${m.version}: ${m.description}.\n\n${m.sql(p)}`).join('\n')
+  const rows = MIGRATIONS.map((m) => `(${m.version}, '${m.description.replace(/'/g, "''")}')`).join(',\n  ')
+  return `-- grantkit PostgreSQL schema, version ${SCHEMA_VERSION} (tables prefixed "${p}"). Generated from src/storage/postgres/schema.ts.
+-- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
+
+${steps}
+-- Which migrations this schema contains; migrate() applies only those missing.
+${versionTableSql(p)}INSERT INTO ${versionTable(p)} (version, description) VALUES
+  ${rows}
+ON CONFLICT (version) DO NOTHING;
 `
 }
 
 /** The schema with the default prefix `grantkit_`, as shipped in `schema.sql`. */
 export const SCHEMA_SQL = schemaSql('grantkit_')
 
-/** Every table, for cleanup and for dropping a test schema. */
+/** Every table of records, for cleanup and for dropping a test schema (the version table is apart: `versionTable`). */
 export const TABLES = [
   'access_tokens',
   'revoked_jtis',

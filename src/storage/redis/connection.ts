@@ -90,8 +90,16 @@ export function isUnavailable(err: unknown): boolean {
  */
 export class Connection {
   private opening: Promise<void> | undefined
+  private checked = false
 
-  constructor(readonly client: Redis) {}
+  /**
+   * @param check runs before the first command that reaches Redis (the key
+   *   layout check); until it succeeds, every command runs it again.
+   */
+  constructor(
+    readonly client: Redis,
+    private readonly check?: () => Promise<void>,
+  ) {}
 
   async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
     if (this.client.status !== 'ready') await this.untilOpen()
@@ -104,8 +112,13 @@ export class Connection {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StorageUnavailableError(`redis: ${operation}: no answer within ${ANSWER_DEADLINE_MS} ms`)), ANSWER_DEADLINE_MS)
     })
+    const checkFirst = this.checked || this.check === undefined ? command : async (): Promise<T> => {
+      await this.check!()
+      this.checked = true
+      return command()
+    }
     try {
-      return await Promise.race([command(), deadline])
+      return await Promise.race([checkFirst(), deadline])
     } catch (err) {
       if (err instanceof StorageUnavailableError) throw err
       if (isUnavailable(err)) {

@@ -4,8 +4,9 @@
  * `ioredis`.
  */
 import { Redis } from 'ioredis'
-import type { KeyStorage, Storage } from '../types.js'
+import type { DeviceFlowStores, KeyStorage, Storage } from '../types.js'
 import { Connection, redisFailFastOptions } from './connection.js'
+import { checkLayout, writeLayout } from './layout.js'
 import { defineScripts } from './scripts.js'
 import {
   RedisAccessTokens,
@@ -23,6 +24,7 @@ import {
 } from './stores.js'
 
 export { redisFailFastOptions } from './connection.js'
+export { REDIS_LAYOUT_VERSION, RedisLayoutError } from './layout.js'
 
 /** Options of `createRedisStorage`. */
 export interface RedisStorageOptions {
@@ -45,9 +47,15 @@ export interface RedisStorageOptions {
 
 /** A `Storage` in Redis, with its client and a way to close it. */
 export interface RedisStorage extends Storage {
+  deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
   /** The ioredis client in use. */
   readonly client: Redis
+  /**
+   * Records the key layout version under the prefix (see `REDIS_LAYOUT_VERSION`),
+   * after checking it is not another one. Layout 1 needs no conversion of keys.
+   */
+  migrate(): Promise<{ before: number; version: number }>
   /** Closes the client, once its replies are in, when the storage created it from a URL; leaves a client passed in alone. */
   close(): Promise<void>
 }
@@ -63,6 +71,10 @@ export interface RedisStorage extends Storage {
  * a code, rotating a refresh token, marking a replay, finishing an
  * interaction, deciding and polling a device code, counting, rotating keys)
  * is a single GETDEL or Lua script, atomic in Redis.
+ *
+ * The key layout carries a version (`<prefix>layout`, absent means 1, the
+ * layout of 0.1.0): before its first command the storage checks it and
+ * refuses, with RedisLayoutError, keys laid out by a grantkit it does not know.
  *
  * When Redis cannot be reached, methods throw `StorageUnavailableError` within
  * about a second and endpoints answer 503 temporarily_unavailable; the client
@@ -99,7 +111,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   }
 
   const ctx: RedisContext = {
-    conn: new Connection(client),
+    // Every store checks the key layout before its first command (layout.ts).
+    conn: new Connection(client, () => checkLayout(client, prefix)),
     client,
     script: defineScripts(client),
     key: (kind, id) => `${prefix}${kind}:${id}`,
@@ -118,6 +131,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     deviceCodes: new RedisDeviceCodes(ctx),
     keys: new RedisKeys(ctx),
     client,
+    migrate: () => ctx.conn.run('migrate', () => writeLayout(client, prefix)),
     async close() {
       if (!owned || client.status === 'end') return
       let timer: NodeJS.Timeout | undefined

@@ -162,6 +162,7 @@ return redis.call('LRANGE', KEYS[1], 0, -1)`,
    * Entries are "kidHex TAB retiredAt TAB publishedUntil TAB json", times '' when unset.
    * Retires every other key not already retired by then, drops keys no longer
    * published, appends the new one (once: a retried rotation changes nothing).
+   * The rules are isRetiredByRotation and isKeyPublished of policy.ts, in Lua.
    */
   rotateKeys: {
     keys: 1,

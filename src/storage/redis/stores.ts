@@ -23,6 +23,8 @@ import type {
   SessionStore,
   SigningKeyRecord,
 } from '../types.js'
+import { consentKey, decodeRecord, encodeRecord } from '../codec.js'
+import { deviceCodeKeepUntil, isKeyPublished, isLive, KEY_SET_IDLE_TTL } from '../policy.js'
 import type { Connection } from './connection.js'
 import type { ScriptName } from './scripts.js'
 
@@ -52,11 +54,11 @@ async function setUntil(ctx: RedisContext, op: string, key: string, value: strin
   await ctx.conn.run<unknown>(op, () => (ttl > 0 ? ctx.client.set(key, value, 'PX', ttl) : ctx.client.del(key)))
 }
 
-/** A JSON record that is still live by the storage clock, or null. */
-function live<T extends { expiresAt: number }>(ctx: RedisContext, json: string | null): T | null {
+/** A serialized record (codec.ts) that is still live by the storage clock, or null. */
+function live<T extends { expiresAt: number }>(ctx: RedisContext, kind: string, json: string | null): T | null {
   if (json === null) return null
-  const record = JSON.parse(json) as T
-  return record.expiresAt > ctx.now() ? record : null
+  const record = decodeRecord<T>(kind, json)
+  return isLive(record.expiresAt, ctx.now()) ? record : null
 }
 
 /** Flat [field, value, ...] as a Lua script returns a hash. */
@@ -70,11 +72,11 @@ function pairs(flat: unknown): Record<string, string> {
 export class RedisAccessTokens implements AccessTokenStore {
   constructor(private readonly ctx: RedisContext) {}
   async save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
-    await setUntil(this.ctx, 'accessTokens.save', this.ctx.key('at', record.tokenHash), JSON.stringify(record), record.expiresAt)
+    await setUntil(this.ctx, 'accessTokens.save', this.ctx.key('at', record.tokenHash), encodeRecord(record), record.expiresAt)
   }
   async find(tokenHash: string): Promise<AccessTokenRecord | null> {
     const json = await this.ctx.conn.run('accessTokens.find', () => this.ctx.client.get(this.ctx.key('at', tokenHash)))
-    return live<AccessTokenRecord>(this.ctx, json)
+    return live<AccessTokenRecord>(this.ctx, 'access token', json)
   }
   async revoke(tokenHash: string): Promise<void> {
     await this.ctx.conn.run('accessTokens.revoke', () => this.ctx.client.del(this.ctx.key('at', tokenHash)))
@@ -84,7 +86,7 @@ export class RedisAccessTokens implements AccessTokenStore {
   }
   async isJtiRevoked(jti: string): Promise<boolean> {
     const until = await this.ctx.conn.run('accessTokens.isJtiRevoked', () => this.ctx.client.get(this.ctx.key('jti', jti)))
-    return until !== null && Number(until) > this.ctx.now()
+    return until !== null && isLive(Number(until), this.ctx.now())
   }
 }
 
@@ -92,7 +94,7 @@ export class RedisAccessTokens implements AccessTokenStore {
 export class RedisAuthorizationCodes implements AuthorizationCodeStore {
   constructor(private readonly ctx: RedisContext) {}
   async save(record: AuthorizationCodeRecord): Promise<void> {
-    const fields = ['r', JSON.stringify(record), 'x', record.expiresAt, 'g', record.grantId, 'c', '0']
+    const fields = ['r', encodeRecord(record), 'x', record.expiresAt, 'g', record.grantId, 'c', '0']
     await this.ctx.conn.run('authorizationCodes.save', () =>
       this.ctx.script('putHash', [this.ctx.key('code', record.codeHash)], [ttlMs(this.ctx, record.expiresAt), ...fields]),
     )
@@ -103,7 +105,7 @@ export class RedisAuthorizationCodes implements AuthorizationCodeStore {
     )) as [string, string] | null
     if (result === null) return { outcome: 'not_found' }
     if (result[0] === 'reused') return { outcome: 'reused', grantId: result[1] }
-    return { outcome: 'consumed', record: JSON.parse(result[1]) as AuthorizationCodeRecord }
+    return { outcome: 'consumed', record: decodeRecord<AuthorizationCodeRecord>('authorization code', result[1]) }
   }
 }
 
@@ -111,7 +113,7 @@ export class RedisAuthorizationCodes implements AuthorizationCodeStore {
 export class RedisRefreshTokens implements RefreshTokenStore {
   constructor(private readonly ctx: RedisContext) {}
   private fields(record: RefreshTokenRecord): (string | number)[] {
-    return ['r', JSON.stringify(record), 'x', record.expiresAt, 'o', '0']
+    return ['r', encodeRecord(record), 'x', record.expiresAt, 'o', '0']
   }
   async save(record: RefreshTokenRecord): Promise<void> {
     await this.ctx.conn.run('refreshTokens.save', () =>
@@ -122,8 +124,8 @@ export class RedisRefreshTokens implements RefreshTokenStore {
     const [json, expiresAt, rotated] = await this.ctx.conn.run('refreshTokens.find', () =>
       this.ctx.client.hmget(this.ctx.key('rt', tokenHash), 'r', 'x', 'o'),
     )
-    if (json == null || expiresAt == null || Number(expiresAt) <= this.ctx.now()) return null
-    return { record: JSON.parse(json) as RefreshTokenRecord, rotated: rotated === '1' }
+    if (json == null || expiresAt == null || !isLive(Number(expiresAt), this.ctx.now())) return null
+    return { record: decodeRecord<RefreshTokenRecord>('refresh token', json), rotated: rotated === '1' }
   }
   async rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome> {
     const keys = [this.ctx.key('rt', oldHash), this.ctx.key('rt', next.tokenHash)]
@@ -143,7 +145,7 @@ export class RedisGrants implements GrantStore {
   }
   async isRevoked(grantId: string): Promise<boolean> {
     const until = await this.ctx.conn.run('grants.isRevoked', () => this.ctx.client.get(this.ctx.key('grant', grantId)))
-    return until !== null && Number(until) > this.ctx.now()
+    return until !== null && isLive(Number(until), this.ctx.now())
   }
 }
 
@@ -160,27 +162,27 @@ export class RedisReplay implements ReplayStore {
 export class RedisInteractions implements InteractionStore {
   constructor(private readonly ctx: RedisContext) {}
   async save(record: InteractionRecord): Promise<void> {
-    await setUntil(this.ctx, 'interactions.save', this.ctx.key('int', record.uid), JSON.stringify(record), record.expiresAt)
+    await setUntil(this.ctx, 'interactions.save', this.ctx.key('int', record.uid), encodeRecord(record), record.expiresAt)
   }
   async find(uid: string): Promise<InteractionRecord | null> {
     const json = await this.ctx.conn.run('interactions.find', () => this.ctx.client.get(this.ctx.key('int', uid)))
-    return live<InteractionRecord>(this.ctx, json)
+    return live<InteractionRecord>(this.ctx, 'interaction', json)
   }
   async consume(uid: string): Promise<InteractionRecord | null> {
     // GETDEL: of concurrent callers, one gets the value and the others nil.
     const json = await this.ctx.conn.run('interactions.consume', () => this.ctx.client.getdel(this.ctx.key('int', uid)))
-    return live<InteractionRecord>(this.ctx, json)
+    return live<InteractionRecord>(this.ctx, 'interaction', json)
   }
 }
 
 export class RedisSessions implements SessionStore {
   constructor(private readonly ctx: RedisContext) {}
   async save(record: SessionRecord): Promise<void> {
-    await setUntil(this.ctx, 'sessions.save', this.ctx.key('sess', record.idHash), JSON.stringify(record), record.expiresAt)
+    await setUntil(this.ctx, 'sessions.save', this.ctx.key('sess', record.idHash), encodeRecord(record), record.expiresAt)
   }
   async find(idHash: string): Promise<SessionRecord | null> {
     const json = await this.ctx.conn.run('sessions.find', () => this.ctx.client.get(this.ctx.key('sess', idHash)))
-    return live<SessionRecord>(this.ctx, json)
+    return live<SessionRecord>(this.ctx, 'session', json)
   }
   async delete(idHash: string): Promise<void> {
     await this.ctx.conn.run('sessions.delete', () => this.ctx.client.del(this.ctx.key('sess', idHash)))
@@ -189,16 +191,15 @@ export class RedisSessions implements SessionStore {
 
 export class RedisConsents implements ConsentStore {
   constructor(private readonly ctx: RedisContext) {}
-  // JSON keeps person and client apart whatever characters they contain.
   private keyOf(sub: string, clientId: string): string {
-    return this.ctx.key('consent', JSON.stringify([sub, clientId]))
+    return this.ctx.key('consent', consentKey(sub, clientId))
   }
   async find(sub: string, clientId: string): Promise<string | null> {
     const json = await this.ctx.conn.run('consents.find', () => this.ctx.client.get(this.keyOf(sub, clientId)))
-    return live<{ scope: string; expiresAt: number }>(this.ctx, json)?.scope ?? null
+    return live<{ scope: string; expiresAt: number }>(this.ctx, 'consent', json)?.scope ?? null
   }
   async save(sub: string, clientId: string, scope: string, expiresAt: number): Promise<void> {
-    await setUntil(this.ctx, 'consents.save', this.keyOf(sub, clientId), JSON.stringify({ scope, expiresAt }), expiresAt)
+    await setUntil(this.ctx, 'consents.save', this.keyOf(sub, clientId), encodeRecord({ scope, expiresAt }), expiresAt)
   }
   async revoke(sub: string, clientId: string): Promise<void> {
     await this.ctx.conn.run('consents.revoke', () => this.ctx.client.del(this.keyOf(sub, clientId)))
@@ -219,9 +220,6 @@ export class RedisRateLimits implements RateLimitStore {
   }
 }
 
-/** Kept this long past expiry, so that a late poll hears expired_token rather than invalid_grant (as the memory storage does). */
-const DEVICE_GRACE = 3600
-
 /**
  * Hash fields: r the record's fixed part (JSON), x expiresAt, e kept until,
  * u userCodeHash, k clientId, s status, i interval, p lastPolledAt, d decision
@@ -233,7 +231,7 @@ export class RedisDeviceCodes implements DeviceCodeStore {
 
   private static fields(record: DeviceCodeRecord): (string | number)[] {
     const { status, interval, lastPolledAt, sub, authTime, grantedScope, ...fixed } = record
-    const fields: (string | number)[] = ['r', JSON.stringify(fixed), 'x', record.expiresAt, 'e', record.expiresAt + DEVICE_GRACE]
+    const fields: (string | number)[] = ['r', encodeRecord(fixed), 'x', record.expiresAt, 'e', deviceCodeKeepUntil(record)]
     fields.push('u', record.userCodeHash, 'k', record.clientId, 's', status, 'i', interval)
     if (lastPolledAt !== undefined) fields.push('p', lastPolledAt)
     if (sub !== undefined || authTime !== undefined || grantedScope !== undefined) fields.push('d', JSON.stringify({ sub, authTime, grantedScope }))
@@ -241,7 +239,7 @@ export class RedisDeviceCodes implements DeviceCodeStore {
   }
 
   private static record(h: Record<string, string>): DeviceCodeRecord {
-    const record = JSON.parse(h.r!) as DeviceCodeRecord
+    const record = decodeRecord<DeviceCodeRecord>('device code', h.r!)
     record.status = h.s as DeviceCodeRecord['status']
     record.interval = Number(h.i)
     if (h.p !== undefined) record.lastPolledAt = Number(h.p)
@@ -256,7 +254,7 @@ export class RedisDeviceCodes implements DeviceCodeStore {
 
   async save(record: DeviceCodeRecord): Promise<void> {
     const keys = [this.ctx.key('dc', record.deviceCodeHash), this.ctx.key('uc', record.userCodeHash)]
-    const args = [ttlMs(this.ctx, record.expiresAt + DEVICE_GRACE), ttlMs(this.ctx, record.expiresAt), record.deviceCodeHash, ...RedisDeviceCodes.fields(record)]
+    const args = [ttlMs(this.ctx, deviceCodeKeepUntil(record)), ttlMs(this.ctx, record.expiresAt), record.deviceCodeHash, ...RedisDeviceCodes.fields(record)]
     await this.ctx.conn.run('deviceCodes.save', () => this.ctx.script('saveDevice', keys, args))
   }
 
@@ -265,7 +263,7 @@ export class RedisDeviceCodes implements DeviceCodeStore {
       const deviceHash = await this.ctx.client.get(this.ctx.key('uc', userCodeHash))
       return deviceHash === null ? null : this.ctx.client.hgetall(this.ctx.key('dc', deviceHash))
     })
-    if (h === null || h.r === undefined || h.u !== userCodeHash || h.s !== 'pending' || !(Number(h.x) > this.ctx.now())) return null
+    if (h === null || h.r === undefined || h.u !== userCodeHash || h.s !== 'pending' || !isLive(Number(h.x), this.ctx.now())) return null
     return RedisDeviceCodes.record(h)
   }
 
@@ -297,22 +295,21 @@ export class RedisDeviceCodes implements DeviceCodeStore {
 
 /**
  * The key set has no expiry of its own (the signing key has none), so it gets
- * a sliding TTL, renewed by every list, initialize and rotate: it lapses only
- * after a year in which no process read it, when every token it signed is long
- * expired. Signing keys therefore never silently vanish from a live system.
+ * a sliding TTL (policy.ts), renewed by every list, initialize and rotate.
+ * Signing keys therefore never silently vanish from a live system.
  */
-const KEY_SET_TTL_MS = 365 * 24 * 3600 * 1000
+const KEY_SET_TTL_MS = KEY_SET_IDLE_TTL * 1000
 
 /** One list entry per key: "kidHex TAB retiredAt TAB publishedUntil TAB json of the rest"; times empty when unset. */
 function encodeKey(record: SigningKeyRecord): string {
   const { retiredAt, publishedUntil, ...fixed } = record
-  return [Buffer.from(record.kid, 'utf8').toString('hex'), retiredAt ?? '', publishedUntil ?? '', JSON.stringify(fixed)].join('\t')
+  return [Buffer.from(record.kid, 'utf8').toString('hex'), retiredAt ?? '', publishedUntil ?? '', encodeRecord(fixed)].join('\t')
 }
 
 function decodeKey(entry: string): SigningKeyRecord {
   // JSON.stringify escapes tabs inside strings, so an entry splits into exactly four parts.
   const [, retiredAt = '', publishedUntil = '', json = ''] = entry.split('\t')
-  const record = JSON.parse(json) as SigningKeyRecord
+  const record = decodeRecord<SigningKeyRecord>('signing key', json)
   if (retiredAt !== '') record.retiredAt = Number(retiredAt)
   if (publishedUntil !== '') record.publishedUntil = Number(publishedUntil)
   return record
@@ -324,7 +321,7 @@ export class RedisKeys implements KeyStorage {
 
   private published(entries: unknown): SigningKeyRecord[] {
     const now = this.ctx.now()
-    return (entries as string[]).map(decodeKey).filter((k) => k.publishedUntil === undefined || k.publishedUntil > now)
+    return (entries as string[]).map(decodeKey).filter((k) => isKeyPublished(k, now))
   }
 
   async list(): Promise<SigningKeyRecord[]> {
