@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkStorage, createMemoryStorage, FEATURE_STORES, missingStores, requireStore, type Storage } from '../../src/index.js'
+import { checkStorage, createMemoryStorage, defaultGrants, DEVICE_CODE_GRANT, FEATURE_STORES, missingStores, requireStore, type Storage } from '../../src/index.js'
 import { runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { alice, basic, fakeClock, json, makeServer, plainUsers, tokenRequest } from '../helpers.js'
 
@@ -16,7 +16,9 @@ describe('storage grouped by feature', () => {
     const clock = fakeClock()
     const storage = withoutDeviceFlow(clock.now)
     expect('deviceCodes' in storage).toBe(false)
-    const { server } = makeServer({ storage, accessTokenFormat: 'opaque' })
+    // The device flow is off with its grant: nothing then needs deviceCodes.
+    const grants = defaultGrants.filter((g) => g.grantType !== DEVICE_CODE_GRANT)
+    const { server } = makeServer({ storage, grants, accessTokenFormat: 'opaque' })
     const res = await server.token(tokenRequest({ grant_type: 'client_credentials' }, { authorization: basic('svc', 'svc-secret') }))
     expect(res.status).toBe(200)
     const token = json(res).access_token as string
@@ -46,17 +48,16 @@ describe('storage grouped by feature', () => {
     expect(() => checkStorage(null as never, ['core'])).toThrow(/storage: must be an object/)
   })
 
-  it('fails a device authorization request on such a backend without issuing anything', async () => {
+  it('refuses at construction to run the device flow on such a backend, naming the missing store', () => {
     const clock = fakeClock()
     const storage = withoutDeviceFlow(clock.now)
-    const { server } = makeServer({
-      storage,
-      users: plainUsers(alice()),
-      clients: [{ client_id: 'tv', token_endpoint_auth_method: 'none', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], scope: 'openid' }],
-    })
-    const res = await server.deviceAuthorization(tokenRequest({ client_id: 'tv', scope: 'openid' }, {}, '/device_authorization'))
-    expect(res.status).toBe(500)
-    expect(json(res)).toMatchObject({ error: 'server_error' })
+    expect(() =>
+      makeServer({
+        storage,
+        users: plainUsers(alice()),
+        clients: [{ client_id: 'tv', token_endpoint_auth_method: 'none', grant_types: [DEVICE_CODE_GRANT], scope: 'openid' }],
+      }),
+    ).toThrow(/^storage\.deviceCodes: required by the urn:ietf:params:oauth:grant-type:device_code grant$/)
   })
 })
 
