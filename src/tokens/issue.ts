@@ -29,7 +29,8 @@ export async function issueTokenSet(server: ServerContext, client: Client, grant
   const scope = String(issue.scope)
   const grant: AccessTokenGrant = { clientId: client.id, sub: issue.sub, scope }
   if (issue.grantId !== undefined) grant.grantId = issue.grantId
-  if (issue.audience !== undefined) grant.audience = issue.audience
+  // RFC 9068 §2.2: aud is required; an empty list means none was asked for, so the configured one applies.
+  if (issue.audience !== undefined && !(Array.isArray(issue.audience) && issue.audience.length === 0)) grant.audience = issue.audience
   if (issue.claims !== undefined) grant.claims = issue.claims
   const access = await issueAccessToken(server, grant)
   const body: TokenResponseBody = {

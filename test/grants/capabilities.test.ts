@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMemoryStorage, defaultGrants, OAuthError, Scope, type GrantHandler, type Storage } from '../../src/index.js'
-import { basic, json, makeServer, tokenRequest } from '../helpers.js'
+import { basic, ISSUER, json, makeServer, tokenRequest } from '../helpers.js'
 
 const TARGETED = 'urn:example:targeted'
 
@@ -30,6 +30,11 @@ describe('grant capabilities', () => {
     const body = json(res)
     expect(body.resources).toEqual(['https://a.example', 'https://b.example'])
     expect(body.first).toBe('https://a.example')
+    const payload = JSON.parse(Buffer.from((body.access_token as string).split('.')[1]!, 'base64url').toString()) as { aud: unknown }
+    expect(payload.aud).toEqual(['https://a.example', 'https://b.example'])
+    // No resource asked: the configured audience, never an empty one.
+    const plain = json(await server.token(tokenRequest(`grant_type=${encodeURIComponent(TARGETED)}&nonce=n2`, auth)))
+    expect(JSON.parse(Buffer.from((plain.access_token as string).split('.')[1]!, 'base64url').toString()).aud).toBe(ISSUER)
   })
 
   it('still refuses a repeat of any parameter the grant did not declare repeatable (RFC 6749 §3.2)', async () => {
