@@ -113,7 +113,7 @@ export async function parseAuthorizationRequest(
       target.responseMode = mode
     }
 
-    const scope = resolveScope(ctx, client!, params.get('scope'))
+    const scope = resolveScope(ctx.scopes, client!, params.get('scope'))
     const scopes = scope.split(' ')
     const openid = scopes.includes('openid')
     if (responseType.includes('id_token') && !openid) {

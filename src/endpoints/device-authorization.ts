@@ -21,7 +21,7 @@ export async function deviceAuthorizationEndpoint(ctx: ServerContext, req: Grant
   const params = pickParameters(readFormBody(ctx, req), PARAMETERS)
   const { client } = await authenticateClient(ctx, req, params, ctx.endpoints.deviceAuthorization)
   if (!client.grantTypes.has(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', { detail: `client ${client.id} is not registered for the device grant` })
-  const scope = resolveScope(ctx, client, params.get('scope'))
+  const scope = resolveScope(ctx.scopes, client, params.get('scope'))
   const now = Math.floor(ctx.now())
   const deviceCode = ctx.randomToken()
   const userCode = generateUserCode()

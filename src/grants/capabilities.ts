@@ -64,7 +64,7 @@ export function grantContextFactory(server: ServerContext): (r: GrantRequest) =>
         },
         create: (input) => createRefreshToken(server, { ...input, clientId: client.id }),
       },
-      scopes: { resolve: (requested) => Scope.parse(resolveScope(server, client, requested)) },
+      scopes: { resolve: (requested) => Scope.parse(resolveScope(server.scopes, client, requested)) },
       once: (namespace, key, until) => {
         // A namespace without ":" keeps "a:b" + "c" apart from "a" + "b:c".
         if (namespace.includes(':')) throw new TypeError(`once: namespace "${namespace}" must not contain ":"`)
@@ -78,7 +78,6 @@ export function grantContextFactory(server: ServerContext): (r: GrantRequest) =>
       trust: server.trust,
       storage: server.storage,
       events: server.events,
-      server,
     }
   }
 }

@@ -1,14 +1,10 @@
-import type { AuthenticatedClient } from '../clients/authenticate.js'
-import type { Client } from '../clients/metadata.js'
-import type { ServerContext } from '../context.js'
+import type { Client, ClientAuthMethod } from '../clients/metadata.js'
 import type { GrantkitEvent } from '../events/events.js'
 import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
 import type { RefreshTokenRecord, Storage } from '../storage/types.js'
-import type { TokenIssue } from '../tokens/issue.js'
-import type { RefreshTokenInput } from '../tokens/refresh-token.js'
 import type { Scope } from '../tokens/scope.js'
-import type { ActiveAccessToken } from '../tokens/validate.js'
+import type { ActiveAccessToken, RefreshTokenInput, TokenIssue } from '../tokens/types.js'
 import type { TrustRegistry } from '../trust/registry.js'
 import type { UserAccount, UserSource } from '../users/user-source.js'
 
@@ -54,7 +50,14 @@ export interface GrantConfig {
   readonly issuer: string
   /** The token endpoint's URL: an assertion's `aud` may name it (RFC 7523 §3, RFC 7522 §3). */
   readonly tokenEndpoint: string
-  readonly ttl: ServerContext['ttl']
+  readonly ttl: {
+    readonly accessToken: number
+    readonly refreshToken: number
+    readonly refreshTokenAbsolute: number
+    readonly authorizationCode: number
+    readonly deviceCode: number
+    readonly idToken: number
+  }
   readonly clockSkew: number
   readonly maxAssertionLifetime: number
 }
@@ -80,7 +83,7 @@ export interface GrantContext {
   /** Every value of an allow-listed parameter, for those the grant declared `repeatable` (RFC 8707 `resource`). */
   values(name: string): readonly string[]
   readonly client: Client
-  readonly clientAuthMethod: AuthenticatedClient['method']
+  readonly clientAuthMethod: ClientAuthMethod
   /** Seconds since the epoch. */
   now(): number
   /** A fresh identifier (grant ids). */
@@ -108,11 +111,6 @@ export interface GrantContext {
   /** The stores of the server: a grant uses those its one-time artefacts live in. */
   readonly storage: Storage
   readonly events: { emit(event: GrantkitEvent): void }
-  /**
-   * @deprecated The whole server context, kept for grants written against 0.1;
-   * use the capabilities above. It will be removed in 0.3.
-   */
-  readonly server: ServerContext
 }
 
 /** What a grant needs of the server besides storage: checked at construction against the clients registered for it. */

@@ -31,7 +31,7 @@ export interface IssuedAccessToken {
  * only as its hash. It lives `ttl.accessToken` seconds.
  *
  * @example
- * const { token, expiresIn } = await issueAccessToken(ctx.server, { clientId: 'svc', sub: 'svc', scope: 'api:read' })
+ * const { token, expiresIn } = await issueAccessToken(serverContext, { clientId: 'svc', sub: 'svc', scope: 'api:read' })
  */
 export async function issueAccessToken(ctx: ServerContext, grant: AccessTokenGrant): Promise<IssuedAccessToken> {
   const now = Math.floor(ctx.now())

@@ -61,7 +61,7 @@ export interface IdTokenInput {
  * `ttl.idToken` seconds.
  *
  * @example
- * const idToken = issueIdToken(ctx.server, { client: ctx.client, sub: 'alice', authTime: now, nonce })
+ * const idToken = issueIdToken(serverContext, { client: ctx.client, sub: 'alice', authTime: now, nonce })
  */
 export function issueIdToken(ctx: ServerContext, input: IdTokenInput): string {
   const now = Math.floor(ctx.now())

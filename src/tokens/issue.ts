@@ -4,21 +4,9 @@ import type { GrantContext, TokenResponseBody } from '../grants/types.js'
 import type { Scope } from './scope.js'
 import { issueAccessToken, type AccessTokenGrant } from './access-token.js'
 import { issueIdToken } from './id-token.js'
+import type { TokenIssue } from './types.js'
+export type { TokenIssue } from './types.js'
 
-/** What a grant decided to issue. */
-export interface TokenIssue {
-  sub: string
-  /** Scope of the access token. */
-  scope: string | Scope
-  grantId?: string
-  audience?: string | string[]
-  /** Extra access-token claims. */
-  claims?: Record<string, unknown>
-  /** A refresh token the grant already stored (see `createRefreshToken`). */
-  refreshToken?: string
-  /** Issue an ID token too (OIDC Core §3.1.3.3). */
-  idToken?: { authTime: number; nonce?: string }
-}
 
 /**
  * Issues an access token (and an ID token when asked) and builds the RFC 6749

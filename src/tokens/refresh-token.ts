@@ -2,6 +2,8 @@ import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import type { RefreshTokenRecord } from '../storage/types.js'
+import type { RefreshTokenInput } from './types.js'
+export type { RefreshTokenInput } from './types.js'
 
 /**
  * Whether a grant gets a refresh token: the client must be registered for the
@@ -19,17 +21,6 @@ export function shouldIssueRefreshToken(client: Client, scope: string): boolean 
   return scopes.includes('offline_access') || client.metadata.always_issue_refresh_token === true
 }
 
-/** What a refresh token is issued for: its client, subject, scope and grant. Times in seconds since the epoch. */
-export interface RefreshTokenInput {
-  clientId: string
-  sub: string
-  scope: string
-  grantId: string
-  /** End of the whole chain; rotation never extends past it. */
-  absoluteExpiresAt: number
-  authTime?: number
-  claims?: Record<string, unknown>
-}
 
 /**
  * A new refresh token (256 random bits, base64url) and the record to store for
@@ -37,8 +28,8 @@ export interface RefreshTokenInput {
  * past `absoluteExpiresAt`. The caller saves the record.
  *
  * @example
- * const { token, record } = createRefreshToken(ctx.server, { clientId, sub, scope, grantId, absoluteExpiresAt: now + ctx.server.ttl.refreshTokenAbsolute })
- * await ctx.server.storage.refreshTokens.save(record)
+ * const { token, record } = createRefreshToken(serverContext, { clientId, sub, scope, grantId, absoluteExpiresAt: now + serverContext.ttl.refreshTokenAbsolute })
+ * await serverContext.storage.refreshTokens.save(record)
  * return issueTokens(ctx, { sub, scope, grantId, refreshToken: token })
  */
 export function createRefreshToken(ctx: ServerContext, input: RefreshTokenInput): { token: string; record: RefreshTokenRecord } {

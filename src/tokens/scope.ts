@@ -1,5 +1,4 @@
 import type { Client } from '../clients/metadata.js'
-import type { ServerContext } from '../context.js'
 import { OAuthError } from '../errors.js'
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -30,13 +29,15 @@ export function parseScope(scope: string): string[] {
  *
  * @throws OAuthError `invalid_scope`
  * @example
- * const scope = resolveScope(ctx.server, ctx.client, ctx.params.get('scope'))
+ * const scope = resolveScope(serverContext.scopes, client, params.get('scope'))
+ *
+ * @param known the scopes the server knows; undefined when it accepts any a client is registered for
  */
-export function resolveScope(ctx: ServerContext, client: Client, requested: string | undefined): string {
+export function resolveScope(known: ReadonlySet<string> | undefined, client: Client, requested: string | undefined): string {
   if (requested === undefined) return client.defaultScope
   const tokens = parseScope(requested)
   for (const token of tokens) {
-    if (!client.scopes.has(token) || (ctx.scopes !== undefined && !ctx.scopes.has(token))) {
+    if (!client.scopes.has(token) || (known !== undefined && !known.has(token))) {
       throw new OAuthError('invalid_scope', { detail: `scope "${token}" is not allowed for client ${client.id}` })
     }
   }

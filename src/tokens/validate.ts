@@ -1,20 +1,9 @@
 import type { ServerContext } from '../context.js'
 import { decodeJwt, verifyOwnJws } from '../crypto/jose.js'
 import { hashToken } from '../crypto/random.js'
+import type { ActiveAccessToken } from './types.js'
+export type { ActiveAccessToken } from './types.js'
 
-/** An access token this server issued, found live. Times in seconds since the epoch. */
-export interface ActiveAccessToken {
-  id: string
-  format: 'jwt' | 'opaque'
-  clientId: string
-  sub: string
-  scope: string
-  audience: string[]
-  issuedAt: number
-  expiresAt: number
-  grantId?: string
-  claims: Record<string, unknown>
-}
 
 const str = (v: unknown): v is string => typeof v === 'string' && v !== ''
 

@@ -1,0 +1,45 @@
+import type { Scope } from './scope.js'
+
+// Types shared by the token helpers and the grants' capabilities. Nothing here
+// depends on the server context, so grants/types.ts can name them without a cycle.
+
+/** What a grant decided to issue. */
+export interface TokenIssue {
+  sub: string
+  /** Scope of the access token. */
+  scope: string | Scope
+  grantId?: string
+  audience?: string | string[]
+  /** Extra access-token claims. */
+  claims?: Record<string, unknown>
+  /** A refresh token the grant already stored (see `createRefreshToken`). */
+  refreshToken?: string
+  /** Issue an ID token too (OIDC Core §3.1.3.3). */
+  idToken?: { authTime: number; nonce?: string }
+}
+
+/** What a refresh token is issued for: its client, subject, scope and grant. Times in seconds since the epoch. */
+export interface RefreshTokenInput {
+  clientId: string
+  sub: string
+  scope: string
+  grantId: string
+  /** End of the whole chain; rotation never extends past it. */
+  absoluteExpiresAt: number
+  authTime?: number
+  claims?: Record<string, unknown>
+}
+
+/** An access token this server issued, found live. Times in seconds since the epoch. */
+export interface ActiveAccessToken {
+  id: string
+  format: 'jwt' | 'opaque'
+  clientId: string
+  sub: string
+  scope: string
+  audience: string[]
+  issuedAt: number
+  expiresAt: number
+  grantId?: string
+  claims: Record<string, unknown>
+}
