@@ -371,7 +371,7 @@ export const optionSchema = {
   }),
   clients: option({
     feature: 'core',
-    type: 'ClientMetadata[] \\| ClientRegistry',
+    type: 'ClientMetadata[] | ClientRegistry',
     doc: 'RFC 7591 client metadata (see [Client metadata](#client-metadata)), or a `ClientRegistry` (`find(clientId)`, optional `list()`). In a config file: the array.',
     required: 'an array of client metadata or a registry with find(clientId)',
     check: checkClients,
@@ -395,7 +395,7 @@ export const optionSchema = {
   keys: {
     feature: 'core',
     json: false,
-    type: 'KeyStore \\| { keys, algorithm }',
+    type: 'KeyStore | { keys, algorithm }',
     doc: 'Signing keys: a `KeyStore`, or `{ keys, algorithm }`.',
     defaultText: 'one generated key',
     members: keyMembers,
@@ -419,14 +419,14 @@ export const optionSchema = {
   }),
   accessTokenFormat: option({
     feature: 'tokens',
-    type: '"jwt" \\| "opaque"',
+    type: '"jwt" | "opaque"',
     doc: '`jwt` (RFC 9068, `typ: at+jwt`, not stored) or `opaque` (256 random bits, stored hashed).',
     default: 'jwt' as 'jwt' | 'opaque',
     check: oneOf(['jwt', 'opaque']),
   }),
   accessTokenAudience: option({
     feature: 'tokens',
-    type: 'string \\| string[]',
+    type: 'string | string[]',
     doc: '`aud` of access tokens: a string or an array of strings.',
     defaultText: 'the issuer',
     check: checkAudience,
@@ -543,8 +543,8 @@ export const optionSchema = {
   } satisfies OptionEntry<TrustRegistry>,
   users: option({
     feature: 'core',
-    type: 'UserSource \\| StaticUser[]',
-    doc: 'A `UserSource` (`findByUsername`, `verifyPassword`, `claims`), or a static list `{ username, password \\| password_hash, claims }` (passwords hashed with scrypt at start). Needed by the built-in pages, the password grant, the device grant, userinfo, and assertion grants whose subject is a person.',
+    type: 'UserSource | StaticUser[]',
+    doc: 'A `UserSource` (`findByUsername`, `verifyPassword`, `claims`), or a static list `{ username, password | password_hash, claims }` (passwords hashed with scrypt at start). Needed by the built-in pages, the password grant, the device grant, userinfo, and assertion grants whose subject is a person.',
     defaultText: 'none',
     shape: (value: unknown, path: string) => {
       if (!Array.isArray(value) && !isUserSource(value)) throw new TypeError(`${path}: must be an array`)
@@ -582,7 +582,7 @@ export const optionSchema = {
     members: {
       required: option({
         feature: 'authorization',
-        type: '"public" \\| "all"',
+        type: '"public" | "all"',
         doc: 'Who must send a PKCE challenge: `public` clients (RFC 9700 §2.1.1 MUST) or `all`.',
         default: 'public' as 'public' | 'all',
         check: oneOf<'public' | 'all'>(['public', 'all']),
