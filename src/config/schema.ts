@@ -652,7 +652,7 @@ export const optionSchema = {
         feature: 'core',
         json: false,
         type: '() => number',
-        doc: 'Clock: seconds since the epoch, may be fractional.',
+        doc: 'Clock: seconds since the epoch, may be fractional. The default memory storage uses it too.',
         defaultText: 'system clock',
         check: fn<() => number>('returning seconds since the epoch'),
         fallback: () => () => Date.now() / 1000,
