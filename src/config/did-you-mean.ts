@@ -29,15 +29,15 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The known name closest to `name`, or undefined when none is close enough to
- * be a likely slip: at most one edit for short names, about one edit in three
- * letters for longer ones. Ties go to the name listed first.
+ * be a likely slip: one edit per three letters of `name`, rounded up (so
+ * `clent` finds `clients`, and `x` finds no `ttl`). Ties go to the name listed first.
  *
  * @example
  * closestName('ttl', ['ttl', 'trust']) // 'ttl'
  * closestName('colour', ['issuer', 'clients']) // undefined
  */
 export function closestName(name: string, known: readonly string[]): string | undefined {
-  const limit = Math.max(1, Math.floor(name.length / 3))
+  const limit = Math.ceil(name.length / 3)
   let best: string | undefined
   let bestDistance = Infinity
   for (const candidate of known) {
