@@ -13,29 +13,32 @@ import {
   type TrustOptions,
   type UserSource,
 } from '../index.js'
+import { unknownName } from '../config/did-you-mean.js'
+import { optionSchema, type OptionEntry, type OptionName, type OptionSchema } from '../config/schema.js'
 import { CliError } from './errors.js'
 
+/** Library options that a config file may set, under the same names: every JSON-configurable entry of the option schema. */
+export type FileOptionName = { [K in OptionName]: OptionSchema[K] extends { json: true } ? K : never }[OptionName]
+
 /**
- * A `grantkit serve` config file after its shape has been checked. Every field
- * is passed to `createAuthorizationServer`, which checks its content and names
- * the field in its TypeErrors. Durations are seconds.
+ * A `grantkit serve` config file after its shape has been checked: the
+ * library's options as JSON, under the same names, plus the CLI's own fields
+ * (`FILE_ONLY_FIELDS`). Content is checked by `createAuthorizationServer`,
+ * which names the field in its TypeErrors. Durations are seconds.
  */
-export interface ServeConfig {
+export type ServeConfig = Omit<Pick<AuthorizationServerOptions, FileOptionName>, 'issuer' | 'clients' | 'users' | 'trust'> & {
   /** Where the config came from, for messages: the file path as given, or `demo config`. */
   source: string
   /** Absent: the issuer is `http://HOST:PORT` of the listening socket. */
   issuer?: string
-  accessTokenFormat?: AuthorizationServerOptions['accessTokenFormat']
-  ttl?: AuthorizationServerOptions['ttl']
-  /** Seconds a device client waits between polls (RFC 8628 §3.2 `interval`); the core's `deviceFlow.interval`. */
-  devicePollInterval?: number
-  scopes?: string[]
   /** RFC 7591 client metadata, validated by the core. */
   clients: ClientMetadata[]
   /** People who sign in, validated (and their passwords hashed) by the core's `StaticUserSource`. */
   users?: StaticUser[]
   /** Issuers whose JWT and SAML assertions are accepted as grants, validated by the core. */
   trust?: TrustOptions
+  /** Seconds a device client waits between polls (RFC 8628 §3.2 `interval`); the core's `deviceFlow.interval`. */
+  devicePollInterval?: number
   /** Private signing JWKs, from the config or from the key file it names. Absent: a key is generated at start. */
   keys?: PrivateJwk[]
 }
@@ -53,25 +56,33 @@ export interface ServerParts {
   keys?: KeyStore
 }
 
-/** Top-level fields of a config file; anything else is an error. */
-export const CONFIG_FIELDS = [
-  'issuer',
-  'accessTokenFormat',
-  'ttl',
-  'devicePollInterval',
-  'scopes',
-  'clients',
-  'users',
-  'trust',
-  'keys',
-] as const
+/** A field that only a config file has, and the library option it becomes. */
+export interface FileOnlyField {
+  /** One sentence for the reference (markdown). */
+  readonly doc: string
+  /** The option of `createAuthorizationServer` it sets. */
+  readonly option: string
+}
 
-/** Fields of a `users` entry (the core's `StaticUser`). */
-const USER_FIELDS = ['username', 'password', 'password_hash', 'claims'] as const
-/** Fields of a `trust.jwtIssuers` entry (the core's `JwtIssuerTrust`). */
-const JWT_ISSUER_FIELDS = ['issuer', 'jwks', 'subjects', 'scopes'] as const
-/** Fields of a `trust.samlIdps` entry (the core's `SamlIdpTrust`). */
-const SAML_IDP_FIELDS = ['entityId', 'certificate', 'subjects', 'scopes'] as const
+/**
+ * The CLI's own fields: everything else in a config file is a library option
+ * under its own name. Both are kept from 0.1 config files.
+ */
+export const FILE_ONLY_FIELDS = {
+  devicePollInterval: {
+    doc: 'Seconds a device waits between polls, a positive whole number; the same as `deviceFlow.interval`, of which a file gives at most one.',
+    option: 'deviceFlow.interval',
+  },
+  keys: {
+    doc: 'Private signing keys: a JWK Set `{"keys": [...]}`, or the path of a file holding one (relative to the config file). The last key signs. Absent: a key is generated at start, or with shared storage kept in the database.',
+    option: 'keys.keys',
+  },
+} as const satisfies Record<string, FileOnlyField>
+
+const FILE_OPTIONS = (Object.keys(optionSchema) as OptionName[]).filter((name) => optionSchema[name].json) as FileOptionName[]
+
+/** Top-level fields of a config file, in the order of the reference; anything else is an error. */
+export const CONFIG_FIELDS: readonly string[] = [...FILE_OPTIONS, ...Object.keys(FILE_ONLY_FIELDS)]
 
 // Shape checks throw TypeError("path: what"), the convention of the core, so
 // that `withSource` reports both kinds of failure the same way.
@@ -98,32 +109,6 @@ function nonEmptyString(value: unknown, path: string): string {
   return value
 }
 
-function onlyFields(obj: JsonObject, known: readonly string[], path: string): void {
-  for (const name of Object.keys(obj)) {
-    if (!known.includes(name)) fail(path === '' ? name : `${path}.${name}`, `unknown field; known fields: ${known.join(', ')}`)
-  }
-}
-
-/**
- * Unknown fields of the entries of a list. The core reads the fields it knows
- * and ignores the rest, so a misspelt `subjects` would silently trust an
- * issuer for every user; everything else about the entries is the core's to check.
- */
-function onlyFieldsInEntries(list: unknown, known: readonly string[], path: string): void {
-  if (!Array.isArray(list)) return
-  list.forEach((entry, i) => {
-    if (isObject(entry)) onlyFields(entry, known, `${path}[${i}]`)
-  })
-}
-
-function checkTrustShape(value: unknown): void {
-  // The core takes an array for an empty trust list; in a file that is a mistake.
-  const trust = object(value, 'trust')
-  onlyFields(trust, ['jwtIssuers', 'samlIdps'], 'trust')
-  onlyFieldsInEntries(trust.jwtIssuers, JWT_ISSUER_FIELDS, 'trust.jwtIssuers')
-  onlyFieldsInEntries(trust.samlIdps, SAML_IDP_FIELDS, 'trust.samlIdps')
-}
-
 function readKeys(value: unknown, baseDir: string): PrivateJwk[] {
   let set: unknown = value
   if (typeof value === 'string') {
@@ -142,11 +127,24 @@ function readKeys(value: unknown, baseDir: string): PrivateJwk[] {
   return keys as PrivateJwk[]
 }
 
+/** Refuses a name that is neither a library option a file may set nor one of the CLI's own. */
+function checkFieldNames(top: JsonObject): void {
+  for (const name of Object.keys(top)) {
+    if (CONFIG_FIELDS.includes(name)) continue
+    if (Object.hasOwn(optionSchema, name)) {
+      fail(name, `is an option that only code can set (${optionSchema[name as OptionName].type}), not a config file`)
+    }
+    throw unknownName(name, '', CONFIG_FIELDS, 'field')
+  }
+}
+
 /**
- * Checks the shape of a parsed config file and returns it typed. Content the
- * core understands (client metadata, users, trust, ttl values, scopes, keys)
- * is checked later, by `createUserSource` and `createServer`, with the core's
- * own rules.
+ * Checks the shape of a parsed config file and returns it typed: the names
+ * of every field, nested ones included (`ttl.accessToken`,
+ * `trust.jwtIssuers[0].subjects`), with the closest known name for a
+ * misspelt one. Content the core understands (client metadata, users, trust,
+ * lifetimes, scopes, keys) is checked later, by `createUserSource` and
+ * `createServer`, with the core's own rules.
  *
  * @param data the parsed JSON
  * @param source how messages name the file
@@ -159,29 +157,22 @@ export function parseConfig(data: unknown, source: string, baseDir: string): Ser
   return withSource(source, () => {
     if (!isObject(data)) fail('(top level)', `must be a JSON object with the fields ${CONFIG_FIELDS.join(', ')}`)
     const top = data
-    onlyFields(top, CONFIG_FIELDS, '')
+    checkFieldNames(top)
     if (top.clients === undefined) fail('clients', 'is required: an array of RFC 7591 client metadata')
-    const config: ServeConfig = { source, clients: array(top.clients, 'clients') as ClientMetadata[] }
-    if (top.issuer !== undefined) config.issuer = nonEmptyString(top.issuer, 'issuer')
-    if (top.accessTokenFormat !== undefined) config.accessTokenFormat = top.accessTokenFormat as ServeConfig['accessTokenFormat']
-    // Each lifetime is checked by the core; it reads a null `ttl` as no lifetimes at all.
-    if (top.ttl !== undefined) config.ttl = object(top.ttl, 'ttl')
+    array(top.clients, 'clients')
+    if (top.issuer !== undefined) nonEmptyString(top.issuer, 'issuer')
+    for (const name of FILE_OPTIONS) {
+      if (top[name] !== undefined) (optionSchema[name] as OptionEntry<unknown>).shape?.(top[name], name, 'field')
+    }
     if (top.devicePollInterval !== undefined) {
       // Checked here: the core would name its own option, deviceFlow.interval, which the file does not have.
       const v = top.devicePollInterval
       if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail('devicePollInterval', 'must be a positive whole number of seconds')
-      config.devicePollInterval = v
+      if (isObject(top.deviceFlow) && top.deviceFlow.interval !== undefined) fail('devicePollInterval', 'give it or deviceFlow.interval, not both')
     }
-    if (top.scopes !== undefined) config.scopes = top.scopes as string[]
-    if (top.users !== undefined) {
-      onlyFieldsInEntries(top.users, USER_FIELDS, 'users')
-      config.users = top.users as StaticUser[]
-    }
-    if (top.trust !== undefined) {
-      checkTrustShape(top.trust)
-      config.trust = top.trust as TrustOptions
-    }
-    if (top.keys !== undefined) config.keys = readKeys(top.keys, baseDir)
+    const { keys, ...rest } = top
+    const config = { ...rest, source } as ServeConfig
+    if (keys !== undefined) config.keys = readKeys(keys, baseDir)
     return config
   })
 }
@@ -223,26 +214,25 @@ export function createUserSource(config: ServeConfig): UserSource | undefined {
 }
 
 /**
- * The options of `createAuthorizationServer` for a config. The CLI adds only
- * what does not come from the file: the issuer (when the config has none), the
- * storage and the user source it built once.
+ * The options of `createAuthorizationServer` for a config: its library
+ * options as they are, its own fields turned into the options they stand for,
+ * and what does not come from the file: the issuer (when the config has none),
+ * the storage and the user source it built once.
  *
  * @example
  * const options = toServerOptions(config, 'http://127.0.0.1:4000', { storage: createMemoryStorage() })
  */
 export function toServerOptions(config: ServeConfig, issuer: string, parts: ServerParts = {}): AuthorizationServerOptions {
-  const users = parts.users ?? config.users
+  const { source: _source, devicePollInterval, keys, users: fileUsers, ...options } = config
+  const users = parts.users ?? fileUsers
   return {
+    // Every library option of the file goes through as it is.
+    ...options,
     issuer: config.issuer ?? issuer,
-    clients: config.clients,
+    ...(devicePollInterval !== undefined && { deviceFlow: { ...config.deviceFlow, interval: devicePollInterval } }),
     ...(parts.storage !== undefined && { storage: parts.storage }),
     ...(users !== undefined && { users }),
-    ...(config.trust !== undefined && { trust: config.trust }),
-    ...(config.accessTokenFormat !== undefined && { accessTokenFormat: config.accessTokenFormat }),
-    ...(config.ttl !== undefined && { ttl: config.ttl }),
-    ...(config.devicePollInterval !== undefined && { deviceFlow: { interval: config.devicePollInterval } }),
-    ...(config.scopes !== undefined && { scopes: config.scopes }),
-    ...(parts.keys !== undefined ? { keys: parts.keys } : config.keys !== undefined ? { keys: { keys: config.keys } } : {}),
+    ...(parts.keys !== undefined ? { keys: parts.keys } : keys !== undefined ? { keys: { keys } } : {}),
   }
 }
 

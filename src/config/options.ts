@@ -9,8 +9,14 @@ import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
 
 /**
- * Options of `createAuthorizationServer`. Every default is in
- * `src/config/defaults.ts`; durations are in seconds.
+ * Options of `createAuthorizationServer`; durations are in seconds. Each one
+ * is declared in the option schema (`src/config/schema.ts`) with its default,
+ * validation and doc, from which `defaults` and docs/configuration.md come; a
+ * type-level test keeps this interface and the schema naming the same options.
+ * An unknown option is refused at construction, with the closest known name.
+ *
+ * @example
+ * const options: AuthorizationServerOptions = { issuer: 'https://as.example', clients: [], ttl: { accessToken: 600 } }
  */
 export interface AuthorizationServerOptions {
   /**
@@ -33,7 +39,7 @@ export interface AuthorizationServerOptions {
   accessTokenFormat?: 'jwt' | 'opaque'
   /** `aud` of access tokens. Default: the issuer. */
   accessTokenAudience?: string | string[]
-  /** Lifetimes in seconds; see defaults.ttl. */
+  /** Lifetimes in seconds; see `defaults.ttl`. */
   ttl?: Partial<{
     accessToken: number
     refreshToken: number

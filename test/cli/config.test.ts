@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createServer, createUserSource, describeJsonError, loadConfigFile, parseConfig, toServerOptions } from '../../src/cli/config.js'
+import { CONFIG_FIELDS, createServer, createUserSource, describeJsonError, FILE_ONLY_FIELDS, loadConfigFile, parseConfig, toServerOptions } from '../../src/cli/config.js'
+import { optionSchema } from '../../src/config/schema.js'
 import { CliError } from '../../src/cli/errors.js'
 import { authenticateUser, hashPassword, StaticUserSource } from '../../src/index.js'
 import { contextOf } from '../../src/server.js'
@@ -73,6 +74,94 @@ describe('parseConfig', () => {
     expect(errorOf(() => parse({ clients: [], keys: 'missing-keys.json' }))).toBe('grantkit.json: keys: cannot read "missing-keys.json": no such file (ENOENT)')
     writeFileSync(join(dir, 'broken-keys.json'), '{"keys": [')
     expect(errorOf(() => parse({ clients: [], keys: 'broken-keys.json' }))).toContain('grantkit.json: keys: "broken-keys.json" is not valid JSON (line 1')
+  })
+})
+
+describe('a config file is the library options as JSON, plus the CLI\'s own fields', () => {
+  it('accepts every JSON-configurable option under the library\'s name and passes it to the core', () => {
+    const config = parse({
+      clients: [svc],
+      accessTokenAudience: ['https://api.example'],
+      ttl: { accessToken: 120 },
+      clockSkew: 5,
+      maxAssertionLifetime: 120,
+      maxBodyBytes: 1024,
+      metadataMaxAge: 30,
+      paths: { token: '/oauth/token' },
+      sessionTtl: 100,
+      consentTtl: 200,
+      interactionTtl: 300,
+      pkce: { required: 'all', allowPlain: false },
+      deviceFlow: { interval: 9, maxAttempts: 3 },
+      passwordGrant: { maxFailures: 2, failureWindow: 60 },
+      allowHttpRedirectUris: true,
+      allowHttpIssuer: true,
+      issuer: 'http://as.internal',
+    })
+    const ctx = contextOf(createServer(config, ISSUER))
+    expect(ctx.issuer).toBe('http://as.internal')
+    expect(ctx.accessTokenAudience).toEqual(['https://api.example'])
+    expect(ctx.ttl.accessToken).toBe(120)
+    expect([ctx.clockSkew, ctx.maxAssertionLifetime, ctx.maxBodyBytes, ctx.metadataMaxAge]).toEqual([5, 120, 1024, 30])
+    expect(ctx.endpoints.token).toBe('http://as.internal/oauth/token')
+    expect([ctx.sessionTtl, ctx.consentTtl, ctx.interactionTtl]).toEqual([100, 200, 300])
+    expect(ctx.pkce).toEqual({ required: 'all', allowPlain: false })
+    expect(ctx.deviceFlow).toEqual({ interval: 9, maxAttempts: 3, attemptWindow: 900 })
+    expect(ctx.passwordGrant).toEqual({ maxFailures: 2, failureWindow: 60 })
+  })
+
+  it('accepts every field name of the serve contract', () => {
+    const contract = {
+      issuer: 'http://127.0.0.1:4000',
+      accessTokenFormat: 'jwt',
+      ttl: { accessToken: 3600, refreshToken: 1209600, authorizationCode: 60, deviceCode: 600, idToken: 3600 },
+      devicePollInterval: 5,
+      scopes: ['openid', 'api:read'],
+      clients: [svc],
+      users: [{ username: 'alice', password: 'wonderland', claims: { sub: 'alice' } }],
+      trust: { jwtIssuers: [{ issuer: 'https://idp.example', jwks: { keys: [] } }], samlIdps: [] },
+      keys: { keys: [] },
+    }
+    const config = parse(contract)
+    const ctx = contextOf(createServer(config, ISSUER, { users: createUserSource(config) }))
+    expect(ctx.ttl).toMatchObject({ deviceCode: 600, idToken: 3600 })
+    expect(ctx.deviceFlow.interval).toBe(5)
+    expect(ctx.trust.jwtIssuers.has('https://idp.example')).toBe(true)
+  })
+
+  it('keeps devicePollInterval as the CLI\'s name for deviceFlow.interval, beside the rest of deviceFlow', () => {
+    expect(toServerOptions(parse({ clients: [svc], devicePollInterval: 7, deviceFlow: { maxAttempts: 3 } }), ISSUER).deviceFlow).toEqual({ maxAttempts: 3, interval: 7 })
+    expect(errorOf(() => parse({ clients: [svc], devicePollInterval: 7, deviceFlow: { interval: 8 } }))).toBe(
+      'grantkit.json: devicePollInterval: give it or deviceFlow.interval, not both',
+    )
+  })
+
+  it('takes its field names from the option schema: JSON options and the CLI\'s own, no collaborators', () => {
+    const json = Object.entries(optionSchema).filter(([, e]) => e.json).map(([name]) => name)
+    expect(CONFIG_FIELDS).toEqual([...json, ...Object.keys(FILE_ONLY_FIELDS)])
+    for (const name of ['pkce', 'deviceFlow', 'clockSkew', 'sessionTtl', 'paths', 'accessTokenAudience', 'issuer', 'ttl', 'devicePollInterval', 'keys']) {
+      expect(CONFIG_FIELDS).toContain(name)
+    }
+    for (const name of ['storage', 'grants', 'deps', 'interaction']) {
+      expect(errorOf(() => parse({ clients: [], [name]: {} }))).toMatch(new RegExp(`^grantkit\\.json: ${name}: is an option that only code can set`))
+    }
+  })
+
+  it('refuses an unknown field, top level or nested, with the closest known name', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ accesTokenFormat: 'jwt' }, 'grantkit.json: accesTokenFormat: unknown field; did you mean accessTokenFormat?'],
+      [{ devicePollIntervall: 5 }, 'grantkit.json: devicePollIntervall: unknown field; did you mean devicePollInterval?'],
+      [{ ttl: { acessToken: 60 } }, 'grantkit.json: ttl.acessToken: unknown field; did you mean ttl.accessToken?'],
+      [{ pkce: { allowplain: true } }, 'grantkit.json: pkce.allowplain: unknown field; did you mean pkce.allowPlain?'],
+      [{ paths: { tokn: '/t' } }, 'grantkit.json: paths.tokn: unknown field; did you mean paths.token?'],
+      [{ users: [{ username: 'a', pasword: 'p' }] }, 'grantkit.json: users[0].pasword: unknown field; did you mean users[0].password?'],
+    ]
+    for (const [data, message] of cases) expect(errorOf(() => parse({ clients: [], ...data }))).toBe(message)
+  })
+
+  it('lets the core check the content of the library options, naming the file', () => {
+    expect(errorOf(() => createServer(parse({ clients: [svc], pkce: { required: 'some' } }), ISSUER))).toBe('grantkit.json: pkce.required: must be "public" or "all"')
+    expect(errorOf(() => createServer(parse({ clients: [svc], sessionTtl: 0 }), ISSUER))).toBe('grantkit.json: sessionTtl: must be a positive number of seconds')
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createAuthorizationServer, type AuthorizationServerOptions } from '../../src/index.js'
+import { resolveOptions } from '../../src/config/resolve.js'
+import { createAuthorizationServer, defaults, type AuthorizationServerOptions } from '../../src/index.js'
 import { contextOf } from '../../src/server.js'
 
 const base: AuthorizationServerOptions = {
@@ -69,5 +70,90 @@ describe('createAuthorizationServer validates its options up front', () => {
   it('checks configured keys', () => {
     fails({ keys: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }] } }, /^keys: a signing key must be a private JWK/)
     fails({ keys: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'c' }] } }, /^keys: the JWK is not a valid private key/)
+  })
+})
+
+describe('unknown options are refused at construction with the closest known name', () => {
+  it('at the top level', () => {
+    fails({ accesTokenFormat: 'opaque' }, /^accesTokenFormat: unknown option; did you mean accessTokenFormat\?$/)
+    fails({ ClockSkew: 5 }, /^ClockSkew: unknown option; did you mean clockSkew\?$/)
+    // A name of the CLI's config file is not an option of the library.
+    fails({ devicePollInterval: 5 }, /^devicePollInterval: unknown option; known options: issuer, clients, /)
+  })
+
+  it('in nested options, naming the full path', () => {
+    fails({ ttl: { acessToken: 60 } }, /^ttl\.acessToken: unknown lifetime; did you mean ttl\.accessToken\?$/)
+    fails({ pkce: { allowplain: true } }, /^pkce\.allowplain: unknown option; did you mean pkce\.allowPlain\?$/)
+    fails({ deviceFlow: { intervall: 5 } }, /^deviceFlow\.intervall: unknown option; did you mean deviceFlow\.interval\?$/)
+    fails({ passwordGrant: { maxFailure: 3 } }, /^passwordGrant\.maxFailure: unknown option; did you mean passwordGrant\.maxFailures\?$/)
+    fails({ paths: { tokn: '/t' } }, /^paths\.tokn: unknown endpoint; did you mean paths\.token\?$/)
+    fails({ interaction: { uri: () => 'x' } }, /^interaction\.uri: unknown option; did you mean interaction\.url\?$/)
+    fails({ deps: { clock: () => 0 } }, /^deps\.clock: unknown option; known options: now, randomId, randomToken$/)
+    fails({ keys: { key: [] } }, /^keys\.key: unknown option; did you mean keys\.keys\?$/)
+    fails({ trust: { jwtIssuer: [] } }, /^trust\.jwtIssuer: unknown option; did you mean trust\.jwtIssuers\?$/)
+  })
+
+  it('in the entries of users and trust, whose misspelt fields would otherwise be ignored', () => {
+    // An ignored `subject` would trust the issuer for every user.
+    fails({ trust: { jwtIssuers: [{ issuer: 'i', jwks: { keys: [] }, subject: ['alice'] }] } }, /^trust\.jwtIssuers\[0\]\.subject: unknown field; did you mean trust\.jwtIssuers\[0\]\.subjects\?$/)
+    fails({ trust: { samlIdps: [{ entityId: 'e', certificate: 'c', scope: ['x'] }] } }, /^trust\.samlIdps\[0\]\.scope: unknown field; did you mean/)
+    fails({ users: [{ username: 'a', pasword: 'p' }] }, /^users\[0\]\.pasword: unknown field; did you mean users\[0\]\.password\?$/)
+  })
+
+  it('refuses values of the wrong kind that 0.1 let through or failed on without a field name', () => {
+    fails({ allowHttpIssuer: 'yes' }, /^allowHttpIssuer: must be a boolean$/)
+    fails({ trust: [] }, /^trust: must be an object$/)
+    fails({ keys: 'keys.json' }, /^keys: must be a KeyStore or \{ keys, algorithm \}$/)
+    fails({ keys: { algorithm: 'HS256' } }, /^keys\.algorithm: must be one of "ES256", /)
+    fails({ maxBodyBytes: 0 }, /^maxBodyBytes: must be a positive number of bytes$/)
+    fails({ deps: { now: 5 } }, /^deps\.now: must be a function/)
+    fails({ interaction: { url: 'https://ui.example' } }, /^interaction\.url: must be a function of the interaction uid$/)
+  })
+
+  it('still accepts undefined for an option, as an absent one', () => {
+    const server = createAuthorizationServer({ ...base, ttl: { accessToken: undefined }, scopes: undefined, pkce: undefined })
+    expect(contextOf(server).ttl.accessToken).toBe(3600)
+    expect(contextOf(server).pkce).toEqual({ required: 'public', allowPlain: false })
+  })
+})
+
+describe('resolveOptions', () => {
+  it('validates paths against the endpoints the caller names, not a fixed list', () => {
+    const defaultPaths = { token: '/token', health: '/health' }
+    // The options type lists the built-in endpoints; an endpoint of one's own is not in it yet.
+    const withPaths = (paths: Record<string, string>) => ({ ...base, paths }) as AuthorizationServerOptions
+    const resolved = resolveOptions(withPaths({ health: '/up' }), { defaultPaths })
+    expect(resolved.paths).toEqual({ token: '/token', health: '/up' })
+    expect(() => resolveOptions(withPaths({ jwks: '/keys' }), { defaultPaths })).toThrow(/^paths\.jwks: unknown endpoint; known endpoints: token, health$/)
+    expect(() => resolveOptions(withPaths({ helth: '/up' }), { defaultPaths })).toThrow(/^paths\.helth: unknown endpoint; did you mean paths\.health\?$/)
+  })
+
+  it('returns every option resolved, collaborators built', () => {
+    const now = (): number => 1_700_000_000
+    const resolved = resolveOptions({ ...base, deps: { now }, scopes: ['a'], clients: [{ client_id: 'svc', client_secret: 's', grant_types: ['client_credentials'], scope: 'a' }] }, { defaultPaths: defaults.paths })
+    expect(resolved.issuer).toBe('https://as.example')
+    expect(resolved.accessTokenAudience).toBe('https://as.example')
+    expect(resolved.scopes).toEqual(new Set(['a']))
+    expect(resolved.grants.has('client_credentials')).toBe(true)
+    expect(resolved.deps.now).toBe(now)
+    expect(typeof resolved.deps.randomId()).toBe('string')
+    expect(resolved.interaction.url).toBeUndefined()
+    expect(resolved.users).toBeUndefined()
+    expect(resolved.trust.jwtIssuers.size).toBe(0)
+    expect(resolved.allowHttpIssuer).toBe(false)
+    expect(resolved.paths).toEqual(defaults.paths)
+    expect(resolved.keys.signingKey(now())).toBeDefined()
+  })
+
+  it('keeps the rules that join options: grants, scopes and a user source', () => {
+    const web = { client_id: 'web', client_secret: 's', redirect_uris: ['https://app.example/cb'] }
+    const resolve = (over: Partial<AuthorizationServerOptions>) => () => resolveOptions({ ...base, ...over }, { defaultPaths: defaults.paths })
+    expect(resolve({ clients: [web] })).toThrow(/^users: required by the built-in login page, which clients\[0\] \("web"\)/)
+    expect(resolve({ clients: [web], interaction: { url: (uid) => `https://ui.example/${uid}` } })).not.toThrow()
+    expect(resolve({ clients: [{ client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: ['password'] }] })).toThrow(/^users: required by the password grant, which clients\[0\] \("cli"\) has$/)
+    const tv = { client_id: 'tv', token_endpoint_auth_method: 'none' as const, grant_types: ['urn:ietf:params:oauth:grant-type:device_code'] }
+    expect(resolve({ clients: [tv] })).toThrow(/^users: required by the built-in login page of the urn:ietf:params:oauth:grant-type:device_code grant/)
+    expect(resolve({ clients: [tv], interaction: { url: (uid) => `https://ui.example/${uid}` } })).not.toThrow()
+    expect(resolve({ grants: [], clients: [{ client_id: 'svc', client_secret: 's', grant_types: ['client_credentials'] }] })).toThrow(/^clients\[0\]\.grant_types: "client_credentials" is not a grant this server supports/)
   })
 })

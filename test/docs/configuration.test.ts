@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
+import { renderConfigurationPage } from '../../scripts/docs/configuration.js'
+import { FILE_ONLY_FIELDS } from '../../src/cli/config.js'
+import { optionRows } from '../../src/config/schema.js'
 import { defaults } from '../../src/index.js'
 
 const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8')
@@ -67,6 +70,27 @@ function declaredOptions(): { top: string[]; nested: string[] } {
 describe('docs/configuration.md', () => {
   const options = section('Options')
   const documented = new Set(options.flatMap(rowNames))
+
+  it('is what `npm run docs` generates from the option schema', () => {
+    // When this fails: run `npm run docs` and commit docs/configuration.md.
+    expect(renderConfigurationPage(page), 'docs/configuration.md is stale: run npm run docs').toBe(page)
+  })
+
+  it('has one row per schema entry, nested ones included, and no other', () => {
+    const rows = optionRows().map((r) => r.path)
+    expect(rows).toContain('ttl.accessToken')
+    expect(rows).toContain('deps.now')
+    expect([...documented].sort()).toEqual([...rows].sort())
+  })
+
+  it('documents the config file fields of the CLI', () => {
+    const names = section('In a config file').flatMap(rowNames)
+    for (const name of Object.keys(FILE_ONLY_FIELDS)) expect(names).toContain(name)
+  })
+
+  it('refuses to render a page whose generated region has lost its markers', () => {
+    expect(() => renderConfigurationPage(page.replace('<!-- /generated:options -->', ''))).toThrow(/generated:options/)
+  })
 
   it('documents every default with the value in src/config/defaults.ts', () => {
     for (const [path, value] of leaves(defaults)) {

@@ -1,0 +1,761 @@
+import type { ClientMetadata } from '../clients/metadata.js'
+import { StaticClientRegistry, type ClientRegistry } from '../clients/registry.js'
+import { randomId, randomToken } from '../crypto/random.js'
+import { defaultFeatures } from '../features/index.js'
+import { checkFeatures } from '../features/registry.js'
+import type { Feature } from '../features/types.js'
+import { defaultGrants } from '../grants/index.js'
+import type { GrantHandler } from '../grants/types.js'
+import { KeyRing, type KeyStore } from '../keys/key-store.js'
+import { SIGNING_ALGORITHMS, type PrivateJwk, type SigningAlgorithm } from '../keys/signing-key.js'
+import { createMemoryStorage } from '../storage/memory.js'
+import type { Storage } from '../storage/types.js'
+import { createTrustRegistry, type JwtIssuerTrust, type SamlIdpTrust, type TrustOptions, type TrustRegistry } from '../trust/registry.js'
+import { StaticUserSource, type StaticUser, type UserSource } from '../users/user-source.js'
+import { refuseUnknownNames } from './did-you-mean.js'
+
+/**
+ * The part of grantkit that owns an option. The configuration reference groups
+ * options by it, and a feature that is switched off or replaced takes its
+ * options along.
+ */
+export type OptionFeature =
+  | 'core'
+  | 'tokens'
+  | 'authorization'
+  | 'interaction'
+  | 'userinfo'
+  | 'revocation'
+  | 'introspection'
+  | 'device-flow'
+  | 'password-grant'
+  | 'assertion-grants'
+  | 'discovery'
+
+/** What a validator sees besides the value it checks. */
+export interface CheckContext {
+  /**
+   * The options as given, for the few rules that depend on another option
+   * (`allowHttpIssuer`, `allowHttpRedirectUris`, `deps.now`). Entries are
+   * resolved in declaration order, so an earlier option is already known good.
+   */
+  readonly input: Readonly<Record<string, unknown>>
+}
+
+/**
+ * One option, declared once: everything else (the resolved configuration, the
+ * exported `defaults`, the CLI config file and `docs/configuration.md`) is
+ * derived from these entries.
+ *
+ * @typeParam T the resolved value, after defaults
+ * @example
+ * const sessionTtl: OptionEntry<number> = {
+ *   feature: 'interaction', type: 'seconds', json: true, default: 86_400,
+ *   doc: 'Browser session (single sign-on) lifetime.',
+ *   check: (value, path) => positiveSeconds(value, path),
+ * }
+ */
+export interface OptionEntry<T = unknown> {
+  /** One sentence for the reference: meaning and unit (markdown). */
+  readonly doc: string
+  /** Who owns it. Members of a group may belong to another feature than the group. */
+  readonly feature: OptionFeature
+  /** The type as the reference shows it (`seconds`, `"jwt" \| "opaque"`, `UserSource \| StaticUser[]`). */
+  readonly type: string
+  /** True when a JSON config file may set it; false for collaborators (stores, functions, registries). */
+  readonly json: boolean
+  /** A plain default, shown in the reference and in the exported `defaults`. */
+  readonly default?: T
+  /** The default in words when it is computed (`the issuer`, `one generated key`); markdown. */
+  readonly defaultText?: string
+  /** Present when the option must be given: what it should be, for the message (`an https URL`). */
+  readonly required?: string
+  /** Nested options (`ttl.accessToken`), each declared as an entry of its own. */
+  readonly members?: Readonly<Record<string, OptionEntry<unknown>>>
+  /** What a member is called in the message for an unknown one (`ttl.forever: unknown lifetime`). Default `option`. */
+  readonly memberNoun?: string
+  /**
+   * Structure only (object or array, known member and field names), building
+   * nothing: the CLI runs it as it reads a file, before any password is hashed.
+   * `noun` is how unknown names are called in messages (the CLI says `field`).
+   */
+  shape?(value: unknown, path: string, noun?: string): void
+  /** Validates a given value and returns it resolved. Throws `TypeError('path: what is wrong')`. */
+  check(value: unknown, path: string, ctx: CheckContext): T
+  /** The default when it is not a plain value (a generated key, the memory storage). */
+  fallback?(ctx: CheckContext): T
+}
+
+/** The value of an entry after resolution: `undefined` only for an optional entry without a default. */
+export type Resolved<E> = E extends { check(...args: never[]): infer T }
+  ? E extends { default: unknown } | { fallback: unknown } | { required: string }
+    ? T
+    : T | undefined
+  : never
+
+type Members = Record<string, OptionEntry<any>>
+
+/** The resolved object of a group's members. */
+export type ResolvedMembers<M extends Members> = { readonly [K in keyof M]: Resolved<M[K]> }
+
+// ---------------------------------------------------------------------------
+// Validators. Messages start with the field path, the convention of every
+// TypeError at construction, and stay word for word what 0.1 said.
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+function positiveSeconds(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new TypeError(`${path}: must be a positive number of seconds`)
+  return value
+}
+
+function nonNegative(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${path}: must be a number >= 0`)
+  return value
+}
+
+function wholeNumberAtLeastOne(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new TypeError(`${path}: must be a whole number >= 1`)
+  return value
+}
+
+function boolean(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`${path}: must be a boolean`)
+  return value
+}
+
+function oneOf<const V extends string>(values: readonly V[]): (value: unknown, path: string) => V {
+  const listed = values.map((v) => `"${v}"`)
+  const words = listed.length === 2 ? listed.join(' or ') : `one of ${listed.join(', ')}`
+  return (value, path) => {
+    if (!(values as readonly unknown[]).includes(value)) throw new TypeError(`${path}: must be ${words}`)
+    return value as V
+  }
+}
+
+/**
+ * An endpoint path: starts with `/`, unreserved URL characters only, so that
+ * it can be appended to the issuer as it is.
+ *
+ * @throws TypeError `path: must be a path starting with "/"`
+ * @example
+ * checkPath('/oauth/token', 'paths.token') // '/oauth/token'
+ */
+export function checkPath(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(value)) throw new TypeError(`${path}: must be a path starting with "/"`)
+  return value
+}
+
+function fn<F extends (...args: never[]) => unknown>(what: string): (value: unknown, path: string) => F {
+  return (value, path) => {
+    if (typeof value !== 'function') throw new TypeError(`${path}: must be a function ${what}`)
+    return value as F
+  }
+}
+
+/** Field names of the entries of a list option, checked because the core would ignore a misspelt one. */
+function refuseUnknownFieldsInEntries(list: unknown, known: readonly string[], path: string): void {
+  if (!Array.isArray(list)) return
+  list.forEach((entry, i) => {
+    if (isRecord(entry)) refuseUnknownNames(entry, known, `${path}[${i}]`, 'field')
+  })
+}
+
+// ---------------------------------------------------------------------------
+// Builders. An entry is a plain object; these only fill in what every entry of
+// a kind shares, and keep each entry's literal type for `Resolved` and `defaults`.
+
+type EntrySpec = Omit<OptionEntry<any>, 'json'> & { json?: boolean }
+
+/** A leaf option; JSON-configurable unless `json: false`. */
+function option<const E extends EntrySpec>(spec: E): E & { readonly json: E extends { json: false } ? false : true } {
+  return { json: true, ...spec } as never
+}
+
+/** Resolves each member of a group: unknown names refused, absent members defaulted. */
+export function resolveMembers<M extends Members>(members: M, value: unknown, path: string, ctx: CheckContext, noun: string): ResolvedMembers<M> {
+  const given = value === undefined ? {} : (value as Record<string, unknown>)
+  refuseUnknownNames(given, Object.keys(members), path, noun)
+  const out: Record<string, unknown> = {}
+  for (const [name, member] of Object.entries(members)) out[name] = resolveEntry(member, given[name], `${path}.${name}`, ctx)
+  return out as ResolvedMembers<M>
+}
+
+interface GroupSpec<M extends Members> {
+  doc: string
+  feature: OptionFeature
+  json?: boolean
+  /** What a member is called in messages: `unknown lifetime`. Default `option`. */
+  memberNoun?: string
+  /** The message when the value is not an object, after `path: `. */
+  notAnObject?: string
+  members: M
+}
+
+/**
+ * An option that is an object of options (`ttl`, `pkce`, …). Its default is
+ * the object of its members' defaults; members missing from a given object
+ * keep theirs.
+ */
+function group<M extends Members, const J extends boolean = true>(spec: GroupSpec<M> & { json?: J }) {
+  const noun = spec.memberNoun ?? 'option'
+  const notAnObject = spec.notAnObject ?? 'must be an object'
+  const shape = (value: unknown, path: string, as: string = noun): void => {
+    if (!isRecord(value)) throw new TypeError(`${path}: ${notAnObject}`)
+    refuseUnknownNames(value, Object.keys(spec.members), path, as)
+    for (const [name, member] of Object.entries(spec.members)) {
+      if (value[name] !== undefined) member.shape?.(value[name], `${path}.${name}`, as)
+    }
+  }
+  const staticDefault = Object.fromEntries(
+    Object.entries(spec.members).filter(([, m]) => m.default !== undefined).map(([name, m]) => [name, m.default]),
+  )
+  return {
+    doc: spec.doc,
+    feature: spec.feature,
+    type: 'object',
+    json: (spec.json ?? true) as J,
+    members: spec.members,
+    memberNoun: noun,
+    // Empty for a group of collaborators (`deps`), which `defaults` leaves out anyway.
+    default: staticDefault as { readonly [N in keyof M as M[N] extends { default: unknown } ? N : never]: Resolved<M[N]> },
+    shape,
+    check(value: unknown, path: string, ctx: CheckContext): ResolvedMembers<M> {
+      shape(value, path)
+      return resolveMembers(spec.members, value, path, ctx, noun)
+    },
+    fallback: (ctx: CheckContext): ResolvedMembers<M> => resolveMembers(spec.members, undefined, '', ctx, noun),
+  }
+}
+
+const seconds = (feature: OptionFeature, value: number, doc: string) =>
+  option({ feature, doc, type: 'seconds', default: value as number, check: positiveSeconds })
+
+const endpointPath = (feature: OptionFeature, value: string, doc: string) =>
+  option({ feature, doc, type: 'path', default: value as string, check: checkPath })
+
+// ---------------------------------------------------------------------------
+// Rules of particular options.
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+function checkIssuer(value: unknown, path: string, ctx: CheckContext): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${path}: is required (an https URL)`)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new TypeError(`${path}: "${value}" is not a URL`)
+  }
+  // RFC 8414 §2: https, no query, no fragment.
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw new TypeError(`${path}: must not have a query or fragment`)
+  }
+  const allowHttp = ctx.input.allowHttpIssuer === true
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (allowHttp || LOOPBACK.has(url.hostname)))) {
+    throw new TypeError(`${path}: must be https (http only for loopback hosts, or with allowHttpIssuer)`)
+  }
+  if (value.endsWith('/')) throw new TypeError(`${path}: must not end with "/"`)
+  return value
+}
+
+function checkClients(value: unknown, path: string, ctx: CheckContext): ClientRegistry {
+  if (Array.isArray(value)) {
+    return new StaticClientRegistry(value as ClientMetadata[], path, { allowHttpRedirectUris: ctx.input.allowHttpRedirectUris === true })
+  }
+  if (!isRecord(value) || typeof value.find !== 'function') {
+    throw new TypeError(`${path}: must be an array of client metadata or a registry with find(clientId)`)
+  }
+  return value as unknown as ClientRegistry
+}
+
+function checkGrants(value: unknown, path: string): ReadonlyMap<string, GrantHandler> {
+  if (!Array.isArray(value)) throw new TypeError(`${path}: must be an array of grant handlers`)
+  const map = new Map<string, GrantHandler>()
+  ;(value as GrantHandler[]).forEach((g, i) => {
+    const at = `${path}[${i}]`
+    if (typeof g !== 'object' || g === null || typeof g.grantType !== 'string' || g.grantType === '') {
+      throw new TypeError(`${at}.grantType: must be a non-empty string`)
+    }
+    if (typeof g.handle !== 'function') throw new TypeError(`${at}.handle: must be a function`)
+    if (!Array.isArray(g.parameters)) throw new TypeError(`${at}.parameters: must be an array of parameter names`)
+    if (g.clientAuth !== 'required' && g.clientAuth !== 'optional') throw new TypeError(`${at}.clientAuth: must be "required" or "optional"`)
+    if (map.has(g.grantType)) throw new TypeError(`${at}.grantType: "${g.grantType}" is registered twice`)
+    map.set(g.grantType, g)
+  })
+  return map
+}
+
+function checkScopes(value: unknown, path: string): ReadonlySet<string> {
+  // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+  if (!Array.isArray(value) || value.some((s) => typeof s !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
+    throw new TypeError(`${path}: must be an array of scope tokens (RFC 6749 §3.3)`)
+  }
+  return new Set(value as string[])
+}
+
+function checkAudience(value: unknown, path: string): string | string[] {
+  if (!(typeof value === 'string' && value !== '') && !(Array.isArray(value) && value.length > 0 && value.every((a) => typeof a === 'string' && a !== ''))) {
+    throw new TypeError(`${path}: must be a non-empty string or array of strings`)
+  }
+  return value as string | string[]
+}
+
+/** Fields of a static user (`StaticUser`). */
+export const STATIC_USER_FIELDS = ['username', 'password', 'password_hash', 'claims'] as const satisfies ReadonlyArray<keyof StaticUser>
+/** Fields of a `trust.jwtIssuers` entry (`JwtIssuerTrust`). */
+export const JWT_ISSUER_FIELDS = ['issuer', 'jwks', 'subjects', 'scopes'] as const satisfies ReadonlyArray<keyof JwtIssuerTrust>
+/** Fields of a `trust.samlIdps` entry (`SamlIdpTrust`). */
+export const SAML_IDP_FIELDS = ['entityId', 'certificate', 'subjects', 'scopes'] as const satisfies ReadonlyArray<keyof SamlIdpTrust>
+
+const isUserSource = (value: unknown): boolean => isRecord(value) && typeof value.findByUsername === 'function'
+
+function checkUsers(value: unknown, path: string): UserSource {
+  if (Array.isArray(value)) {
+    // StaticUserSource reads only the fields it knows: a misspelt `password_hash` would become a user without a password.
+    refuseUnknownFieldsInEntries(value, STATIC_USER_FIELDS, path)
+    return new StaticUserSource(value as StaticUser[], { path })
+  }
+  const u = value as Partial<UserSource> | null
+  if (!isRecord(u) || typeof u.findByUsername !== 'function' || typeof u.verifyPassword !== 'function' || typeof u.claims !== 'function') {
+    throw new TypeError(`${path}: must be an array of users or a source with findByUsername, verifyPassword and claims`)
+  }
+  return u as UserSource
+}
+
+function trustShape(value: unknown, path: string, noun = 'option'): void {
+  // An array would read as an empty trust list: a mistake, not a choice.
+  if (!isRecord(value)) throw new TypeError(`${path}: must be an object`)
+  refuseUnknownNames(value, ['jwtIssuers', 'samlIdps'], path, noun)
+  // createTrustRegistry reads the fields it knows: a misspelt `subjects` would trust the issuer for every user.
+  refuseUnknownFieldsInEntries(value.jwtIssuers, JWT_ISSUER_FIELDS, `${path}.jwtIssuers`)
+  refuseUnknownFieldsInEntries(value.samlIdps, SAML_IDP_FIELDS, `${path}.samlIdps`)
+}
+
+const isKeyStore = (value: unknown): value is KeyStore => isRecord(value) && typeof value.signingKey === 'function'
+
+// ---------------------------------------------------------------------------
+
+const keyMembers = {
+  keys: option({
+    feature: 'core',
+    json: false,
+    type: 'PrivateJwk[]',
+    doc: 'Private JWKs; the last one signs, the others stay published for verification.',
+    defaultText: 'one generated key',
+    // KeyRing imports each key and names what is wrong with it.
+    check: (value: unknown, path: string): PrivateJwk[] => {
+      if (!Array.isArray(value)) throw new TypeError(`${path}: must be an array of private JWKs`)
+      return value as PrivateJwk[]
+    },
+  }),
+  algorithm: option({
+    feature: 'core',
+    json: false,
+    type: 'SigningAlgorithm',
+    doc: `Algorithm of the key generated when \`keys.keys\` is empty: ${SIGNING_ALGORITHMS.map((a) => `\`${a}\``).join(', ')} (\`defaults.signingAlgorithm\`).`,
+    default: 'ES256' as SigningAlgorithm,
+    check: oneOf(SIGNING_ALGORITHMS),
+  }),
+}
+
+/**
+ * Every option of `createAuthorizationServer`, in the order of the
+ * configuration reference. Add an option here and it is validated, defaulted,
+ * accepted in config files (when `json`) and documented.
+ */
+export const optionSchema = {
+  issuer: option({
+    feature: 'core',
+    type: 'URL',
+    doc: 'Issuer identifier (RFC 8414 §2): https, no query or fragment, no trailing `/`. http only for loopback hosts (`127.0.0.1`, `[::1]`, `localhost`) or with `allowHttpIssuer`. Endpoints live under its path.',
+    required: 'an https URL',
+    check: checkIssuer,
+  }),
+  clients: option({
+    feature: 'core',
+    type: 'ClientMetadata[] | ClientRegistry',
+    doc: 'RFC 7591 client metadata (see [Client metadata](#client-metadata)), or a `ClientRegistry` (`find(clientId)`, optional `list()`). In a config file: the array.',
+    required: 'an array of client metadata or a registry with find(clientId)',
+    check: checkClients,
+  }),
+  storage: option({
+    feature: 'core',
+    json: false,
+    type: 'Storage',
+    doc: 'Where every artefact is stored; see [storage.md](storage.md).',
+    defaultText: '`createMemoryStorage()`',
+    check: (value: unknown, path: string): Storage => {
+      if (!isRecord(value)) throw new TypeError(`${path}: must be a Storage object`)
+      return value as unknown as Storage
+    },
+    fallback: (ctx: CheckContext): Storage => {
+      // The memory storage expires records on the same clock as the server, so a frozen test clock freezes both.
+      const now = isRecord(ctx.input.deps) ? ctx.input.deps.now : undefined
+      return createMemoryStorage(typeof now === 'function' ? { now: now as () => number } : {})
+    },
+  }),
+  keys: {
+    feature: 'core',
+    json: false,
+    type: 'KeyStore | { keys, algorithm }',
+    doc: 'Signing keys: a `KeyStore`, or `{ keys, algorithm }`.',
+    defaultText: 'one generated key',
+    members: keyMembers,
+    memberNoun: 'option',
+    check(value: unknown, path: string, ctx: CheckContext): KeyStore {
+      if (isKeyStore(value)) return value
+      if (!isRecord(value)) throw new TypeError(`${path}: must be a KeyStore or { keys, algorithm }`)
+      const { keys, algorithm } = resolveMembers(keyMembers, value, path, ctx, 'option')
+      return new KeyRing({ ...(keys !== undefined && { keys }), algorithm })
+    },
+    fallback: (): KeyStore => new KeyRing({ algorithm: keyMembers.algorithm.default }),
+  } satisfies OptionEntry<KeyStore>,
+  grants: option({
+    feature: 'core',
+    json: false,
+    type: 'GrantHandler[]',
+    doc: 'Grant handlers at the token endpoint. Add your own with `[...defaultGrants, myGrant]`; leave one out to disable it.',
+    defaultText: '`defaultGrants`',
+    check: checkGrants,
+    fallback: () => checkGrants(defaultGrants, 'grants'),
+  }),
+  features: option({
+    feature: 'core',
+    json: false,
+    type: 'Feature[]',
+    doc: 'Endpoints and features (the device flow, introspection, …). Add your own with `[...defaultFeatures, myFeature]`; leave one out to switch it off.',
+    defaultText: '`defaultFeatures`',
+    check: (value: unknown): readonly Feature[] => checkFeatures(value).registered,
+    fallback: (): readonly Feature[] => defaultFeatures,
+  }),
+  accessTokenFormat: option({
+    feature: 'tokens',
+    type: '"jwt" | "opaque"',
+    doc: '`jwt` (RFC 9068, `typ: at+jwt`, not stored) or `opaque` (256 random bits, stored hashed).',
+    default: 'jwt' as 'jwt' | 'opaque',
+    check: oneOf(['jwt', 'opaque']),
+  }),
+  accessTokenAudience: option({
+    feature: 'tokens',
+    type: 'string | string[]',
+    doc: '`aud` of access tokens: a string or an array of strings.',
+    defaultText: 'the issuer',
+    check: checkAudience,
+    // Resolved after `issuer`, which is known good by then.
+    fallback: (ctx: CheckContext) => ctx.input.issuer as string,
+  }),
+  ttl: group({
+    feature: 'tokens',
+    doc: 'Lifetimes, in seconds.',
+    memberNoun: 'lifetime',
+    notAnObject: 'must be an object of lifetimes in seconds',
+    members: {
+      accessToken: seconds('tokens', 3600, 'Access token lifetime.'),
+      refreshToken: seconds('tokens', 1_209_600, 'Refresh token lifetime, from its last rotation.'),
+      refreshTokenAbsolute: seconds('tokens', 2_592_000, 'Absolute lifetime of a refresh-token chain; rotation never extends past it.'),
+      authorizationCode: seconds('authorization', 60, 'Authorization code lifetime (RFC 6749 §4.1.2 recommends at most 600).'),
+      deviceCode: seconds('device-flow', 600, 'Device code lifetime (`expires_in` of the device authorization response, RFC 8628 §3.2).'),
+      idToken: seconds('tokens', 3600, 'ID token lifetime.'),
+    },
+  }),
+  scopes: option({
+    feature: 'core',
+    type: 'string[]',
+    doc: 'Scopes the server knows; others are `invalid_scope`. Published as `scopes_supported`.',
+    defaultText: 'any scope a client is registered for',
+    check: checkScopes,
+  }),
+  clockSkew: option({
+    feature: 'core',
+    type: 'seconds',
+    doc: 'Tolerance for exp/nbf/iat of incoming JWTs and SAML times.',
+    default: 60 as number,
+    check: nonNegative,
+  }),
+  maxAssertionLifetime: option({
+    feature: 'assertion-grants',
+    type: 'seconds',
+    doc: 'Longest lifetime (exp − iat) accepted for a client assertion or an assertion grant.',
+    default: 300 as number,
+    check: positiveSeconds,
+  }),
+  maxBodyBytes: option({
+    feature: 'core',
+    type: 'bytes',
+    doc: 'Largest request body accepted, in bytes (413 above it). The adapters have their own `maxBodyBytes` option with the same default; the smaller limit wins.',
+    default: 65_536 as number,
+    check: (value: unknown, path: string): number => {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new TypeError(`${path}: must be a positive number of bytes`)
+      return value
+    },
+  }),
+  metadataMaxAge: option({
+    feature: 'discovery',
+    type: 'seconds',
+    doc: 'Seconds discovery and JWKS responses may be cached (`cache-control: public, max-age=…`).',
+    default: 300 as number,
+    check: nonNegative,
+  }),
+  paths: group({
+    feature: 'core',
+    doc: 'Endpoint paths, relative to the issuer.',
+    memberNoun: 'endpoint',
+    notAnObject: 'must be an object of endpoint paths',
+    members: {
+      token: endpointPath('core', '/token', 'Token endpoint path, relative to the issuer.'),
+      jwks: endpointPath('discovery', '/jwks', 'JWKS path, relative to the issuer.'),
+      authorization: endpointPath('authorization', '/authorize', 'Authorization endpoint path.'),
+      userinfo: endpointPath('userinfo', '/userinfo', 'Userinfo endpoint path.'),
+      interaction: endpointPath('interaction', '/interaction', 'Base path of the built-in login and consent pages (`{interaction}/{uid}`).'),
+      revocation: endpointPath('revocation', '/revoke', 'Revocation endpoint path (RFC 7009).'),
+      introspection: endpointPath('introspection', '/introspect', 'Introspection endpoint path (RFC 7662).'),
+      deviceAuthorization: endpointPath('device-flow', '/device_authorization', 'Device authorization endpoint path (RFC 8628).'),
+      deviceVerification: endpointPath('device-flow', '/device', 'The device flow\'s `verification_uri`.'),
+    },
+  }),
+  trust: {
+    feature: 'assertion-grants',
+    json: true,
+    type: 'object',
+    doc: 'Issuers whose JWT (RFC 7523) and SAML (RFC 7522) assertions are accepted as grants.',
+    defaultText: 'none',
+    memberNoun: 'option',
+    members: {
+      jwtIssuers: option({
+        feature: 'assertion-grants',
+        type: 'JwtIssuerTrust[]',
+        doc: 'Issuers whose JWTs the JWT bearer grant accepts: `{ issuer, jwks, subjects?, scopes? }`.',
+        defaultText: 'none',
+        // createTrustRegistry checks the content; this is the entries' field names.
+        shape: (value: unknown, path: string) => refuseUnknownFieldsInEntries(value, JWT_ISSUER_FIELDS, path),
+        check: (value: unknown, path: string): JwtIssuerTrust[] => {
+          refuseUnknownFieldsInEntries(value, JWT_ISSUER_FIELDS, path)
+          return value as JwtIssuerTrust[]
+        },
+      }),
+      samlIdps: option({
+        feature: 'assertion-grants',
+        type: 'SamlIdpTrust[]',
+        doc: 'SAML IdPs whose assertions the SAML bearer grant accepts: `{ entityId, certificate, subjects?, scopes? }`.',
+        defaultText: 'none',
+        shape: (value: unknown, path: string) => refuseUnknownFieldsInEntries(value, SAML_IDP_FIELDS, path),
+        check: (value: unknown, path: string): SamlIdpTrust[] => {
+          refuseUnknownFieldsInEntries(value, SAML_IDP_FIELDS, path)
+          return value as SamlIdpTrust[]
+        },
+      }),
+    },
+    shape: trustShape,
+    check(value: unknown, path: string): TrustRegistry {
+      trustShape(value, path)
+      return createTrustRegistry(value as TrustOptions, path)
+    },
+    fallback: (): TrustRegistry => createTrustRegistry(undefined),
+  } satisfies OptionEntry<TrustRegistry>,
+  users: option({
+    feature: 'core',
+    type: 'UserSource | StaticUser[]',
+    doc: 'A `UserSource` (`findByUsername`, `verifyPassword`, `claims`), or a static list `{ username, password | password_hash, claims }` (passwords hashed with scrypt at start). Needed by the built-in pages, the password grant, the device grant, userinfo, and assertion grants whose subject is a person.',
+    defaultText: 'none',
+    shape: (value: unknown, path: string) => {
+      if (!Array.isArray(value) && !isUserSource(value)) throw new TypeError(`${path}: must be an array`)
+      refuseUnknownFieldsInEntries(value, STATIC_USER_FIELDS, path)
+    },
+    check: checkUsers,
+  }),
+  interaction: group({
+    feature: 'interaction',
+    json: false,
+    doc: 'Your own login and consent UI.',
+    members: {
+      url: option({
+        feature: 'interaction',
+        json: false,
+        type: '(uid) => string',
+        doc: '`(uid) => url` of your own login/consent UI; it calls `server.interactions.details` and `.finish` (see [interaction.md](interaction.md)).',
+        defaultText: 'the built-in pages',
+        check: fn<(uid: string) => string>('of the interaction uid'),
+      }),
+    },
+  }),
+  sessionTtl: option({ feature: 'interaction', type: 'seconds', doc: 'Browser session (single sign-on) lifetime.', default: 86_400 as number, check: positiveSeconds }),
+  consentTtl: option({ feature: 'interaction', type: 'seconds', doc: 'How long granted consent is remembered.', default: 31_536_000 as number, check: positiveSeconds }),
+  interactionTtl: option({
+    feature: 'interaction',
+    type: 'seconds',
+    doc: 'Lifetime of a login/consent step in progress (and of its cookie).',
+    default: 600 as number,
+    check: positiveSeconds,
+  }),
+  pkce: group({
+    feature: 'authorization',
+    doc: 'PKCE policy (RFC 7636, RFC 9700 §2.1.1).',
+    members: {
+      required: option({
+        feature: 'authorization',
+        type: '"public" | "all"',
+        doc: 'Who must send a PKCE challenge: `public` clients (RFC 9700 §2.1.1 MUST) or `all`.',
+        default: 'public' as 'public' | 'all',
+        check: oneOf<'public' | 'all'>(['public', 'all']),
+      }),
+      allowPlain: option({
+        feature: 'authorization',
+        type: 'boolean',
+        doc: 'Accept `code_challenge_method=plain` (RFC 7636 §4.2).',
+        default: false as boolean,
+        check: boolean,
+      }),
+    },
+  }),
+  deviceFlow: group({
+    feature: 'device-flow',
+    doc: 'Device authorization grant (RFC 8628): polling interval and code-entry limits.',
+    members: {
+      interval: seconds('device-flow', 5, 'Seconds a device waits between polls (RFC 8628 §3.2 `interval`); grows by 5 on each `slow_down`.'),
+      maxAttempts: option({
+        feature: 'device-flow',
+        type: 'count',
+        doc: 'Code entries per source address and per browser in one window (RFC 8628 §5.1).',
+        default: 10 as number,
+        check: wholeNumberAtLeastOne,
+      }),
+      attemptWindow: seconds('device-flow', 900, 'Length of the code-entry counting window.'),
+    },
+  }),
+  passwordGrant: group({
+    feature: 'password-grant',
+    doc: 'Throttling of password attempts per username.',
+    members: {
+      maxFailures: option({
+        feature: 'password-grant',
+        type: 'count',
+        doc: 'Failed password attempts per username before a lockout (login page and password grant).',
+        default: 5 as number,
+        check: wholeNumberAtLeastOne,
+      }),
+      failureWindow: seconds('password-grant', 900, 'Length of the failure-counting window and so of a lockout.'),
+    },
+  }),
+  // The switches have no plain `default`: they are not values to tune, so they
+  // stay out of the exported `defaults`, as in 0.1.
+  allowHttpRedirectUris: option({
+    feature: 'authorization',
+    type: 'boolean',
+    doc: 'SECURITY: accept http redirect URIs on non-loopback hosts (RFC 9700 §2.6 forbids them); loopback http and app schemes are always accepted. Only for tests.',
+    defaultText: '`false`',
+    check: boolean,
+    fallback: () => false,
+  }),
+  allowHttpIssuer: option({
+    feature: 'core',
+    type: 'boolean',
+    doc: 'SECURITY: accept an http issuer on a non-loopback host (only behind TLS termination, for tests).',
+    defaultText: '`false`',
+    check: boolean,
+    fallback: () => false,
+  }),
+  deps: group({
+    feature: 'core',
+    json: false,
+    doc: 'Replaceable sources of time and randomness, for tests. The default memory storage uses `deps.now` too.',
+    members: {
+      now: option({
+        feature: 'core',
+        json: false,
+        type: '() => number',
+        doc: 'Clock: seconds since the epoch, may be fractional. The default memory storage uses it too.',
+        defaultText: 'system clock',
+        check: fn<() => number>('returning seconds since the epoch'),
+        fallback: () => () => Date.now() / 1000,
+      }),
+      randomId: option({
+        feature: 'core',
+        json: false,
+        type: '() => string',
+        doc: 'Ids (jti, grant ids).',
+        defaultText: 'random',
+        check: fn<() => string>('returning a unique id'),
+        fallback: () => randomId,
+      }),
+      randomToken: option({
+        feature: 'core',
+        json: false,
+        type: '() => string',
+        doc: 'Secrets: 256 bits, base64url.',
+        defaultText: 'random',
+        check: fn<() => string>('returning 256 random bits, base64url'),
+        fallback: () => () => randomToken(32),
+      }),
+    },
+  }),
+}
+
+/** The schema's type: one entry per top-level option. */
+export type OptionSchema = typeof optionSchema
+
+/** Names of the top-level options. */
+export type OptionName = keyof OptionSchema
+
+/**
+ * Resolves one entry: the given value checked, or its default when absent.
+ * `null` is a value, and refused by the checks: JSON has no "absent" but omission.
+ *
+ * @throws TypeError naming `path`
+ * @example
+ * resolveEntry(optionSchema.sessionTtl, undefined, 'sessionTtl', { input: {} }) // 86400
+ */
+export function resolveEntry<T>(entry: OptionEntry<T>, value: unknown, path: string, ctx: CheckContext): T {
+  if (value !== undefined) return entry.check(value, path, ctx)
+  if (entry.required !== undefined) throw new TypeError(`${path}: is required (${entry.required})`)
+  if (entry.fallback !== undefined) return entry.fallback(ctx)
+  return entry.default as T
+}
+
+/** One documented option or member: its dotted path and its entry. */
+export interface OptionRow {
+  readonly path: string
+  readonly entry: OptionEntry<unknown>
+}
+
+/**
+ * Every entry as a row of the reference: top-level options, then members as
+ * `ttl.accessToken`. A group whose members are all listed is left out itself,
+ * except a collaborator (`keys`) that also takes another form.
+ *
+ * @example
+ * optionRows().map((r) => r.path) // ['issuer', 'clients', …, 'ttl.accessToken', …]
+ */
+export function optionRows(schema: Readonly<Record<string, OptionEntry<unknown>>> = optionSchema as never): OptionRow[] {
+  const rows: OptionRow[] = []
+  for (const [name, entry] of Object.entries(schema)) {
+    if (entry.members === undefined || name === 'keys') rows.push({ path: name, entry })
+    if (entry.members !== undefined) for (const [member, m] of Object.entries(entry.members)) rows.push({ path: `${name}.${member}`, entry: m })
+  }
+  return rows
+}
+
+/** The exported `defaults`: every top-level option with a plain default, groups as objects of their members' defaults. */
+export type DefaultsOf<S> = {
+  -readonly [K in keyof S as S[K] extends { default: unknown; json: true } ? K : never]: S[K] extends { members: infer M }
+    ? { -readonly [N in keyof M as M[N] extends { default: unknown } ? N : never]: Resolved<M[N]> }
+    : Resolved<S[K]>
+}
+
+/**
+ * The plain defaults of a schema, as `defaults` exports them. Collaborators
+ * (`json: false`) are left out: their defaults are built, not values.
+ *
+ * @example
+ * defaultsOf(optionSchema).ttl.accessToken // 3600
+ */
+export function defaultsOf<S extends Record<string, OptionEntry<any>>>(schema: S): DefaultsOf<S> {
+  const out: Record<string, unknown> = {}
+  for (const [name, entry] of Object.entries(schema)) {
+    if (entry.json && entry.default !== undefined) out[name] = structuredClone(entry.default)
+  }
+  return out as DefaultsOf<S>
+}
+
+/** The resolved value of every option but `paths`, whose names the caller's endpoints decide. */
+export type ResolvedSchema = { readonly [K in Exclude<OptionName, 'paths'>]: Resolved<OptionSchema[K]> }

@@ -1,0 +1,59 @@
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { ClientRegistry } from '../../src/clients/registry.js'
+import type { ResolvedOptions } from '../../src/config/resolve.js'
+import type { GrantHandler } from '../../src/grants/types.js'
+import type { Feature } from '../../src/features/types.js'
+import type { KeyStore } from '../../src/keys/key-store.js'
+import type { Storage } from '../../src/storage/types.js'
+import type { TrustRegistry } from '../../src/trust/registry.js'
+import type { UserSource } from '../../src/users/user-source.js'
+
+/**
+ * What `resolveOptions` returns, written out: a change to an entry's check or
+ * default that changes the type the server context sees fails `tsc`.
+ */
+interface Expected<P extends string> {
+  readonly issuer: string
+  readonly clients: ClientRegistry
+  readonly storage: Storage
+  readonly keys: KeyStore
+  readonly grants: ReadonlyMap<string, GrantHandler>
+  readonly features: readonly Feature[]
+  readonly accessTokenFormat: 'jwt' | 'opaque'
+  readonly accessTokenAudience: string | string[]
+  readonly ttl: {
+    readonly accessToken: number
+    readonly refreshToken: number
+    readonly refreshTokenAbsolute: number
+    readonly authorizationCode: number
+    readonly deviceCode: number
+    readonly idToken: number
+  }
+  readonly scopes: ReadonlySet<string> | undefined
+  readonly clockSkew: number
+  readonly maxAssertionLifetime: number
+  readonly maxBodyBytes: number
+  readonly metadataMaxAge: number
+  readonly paths: Readonly<Record<P, string>>
+  readonly trust: TrustRegistry
+  readonly users: UserSource | undefined
+  readonly interaction: { readonly url: ((uid: string) => string) | undefined }
+  readonly sessionTtl: number
+  readonly consentTtl: number
+  readonly interactionTtl: number
+  readonly pkce: { readonly required: 'public' | 'all'; readonly allowPlain: boolean }
+  readonly deviceFlow: { readonly interval: number; readonly maxAttempts: number; readonly attemptWindow: number }
+  readonly passwordGrant: { readonly maxFailures: number; readonly failureWindow: number }
+  readonly allowHttpRedirectUris: boolean
+  readonly allowHttpIssuer: boolean
+  readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }
+}
+
+type Flat<T> = { [K in keyof T]: T[K] }
+
+describe('ResolvedOptions', () => {
+  it('has one typed property per option (checked by tsc)', () => {
+    expectTypeOf<Flat<ResolvedOptions<'token' | 'jwks'>>>().toEqualTypeOf<Expected<'token' | 'jwks'>>()
+    expect(true).toBe(true)
+  })
+})
