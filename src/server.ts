@@ -132,11 +132,6 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
   return { ctx, bound }
 }
 
-function nonNegative(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${path}: must be a number >= 0`)
-  return value
-}
-
 /**
  * Creates an authorization server. All options are validated here: a mistake
  * is a TypeError naming the field, never a failure at the first request.

@@ -6,6 +6,7 @@ import type { AuthorizationRequest } from '../storage/types.js'
 import { resolveScope } from '../tokens/scope.js'
 import type { RedirectTarget } from './target.js'
 import { RedirectError } from '../endpoints/failure.js'
+import { Scope } from '../tokens/scope.js'
 
 /** Response types grantkit answers (RFC 6749 §3.1.1, OAuth 2.0 Multiple Response Types §3). */
 export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as const
@@ -114,8 +115,7 @@ export async function parseAuthorizationRequest(
     }
 
     const scope = resolveScope(ctx.scopes, client!, params.get('scope'))
-    const scopes = scope.split(' ')
-    const openid = scopes.includes('openid')
+    const openid = Scope.parse(scope).has('openid')
     if (responseType.includes('id_token') && !openid) {
       throw new OAuthError('invalid_scope', { description: 'An id_token response needs the openid scope.' })
     }

@@ -5,6 +5,7 @@ import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { bearerError, extractBearer } from '../resource/bearer.js'
 import { claimsForScope, SCOPE_CLAIMS } from '../tokens/id-token.js'
 import { validateAccessToken } from '../tokens/validate.js'
+import { Scope } from '../tokens/scope.js'
 
 /**
  * The OIDC userinfo endpoint (OIDC Core §5.3): claims of the token's subject,
@@ -18,8 +19,7 @@ export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest)
   if (token === undefined) return bearerError(realm)
   const active = await validateAccessToken(ctx, token)
   if (active === null) return bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.')
-  const scope = active.scope.split(' ')
-  if (!scope.includes('openid')) return bearerError(realm, 'insufficient_scope', 'The access token lacks the openid scope.', 'openid')
+  if (!Scope.parse(active.scope).has('openid')) return bearerError(realm, 'insufficient_scope', 'The access token lacks the openid scope.', 'openid')
   const all = ctx.users === undefined ? undefined : await ctx.users.claims(active.sub)
   // OIDC Core §5.3.3: a subject that no longer exists is an invalid token.
   if (all === undefined) return bearerError(realm, 'invalid_token', 'The subject of the token is unknown.')

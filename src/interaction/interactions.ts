@@ -9,9 +9,9 @@ import { redirectToClient } from '../authorize/target.js'
 import { deviceDonePage } from '../pages/device.js'
 import { errorPage } from '../pages/html.js'
 import type { AuthorizationRequest, InteractionRecord } from '../storage/types.js'
-import { parseScope } from '../tokens/scope.js'
 import { startSession } from './session.js'
 import { requireStore } from '../storage/features.js'
+import { Scope } from '../tokens/scope.js'
 
 /** Binds an interaction to the browser that started it, so a link to it is useless to anyone else. */
 const INTERACTION_COOKIE = 'grantkit_interaction'
@@ -64,8 +64,7 @@ export async function nextStep(
   if (consentedNow) return { step: 'done', remembered: null }
   const remembered = await ctx.storage.consents.find(login.sub, request.clientId)
   if (request.prompt.includes('consent')) return { step: 'consent', remembered }
-  const granted = new Set((remembered ?? '').split(' '))
-  const covered = request.scope.split(' ').every((s) => s === '' || granted.has(s))
+  const covered = Scope.parse(request.scope).isSubsetOf(Scope.parse(remembered ?? ''))
   return { step: covered ? 'done' : 'consent', remembered }
 }
 
@@ -127,8 +126,8 @@ export async function interactionDetails(ctx: ServerContext, req: GrantkitReques
     uid,
     prompt: step === 'login' ? 'login' : 'consent',
     client: { id: client.id, name: typeof client.metadata.client_name === 'string' ? client.metadata.client_name : client.id },
-    scopes: record.request.scope.split(' ').filter(Boolean),
-    grantedScopes: (remembered ?? '').split(' ').filter(Boolean),
+    scopes: [...Scope.parse(record.request.scope)],
+    grantedScopes: [...Scope.parse(remembered ?? '')],
     csrf: record.csrf,
   }
   if (record.request.loginHint !== undefined) details.loginHint = record.request.loginHint
@@ -184,10 +183,10 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
   }
   let granted: string | undefined
   if (result.consent !== undefined && record.login !== undefined) {
-    const requested = new Set(request.scope.split(' '))
-    const scopes = result.consent.scope === undefined ? [...requested].filter(Boolean) : parseScope(result.consent.scope)
-    if (scopes.some((s) => !requested.has(s))) throw new TypeError('finish: consent.scope must be within the requested scope')
-    granted = scopes.join(' ')
+    const requested = Scope.parse(request.scope)
+    const chosen = result.consent.scope === undefined ? requested : Scope.parse(result.consent.scope)
+    if (!chosen.isSubsetOf(requested)) throw new TypeError('finish: consent.scope must be within the requested scope')
+    granted = String(chosen)
   }
 
   const { step } = await nextStep(ctx, request, record.login, granted !== undefined)
@@ -203,7 +202,7 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
   const scope = granted ?? request.scope
   if (granted !== undefined) {
     const before = (await ctx.storage.consents.find(login.sub, client.id)) ?? ''
-    const union = [...new Set([...before.split(' '), ...granted.split(' ')])].filter(Boolean).join(' ')
+    const union = String(Scope.of([...Scope.parse(before), ...Scope.parse(granted)]))
     await ctx.storage.consents.save(login.sub, client.id, union, Math.floor(ctx.now()) + ctx.consentTtl)
   }
   cookies.push(clearBinding)

@@ -3,6 +3,7 @@ import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { signJwt } from '../crypto/jose.js'
 import type { SigningAlgorithm } from '../keys/signing-key.js'
+import { Scope } from './scope.js'
 
 /** Claims released per scope (OIDC Core §5.4). */
 export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
@@ -20,7 +21,7 @@ export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
  */
 export function claimsForScope(all: Record<string, unknown>, scope: string, sub: string): Record<string, unknown> {
   const out: Record<string, unknown> = { sub }
-  for (const s of scope.split(' ')) {
+  for (const s of Scope.parse(scope)) {
     for (const name of SCOPE_CLAIMS[s] ?? []) if (all[name] !== undefined) out[name] = all[name]
   }
   return out

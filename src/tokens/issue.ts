@@ -1,7 +1,6 @@
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import type { GrantContext, TokenResponseBody } from '../grants/types.js'
-import type { Scope } from './scope.js'
 import { issueAccessToken, type AccessTokenGrant } from './access-token.js'
 import { issueIdToken } from './id-token.js'
 import type { TokenIssue } from './types.js'

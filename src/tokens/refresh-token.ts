@@ -3,6 +3,7 @@ import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import type { RefreshTokenRecord } from '../storage/types.js'
 import type { RefreshTokenInput } from './types.js'
+import { Scope } from './scope.js'
 export type { RefreshTokenInput } from './types.js'
 
 /**
@@ -16,9 +17,9 @@ export type { RefreshTokenInput } from './types.js'
  */
 export function shouldIssueRefreshToken(client: Client, scope: string): boolean {
   if (!client.grantTypes.has('refresh_token')) return false
-  const scopes = scope.split(' ')
-  if (!scopes.includes('openid')) return true
-  return scopes.includes('offline_access') || client.metadata.always_issue_refresh_token === true
+  const scopes = Scope.parse(scope)
+  if (!scopes.has('openid')) return true
+  return scopes.has('offline_access') || client.metadata.always_issue_refresh_token === true
 }
 
 
