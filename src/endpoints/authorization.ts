@@ -43,6 +43,7 @@ export const authorizationFeature: Feature = {
   endpoints: [{ name: 'authorization', path: '/authorize', methods: ['GET', 'POST'], errors: 'page', handle: authorizationEndpoint }],
   stores: FEATURE_STORES.authorization,
   clientMetadata: ['redirect_uris', 'response_types'],
+  options: ['allowHttpRedirectUris', 'pkce', 'pkce.allowPlain', 'pkce.required', 'ttl.authorizationCode'],
   discovery: (c) => {
     const ctx = c as ServerContext
     const codeFlow = ctx.grants.has('authorization_code')

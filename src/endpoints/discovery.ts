@@ -39,6 +39,7 @@ const discoveryDocument = createDiscoveryEndpoint()
 /** RFC 8414 §3 and OIDC Discovery §4: the same document at both well-known places. */
 export const discoveryFeature: Feature = {
   name: 'discovery',
+  options: ['metadataMaxAge'],
   endpoints: [
     { name: 'metadata', path: '/.well-known/oauth-authorization-server', wellKnown: 'insert', methods: ['GET'], errors: 'json', handle: discoveryDocument },
     { name: 'openidConfiguration', path: '/.well-known/openid-configuration', wellKnown: 'append', methods: ['GET'], errors: 'json', handle: discoveryDocument },

@@ -71,6 +71,6 @@ export interface Feature {
   readonly stores?: readonly (keyof Storage)[]
   /** Client metadata fields (RFC 7591 names) it reads, for documentation and registration policies. */
   readonly clientMetadata?: readonly string[]
-  /** Names of the options it owns (entries of the option schema), for documentation. */
+  /** Names of the options it owns (dotted paths of the option schema, whose entries name this feature), for documentation. */
   readonly options?: readonly string[]
 }

@@ -157,3 +157,23 @@ describe('one failure path', () => {
     expect(new URL(redirected.headers.location as string).searchParams.get('error')).toBe('invalid_scope')
   })
 })
+
+describe('options owned by features', () => {
+  it('lists in each built-in feature exactly the schema options that name it as their owner', async () => {
+    const { optionSchema } = await import('../../src/config/schema.js')
+    const owned = new Map<string, string[]>()
+    const walk = (entries: Record<string, { feature: string; members?: Record<string, never> }>, prefix: string) => {
+      for (const [name, entry] of Object.entries(entries)) {
+        const path = prefix + name
+        // Endpoint paths come from the endpoints themselves.
+        if (!path.startsWith('paths')) owned.set(entry.feature, [...(owned.get(entry.feature) ?? []), path])
+        if (entry.members !== undefined) walk(entry.members, path + '.')
+      }
+    }
+    walk(optionSchema as never, '')
+    for (const feature of defaultFeatures) {
+      if (!owned.has(feature.name) && feature.options === undefined) continue
+      expect([...(feature.options ?? [])].sort(), feature.name).toEqual((owned.get(feature.name) ?? []).sort())
+    }
+  })
+})
