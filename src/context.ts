@@ -3,6 +3,7 @@ import type { EventHub } from './events/events.js'
 import type { GrantHandler } from './grants/types.js'
 import type { KeyStore } from './keys/key-store.js'
 import type { Storage } from './storage/types.js'
+import type { TokenLifetimes } from './tokens/types.js'
 import type { TrustRegistry } from './trust/registry.js'
 import type { UserSource } from './users/user-source.js'
 
@@ -66,14 +67,7 @@ export interface ServerContext {
   readonly accessTokenFormat: 'jwt' | 'opaque'
   /** `aud` of access tokens. */
   readonly accessTokenAudience: string | string[]
-  readonly ttl: {
-    readonly accessToken: number
-    readonly refreshToken: number
-    readonly refreshTokenAbsolute: number
-    readonly authorizationCode: number
-    readonly deviceCode: number
-    readonly idToken: number
-  }
+  readonly ttl: TokenLifetimes
   readonly clockSkew: number
   readonly maxAssertionLifetime: number
   /** Scopes the server knows; undefined means any scope a client is registered for. */

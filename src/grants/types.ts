@@ -4,7 +4,7 @@ import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
 import type { RefreshTokenRecord, Storage } from '../storage/types.js'
 import type { Scope } from '../tokens/scope.js'
-import type { ActiveAccessToken, RefreshTokenInput, TokenIssue } from '../tokens/types.js'
+import type { ActiveAccessToken, RefreshTokenInput, TokenIssue, TokenLifetimes } from '../tokens/types.js'
 import type { TrustRegistry } from '../trust/registry.js'
 import type { UserAccount, UserSource } from '../users/user-source.js'
 
@@ -50,14 +50,7 @@ export interface GrantConfig {
   readonly issuer: string
   /** The token endpoint's URL: an assertion's `aud` may name it (RFC 7523 §3, RFC 7522 §3). */
   readonly tokenEndpoint: string
-  readonly ttl: {
-    readonly accessToken: number
-    readonly refreshToken: number
-    readonly refreshTokenAbsolute: number
-    readonly authorizationCode: number
-    readonly deviceCode: number
-    readonly idToken: number
-  }
+  readonly ttl: TokenLifetimes
   readonly clockSkew: number
   readonly maxAssertionLifetime: number
 }

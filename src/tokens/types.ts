@@ -43,3 +43,14 @@ export interface ActiveAccessToken {
   grantId?: string
   claims: Record<string, unknown>
 }
+
+/** Lifetimes of what the server issues, in seconds, with every default applied (option `ttl`). */
+export interface TokenLifetimes {
+  readonly accessToken: number
+  readonly refreshToken: number
+  /** The end of a refresh-token chain, counted from its first token; rotation never extends it. */
+  readonly refreshTokenAbsolute: number
+  readonly authorizationCode: number
+  readonly deviceCode: number
+  readonly idToken: number
+}
