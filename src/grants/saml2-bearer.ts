@@ -47,8 +47,8 @@ function confirmationProblem(ctx: GrantContext, c: SamlSubjectConfirmation, now:
 }
 
 /**
- * The RFC 7522 §3 rules beyond the signature. Returns when the assertion stops
- * being usable (seconds), which is how long its ID must be remembered.
+ * The RFC 7522 §3 rules beyond the signature. Returns until when (seconds,
+ * before the clock skew) the assertion's ID must be remembered.
  */
 function checkAssertion(ctx: GrantContext, a: SamlAssertion): number {
   const now = ctx.now()
@@ -73,11 +73,14 @@ function checkAssertion(ctx: GrantContext, a: SamlAssertion): number {
   const usable = bearers.find((_, i) => problems[i] === undefined)
   if (usable === undefined) throw invalid(problems[0]!)
 
-  // RFC 7522 §3 item 4: the assertion's expiry; the later NotOnOrAfter cannot extend the earlier.
-  const expiresAt = Math.min(usable.notOnOrAfter!, c.notOnOrAfter ?? Infinity)
+  // RFC 7522 §3 item 4: the assertion is usable while a bearer confirmation is, and never past Conditions.
+  const latestConfirmation = Math.max(...bearers.map((b) => b.notOnOrAfter ?? -Infinity))
+  const usableUntil = Math.min(latestConfirmation, c.notOnOrAfter ?? Infinity)
   // RFC 7522 §3 item 6: an unreasonably far NotOnOrAfter may be refused.
-  if (expiresAt - a.issueInstant > ctx.config.maxAssertionLifetime) throw invalid('assertion lives longer than maxAssertionLifetime')
-  return Math.ceil(expiresAt)
+  if (usableUntil - a.issueInstant > ctx.config.maxAssertionLifetime) throw invalid('assertion lives longer than maxAssertionLifetime')
+  // RFC 7522 §3 item 6 (one use): remember the ID as long as any confirmation or
+  // the Conditions could still let it through, not only until the one used now.
+  return Math.ceil(Math.max(latestConfirmation, c.notOnOrAfter ?? -Infinity, usable.notOnOrAfter!))
 }
 
 /**

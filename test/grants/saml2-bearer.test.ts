@@ -12,7 +12,7 @@ import {
   type UserSource,
 } from '../../src/index.js'
 import { basic, counterIds, fakeClock, json, tokenRequest } from '../helpers.js'
-import { assertionXml, b64url, IDP_CERT, IDP_ENTITY_ID, ISSUER, OTHER_CERT, OTHER_KEY, sign, START, TOKEN_URL, type AssertionOptions } from '../saml/helpers.js'
+import { assertionXml, b64url, BEARER, iso, IDP_CERT, IDP_ENTITY_ID, ISSUER, OTHER_CERT, OTHER_KEY, sign, START, TOKEN_URL, type AssertionOptions } from '../saml/helpers.js'
 
 const SKEW = 60
 
@@ -125,10 +125,10 @@ describe('SAML 2.0 bearer assertion grant (RFC 7522)', () => {
       expect((await h.token({ assertion })).status).toBe(200)
     })
 
-    it('remembers the assertion ID until it expires plus the clock skew', async () => {
+    it('remembers the assertion ID until the latest NotOnOrAfter (confirmation or Conditions) plus the clock skew', async () => {
       const h = setup()
       expect((await h.token({ assertion: signed({ notOnOrAfter: START + 300, confirmationNotOnOrAfter: START + 200 }) })).status).toBe(200)
-      expect(h.marked).toEqual([{ key: `saml:${JSON.stringify([IDP_ENTITY_ID, '_a1'])}`, expiresAt: START + 200 + SKEW }])
+      expect(h.marked).toEqual([{ key: `saml:${JSON.stringify([IDP_ENTITY_ID, '_a1'])}`, expiresAt: START + 300 + SKEW }])
     })
   })
 
@@ -327,6 +327,19 @@ describe('SAML 2.0 bearer assertion grant (RFC 7522)', () => {
     it('refuses an assertion that lives longer than maxAssertionLifetime', async () => {
       const h = setup()
       await expectInvalidGrant(h, await h.token({ assertion: signed({ notOnOrAfter: START + 3600, confirmationNotOnOrAfter: START + 3600 }) }), /maxAssertionLifetime/)
+    })
+
+    it('remembers an assertion ID until the latest bearer confirmation could still be used, not the first', async () => {
+      const h = setup()
+      const scd = (noa: number) =>
+        `<saml:SubjectConfirmation Method="${BEARER}"><saml:SubjectConfirmationData Recipient="${TOKEN_URL}" NotOnOrAfter="${iso(noa)}"/></saml:SubjectConfirmation>`
+      // Two bearer confirmations: the first runs out at +30 s, the second at +240 s (Conditions too).
+      const assertion = signed({ confirmations: scd(START + 30) + scd(START + 240) })
+      expect((await h.token({ assertion })).status).toBe(200)
+      expect(h.marked.at(-1)!.expiresAt).toBeGreaterThanOrEqual(START + 240 + SKEW)
+      // Past the first confirmation and its skew, the second still lets the assertion through: its ID must still be remembered.
+      h.clock.advance(30 + SKEW + 10)
+      await expectInvalidGrant(h, await h.token({ assertion }), /replayed/)
     })
 
     it('refuses a replayed assertion ID, even from another client', async () => {
