@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { ServerContext } from '../context.js'
-import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../crypto/jose.js'
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES } from '../crypto/jose.js'
 import { JwtAssertionError, peekJwtAssertion, verifyJwtAssertion } from '../crypto/jwt-assertion.js'
 import { OAuthError } from '../errors.js'
 import type { FormParams } from '../http/form.js'
@@ -168,7 +168,9 @@ async function verifyClientAssertion(
   } else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
     // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing, whatever the method.
     if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) throw authFailure(ctx, client.id, method, 'client secret expired')
-    algorithms = HMAC_ALGORITHMS
+    // RFC 7518 §3.2: only the algorithms whose hash the secret is at least as long as.
+    const secretBytes = client.hmacSecret.byteLength
+    algorithms = HMAC_ALGORITHMS.filter((a) => secretBytes >= HMAC_MIN_KEY_BYTES[a])
     keys = client.hmacSecret
   }
   else throw authFailure(ctx, client.id, 'client_assertion', `client is registered for ${method}`)

@@ -1,6 +1,6 @@
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createPublicKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto'
-import { localKeySet, type JSONWebKeySet, type JWK, type LocalKeySet } from '../crypto/jose.js'
+import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, localKeySet, type JSONWebKeySet, type JWK, type LocalKeySet } from '../crypto/jose.js'
 
 /** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
 export type ClientAuthMethod =
@@ -46,6 +46,11 @@ export interface ClientMetadata {
   default_scope?: string
   /** The client's public keys, for private_key_jwt and JWT bearer assertions it signs. */
   jwks?: JSONWebKeySet
+  /**
+   * grantkit extension: subjects this client may name in JWT bearer assertions
+   * (RFC 7523) it signs with its own keys, besides itself. Default: only itself.
+   */
+  jwt_bearer_subjects?: string[]
   [extension: string]: unknown
 }
 
@@ -70,6 +75,8 @@ export interface Client {
   readonly hmacSecret: Uint8Array | undefined
   /** The client's key set, imported once. */
   readonly keys: LocalKeySet | undefined
+  /** Subjects the client may assert in JWT bearer assertions signed with its own keys: itself and `jwt_bearer_subjects`. */
+  readonly selfAssertableSubjects: ReadonlySet<string>
 }
 
 /**
@@ -157,6 +164,17 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
   if (method === 'client_secret_jwt' && secret === undefined) {
     fail(`${path}.client_secret`, 'is required in plain form for client_secret_jwt: it is the HMAC key')
   }
+  if (method === 'client_secret_jwt' && secret !== undefined) {
+    const pinned = metadata.token_endpoint_auth_signing_alg
+    if (pinned !== undefined && !(HMAC_ALGORITHMS as readonly unknown[]).includes(pinned)) {
+      fail(`${path}.token_endpoint_auth_signing_alg`, `must be one of ${HMAC_ALGORITHMS.join(', ')} for client_secret_jwt`)
+    }
+    // RFC 7518 §3.2: the HMAC key must be at least as long as the hash output.
+    const need = HMAC_MIN_KEY_BYTES[(pinned as (typeof HMAC_ALGORITHMS)[number] | undefined) ?? 'HS256']
+    if (Buffer.byteLength(secret, 'utf8') < need) {
+      fail(`${path}.client_secret`, `must be at least ${need} bytes for client_secret_jwt${pinned === undefined ? '' : ` with ${pinned}`} (RFC 7518 §3.2)`)
+    }
+  }
   if (method === 'none' && hasSecret) fail(`${path}.client_secret`, 'a client with token_endpoint_auth_method "none" has no secret')
   if (method === 'private_key_jwt' && metadata.jwks === undefined) {
     fail(`${path}.jwks`, 'is required for private_key_jwt (jwks_uri is not supported)')
@@ -229,5 +247,6 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
     secretExpiresAt: expiresAt,
     hmacSecret: method === 'client_secret_jwt' && secret !== undefined ? new TextEncoder().encode(secret) : undefined,
     keys,
+    selfAssertableSubjects: new Set([id, ...(stringArray(metadata.jwt_bearer_subjects, `${path}.jwt_bearer_subjects`) ?? [])]),
   }
 }

@@ -60,6 +60,12 @@ export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number]
  */
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
 
+/**
+ * Smallest HMAC key for each algorithm, in bytes: RFC 7518 §3.2 requires a key
+ * at least as long as the hash output.
+ */
+export const HMAC_MIN_KEY_BYTES: Readonly<Record<(typeof HMAC_ALGORITHMS)[number], number>> = { HS256: 32, HS384: 48, HS512: 64 }
+
 /** One of {@link HMAC_ALGORITHMS}. */
 export type HmacAlgorithm = (typeof HMAC_ALGORITHMS)[number]
 

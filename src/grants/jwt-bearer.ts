@@ -15,7 +15,9 @@ const invalid = (detail: string): OAuthError => new OAuthError('invalid_grant', 
 function trustFor(trust: TrustRegistry, client: Client, iss: string) {
   const trusted = trust.jwtIssuers.get(iss)
   if (trusted !== undefined) return { keys: trusted.keys, subjects: trusted.subjects, scopes: trusted.scopes }
-  if (iss === client.id && client.keys !== undefined) return { keys: client.keys, subjects: undefined, scopes: undefined }
+  // SECURITY: a client's own key may speak for the client, and for the people it
+  // is configured for, never for any user of the server (issue: self-issued assertions).
+  if (iss === client.id && client.keys !== undefined) return { keys: client.keys, subjects: client.selfAssertableSubjects, scopes: undefined }
   return undefined
 }
 

@@ -1,4 +1,5 @@
-import { describe, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { prepareClient } from '../../src/index.js'
 import { ECHO_GRANT, expectAuthenticated, expectInvalidClient, ISSUER, JWT_BEARER, SECRETS, setup } from './fixtures.js'
 
 const echo = { grant_type: ECHO_GRANT }
@@ -21,6 +22,24 @@ describe('client_secret_jwt (RFC 7523 §2.2, OIDC Core §9)', () => {
       const client_assertion = await h.assertion(key(SECRETS.hmac), { sub: 'hmac' }, { alg })
       expectAuthenticated(await h.token(withAssertion(client_assertion)), 'hmac', 'client_secret_jwt')
     }
+  })
+
+  it('refuses HS384 and HS512 when the secret is shorter than their hash (RFC 7518 §3.2), HS256 still works', async () => {
+    const h = await setup()
+    expect(Buffer.byteLength(SECRETS.hmacShort)).toBe(40)
+    expectAuthenticated(await h.token(withAssertion(await h.assertion(key(SECRETS.hmacShort), { sub: 'hmac-short' }))), 'hmac-short', 'client_secret_jwt')
+    for (const alg of ['HS384', 'HS512']) {
+      expectInvalidClient(await h.token(withAssertion(await h.assertion(key(SECRETS.hmacShort), { sub: 'hmac-short' }, { alg }))))
+    }
+  })
+
+  it('refuses at configuration a client_secret_jwt secret shorter than the hash of its algorithm (RFC 7518 §3.2)', () => {
+    const base = { client_id: 'c', token_endpoint_auth_method: 'client_secret_jwt' as const, grant_types: ['client_credentials'] }
+    expect(() => prepareClient({ ...base, client_secret: 'x'.repeat(31) })).toThrow(/client\.client_secret: must be at least 32 bytes for client_secret_jwt/)
+    expect(() => prepareClient({ ...base, client_secret: 'x'.repeat(32) })).not.toThrow()
+    expect(() => prepareClient({ ...base, client_secret: 'x'.repeat(47), token_endpoint_auth_signing_alg: 'HS384' })).toThrow(/at least 48 bytes .* with HS384/)
+    expect(() => prepareClient({ ...base, client_secret: 'x'.repeat(63), token_endpoint_auth_signing_alg: 'HS512' })).toThrow(/at least 64 bytes .* with HS512/)
+    expect(() => prepareClient({ ...base, client_secret: 'x'.repeat(64), token_endpoint_auth_signing_alg: 'RS256' })).toThrow(/token_endpoint_auth_signing_alg: must be one of HS256/)
   })
 
   it('rejects an assertion keyed with a wrong secret', async () => {

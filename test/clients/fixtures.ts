@@ -84,7 +84,10 @@ export const SECRETS = {
   expiring: 'expiring-secret-0123456789',
   /** RFC 6749 §2.3.1: characters that must be form-url-encoded in a Basic header. */
   weird: 'p:a+s%s w rd',
-  hmac: 'hmac-secret-of-at-least-thirty-two-bytes!',
+  /** 64 bytes and more: long enough for HS512 (RFC 7518 §3.2). */
+  hmac: 'hmac-secret-of-at-least-sixty-four-bytes-so-that-hs512-is-fine!!',
+  /** 40 bytes: enough for HS256, too short for HS384 and HS512. */
+  hmacShort: 'hmac-secret-of-exactly-forty-bytes-long!',
   hmacExpired: 'expired-hmac-secret-of-at-least-32-bytes!',
 } as const
 
@@ -118,6 +121,7 @@ export function testClients(keys: TestKeys): ClientMetadata[] {
       scope: 'api:read',
     },
     { client_id: 'hmac', client_secret: SECRETS.hmac, token_endpoint_auth_method: 'client_secret_jwt', grant_types: GRANTS, scope: 'api:read' },
+    { client_id: 'hmac-short', client_secret: SECRETS.hmacShort, token_endpoint_auth_method: 'client_secret_jwt', grant_types: GRANTS, scope: 'api:read' },
     {
       client_id: 'hmac-expired',
       client_secret: SECRETS.hmacExpired,

@@ -65,7 +65,8 @@ function setup(): Harness {
     clients: [
       { client_id: 'app', client_secret: 'app-secret', grant_types: [JWT_BEARER_GRANT], scope: 'api:read api:write' },
       // A client that signs its own assertions (iss = client_id) with the keys it registered.
-      { client_id: 'robot', client_secret: 'robot-secret', jwks: { keys: [keys.robot.publicJwk] }, grant_types: [JWT_BEARER_GRANT], scope: 'api:read' },
+      { client_id: 'robot', client_secret: 'robot-secret', jwks: { keys: [keys.robot.publicJwk] }, grant_types: [JWT_BEARER_GRANT], scope: 'api:read', jwt_bearer_subjects: ['bob-sub'] },
+      { client_id: 'drone', client_secret: 'drone-secret', jwks: { keys: [keys.robot.publicJwk] }, grant_types: [JWT_BEARER_GRANT], scope: 'api:read' },
       { client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'], scope: 'api:read' },
     ],
     users,
@@ -133,12 +134,23 @@ describe('JWT bearer grant (RFC 7523 §2.1, §3)', () => {
       expect(body.scope).toBe('api:write')
     })
 
-    it("the client's own registered keys with iss = client_id, for the client itself or for a user", async () => {
+    it("the client's own registered keys with iss = client_id, for the client itself or a user it is configured for", async () => {
       const h = setup()
       const self = json(await h.grant(await h.assertion(keys.robot, { iss: 'robot', sub: 'robot' }), {}, ROBOT))
       expect(decodeJwt(self.access_token as string)).toMatchObject({ sub: 'robot', client_id: 'robot' })
       const forUser = json(await h.grant(await h.assertion(keys.robot, { iss: 'robot', sub: 'bob-sub' }), {}, ROBOT))
       expect(decodeJwt(forUser.access_token as string)).toMatchObject({ sub: 'bob-sub', client_id: 'robot' })
+    })
+
+    it("refuses a client's own assertion for any user it is not configured for (default: none but itself)", async () => {
+      const h = setup()
+      const DRONE = { authorization: basic('drone', 'drone-secret') }
+      expect(json(await h.grant(await h.assertion(keys.robot, { iss: 'drone', sub: 'drone' }), {}, DRONE)).access_token).toBeDefined()
+      const res = await h.grant(await h.assertion(keys.robot, { iss: 'drone', sub: 'bob-sub' }), {}, DRONE)
+      expect(res.status).toBe(400)
+      expect(json(res).error).toBe('invalid_grant')
+      const other = await h.grant(await h.assertion(keys.robot, { iss: 'robot', sub: 'alice-sub' }), {}, ROBOT)
+      expect(json(other).error).toBe('invalid_grant')
     })
 
     it("the requesting client as subject of a trusted issuer's assertion", async () => {
