@@ -4,6 +4,7 @@ import { OAuthError } from '../errors.js'
 import type { GrantkitRequest } from '../http/types.js'
 import type { AuthorizationRequest } from '../storage/types.js'
 import { resolveScope } from '../tokens/scope.js'
+import { matchesRedirectUri } from './redirect-uri.js'
 import type { RedirectTarget } from './target.js'
 import { RedirectError } from '../endpoints/failure.js'
 import { Scope } from '../tokens/scope.js'
@@ -73,7 +74,7 @@ export async function parseAuthorizationRequest(
   const sentUri = params.get('redirect_uri')
   let redirectUri: string
   if (sentUri !== undefined) {
-    if (!client!.redirectUris.includes(sentUri)) page('The redirect_uri is not registered for this client.')
+    if (!matchesRedirectUri(client!.redirectUris, sentUri)) page('The redirect_uri is not registered for this client.')
     redirectUri = sentUri
   } else {
     // RFC 6749 §3.1.2.3: may be omitted only when exactly one is registered.
