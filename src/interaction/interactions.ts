@@ -64,6 +64,9 @@ export async function nextStep(
   if (consentedNow) return { step: 'done', remembered: null }
   const remembered = await ctx.storage.consents.find(login.sub, request.clientId)
   if (request.prompt.includes('consent')) return { step: 'consent', remembered }
+  // A client's first authorization is always shown to the person, even when it
+  // asks for no scope: what is consented to is the client itself (OIDC Core §3.1.2.4).
+  if (remembered === null) return { step: 'consent', remembered }
   const covered = Scope.parse(request.scope).isSubsetOf(Scope.parse(remembered ?? ''))
   return { step: covered ? 'done' : 'consent', remembered }
 }

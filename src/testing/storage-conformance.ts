@@ -482,6 +482,9 @@ export function runStorageConformance(
         expect(await h.storage.consents.find('alice', 'c')).toBe('openid profile')
         expect(await h.storage.consents.find('alice', 'd')).toBeNull()
         expect(await h.storage.consents.find('bob', 'c')).toBeNull()
+        // Consent to no scope at all is still consent, and must not read as none.
+        await h.storage.consents.save('carol', 'c', '', h.now() + 100)
+        expect(await h.storage.consents.find('carol', 'c')).toBe('')
         await h.storage.consents.save('alice', 'c', 'openid profile email', h.now() + 100)
         expect(await h.storage.consents.find('alice', 'c')).toBe('openid profile email')
         await h.storage.consents.revoke('alice', 'c')

@@ -13,6 +13,7 @@ import {
   uidOf,
   WEB_CB,
   webParams,
+  testClients,
   type Harness,
 } from '../authorize/fixtures.js'
 import { contextOf } from '../../src/server.js'
@@ -257,6 +258,23 @@ describe('OpenID Connect prompt and max_age (OIDC Core §3.1.2.1, §3.1.2.6)', (
     await authorizeAs(h, browser, webParams({ scope: 'openid' }))
     const res = await h.server.authorize(authorizeRequest(webParams({ scope: 'openid email', prompt: 'none' }), { cookie: browser.cookie }))
     expectErrorRedirect(res, WEB_CB, 'consent_required')
+  })
+
+  it("asks the person on a scope-less client's first authorization, and prompt=none then answers consent_required", async () => {
+    const bare = { client_id: 'bare', client_secret: 'bare-secret', redirect_uris: ['https://bare.example/cb'], grant_types: ['authorization_code'] }
+    const h = setup({ clients: [...testClients, bare] })
+    const browser = new Browser()
+    // Signed in through another client: the session exists, no consent for `bare` does.
+    await authorizeAs(h, browser, webParams({ scope: 'openid' }))
+    const params = { ...webParams({ client_id: 'bare', redirect_uri: 'https://bare.example/cb' }) }
+    delete (params as Record<string, string>).scope
+    expectErrorRedirect(await h.server.authorize(authorizeRequest({ ...params, prompt: 'none' }, { cookie: browser.cookie })), 'https://bare.example/cb', 'consent_required')
+    const uid = await start(h, browser, params)
+    expect(await h.server.interactions.details(browser.request(), uid)).toMatchObject({ prompt: 'consent', scopes: [] })
+    // Once consented, the next one goes through without asking.
+    browser.absorb(await h.server.interactions.finish(browser.request(), uid, { consent: {} }))
+    const again = redirect(await h.server.authorize(authorizeRequest({ ...params, prompt: 'none' }, { cookie: browser.cookie })))
+    expect(again.query.get('code')).toBeTruthy()
   })
 
   it('prompt=none with a session and consent answers with a code', async () => {
