@@ -19,6 +19,10 @@ export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest)
   if (token === undefined) return bearerError(realm)
   const active = await validateAccessToken(ctx, token)
   if (active === null) return bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.')
+  // RFC 9068 §5: a token a client got for itself (client_credentials, or an
+  // assertion naming the client) has the client as subject; it must never read
+  // the claims of a person whose subject happens to be the same string.
+  if (active.sub === active.clientId) return bearerError(realm, 'invalid_token', 'The access token was issued to a client for itself, not for a person.')
   if (!Scope.parse(active.scope).has('openid')) return bearerError(realm, 'insufficient_scope', 'The access token lacks the openid scope.', 'openid')
   const all = ctx.users === undefined ? undefined : await ctx.users.claims(active.sub)
   // OIDC Core §5.3.3: a subject that no longer exists is an invalid token.

@@ -36,6 +36,11 @@ function post(form: Record<string, string>, headers: Record<string, string> = {}
   }
 }
 
+/** The sub of a JWT access token; undefined for an opaque one. */
+function decodeSub(token: string, format: 'jwt' | 'opaque'): string | undefined {
+  return format === 'jwt' ? (decodeJwt(token).sub as string) : undefined
+}
+
 function expectInvalidToken(res: GrantkitResponse): void {
   expect(res.status).toBe(401)
   const challenge = res.headers['www-authenticate'] as string
@@ -131,6 +136,19 @@ describe.each(['jwt', 'opaque'] as const)('userinfo endpoint with %s access toke
     expect(res.status).toBe(200)
     // Exactly these: no phone, address or private claims the scope does not cover.
     expect(json(res)).toEqual(expected)
+  })
+
+  it("refuses a client_credentials token whose sub equals a person's subject (RFC 9068 §5) with invalid_token", async () => {
+    // A client registered under the same identifier as alice's subject.
+    const sub = (await defaultUsers().claims('alice'))?.sub ?? 'alice'
+    const impostor = { client_id: sub, client_secret: 'impostor-secret', grant_types: ['client_credentials'], scope: 'openid profile' }
+    const { server } = setup({ accessTokenFormat, clients: [...userinfoClients, impostor] })
+    const res = await server.token(tokenRequest({ grant_type: 'client_credentials', scope: 'openid profile' }, { authorization: basic(sub, 'impostor-secret') }))
+    const token = json(res).access_token as string
+    expect(decodeSub(token, accessTokenFormat) ?? sub).toBe(sub)
+    const info = await server.handle(get(token))
+    expectInvalidToken(info)
+    expect(info.body ?? '').not.toContain('Alice')
   })
 
   it('rejects an ID token (typ JWT) presented as an access token with invalid_token', async () => {
