@@ -140,7 +140,7 @@ describe.each(['jwt', 'opaque'] as const)('userinfo endpoint with %s access toke
 
   it("refuses a client_credentials token whose sub equals a person's subject (RFC 9068 §5) with invalid_token", async () => {
     // A client registered under the same identifier as alice's subject.
-    const sub = String((await defaultUsers().claims('alice'))?.sub ?? 'alice')
+    const sub = (await defaultUsers().findByUsername('alice'))!.sub
     const impostor = { client_id: sub, client_secret: 'impostor-secret', grant_types: ['client_credentials'], scope: 'openid profile' }
     const { server } = setup({ accessTokenFormat, clients: [...userinfoClients, impostor] })
     const res = await server.token(tokenRequest({ grant_type: 'client_credentials', scope: 'openid profile' }, { authorization: basic(sub, 'impostor-secret') }))
