@@ -85,6 +85,31 @@ export async function authenticateClient(
   params: FormParams,
   endpointUrl: string,
 ): Promise<AuthenticatedClient> {
+  const found = await identifyClient(ctx, req, params, endpointUrl)
+  checkOrigin(ctx, req, found.client)
+  return found
+}
+
+/**
+ * A browser page of another origin may act for a client only from the origins
+ * the client allows (`allowed_origins`): otherwise a page anywhere could
+ * redeem a code it got hold of, even if it could not read the answer.
+ * Servers send no Origin; pages of the issuer's own origin are always allowed.
+ *
+ * @throws OAuthError `invalid_request` for an origin the client does not allow
+ */
+export function checkOrigin(ctx: Pick<ServerContext, 'issuer'>, req: GrantkitRequest, client: Client): void {
+  const origin = req.headers.origin
+  if (origin === undefined || client.allowedOrigins.has(origin) || origin === new URL(ctx.issuer).origin) return
+  throw new OAuthError('invalid_request', { description: 'Requests from this origin are not allowed for this client.', detail: `origin ${origin.slice(0, 200)} not allowed for ${client.id}` })
+}
+
+async function identifyClient(
+  ctx: ServerContext,
+  req: GrantkitRequest,
+  params: FormParams,
+  endpointUrl: string,
+): Promise<AuthenticatedClient> {
   const authorization = req.headers.authorization
   const basic = authorization !== undefined && /^basic /i.test(authorization)
   const postSecret = params.get('client_secret')

@@ -51,6 +51,13 @@ export interface ClientMetadata {
    * (RFC 7523) it signs with its own keys, besides itself. Default: only itself.
    */
   jwt_bearer_subjects?: string[]
+  /**
+   * Origins (`scheme://host[:port]`) whose browser pages may call the token,
+   * revocation, userinfo and device authorization endpoints for this client
+   * (CORS). Default: for a public client (`none`), the origins of its http(s)
+   * redirect URIs; for a confidential one, none.
+   */
+  allowed_origins?: string[]
   [extension: string]: unknown
 }
 
@@ -77,6 +84,8 @@ export interface Client {
   readonly keys: LocalKeySet | undefined
   /** Subjects the client may assert in JWT bearer assertions signed with its own keys: itself and `jwt_bearer_subjects`. */
   readonly selfAssertableSubjects: ReadonlySet<string>
+  /** Origins whose browser pages may call the server for this client (CORS): `allowed_origins`, or a public client's redirect URI origins. */
+  readonly allowedOrigins: ReadonlySet<string>
 }
 
 /**
@@ -106,6 +115,33 @@ function stringArray(value: unknown, path: string): string[] | undefined {
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+/**
+ * The origins a client's browser pages may call from (Fetch Standard CORS).
+ * Registered ones must be bare origins, https except on loopback; without a
+ * registration, a public client (a browser app, RFC 6749 §2.1) is allowed the
+ * origins of its web redirect URIs, where its pages live.
+ */
+function allowedOrigins(metadata: ClientMetadata, method: ClientAuthMethod, redirectUris: readonly string[], path: string, allowHttp: boolean): ReadonlySet<string> {
+  const listed = stringArray(metadata.allowed_origins, `${path}.allowed_origins`)
+  if (listed === undefined) {
+    if (method !== 'none') return new Set()
+    return new Set(redirectUris.map((u) => new URL(u)).filter((u) => u.protocol === 'https:' || u.protocol === 'http:').map((u) => u.origin))
+  }
+  listed.forEach((origin, i) => {
+    let url: URL | undefined
+    try {
+      url = new URL(origin)
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || url.origin !== origin || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      fail(`${path}.allowed_origins[${i}]`, `"${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`)
+    }
+    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !allowHttp) fail(`${path}.allowed_origins[${i}]`, `"${origin}" uses http on a non-loopback host`)
+  })
+  return new Set(listed)
+}
 
 /** Options of client validation. */
 export interface PrepareClientOptions {
@@ -248,5 +284,6 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
     hmacSecret: method === 'client_secret_jwt' && secret !== undefined ? new TextEncoder().encode(secret) : undefined,
     keys,
     selfAssertableSubjects: new Set([id, ...(stringArray(metadata.jwt_bearer_subjects, `${path}.jwt_bearer_subjects`) ?? [])]),
+    allowedOrigins: allowedOrigins(metadata, method, redirectUris, path, options.allowHttpRedirectUris === true),
   }
 }

@@ -65,7 +65,7 @@ export async function revocationEndpoint(ctx: ServerContext, req: GrantkitReques
 /** Token revocation (RFC 7009), advertised per RFC 8414 §2. */
 export const revocationFeature: Feature = {
   name: 'revocation',
-  endpoints: [{ name: 'revocation', path: '/revoke', methods: ['POST'], errors: 'json', handle: revocationEndpoint }],
+  endpoints: [{ name: 'revocation', path: '/revoke', methods: ['POST'], errors: 'json', cors: 'client', handle: revocationEndpoint }],
   stores: ['accessTokens', 'refreshTokens', 'grants'],
   discovery: (ctx) => ({
     revocation_endpoint: ctx.endpoints.revocation,

@@ -77,7 +77,7 @@ export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): P
 /** The token endpoint and what discovery says of it: the registered grants and the ways clients authenticate. */
 export const tokenFeature: Feature = {
   name: 'token',
-  endpoints: [{ name: 'token', path: '/token', methods: ['POST'], errors: 'json', handle: tokenEndpoint }],
+  endpoints: [{ name: 'token', path: '/token', methods: ['POST'], errors: 'json', cors: 'client', handle: tokenEndpoint }],
   stores: FEATURE_STORES.core,
   discovery: (ctx) => ({
     token_endpoint: ctx.endpoints.token,

@@ -1,4 +1,5 @@
 import type { ServerContext } from '../context.js'
+import { checkOrigin } from '../clients/authenticate.js'
 import type { Feature } from '../features/types.js'
 import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
@@ -22,6 +23,12 @@ export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest)
   // RFC 9068 §5: a token a client got for itself (client_credentials, or an
   // assertion naming the client) has the client as subject; it must never read
   // the claims of a person whose subject happens to be the same string.
+  if (req.headers.origin !== undefined) {
+    const client = await ctx.clients.find(active.clientId)
+    // A page of an origin the token's client does not allow gets nothing (CORS, see checkOrigin).
+    if (client === undefined) return bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.')
+    checkOrigin(ctx, req, client)
+  }
   if (active.sub === active.clientId) return bearerError(realm, 'invalid_token', 'The access token was issued to a client for itself, not for a person.')
   if (!Scope.parse(active.scope).has('openid')) return bearerError(realm, 'insufficient_scope', 'The access token lacks the openid scope.', 'openid')
   const all = ctx.users === undefined ? undefined : await ctx.users.claims(active.sub)
@@ -33,7 +40,7 @@ export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest)
 /** OIDC userinfo (Core §5.3) and the OpenID claims and ID token algorithms it and the ID tokens use (Discovery §3). */
 export const userinfoFeature: Feature = {
   name: 'userinfo',
-  endpoints: [{ name: 'userinfo', path: '/userinfo', methods: ['GET', 'POST'], errors: 'json', handle: userinfoEndpoint }],
+  endpoints: [{ name: 'userinfo', path: '/userinfo', methods: ['GET', 'POST'], errors: 'json', cors: 'client', handle: userinfoEndpoint }],
   discovery: (ctx) => {
     const signingAlgs = [...new Set(ctx.keys.publishedKeys(ctx.now()).map((k) => k.alg))]
     return {

@@ -15,7 +15,7 @@ export const deviceFlowFeature: Feature = {
   name: 'device-flow',
   enabled: (ctx) => (ctx as ServerContext).grants.has(DEVICE_CODE_GRANT),
   endpoints: [
-    { name: 'deviceAuthorization', path: '/device_authorization', methods: ['POST'], errors: 'json', handle: deviceAuthorizationEndpoint },
+    { name: 'deviceAuthorization', path: '/device_authorization', methods: ['POST'], errors: 'json', cors: 'client', handle: deviceAuthorizationEndpoint },
     { name: 'deviceVerification', path: '/device', methods: ['GET', 'POST'], errors: 'page', handle: deviceVerificationEndpoint },
   ],
   stores: FEATURE_STORES.deviceFlow,

@@ -69,6 +69,7 @@ export function bindFeatures(ctx: ServerContext, registered: readonly Feature[],
   const prefixes: Array<[string, BoundEndpoint]> = []
   const byName = new Map<string, BoundEndpoint>()
   const origin = new URL(ctx.issuer).origin
+  const corsOrigins = clientOriginsOf(ctx)
   for (const feature of enabled) {
     for (const store of feature.stores ?? []) {
       if (ctx.storage[store] === undefined) throw new TypeError(`storage.${store}: required by the ${feature.name} feature`)
@@ -77,7 +78,7 @@ export function bindFeatures(ctx: ServerContext, registered: readonly Feature[],
       const path = e.wellKnown === undefined ? (paths[e.name] ?? e.path) : e.path
       const route = routedPath(e, path, basePath)
       if (exact.has(route)) throw new TypeError(`paths.${e.name}: "${path}" is already the path of another endpoint`)
-      const bound = bind(ctx, e)
+      const bound = bind(ctx, e, corsOrigins)
       exact.set(route, bound)
       if (e.prefix === true) prefixes.push([route + '/', bound])
       byName.set(e.name, bound)
@@ -98,14 +99,26 @@ export function bindFeatures(ctx: ServerContext, registered: readonly Feature[],
   }
 }
 
-function bind(ctx: ServerContext, e: Endpoint): BoundEndpoint {
+function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => boolean): BoundEndpoint {
   const methods = new Set(e.methods)
   if (methods.has('GET')) methods.add('HEAD')
   const allow = e.methods.join(', ')
   const fail = (err: unknown): GrantkitResponse => failureResponse(ctx, e.name, err, e.errors)
+  const cors = e.cors === undefined ? undefined : corsPolicy(e.cors, allow, corsOrigins)
   // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path.
   return (req) => {
+    if (cors !== undefined) {
+      if (req.method === 'OPTIONS') return cors.preflight(req)
+      if (req.headers.origin !== undefined) {
+        if (!methods.has(req.method)) return methodNotAllowed(allow)
+        const res = run(req)
+        return res instanceof Promise ? res.then((r) => cors.decorate(req, r)) : cors.decorate(req, res)
+      }
+    }
     if (!methods.has(req.method)) return methodNotAllowed(allow)
+    return run(req)
+  }
+  function run(req: GrantkitRequest): GrantkitResponse | Promise<GrantkitResponse> {
     try {
       const res = e.handle(ctx, req)
       return res instanceof Promise ? res.catch(fail) : res
@@ -113,6 +126,63 @@ function bind(ctx: ServerContext, e: Endpoint): BoundEndpoint {
       return fail(err)
     }
   }
+}
+
+/** Request headers a browser client may send cross-origin: credentials and proofs (RFC 6750, RFC 9449). */
+const CORS_REQUEST_HEADERS = 'authorization, content-type, dpop'
+/** Response headers a browser client must be able to read: the Bearer challenge and a DPoP nonce. */
+const CORS_EXPOSED_HEADERS = 'www-authenticate, dpop-nonce'
+/** Seconds a browser may cache a preflight answer. */
+const PREFLIGHT_MAX_AGE = '600'
+
+/**
+ * CORS for one endpoint (Fetch Standard §3.2): preflights answered 204, and
+ * the origin echoed on responses when it may read them. Never with
+ * credentials: cookies play no part in these endpoints.
+ */
+function corsPolicy(kind: 'public' | 'client', allow: string, clientOrigins: (origin: string) => boolean) {
+  const allowOrigin = (origin: string | undefined): string | undefined => {
+    if (origin === undefined) return undefined
+    if (kind === 'public') return '*'
+    return clientOrigins(origin) ? origin : undefined
+  }
+  return {
+    preflight(req: GrantkitRequest): GrantkitResponse {
+      const origin = allowOrigin(req.headers.origin)
+      const method = req.headers['access-control-request-method']
+      if (origin === undefined || method === undefined || !allow.split(', ').includes(method)) {
+        return { status: 403, headers: { vary: 'origin', 'cache-control': 'no-store' } }
+      }
+      return {
+        status: 204,
+        headers: {
+          'access-control-allow-origin': origin,
+          'access-control-allow-methods': allow,
+          'access-control-allow-headers': CORS_REQUEST_HEADERS,
+          'access-control-max-age': PREFLIGHT_MAX_AGE,
+          vary: 'origin',
+        },
+      }
+    },
+    decorate(req: GrantkitRequest, res: GrantkitResponse): GrantkitResponse {
+      const origin = allowOrigin(req.headers.origin)
+      if (origin === undefined) return res
+      return { ...res, headers: { ...res.headers, 'access-control-allow-origin': origin, 'access-control-expose-headers': CORS_EXPOSED_HEADERS, vary: 'origin' } }
+    },
+  }
+}
+
+/**
+ * Whether any client may be called from `origin`. A static registry is asked
+ * once; a registry that cannot list its clients allows every origin here and
+ * leaves the decision to the request's own client.
+ */
+function clientOriginsOf(ctx: ServerContext): (origin: string) => boolean {
+  const issuerOrigin = new URL(ctx.issuer).origin
+  if (ctx.clients.list === undefined) return () => true
+  const origins = new Set<string>([issuerOrigin])
+  for (const client of ctx.clients.list()) for (const o of client.allowedOrigins) origins.add(o)
+  return (origin) => origins.has(origin)
 }
 
 /** The discovery document's fields from every enabled feature, in registration order. */

@@ -37,6 +37,13 @@ export interface Endpoint {
   readonly methods: readonly string[]
   /** How failures thrown by the handler are shown. */
   readonly errors: ErrorStyle
+  /**
+   * Cross-origin calls from browser pages (Fetch Standard CORS): `public`
+   * answers every origin (discovery, JWKS); `client` answers the origins some
+   * client allows (`allowed_origins`), the handler checking the request's own
+   * client. Absent: no CORS headers, preflights refused.
+   */
+  readonly cors?: 'public' | 'client'
   /** Answers a request. Throw an `OAuthError` for a protocol error; anything else becomes a bare server_error. */
   handle(ctx: EndpointContext, req: GrantkitRequest): GrantkitResponse | Promise<GrantkitResponse>
 }
