@@ -1,4 +1,13 @@
+import { rmSync } from 'node:fs'
 import { defineConfig } from 'tsup'
+
+// The three builds below run at the same time; cleaning in one of them could
+// delete what another just wrote (it did: dist/testing.d.ts went missing), so
+// dist/ is emptied once, here, before any of them starts.
+rmSync('dist', { recursive: true, force: true })
+
+/** Source maps point at src/ in the package instead of carrying every source a second time. */
+const noSourcesInMaps = { esbuildOptions: (o: { sourcesContent?: boolean }) => void (o.sourcesContent = false) }
 
 export default defineConfig([
   {
@@ -17,7 +26,7 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    ...noSourcesInMaps,
     target: 'node20',
     platform: 'node',
   },
@@ -28,6 +37,7 @@ export default defineConfig([
     format: ['esm'],
     dts: true,
     sourcemap: true,
+    ...noSourcesInMaps,
     target: 'node20',
     platform: 'node',
   },
@@ -36,6 +46,7 @@ export default defineConfig([
     entry: { 'cli/grantkit': 'src/cli/grantkit.ts' },
     format: ['esm'],
     sourcemap: true,
+    ...noSourcesInMaps,
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
