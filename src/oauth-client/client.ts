@@ -242,6 +242,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   const timeout = seconds(options.timeout, 10, 'timeout')
   const leaseTtl = seconds(options.leaseTtl, 30, 'leaseTtl')
   const authorizationTtl = seconds(options.authorizationTtl, 900, 'authorizationTtl')
+  if (authorizationTtl === 0) throw new TypeError('authorizationTtl: must be more than 0 seconds, or every callback would come too late')
   // Under a lease: one token request (refresh) or two revocation requests (disconnect), each up to `timeout`.
   if (leaseTtl <= 2 * timeout) throw new TypeError('leaseTtl: must be more than twice timeout, or slow requests could outlive their lease')
   const deps = options.deps ?? {}

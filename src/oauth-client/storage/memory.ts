@@ -2,7 +2,8 @@ import type { SealedTokens, TokenStore } from './types.js'
 
 /**
  * A token store in this process's memory, for tests and single-process
- * services. It holds sealed records only, like the others.
+ * services. It holds sealed records only, like the others. Completed flows
+ * are remembered in this process only: with several processes, use a shared store.
  *
  * @example
  * const client = createOAuthClient({ providers, store: createMemoryTokenStore(), encryption })

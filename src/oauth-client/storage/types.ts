@@ -13,8 +13,9 @@ export interface SealedTokens {
 
 /**
  * Where a client keeps the tokens of each (provider, subject), encrypted. The
- * lease methods make a refresh happen once across processes: the store, not
- * the caller, decides atomically who holds it.
+ * lease methods make a refresh happen once across processes, and `markUsed`
+ * makes an authorization complete once: the store, not the caller, decides
+ * atomically who goes first.
  *
  * @example
  * const store = createPostgresTokenStore(pool)   // or createRedisTokenStore(redis), createMemoryTokenStore()
