@@ -370,8 +370,8 @@ describe('ID token typ (RFC 8725 §3.11)', () => {
 describe('a response larger than the cap', () => {
   const CAP = 1 << 20
 
-  /** A provider whose token endpoint (or discovery) sends 16 KiB every 5 ms, forever, until the connection closes. */
-  async function endlessProvider(where: 'token' | 'discovery', declareLength?: number) {
+  /** A provider whose token endpoint (or discovery, or any path) sends 16 KiB every 5 ms, forever, until the connection closes. */
+  async function endlessProvider(where: 'token' | 'discovery' | 'any', declareLength?: number) {
     const http = await listen()
     const seen = { written: 0, closedAfterMs: -1, started: 0 }
     const drip = (res: ServerResponse) => {
@@ -428,6 +428,25 @@ describe('a response larger than the cap', () => {
       expect(seen.closedAfterMs).toBeLessThan(3000)
       // What the server got to write is the cap plus what sockets buffer, not the endless rest.
       expect(seen.written).toBeGreaterThan(CAP / 2)
+      expect(seen.written).toBeLessThan(4 * CAP)
+    } finally {
+      await http.close()
+    }
+  })
+
+  it('aborts a JWKS that streams forever (jose reads it through the capped fetch)', async () => {
+    const { http, seen } = await endlessProvider('any')
+    try {
+      const client = clientOver(createMemoryTokenStore())
+      fake.metadata = { jwks_uri: `${http.url}/jwks` }
+      const { pending } = await client.startAuthorization('fake', { subject: 'alice' })
+      honestTokenEndpoint(pending)
+      const started = Date.now()
+      const error = await failure(client.completeAuthorization(callback({ code: 'code-for-alice', state: pending.state, iss: fake.issuer }), pending))
+      expect(error).toMatchObject({ name: 'ProtocolError', code: 'invalid_id_token' })
+      expect(Date.now() - started).toBeLessThan(3000)
+      await waitFor(() => seen.closedAfterMs >= 0, 2000)
+      expect(seen.closedAfterMs).toBeGreaterThanOrEqual(0)
       expect(seen.written).toBeLessThan(4 * CAP)
     } finally {
       await http.close()
