@@ -12,6 +12,7 @@ import { TokenCipher, type EncryptionOptions } from './storage/cipher.js'
 import { createMemoryTokenStore } from './storage/memory.js'
 import type { TokenStore } from './storage/types.js'
 import { readTokenResponse } from './token-response.js'
+import { checkUserinfoSubject, requestUserinfo } from './userinfo.js'
 import { GRANT_TYPE, type GrantName, type ProviderMetadata, type TokenSet } from './types.js'
 
 /** Options of `createOAuthClient`. Durations are in seconds. */
@@ -30,6 +31,12 @@ export interface OAuthClientOptions {
   leaseTtl?: number
   /** Seconds before a request to a provider is abandoned. Default 10. */
   timeout?: number
+  /**
+   * Seconds a started authorization may take to complete (the person signing
+   * in at the provider). Past it, `completeAuthorization` refuses the callback
+   * with `flow_expired`. Default 900 (15 minutes).
+   */
+  authorizationTtl?: number
   /** Replaceable sources of time, waiting and HTTP, for tests. */
   deps?: Partial<{
     fetch: typeof fetch
@@ -54,6 +61,8 @@ export interface PendingAuthorization {
   scope: string
   /** Whose tokens these will be, if known when starting. */
   subject?: string
+  /** Seconds since the epoch after which the callback is refused (`authorizationTtl`). */
+  expiresAt: number
 }
 
 /** Options of `startAuthorization`. */
@@ -102,6 +111,13 @@ export interface OAuthClient {
    * Checks the callback (RFC 9207 `iss`, `state`, `error`), exchanges the code,
    * validates the ID token, and stores the tokens under the subject. Nothing is
    * stored when any check fails.
+   *
+   * A pending authorization completes once, in every process sharing the
+   * store: before the code is sent, the flow is recorded as used (a hash of
+   * its state, kept until it would have expired), and a second callback for
+   * it — the same one again, or another code with the same state — is refused
+   * with `ProtocolError` `flow_reused` without any request to the provider.
+   * A flow whose code exchange failed is used too: start a new one.
    */
   completeAuthorization(callback: string | URL | URLSearchParams, pending: PendingAuthorization, options?: { subject?: string }): Promise<AuthorizationResult>
   /** Resource owner password credentials (RFC 6749 §4.3); the tokens are stored under `subject`. */
@@ -118,7 +134,13 @@ export interface OAuthClient {
   saml2Bearer(provider: string, options: { subject: string; nameId?: string; scopes?: string[]; assertion?: string }): Promise<TokenSet>
   /** Device authorization request (RFC 8628 §3.1). */
   startDeviceAuthorization(provider: string, options?: { scopes?: string[] }): Promise<DeviceAuthorization>
-  /** Polls (RFC 8628 §3.4) no faster than the interval, 5 s slower after each `slow_down`, until the person answers; stores the tokens. */
+  /**
+   * Polls (RFC 8628 §3.4) no faster than the interval, 5 s slower after each
+   * `slow_down`, until the person answers; stores the tokens. A device
+   * authorization is polled by one call, once: a second call (concurrent or
+   * later, in any process sharing the store) is refused with `ProtocolError`
+   * `flow_reused` before any request. After an abort, start a new one.
+   */
   completeDeviceAuthorization(device: DeviceAuthorization, options: { subject: string; signal?: AbortSignal }): Promise<TokenSet>
   /** A valid access token, refreshed shortly before expiry; one refresh for all concurrent callers, in every process. */
   getAccessToken(provider: string, subject: string): Promise<string>
@@ -133,10 +155,25 @@ export interface OAuthClient {
   disconnect(provider: string, subject: string): Promise<{ revoked: boolean; error?: unknown }>
   /** The provider's metadata, discovered once. */
   metadata(provider: string): Promise<ProviderMetadata>
+  /**
+   * The person's claims from the provider's `userinfo_endpoint` (OIDC Core
+   * §5.3), with the stored access token (refreshed when due; a 401
+   * `invalid_token` refreshes and retries once). The response's `sub` must be
+   * the stored ID token's (OIDC Core §5.3.2), or it is refused with
+   * `ProtocolError` `userinfo_sub_mismatch`. Needs tokens from a flow that
+   * returned an ID token (the `openid` scope).
+   */
+  userinfo(provider: string, subject: string): Promise<Record<string, unknown>>
 }
 
 const RESERVED_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'])
 const LEASE_POLL_MS = 50
+/**
+ * Seconds a used-flow record outlives the flow's own expiry: processes'
+ * clocks (which judge `expiresAt`) and the store's clock (which expires the
+ * record) may differ by this much without reopening a used flow.
+ */
+const USED_FLOW_MARGIN = 300
 
 const random = (): string => randomBytes(32).toString('base64url')
 
@@ -197,13 +234,15 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   }
   const cipher = new TokenCipher(options.encryption)
   const store = options.store ?? createMemoryTokenStore()
-  for (const m of ['get', 'put', 'delete', 'acquireLease', 'releaseLease'] as const) {
+  for (const m of ['get', 'put', 'delete', 'acquireLease', 'releaseLease', 'markUsed'] as const) {
     if (typeof store[m] !== 'function') throw new TypeError(`store.${m}: must be a function (see TokenStore)`)
   }
   const refreshSkew = seconds(options.refreshSkew, 60, 'refreshSkew')
   const clockTolerance = seconds(options.clockTolerance, 60, 'clockTolerance')
   const timeout = seconds(options.timeout, 10, 'timeout')
   const leaseTtl = seconds(options.leaseTtl, 30, 'leaseTtl')
+  const authorizationTtl = seconds(options.authorizationTtl, 900, 'authorizationTtl')
+  if (authorizationTtl === 0) throw new TypeError('authorizationTtl: must be more than 0 seconds, or every callback would come too late')
   // Under a lease: one token request (refresh) or two revocation requests (disconnect), each up to `timeout`.
   if (leaseTtl <= 2 * timeout) throw new TypeError('leaseTtl: must be more than twice timeout, or slow requests could outlive their lease')
   const deps = options.deps ?? {}
@@ -250,6 +289,20 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     const keys = await metadata.keys(profile)
     tokens.claims = await validateIdToken(tokens.idToken, { profile, metadata: meta, keys, nonce, now: now(), clockTolerance })
     return tokens
+  }
+
+  /**
+   * Records a one-time flow as used, atomically in the shared store, before
+   * anything of it reaches the provider. Only a hash of the flow's secret
+   * (state, device code) is stored. Throws `flow_reused` for every caller
+   * but the first.
+   */
+  async function claimFlow(kind: 'code' | 'device', provider: string, secret: string, expiresAt: number): Promise<void> {
+    const key = createHash('sha256').update(JSON.stringify(['grantkit.client.flow.v1', kind, provider, secret]), 'utf8').digest('base64url')
+    const ttl = Math.max(0, expiresAt - now()) + USED_FLOW_MARGIN
+    if (!(await store.markUsed(key, ttl * 1000))) {
+      throw new ProtocolError('flow_reused', `this ${kind === 'code' ? 'authorization' : 'device authorization'} of provider "${provider}" was already completed (or is being completed); start a new one`)
+    }
   }
 
   async function save(provider: string, subject: string, tokens: TokenSet): Promise<void> {
@@ -333,8 +386,12 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       try {
         body = await tokenRequest(profile, { grant_type: 'refresh_token', refresh_token: current.refreshToken })
       } catch (error) {
-        // The grant is gone (revoked, expired): the stored tokens can never work again.
-        if (error instanceof ProviderError && error.error === 'invalid_grant') await store.delete(profile.id, subject)
+        // RFC 6749 §5.2 invalid_grant: the grant is gone (revoked, expired), so the stored tokens can never work again.
+        // Every caller hears the same thing: the first, those sharing this refresh, and later ones (not_connected).
+        if (error instanceof ProviderError && error.error === 'invalid_grant') {
+          await store.delete(profile.id, subject)
+          throw new TokenUnavailableError('refresh_refused', profile.id, subject, { cause: error })
+        }
         throw error
       }
       const next = readTokenResponse(profile, body, now(), current.scope)
@@ -410,7 +467,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       const meta = await metadata.get(profile)
       if (meta.authorization_endpoint === undefined) throw new ProtocolError('invalid_metadata', `provider "${profile.id}" has no authorization_endpoint`)
 
-      const pending: PendingAuthorization = { provider: profile.id, state: random(), codeVerifier: random(), redirectUri, scope }
+      const pending: PendingAuthorization = { provider: profile.id, state: random(), codeVerifier: random(), redirectUri, scope, expiresAt: Math.floor(now()) + authorizationTtl }
       // OIDC Core §3.1.2.1: a nonce binds the ID token to this request.
       if (scope.split(' ').includes('openid')) pending.nonce = random()
       if (opts.subject !== undefined) pending.subject = opts.subject
@@ -435,6 +492,10 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       }
       const profile = profileOf(pending.provider)
       const subject = checkSubject(opts.subject ?? pending.subject, 'completeAuthorization: subject (give it here or to startAuthorization)')
+      // A pending flow without an expiry (from before expiresAt existed) would need its used-record kept forever.
+      if (typeof pending.expiresAt !== 'number' || !Number.isFinite(pending.expiresAt) || now() >= pending.expiresAt) {
+        throw new ProtocolError('flow_expired', 'this authorization has expired (authorizationTtl); start a new one')
+      }
       const params = callback instanceof URLSearchParams ? callback : new URL(callback, 'http://callback.invalid').searchParams
       for (const name of ['state', 'code', 'iss', 'error']) {
         if (params.getAll(name).length > 1) throw new ProtocolError('invalid_callback', `the callback repeats ${name}`)
@@ -454,6 +515,10 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       if (refused !== undefined) throw refused
       const code = params.get('code')
       if (code === null || code === '') throw new ProtocolError('invalid_callback', 'the callback has neither code nor error')
+      // SECURITY: one completion per flow, decided by the shared store before the code leaves this process.
+      // Whoever learns a finished flow's state could otherwise bring their own account's code in under it
+      // (RFC 6749 §10.12), and the same callback replayed would be redeemed again.
+      await claimFlow('code', profile.id, pending.state, pending.expiresAt)
 
       const body = await tokenRequest(profile, {
         grant_type: 'authorization_code',
@@ -568,6 +633,9 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     async completeDeviceAuthorization(device, opts) {
       const profile = profileOf(device?.provider)
       const subject = checkSubject(opts?.subject, 'completeDeviceAuthorization: subject')
+      if (typeof device.deviceCode !== 'string' || typeof device.expiresAt !== 'number') throw new TypeError('completeDeviceAuthorization: device must be what startDeviceAuthorization returned')
+      // SECURITY: one poller per device code, in every process: a second call would store the same person's tokens again, perhaps under another subject.
+      await claimFlow('device', profile.id, device.deviceCode, device.expiresAt)
       let interval = device.interval
       for (;;) {
         // RFC 8628 §3.5: wait the interval before each poll.
@@ -645,6 +713,29 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       // RFC 6750 §3.1 invalid_token: refresh (even if the token looked fresh) and retry once.
       const renewed = await refreshShared(profile, subject, tokens.accessToken)
       return send(spare, renewed.accessToken)
+    },
+
+    async userinfo(provider, subject) {
+      const profile = profileOf(provider)
+      checkSubject(subject, 'userinfo: subject')
+      const meta = await metadata.get(profile)
+      const endpoint = meta.userinfo_endpoint
+      if (endpoint === undefined) throw new ProtocolError('invalid_metadata', `provider "${profile.id}" has no userinfo_endpoint`)
+      let tokens = await freshTokens(profile, subject)
+      const idTokenSub = tokens.claims?.sub
+      if (typeof idTokenSub !== 'string') {
+        throw new TypeError(`userinfo: the tokens of "${profile.id}" for this subject come without an ID token to check the answer against (OIDC Core §5.3.2); connect with the openid scope`)
+      }
+      const isInvalid = profile.quirks.isInvalidToken ?? isBearerInvalidToken
+      let answer = await requestUserinfo(http, endpoint, tokens.accessToken, isInvalid)
+      if ('invalidToken' in answer) {
+        // RFC 6750 §3.1 invalid_token: refresh (even if the token looked fresh) and ask once more.
+        tokens = await refreshShared(profile, subject, tokens.accessToken)
+        answer = await requestUserinfo(http, endpoint, tokens.accessToken, isInvalid)
+        if ('invalidToken' in answer) throw new ProviderError({ error: 'invalid_token', errorDescription: 'the userinfo endpoint refused a freshly refreshed access token', status: 401 })
+      }
+      checkUserinfoSubject(answer.claims, idTokenSub)
+      return answer.claims
     },
 
     async disconnect(provider, subject) {

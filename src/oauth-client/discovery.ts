@@ -1,5 +1,5 @@
 import { ProtocolError } from './errors.js'
-import { getJson, type HttpDeps } from './http.js'
+import { cappedFetch, getJson, type HttpDeps } from './http.js'
 import { remoteKeySet, type RemoteKeySet } from './jwt.js'
 import { isSafeEndpoint, type ResolvedProfile } from './provider.js'
 import type { ProviderMetadata } from './types.js'
@@ -69,7 +69,7 @@ export class MetadataCache {
     if (set === undefined) {
       const meta = await this.get(profile)
       if (meta.jwks_uri === undefined) throw new ProtocolError('invalid_metadata', `provider "${profile.id}" has no jwks_uri to check ID tokens with`)
-      set = remoteKeySet(meta.jwks_uri, this.http.fetch, this.http.timeoutMs)
+      set = remoteKeySet(meta.jwks_uri, cappedFetch(this.http.fetch), this.http.timeoutMs)
       this.keySets.set(profile.id, set)
     }
     return set

@@ -50,8 +50,18 @@ export type ProtocolErrorCode =
   | 'invalid_callback'
   /** The discovery document is unusable or names another issuer (RFC 8414 §3.3). */
   | 'invalid_metadata'
-  /** A response that is neither success nor an OAuth error (a 5xx page, a redirect, not JSON). */
+  /** A response that is neither success nor an OAuth error (a 5xx page, a redirect, not JSON), or one larger than the cap. */
   | 'unexpected_response'
+  /**
+   * This pending authorization or device authorization has already been
+   * completed, or is being completed: a flow completes once, so a state that
+   * leaks after the flow cannot carry another account's code in (RFC 6749 §10.12). Nothing was sent to the provider and nothing was stored.
+   */
+  | 'flow_reused'
+  /** The pending authorization is older than `authorizationTtl` (or was made by a version that set no `expiresAt`); start again. */
+  | 'flow_expired'
+  /** The userinfo response has no `sub`, or not the ID token's (OIDC Core §5.3.2); it was not used. */
+  | 'userinfo_sub_mismatch'
 
 /**
  * A provider's answer failed a check; nothing from it was stored. `message`
@@ -81,6 +91,12 @@ export type TokenUnavailableReason =
   | 'expired'
   /** Another process held the refresh lease for too long. */
   | 'lease_timeout'
+  /**
+   * The provider refused the refresh token (`invalid_grant`, RFC 6749 §5.2: revoked,
+   * expired, or consent withdrawn). The tokens were deleted; `cause` is the provider's
+   * {@link ProviderError}. Callers after the deletion get `not_connected`.
+   */
+  | 'refresh_refused'
 
 /**
  * There is no usable token for a provider and subject: the person must connect

@@ -8,19 +8,70 @@ export interface HttpDeps {
 }
 
 /** Largest provider response read, in bytes: a token response is a few kilobytes. */
-const MAX_RESPONSE_BYTES = 1 << 20
+export const MAX_RESPONSE_BYTES = 1 << 20
 // RFC 6749 §5.2: error codes are %x20-21 / %x23-5B / %x5D-7E.
 const ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,128}$/
 
-async function readText(res: Response): Promise<string> {
-  const length = Number(res.headers.get('content-length') ?? '0')
-  if (length > MAX_RESPONSE_BYTES) {
-    await res.body?.cancel()
-    throw new ProtocolError('unexpected_response', `response of ${length} bytes is too large`)
+const tooLarge = (what: string): ProtocolError => new ProtocolError('unexpected_response', `response ${what} is larger than ${MAX_RESPONSE_BYTES} bytes`)
+
+/**
+ * Reads a provider's response body, at most `MAX_RESPONSE_BYTES` of it.
+ *
+ * SECURITY: a hostile or broken provider can send an endless body. A
+ * `content-length` over the cap is refused before reading, and the body is
+ * read chunk by chunk and cancelled (closing the connection) as soon as the
+ * cap is passed, so memory stays bounded by the cap whatever the provider
+ * sends, and however slowly (the request's timeout covers the body too).
+ *
+ * @throws ProtocolError `unexpected_response`
+ */
+export async function readCapped(res: Response): Promise<Uint8Array> {
+  const declared = res.headers.get('content-length')
+  if (declared !== null && Number(declared) > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel().catch(() => undefined)
+    throw tooLarge(`of ${declared.slice(0, 20)} bytes`)
   }
-  const text = await res.text()
-  if (text.length > MAX_RESPONSE_BYTES) throw new ProtocolError('unexpected_response', 'response is too large')
-  return text
+  if (res.body === null) return new Uint8Array(0)
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>
+    try {
+      chunk = await reader.read()
+    } catch (cause) {
+      throw new ProtocolError('unexpected_response', `reading the response failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    }
+    if (chunk.done) break
+    total += chunk.value.byteLength
+    if (total > MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => undefined)
+      throw tooLarge('body')
+    }
+    chunks.push(chunk.value)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** {@link readCapped} as UTF-8 text (invalid sequences become U+FFFD, as `Response.text()` does). */
+export async function readText(res: Response): Promise<string> {
+  return new TextDecoder('utf-8').decode(await readCapped(res))
+}
+
+/**
+ * A fetch whose responses carry at most `MAX_RESPONSE_BYTES` of body: for
+ * code that reads responses itself (jose's JWKS fetch), so the cap holds there too.
+ */
+export function cappedFetch(fetchImpl: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const res = await fetchImpl(input, init)
+    const body = await readCapped(res)
+    // The body is already decoded and complete: its framing headers no longer describe it.
+    const headers = new Headers(res.headers)
+    headers.delete('content-length')
+    headers.delete('content-encoding')
+    return new Response(res.status === 204 || res.status === 304 ? null : new Uint8Array(body), { status: res.status, statusText: res.statusText, headers })
+  }
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {

@@ -16,6 +16,17 @@ function sameString(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/**
+ * RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, whose
+ * `application/` prefix may be left out; so `JWT`, `jwt` and `application/jwt` are one.
+ */
+function isIdTokenTyp(typ: unknown): boolean {
+  if (typ === undefined) return true
+  if (typeof typ !== 'string') return false
+  const type = typ.toLowerCase()
+  return type === 'jwt' || type === 'application/jwt'
+}
+
 export interface IdTokenCheck {
   profile: ResolvedProfile
   metadata: ProviderMetadata
@@ -30,7 +41,8 @@ export interface IdTokenCheck {
  * Validates an ID token as OIDC Core §3.1.3.7 says: signature by a key of the
  * provider's JWKS with an asymmetric algorithm (never `none`, never HMAC),
  * `iss`, `aud` containing the client_id, `azp` when there are several
- * audiences, `exp`, `iat`, and the `nonce` of this flow.
+ * audiences, `exp`, `iat`, and the `nonce` of this flow; and a `typ` header,
+ * if any, of `JWT` (RFC 8725 §3.11).
  *
  * @returns the token's claims
  * @throws ProtocolError `invalid_id_token` or `nonce_mismatch`
@@ -57,6 +69,10 @@ export async function validateIdToken(idToken: string, check: IdTokenCheck): Pro
     requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
   })
   if ('problem' in verified) throw bad(`ID token rejected: ${verified.problem}`, verified.cause)
+  // RFC 8725 §3.11: a JWT typed as something else (an `at+jwt` access token, a
+  // `logout+jwt`) signed by the same key must not pass as an ID token. OIDC sets
+  // no typ for ID tokens, so absent or `JWT` is accepted.
+  if (!isIdTokenTyp(verified.header.typ)) throw bad(`ID token typ ${String(verified.header.typ).slice(0, 40)} says it is another kind of JWT`)
   const claims = verified.payload as Record<string, unknown>
   // OIDC Core §3.1.3.7 item 2: iss is the provider's issuer (or what its quirk accepts).
   if (custom !== undefined && (typeof claims.iss !== 'string' || !custom(claims.iss, claims, expectedIssuer))) throw bad('ID token iss is not the provider')

@@ -54,15 +54,15 @@ export function headerAlg(token: string): string | undefined {
   return peekHeaderAlg(token)
 }
 
-/** Verifies signature, audience and times; returns the payload or a reason for logs. */
+/** Verifies signature, audience and times; returns the payload and protected header, or a reason for logs. */
 export async function verifyJwt(
   token: string,
   keys: RemoteKeySet,
   options: { algorithms: readonly string[]; audience: string; issuer?: string; now: number; clockTolerance: number; requiredClaims: string[] },
-): Promise<{ payload: JWTPayload } | { problem: string; cause: unknown }> {
+): Promise<{ payload: JWTPayload; header: Record<string, unknown> } | { problem: string; cause: unknown }> {
   try {
-    const { payload } = await joseVerifyJwt(token, keys, options)
-    return { payload }
+    const { payload, protectedHeader } = await joseVerifyJwt(token, keys, options)
+    return { payload, header: protectedHeader as Record<string, unknown> }
   } catch (cause) {
     const jose = asJoseError(cause)
     const problem = jose !== undefined ? `${jose.code}: ${jose.message}` : cause instanceof Error ? cause.message : 'verification failed'

@@ -175,7 +175,7 @@ describe('refresh with rotation', () => {
     expect(count('error:refresh_token:invalid_grant')).toBe(0)
   })
 
-  it('deletes the tokens and reports invalid_grant when the grant is gone', async () => {
+  it('deletes the tokens and reports TokenUnavailableError, with the invalid_grant as cause, when the grant is gone', async () => {
     const first = await connect('grantkit', 'user-gone')
     // Someone else used the refresh token: grantkit rotates it, so ours is now a reused one.
     const res = await fetch(`${gk.issuer}/token`, {
@@ -186,7 +186,8 @@ describe('refresh with rotation', () => {
     expect(res.status).toBe(200)
     skew += 3600
     const error = await client.getAccessToken('grantkit', 'user-gone').catch((e: unknown) => e)
-    expect(error).toMatchObject({ name: 'ProviderError', error: 'invalid_grant' })
+    expect(error).toBeInstanceOf(TokenUnavailableError)
+    expect(error).toMatchObject({ reason: 'refresh_refused', cause: { name: 'ProviderError', error: 'invalid_grant' } })
     expect(await store.get('grantkit', 'user-gone')).toBeNull()
     await expect(client.getAccessToken('grantkit', 'user-gone')).rejects.toBeInstanceOf(TokenUnavailableError)
   })

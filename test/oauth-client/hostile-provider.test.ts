@@ -242,8 +242,10 @@ describe('token response checks', () => {
     const { pending } = await start()
     fake.token = () => ({ status: 502, body: '<html>Bad gateway</html>' })
     await expectRefused(client.completeAuthorization(callback({ code: 'c', state: pending.state, iss: fake.issuer }), pending), ProtocolError, { code: 'unexpected_response' })
+    // A flow whose exchange failed is used up too: the second answer needs a flow of its own.
+    const second = (await start()).pending
     fake.token = () => ({ status: 200, body: { error: 'invalid_grant' } })
-    await expectRefused(client.completeAuthorization(callback({ code: 'c', state: pending.state, iss: fake.issuer }), pending), ProtocolError, { code: 'invalid_token_response' })
+    await expectRefused(client.completeAuthorization(callback({ code: 'c', state: second.state, iss: fake.issuer }), second), ProtocolError, { code: 'invalid_token_response' })
   })
 })
 

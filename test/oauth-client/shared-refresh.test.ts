@@ -81,6 +81,7 @@ describe('two instances sharing a PostgreSQL store', () => {
     })
     afterAll(async () => {
       await pools[0]?.query(`DROP TABLE IF EXISTS ${table}`)
+      await pools[0]?.query(`DROP TABLE IF EXISTS ${table}_used`)
       await Promise.all(pools.map((p) => p.end()))
     })
 

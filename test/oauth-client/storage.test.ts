@@ -68,6 +68,7 @@ const backends: Backend[] = [
     },
     async close() {
       await pools[0]?.query(`DROP TABLE IF EXISTS ${table}`)
+      await pools[0]?.query(`DROP TABLE IF EXISTS ${table}_used`)
       await Promise.all(pools.map((p) => p.end()))
     },
   },
@@ -140,6 +141,23 @@ describe.each(backends)('$name token store', (backend) => {
       expect(await twin.acquireLease('lease', 'bob', 'next', 100)).toBe(true)
     })
 
+    it('marks a flow used for exactly one of 20 concurrent callers across two connections', async () => {
+      const key = uniqueName('flow')
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : twin).markUsed(key, 60_000)))
+      expect(results.filter(Boolean)).toHaveLength(1)
+      expect(await twin.markUsed(key, 60_000)).toBe(false)
+      // Another flow is another key.
+      expect(await store.markUsed(uniqueName('flow'), 60_000)).toBe(true)
+    })
+
+    it('keeps a used flow until its time is up, then lets the key go', async () => {
+      const key = uniqueName('flow')
+      expect(await store.markUsed(key, 150)).toBe(true)
+      expect(await twin.markUsed(key, 150)).toBe(false)
+      await new Promise((r) => setTimeout(r, 300))
+      expect(await twin.markUsed(key, 150)).toBe(true)
+    })
+
     it.runIf(backend.leasesExistingOnly)('leases only records that exist', async () => {
       expect(await store.acquireLease('lease', 'nobody', 'h', 1000)).toBe(false)
     })
@@ -190,6 +208,7 @@ describe.skipIf(!postgres.available)('PostgreSQL rows cannot be swapped', () => 
   })
   afterAll(async () => {
     await pool.query(`DROP TABLE IF EXISTS ${swapTable}`)
+    await pool.query(`DROP TABLE IF EXISTS ${swapTable}_used`)
     await pool.end()
   })
 

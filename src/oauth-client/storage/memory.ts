@@ -2,7 +2,8 @@ import type { SealedTokens, TokenStore } from './types.js'
 
 /**
  * A token store in this process's memory, for tests and single-process
- * services. It holds sealed records only, like the others.
+ * services. It holds sealed records only, like the others. Completed flows
+ * are remembered in this process only: with several processes, use a shared store.
  *
  * @example
  * const client = createOAuthClient({ providers, store: createMemoryTokenStore(), encryption })
@@ -11,6 +12,9 @@ export function createMemoryTokenStore(options: { now?: () => number } = {}): To
   const nowMs = options.now ?? Date.now
   const records = new Map<string, SealedTokens>()
   const leases = new Map<string, { holder: string; until: number }>()
+  /** Used-flow key → expiry in milliseconds. */
+  const used = new Map<string, number>()
+  let sinceSweep = 0
   const key = (provider: string, subject: string) => JSON.stringify([provider, subject])
   return {
     async get(provider, subject) {
@@ -34,6 +38,18 @@ export function createMemoryTokenStore(options: { now?: () => number } = {}): To
     async releaseLease(provider, subject, holder) {
       const k = key(provider, subject)
       if (leases.get(k)?.holder === holder) leases.delete(k)
+    },
+    async markUsed(usedKey, ttlMs) {
+      const now = nowMs()
+      // Expired records go every 100 writes, so the map stays as small as the flows in progress.
+      if (++sinceSweep >= 100) {
+        sinceSweep = 0
+        for (const [k, until] of used) if (until <= now) used.delete(k)
+      }
+      const until = used.get(usedKey)
+      if (until !== undefined && until > now) return false
+      used.set(usedKey, now + ttlMs)
+      return true
     },
   }
 }

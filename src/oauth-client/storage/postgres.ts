@@ -7,21 +7,25 @@ export interface PgQueryable {
 
 /** Options of the PostgreSQL token store and its migration. */
 export interface PostgresTokenStoreOptions {
-  /** Table name, optionally schema-qualified. Default `grantkit_client_tokens`. */
+  /**
+   * Table name, optionally schema-qualified. Default `grantkit_client_tokens`.
+   * Completed flows live beside it in `<table>_used`, so the name is at most 58 characters.
+   */
   table?: string
 }
 
 function tableName(options: PostgresTokenStoreOptions): string {
   const table = options.table ?? 'grantkit_client_tokens'
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/.test(table)) {
-    throw new TypeError('table: must be an identifier, optionally schema-qualified (letters, digits, _)')
+  // 58 = PostgreSQL's 63-byte identifier limit minus the `_used` suffix of the companion table.
+  if (!/^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,57}$/.test(table)) {
+    throw new TypeError('table: must be an identifier of at most 58 characters, optionally schema-qualified (letters, digits, _)')
   }
   return table
 }
 
 /**
- * Creates the token table if it does not exist. Run it once at deploy time
- * (it is idempotent).
+ * Creates the token table and its `_used` companion (completed flows) if they
+ * do not exist. Run it once at deploy time, and again after upgrading (it is idempotent).
  *
  * @example
  * await migratePostgresTokenStore(pool)
@@ -40,12 +44,18 @@ export async function migratePostgresTokenStore(pool: PgQueryable, options: Post
       updated_at   timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (provider, subject)
     )`)
+  await pool.query(`
+    CREATE TABLE IF NOT EXISTS ${t}_used (
+      key        text        PRIMARY KEY,
+      expires_at timestamptz NOT NULL
+    )`)
 }
 
 /**
  * A token store in PostgreSQL through a `pg` Pool: one row per (provider,
  * subject) with the sealed tokens, the key id, the expiry and the refresh
- * lease. The lease is taken with a single conditional UPDATE, which PostgreSQL
+ * lease; completed flows are rows of `<table>_used` until they expire. The
+ * lease is taken with a single conditional UPDATE, which PostgreSQL
  * serializes on the row: of concurrent callers exactly one gets it. Lease times
  * use the database's clock, so the processes' clocks do not matter.
  *
@@ -96,6 +106,20 @@ export function createPostgresTokenStore(pool: PgQueryable, options: PostgresTok
         `UPDATE ${t} SET lease_holder = NULL, lease_until = NULL WHERE provider = $1 AND subject = $2 AND lease_holder = $3`,
         [provider, subject, holder],
       )
+    },
+    async markUsed(key, ttlMs) {
+      // One statement: the primary key orders concurrent inserts; an expired record is taken over, a live one is not.
+      const { rowCount } = await pool.query(
+        `INSERT INTO ${t}_used (key, expires_at) VALUES ($1, now() + ($2::bigint * interval '1 millisecond'))
+         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE ${t}_used.expires_at <= now()
+         RETURNING 1`,
+        [key, Math.max(1, Math.ceil(ttlMs))],
+      )
+      // Housekeeping rides along: a few expired records go with each completed flow.
+      await pool
+        .query(`DELETE FROM ${t}_used WHERE key IN (SELECT key FROM ${t}_used WHERE expires_at <= now() LIMIT 100)`)
+        .catch(() => undefined)
+      return rowCount === 1
     },
   }
 }

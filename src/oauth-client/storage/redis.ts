@@ -20,8 +20,9 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 
 /**
  * A token store in Redis through ioredis: one string key per (provider,
- * subject) holding the sealed record, and a lease key taken with
- * `SET NX PX`, so it expires by itself if its holder dies.
+ * subject) holding the sealed record, a lease key taken with
+ * `SET NX PX`, so it expires by itself if its holder dies, and one
+ * `used:<hash>` key per completed flow, also `SET NX PX`.
  *
  * @example
  * import { Redis } from 'ioredis'
@@ -33,6 +34,7 @@ export function createRedisTokenStore(redis: RedisLike, options: RedisTokenStore
   const id = (provider: string, subject: string) => `${encodeURIComponent(provider)}:${encodeURIComponent(subject)}`
   const tokenKey = (p: string, s: string) => `${prefix}tokens:${id(p, s)}`
   const leaseKey = (p: string, s: string) => `${prefix}lease:${id(p, s)}`
+  const usedKey = (key: string) => `${prefix}used:${key}`
   return {
     async get(provider, subject) {
       const raw = await redis.get(tokenKey(provider, subject))
@@ -51,6 +53,10 @@ export function createRedisTokenStore(redis: RedisLike, options: RedisTokenStore
     },
     async releaseLease(provider, subject, holder) {
       await redis.eval(RELEASE, 1, leaseKey(provider, subject), holder)
+    },
+    async markUsed(key, ttlMs) {
+      // SET NX PX: one command, so of concurrent callers in any process exactly one gets OK; Redis expires it.
+      return (await redis.set(usedKey(key), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK'
     },
   }
 }

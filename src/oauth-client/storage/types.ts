@@ -13,8 +13,9 @@ export interface SealedTokens {
 
 /**
  * Where a client keeps the tokens of each (provider, subject), encrypted. The
- * lease methods make a refresh happen once across processes: the store, not
- * the caller, decides atomically who holds it.
+ * lease methods make a refresh happen once across processes, and `markUsed`
+ * makes an authorization complete once: the store, not the caller, decides
+ * atomically who goes first.
  *
  * @example
  * const store = createPostgresTokenStore(pool)   // or createRedisTokenStore(redis), createMemoryTokenStore()
@@ -32,4 +33,12 @@ export interface TokenStore {
   acquireLease(provider: string, subject: string, holder: string, ttlMs: number): Promise<boolean>
   /** Gives the lease back if `holder` still holds it; otherwise does nothing. */
   releaseLease(provider: string, subject: string, holder: string): Promise<void>
+  /**
+   * Set-if-absent, atomic across every process sharing the store: true for
+   * the one caller that records `key` first; false while an unexpired record
+   * of it exists. The record is kept for `ttlMs` milliseconds by the store's
+   * own clock. The client uses it to complete each authorization once; `key`
+   * is a hash, never the state itself.
+   */
+  markUsed(key: string, ttlMs: number): Promise<boolean>
 }
