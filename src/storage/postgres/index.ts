@@ -132,6 +132,7 @@ function authorizationCodes(pool: PostgresPool, t: Tables, now: () => number): A
 
 function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): RefreshTokenStore {
   const tokens = t.name('refresh_tokens')
+  const accessTable = t.name('access_tokens')
   return {
     async save(record: RefreshTokenRecord) {
       await run(pool, `INSERT INTO ${tokens} (token_hash, grant_id, record, rotated, expires_at) VALUES ($1, $2, $3, false, $4)
@@ -144,15 +145,26 @@ function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): Refres
       const row = r.rows[0]
       return row === undefined ? null : { record: decodeRecord<RefreshTokenRecord>('refresh token', row.record), rotated: row.rotated }
     },
-    async rotate(oldHash, next): Promise<RotationOutcome> {
+    rotatesWithIssue: true,
+    async rotate(oldHash, next, issue): Promise<RotationOutcome> {
       const at = now()
-      // One statement: the CAS on `rotated` and the successor's insert commit together or not at all.
+      const access = issue?.accessToken
+      const values: unknown[] = [oldHash, at, next.tokenHash, next.grantId, json(next), next.expiresAt]
+      if (access !== undefined) values.push(access.tokenHash, json(access), access.expiresAt)
+      // One statement: the CAS on `rotated`, the successor's insert and the
+      // access token issued with it commit together or not at all (a
+      // data-modifying CTE runs once, to completion, read or not), so a
+      // database that goes away mid-way leaves the old token usable. One round
+      // trip, no BEGIN/COMMIT.
       const r = await run(pool, `WITH old AS (
           UPDATE ${tokens} SET rotated = true WHERE token_hash = $1 AND NOT rotated AND expires_at > $2 RETURNING token_hash
-        )
+        )${access === undefined ? '' : `, access AS (
+          INSERT INTO ${accessTable} (token_hash, record, expires_at) SELECT $7, $8, $9 FROM old
+          ON CONFLICT (token_hash) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at
+        )`}
         INSERT INTO ${tokens} (token_hash, grant_id, record, rotated, expires_at)
         SELECT $3, $4, $5, false, $6 FROM old
-        RETURNING token_hash`, [oldHash, at, next.tokenHash, next.grantId, json(next), next.expiresAt])
+        RETURNING token_hash`, values)
       if (r.rowCount === 1) return 'rotated'
       const seen = await run(pool, `SELECT 1 FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`, [oldHash, at])
       return seen.rowCount === 1 ? 'reused' : 'not_found'
