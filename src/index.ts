@@ -9,6 +9,7 @@ export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
 export { RedirectError } from './endpoints/failure.js'
 export type { RedirectTarget } from './authorize/target.js'
+export { AUTHORIZATION_LIMITS } from './authorize/parse.js'
 export {
   defaultFeatures,
   authorizationFeature,

@@ -134,12 +134,16 @@ export function createJsonStorage({ now = () => Date.now() / 1000 } = {}) {
       async find(tokenHash) {
         return kv.get(k.refresh(tokenHash)) ?? null
       },
+      // rotate() also stores the access token issued with the successor, in the same step.
+      rotatesWithIssue: true,
       // Compare-and-swap: one rotation wins; the old token stays findable, marked, for reuse detection.
-      async rotate(oldHash, next) {
+      // Everything it writes happens together: a refresh that fails leaves the old token usable.
+      async rotate(oldHash, next, issue) {
         const key = k.refresh(oldHash)
         const entry = kv.entry(key)
         if (entry === undefined) return 'not_found'
         if (entry.value.rotated) return 'reused'
+        if (issue?.accessToken !== undefined) kv.set(k.accessToken(issue.accessToken.tokenHash), issue.accessToken, issue.accessToken.expiresAt)
         kv.set(key, { ...entry.value, rotated: true }, entry.expiresAt)
         kv.set(k.refresh(next.tokenHash), { record: next, rotated: false }, next.expiresAt)
         return 'rotated'

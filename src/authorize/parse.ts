@@ -14,8 +14,37 @@ export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as
 
 // select_account is not offered: grantkit has one account per session (OIDC Core §3.1.2.1 would need account_selection_required).
 const PROMPTS = new Set(['none', 'login', 'consent'])
+// RFC 7636 §4.1, §4.2: a challenge is 43 to 128 unreserved characters; this is its cap too.
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/
-const MAX_PARAM_LENGTH = 4096
+
+/**
+ * Caps on what an authorization request may carry. The request is not
+ * authenticated, and what it carries is kept in an interaction record while a
+ * person signs in (and `state`, `nonce` in the code after): without caps,
+ * anyone could make the server store as much as they send. Longer values are
+ * answered with `invalid_request` (RFC 6749 §4.1.2.1), never cut short: a
+ * truncated `state` or `nonce` would fail the client's own check later, with
+ * no hint why. Lengths are in UTF-16 code units, as JavaScript counts them.
+ */
+export const AUTHORIZATION_LIMITS = Object.freeze({
+  /** Any one parameter, including those grantkit does not read. */
+  parameter: 4096,
+  /** `state` (RFC 6749 §4.1.1): opaque to us, echoed back; room for a signed or encrypted value. */
+  state: 1024,
+  /** `nonce` (OIDC Core §3.1.2.1): copied into the ID token. */
+  nonce: 512,
+  /** `login_hint` (OIDC Core §3.1.2.1): an e-mail address or phone number; 256 is past the longest an address may be (RFC 5321 §4.5.3.1). */
+  loginHint: 256,
+  /** `scope` (RFC 6749 §3.3), as sent. */
+  scope: 2048,
+  /** Space-separated tokens in `scope`. */
+  scopeTokens: 64,
+  /** `max_age` (OIDC Core §3.1.2.1), seconds: 2^31 - 1, past which clients' integers overflow. */
+  maxAge: 2_147_483_647,
+  /** The whole request as kept in an interaction record (UTF-8 bytes of its JSON). */
+  storedRequestBytes: 8192,
+})
+const MAX_PARAM_LENGTH = AUTHORIZATION_LIMITS.parameter
 
 /** Reads the parameters of a GET query or POST form, noting names that repeat. */
 function readParams(req: GrantkitRequest, form: Iterable<[string, string]> | undefined): { params: Map<string, string>; repeated: Set<string> } {
@@ -87,7 +116,14 @@ export async function parseAuthorizationRequest(
   const implicit = responseType !== undefined && responseType !== 'code' && (RESPONSE_TYPES as readonly string[]).includes(responseType)
   const state = params.get('state')
   const target: RedirectTarget = { redirectUri, responseMode: implicit ? 'fragment' : 'query' }
-  if (state !== undefined && !repeated.has('state') && state.length <= MAX_PARAM_LENGTH) target.state = state
+  // A state over its cap is not echoed in the error redirect: that would
+  // reflect whatever an attacker sent, at any size, through our server.
+  if (state !== undefined && !repeated.has('state') && state.length <= AUTHORIZATION_LIMITS.state) target.state = state
+
+  const tooLong = (name: string, max: number): void => {
+    const v = params.get(name)
+    if (v !== undefined && v.length > max) throw new OAuthError('invalid_request', { description: `${name} is longer than ${max} characters.` })
+  }
 
   try {
     if (repeated.size > 0) {
@@ -95,6 +131,14 @@ export async function parseAuthorizationRequest(
     }
     for (const [k, v] of params) {
       if (v.length > MAX_PARAM_LENGTH) throw new OAuthError('invalid_request', { description: `The parameter "${k.slice(0, 64)}" is too long.` })
+    }
+    tooLong('state', AUTHORIZATION_LIMITS.state)
+    tooLong('nonce', AUTHORIZATION_LIMITS.nonce)
+    tooLong('login_hint', AUTHORIZATION_LIMITS.loginHint)
+    tooLong('scope', AUTHORIZATION_LIMITS.scope)
+    const rawScope = params.get('scope')
+    if (rawScope !== undefined && rawScope.split(' ').filter(Boolean).length > AUTHORIZATION_LIMITS.scopeTokens) {
+      throw new OAuthError('invalid_request', { description: `scope has more than ${AUTHORIZATION_LIMITS.scopeTokens} values.` })
     }
     // OIDC Core §6: request objects are not supported.
     if (params.has('request')) throw new OAuthError('request_not_supported')
@@ -173,10 +217,16 @@ export async function parseAuthorizationRequest(
     const maxAge = params.get('max_age')
     if (maxAge !== undefined) {
       if (!/^\d{1,10}$/.test(maxAge)) throw new OAuthError('invalid_request', { description: 'max_age must be a whole number of seconds.' })
+      if (Number(maxAge) > AUTHORIZATION_LIMITS.maxAge) throw new OAuthError('invalid_request', { description: `max_age must be at most ${AUTHORIZATION_LIMITS.maxAge}.` })
       request.maxAge = Number(maxAge)
     }
     const loginHint = params.get('login_hint')
-    if (loginHint !== undefined) request.loginHint = loginHint.slice(0, 256)
+    if (loginHint !== undefined) request.loginHint = loginHint
+    // Each value is capped above; this bounds their sum (and the multi-byte
+    // characters among them), as the interaction record will hold it.
+    if (Buffer.byteLength(JSON.stringify(request)) > AUTHORIZATION_LIMITS.storedRequestBytes) {
+      throw new OAuthError('invalid_request', { description: 'The request is too large.' })
+    }
 
     return { client: client!, request, target }
   } catch (err) {

@@ -33,11 +33,17 @@ export interface MigrateArgs {
 }
 
 /** A parsed command line. */
-export type Command = { command: 'help' } | ({ command: 'serve' } & ServeArgs) | ({ command: 'migrate' } & MigrateArgs)
+export type Command =
+  | { command: 'help' }
+  | ({ command: 'serve' } & ServeArgs)
+  | ({ command: 'migrate' } & MigrateArgs)
+  /** `grantkit cleanup --storage URL`: the same one flag as migrate. */
+  | ({ command: 'cleanup' } & MigrateArgs)
 
 /** The text of `grantkit --help`. */
 export const USAGE = `Usage: grantkit serve [options]
        grantkit migrate --storage URL
+       grantkit cleanup --storage URL
 
 Runs grantkit as a standalone OAuth 2.0 authorization server.
 
@@ -62,6 +68,10 @@ SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0.
 grantkit migrate --storage postgres://... applies the schema migrations the
 database lacks (one at a time, safe while other processes start) and prints
 each; with redis://... it records the key layout version.
+
+grantkit cleanup --storage postgres://... deletes expired rows once, in small
+batches, and prints how many (grantkit serve does this every 10 minutes by
+itself; use it from cron when embedding). Redis needs none: keys expire.
 
 Exit codes: 0 success, 1 bad config or runtime failure, 2 bad command line.
 `
@@ -92,14 +102,16 @@ export function parseArgs(argv: readonly string[]): Command {
   if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { command: 'help' }
   const [command, ...rest] = argv
   if (command === undefined) throw usageError('no command given (did you mean "grantkit serve"?)')
-  if (command !== 'serve' && command !== 'migrate') throw usageError(`unknown command "${command}" (the commands are "serve" and "migrate")`)
+  if (command !== 'serve' && command !== 'migrate' && command !== 'cleanup') {
+    throw usageError(`unknown command "${command}" (the commands are "serve", "migrate" and "cleanup")`)
+  }
 
   const values = new Map<ValueFlag, string>()
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
     const eq = arg.indexOf('=')
     const name = eq === -1 ? arg : arg.slice(0, eq)
-    if (!(VALUE_FLAGS as readonly string[]).includes(name) || (command === 'migrate' && name !== '--storage')) {
+    if (!(VALUE_FLAGS as readonly string[]).includes(name) || (command !== 'serve' && name !== '--storage')) {
       throw usageError(arg.startsWith('-') ? `unknown option "${name}"` : `unexpected argument "${arg}"`)
     }
     const flag = name as ValueFlag
@@ -116,10 +128,10 @@ export function parseArgs(argv: readonly string[]): Command {
     values.set(flag, value)
   }
 
-  if (command === 'migrate') {
+  if (command === 'migrate' || command === 'cleanup') {
     const storage = values.get('--storage')
-    if (storage === undefined) throw usageError('migrate: --storage is required (postgres://... or redis://...)')
-    return { command: 'migrate', storage }
+    if (storage === undefined) throw usageError(`${command}: --storage is required (postgres://... or redis://...)`)
+    return { command, storage }
   }
 
   const adapter = values.get('--adapter') ?? 'node'

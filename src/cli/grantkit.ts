@@ -6,9 +6,11 @@
  * npx grantkit serve --port 0
  * npx grantkit serve --config grantkit.json --host 127.0.0.1 --port 4000
  * npx grantkit migrate --storage postgres://localhost/auth
+ * npx grantkit cleanup --storage postgres://localhost/auth
  */
 import { parseArgs, USAGE } from './args.js'
 import { CliError, EXIT_USAGE } from './errors.js'
+import { cleanupStorage } from './cleanup.js'
 import { migrateStorage } from './migrate.js'
 import { serve } from './serve.js'
 
@@ -29,6 +31,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     if (command.command === 'migrate') {
       await migrateStorage(command)
+      return
+    }
+    if (command.command === 'cleanup') {
+      await cleanupStorage(command)
       return
     }
     await serve(command, { handleSignals: true })

@@ -10,6 +10,13 @@ export interface OpenedStorage {
 }
 
 /**
+ * Seconds between the removals of expired rows that `grantkit serve` runs on
+ * PostgreSQL (`cleanup()`, in bounded batches; several processes may run it at
+ * once). Redis needs none: every key carries a TTL.
+ */
+export const SERVE_CLEANUP_INTERVAL = 600
+
+/**
  * Opens `--storage`: `memory`, `postgres://…` (tables created if absent) or
  * `redis://…`. Several processes on one database act as one server, so their
  * signing keys come from that database too, unless the config gives a key
@@ -20,7 +27,7 @@ export async function openStorage(url: string, options: { sharedKeys: boolean })
   let opened: { storage: Storage & { close(): Promise<void> }; kind: string }
   if (/^postgres(ql)?:\/\//i.test(url)) {
     const { createPostgresStorage } = await import('../storage/postgres/index.js')
-    const storage = createPostgresStorage({ connectionString: url })
+    const storage = createPostgresStorage({ connectionString: url, cleanupInterval: SERVE_CLEANUP_INTERVAL })
     try {
       await storage.migrate()
     } catch (cause) {

@@ -3,8 +3,8 @@ import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import type { FormParams, FormValues } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
-import { issueTokenSet } from '../tokens/issue.js'
-import { createRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-token.js'
+import { issueTokenSet, prepareTokenSet } from '../tokens/issue.js'
+import { createRefreshToken, rotateRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-token.js'
 import { resolveScope, Scope } from '../tokens/scope.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { loginWithPassword } from '../users/login.js'
@@ -52,6 +52,7 @@ export function grantContextFactory(server: ServerContext): (r: GrantRequest) =>
       config,
       tokens: {
         issue: (issue) => issueTokenSet(server, client, r.grantType, issue),
+        prepare: (issue) => prepareTokenSet(server, client, r.grantType, issue),
         validate: (token) => validateAccessToken(server, token),
       },
       refreshTokens: {
@@ -63,6 +64,7 @@ export function grantContextFactory(server: ServerContext): (r: GrantRequest) =>
           return created.token
         },
         create: (input) => createRefreshToken(server, { ...input, clientId: client.id }),
+        rotate: (presented, next, tokens) => rotateRefreshToken(server.storage, presented, next, tokens.accessTokenRecord),
       },
       scopes: { resolve: (requested) => Scope.parse(resolveScope(server.scopes, client, requested)) },
       once: (namespace, key, until) => {

@@ -48,15 +48,11 @@ export const refreshToken: GrantHandler = {
       ...(record.authTime !== undefined && { authTime: record.authTime }),
       ...(record.claims !== undefined && { claims: record.claims }),
     })
-    const outcome = await store.rotate(hash, next.record)
-    // SECURITY: losing a race to a simultaneous use of the same token is refused
-    // but does not revoke the grant: the winner is as likely to be the client
-    // itself (two tabs, a retry). A token already rotated when we looked it up
-    // is reuse, and revoked above.
-    if (outcome !== 'rotated') throw new OAuthError('invalid_grant', { detail: `refresh token ${outcome === 'reused' ? 'rotated concurrently' : 'vanished'}` })
-
     const openid = scope.has('openid')
-    return ctx.tokens.issue({
+    // Everything is made before anything is written, and the rotation stores
+    // the opaque access token in the same step: a failure (503) then means
+    // nothing changed, and the client's retry with the same token is not reuse.
+    const tokens = ctx.tokens.prepare({
       sub: record.sub,
       scope,
       grantId: record.grantId,
@@ -65,5 +61,12 @@ export const refreshToken: GrantHandler = {
       // OIDC Core §12.2: an ID token may accompany a refreshed access token.
       ...(openid && record.authTime !== undefined && { idToken: { authTime: record.authTime } }),
     })
+    const outcome = await ctx.refreshTokens.rotate(record, next.record, tokens)
+    // SECURITY: losing a race to a simultaneous use of the same token is refused
+    // but does not revoke the grant: the winner is as likely to be the client
+    // itself (two tabs, a retry). A token already rotated when we looked it up
+    // is reuse, and revoked above.
+    if (outcome !== 'rotated') throw new OAuthError('invalid_grant', { detail: `refresh token ${outcome === 'reused' ? 'rotated concurrently' : 'vanished'}` })
+    return tokens.respond()
   },
 }

@@ -2,7 +2,7 @@ import type { Client, ClientAuthMethod } from '../clients/metadata.js'
 import type { GrantkitEvent } from '../events/events.js'
 import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
-import type { RefreshTokenRecord, Storage } from '../storage/types.js'
+import type { AccessTokenRecord, RefreshTokenRecord, RotationOutcome, Storage } from '../storage/types.js'
 import type { Scope } from '../tokens/scope.js'
 import type { ActiveAccessToken, RefreshTokenInput, TokenIssue, TokenLifetimes } from '../tokens/types.js'
 import type { TrustRegistry } from '../trust/registry.js'
@@ -27,8 +27,22 @@ export interface TokenIssuer {
    * §5.1 body and reports `token.issued`. The grant's client and type are the request's.
    */
   issue(issue: TokenIssue): Promise<TokenResponseBody>
+  /**
+   * Makes and signs the tokens of `issue` and builds the body, but stores
+   * nothing: for a grant whose own one-time write must commit together with
+   * the access token (a refresh rotation, through `refreshTokens.rotate`).
+   */
+  prepare(issue: TokenIssue): PreparedTokens
   /** The live access token this server issued for a token string, or null (RFC 8693 subject tokens, …). */
   validate(token: string): Promise<ActiveAccessToken | null>
+}
+
+/** Tokens made by `TokenIssuer.prepare`, not yet stored. */
+export interface PreparedTokens {
+  /** The record of an opaque access token, to store before responding; absent for a JWT access token, which is not stored. */
+  readonly accessTokenRecord?: AccessTokenRecord & { tokenHash: string }
+  /** Reports `token.issued` and returns the RFC 6749 §5.1 body. Call once, after the record is stored. */
+  respond(): TokenResponseBody
 }
 
 /** This server's refresh-token rules: who gets one, how long it lives, that only its hash is stored. */
@@ -43,6 +57,14 @@ export interface RefreshTokenRules {
   issue(input: Omit<RefreshTokenInput, 'clientId' | 'absoluteExpiresAt'> & { absoluteExpiresAt?: number }): Promise<string>
   /** A refresh token and its record, not stored: for a rotation, whose compare-and-swap stores the successor. */
   create(input: Omit<RefreshTokenInput, 'clientId'>): { token: string; record: RefreshTokenRecord }
+  /**
+   * Rotates `presented` to `next` (compare-and-swap) and stores the access
+   * token of `tokens` with it, in one atomic step where the store can
+   * (`RefreshTokenStore.rotatesWithIssue`); otherwise the access token is
+   * saved after the rotation, which is undone when that save fails. Either
+   * way a thrown error means the presented token still works.
+   */
+  rotate(presented: RefreshTokenRecord, next: RefreshTokenRecord, tokens: PreparedTokens): Promise<RotationOutcome>
 }
 
 /** The lifetimes and limits a grant checks against, in seconds, with every default applied. */

@@ -17,6 +17,7 @@ import type {
   RefreshTokenRecord,
   RefreshTokenStore,
   ReplayStore,
+  RotationIssue,
   RotationOutcome,
   SessionRecord,
   SessionStore,
@@ -87,6 +88,10 @@ class MemoryAccessTokens implements AccessTokenStore {
     this.revokedJtis = new ExpiringMap(now)
   }
   async save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
+    this.put(record)
+  }
+  /** The synchronous save, for a refresh rotation to store its access token in the same step. */
+  put(record: AccessTokenRecord & { tokenHash: string }): void {
     this.tokens.set(record.tokenHash, record, record.expiresAt)
   }
   async find(tokenHash: string): Promise<AccessTokenRecord | null> {
@@ -122,8 +127,12 @@ class MemoryAuthorizationCodes implements AuthorizationCodeStore {
 }
 
 class MemoryRefreshTokens implements RefreshTokenStore {
+  readonly rotatesWithIssue = true
   private readonly tokens: ExpiringMap<{ record: RefreshTokenRecord; rotated: boolean }>
-  constructor(now: () => number) {
+  constructor(
+    now: () => number,
+    private readonly accessTokens: MemoryAccessTokens,
+  ) {
     this.tokens = new ExpiringMap(now)
   }
   async save(record: RefreshTokenRecord): Promise<void> {
@@ -133,10 +142,12 @@ class MemoryRefreshTokens implements RefreshTokenStore {
     const e = this.tokens.get(tokenHash)
     return e === undefined ? null : { record: e.record, rotated: e.rotated }
   }
-  async rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome> {
+  async rotate(oldHash: string, next: RefreshTokenRecord, issue?: RotationIssue): Promise<RotationOutcome> {
     const e = this.tokens.get(oldHash)
     if (e === undefined) return 'not_found'
     if (e.rotated) return 'reused'
+    // No await from here on: the rotation and what it issues happen in one step.
+    if (issue?.accessToken !== undefined) this.accessTokens.put(issue.accessToken)
     e.rotated = true
     this.tokens.set(next.tokenHash, { record: next, rotated: false }, next.expiresAt)
     return 'rotated'
@@ -301,10 +312,11 @@ export interface MemoryStorageOptions {
  */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores {
   const now = options.now ?? (() => Date.now() / 1000)
+  const accessTokens = new MemoryAccessTokens(now)
   return {
-    accessTokens: new MemoryAccessTokens(now),
+    accessTokens,
     authorizationCodes: new MemoryAuthorizationCodes(now),
-    refreshTokens: new MemoryRefreshTokens(now),
+    refreshTokens: new MemoryRefreshTokens(now, accessTokens),
     grants: new MemoryGrants(now),
     replay: new MemoryReplay(now),
     interactions: new MemoryInteractions(now),

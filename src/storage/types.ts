@@ -96,13 +96,33 @@ export interface RefreshTokenLookup {
   rotated: boolean
 }
 
+/**
+ * What a refresh issues besides the successor, stored by `rotate` in the same
+ * atomic step (one transaction, one script), so that a failure leaves nothing
+ * half done.
+ */
+export interface RotationIssue {
+  /** The opaque access token issued with the successor. Absent for JWT access tokens, which are not stored. */
+  accessToken?: AccessTokenRecord & { tokenHash: string }
+}
+
 /** Refresh tokens by hash, with an atomic compare-and-swap rotation. */
 export interface RefreshTokenStore {
   save(record: RefreshTokenRecord): Promise<void>
   /** The unexpired, unrevoked token for a hash, rotated or not; null when there is none. */
   find(tokenHash: string): Promise<RefreshTokenLookup | null>
-  /** Compare-and-swap: succeeds once per token; later calls say 'reused'. */
-  rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome>
+  /**
+   * Compare-and-swap: succeeds once per token; later calls say 'reused'. When
+   * the store declares `rotatesWithIssue`, it also stores what `issue` holds, in
+   * the same atomic step, and only when the outcome is 'rotated'.
+   */
+  rotate(oldHash: string, next: RefreshTokenRecord, issue?: RotationIssue): Promise<RotationOutcome>
+  /**
+   * True when `rotate` stores its third argument with the rotation, atomically.
+   * A store without it is given two arguments, and grantkit saves the access
+   * token afterwards, undoing the rotation (best effort) when that save fails.
+   */
+  readonly rotatesWithIssue?: boolean
   /** Revokes one token. */
   revoke(tokenHash: string): Promise<void>
 }

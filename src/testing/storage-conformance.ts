@@ -333,6 +333,41 @@ export function runStorageConformance(
         expect(live[0]?.record.tokenHash).toBe(`r10-${results.indexOf('rotated')}`)
       })
 
+      it('stores the access token issued with a rotation in the same step, and only when it rotates (rotatesWithIssue)', async (ctx) => {
+        const h = await make()
+        const store = h.storage.refreshTokens
+        if (store.rotatesWithIssue !== true) return ctx.skip()
+        const now = h.now()
+        await store.save(refresh('r50', now))
+        const at = accessToken('a50', now, { expiresAt: now + 300 })
+        expect(await store.rotate('r50', refresh('r51', now), { accessToken: at })).toBe('rotated')
+        expect(await h.storage.accessTokens.find('a50')).toEqual(at)
+        expect(await store.find('r51')).toMatchObject({ rotated: false })
+        // A lost compare-and-swap stores nothing it was given.
+        expect(await store.rotate('r50', refresh('r52', now), { accessToken: accessToken('a52', now) })).toBe('reused')
+        expect(await store.rotate('r-none', refresh('r53', now), { accessToken: accessToken('a53', now) })).toBe('not_found')
+        expect(await h.storage.accessTokens.find('a52')).toBeNull()
+        expect(await h.storage.accessTokens.find('a53')).toBeNull()
+        // Without a third argument it rotates as before.
+        expect(await store.rotate('r51', refresh('r54', now), {})).toBe('rotated')
+        // The access token keeps its own expiry, not the refresh token's.
+        await h.advance(300)
+        expect(await h.storage.accessTokens.find('a50')).toBeNull()
+        expect(await store.find('r54')).toMatchObject({ rotated: false })
+      })
+
+      it(`stores only the winner's access token when ${n} rotations that issue one race (rotatesWithIssue)`, async (ctx) => {
+        const h = await make()
+        const store = h.storage.refreshTokens
+        if (store.rotatesWithIssue !== true) return ctx.skip()
+        const now = h.now()
+        await store.save(refresh('r60', now))
+        const results = await times(n, (i) => store.rotate('r60', refresh(`r60-${i}`, now), { accessToken: accessToken(`a60-${i}`, now) }))
+        expect(results.filter((r) => r === 'rotated')).toHaveLength(1)
+        const found = await times(n, (i) => h.storage.accessTokens.find(`a60-${i}`))
+        expect(found.map((f, i) => (f === null ? -1 : i)).filter((i) => i >= 0)).toEqual([results.indexOf('rotated')])
+      })
+
       it('revokes a token, ignores unknown ones, and expires one', async () => {
         const h = await make()
         const now = h.now()

@@ -1,6 +1,7 @@
 import type { ServerContext } from '../context.js'
 import { signJwt } from '../crypto/jose.js'
 import { hashToken } from '../crypto/random.js'
+import type { AccessTokenRecord } from '../storage/types.js'
 
 /** What an access token is issued for. */
 export interface AccessTokenGrant {
@@ -34,6 +35,26 @@ export interface IssuedAccessToken {
  * const { token, expiresIn } = await issueAccessToken(serverContext, { clientId: 'svc', sub: 'svc', scope: 'api:read' })
  */
 export async function issueAccessToken(ctx: ServerContext, grant: AccessTokenGrant): Promise<IssuedAccessToken> {
+  const { issued, record } = prepareAccessToken(ctx, grant)
+  if (record !== undefined) await ctx.storage.accessTokens.save(record)
+  return issued
+}
+
+/** An access token made but not yet stored: `record` is what to store for an opaque one, absent for a JWT. */
+export interface PreparedAccessToken {
+  issued: IssuedAccessToken
+  record?: AccessTokenRecord & { tokenHash: string }
+}
+
+/**
+ * Makes an access token like `issueAccessToken` but stores nothing, so that a
+ * caller can store the record in the same atomic step as its own write (a
+ * refresh rotation). The token is unusable until the record is stored.
+ *
+ * @example
+ * const { issued, record } = prepareAccessToken(serverContext, { clientId: 'app', sub: 'alice', scope: 'api:read' })
+ */
+export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant): PreparedAccessToken {
   const now = Math.floor(ctx.now())
   const expiresIn = ctx.ttl.accessToken
   const expiresAt = now + expiresIn
@@ -54,10 +75,10 @@ export async function issueAccessToken(ctx: ServerContext, grant: AccessTokenGra
     if (grant.scope !== '') payload.scope = grant.scope
     if (grant.grantId !== undefined) payload.gid = grant.grantId
     const token = signJwt(ctx.keys.signingKey(now), 'at+jwt', payload)
-    return { token, id, expiresIn, expiresAt }
+    return { issued: { token, id, expiresIn, expiresAt } }
   }
   const token = ctx.randomToken()
-  await ctx.storage.accessTokens.save({
+  const record: AccessTokenRecord & { tokenHash: string } = {
     id,
     tokenHash: hashToken(token),
     clientId: grant.clientId,
@@ -68,6 +89,6 @@ export async function issueAccessToken(ctx: ServerContext, grant: AccessTokenGra
     ...(grant.claims !== undefined && { claims: grant.claims }),
     issuedAt: now,
     expiresAt,
-  })
-  return { token, id, expiresIn, expiresAt }
+  }
+  return { issued: { token, id, expiresIn, expiresAt }, record }
 }

@@ -1,7 +1,7 @@
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
-import type { GrantContext, TokenResponseBody } from '../grants/types.js'
-import { issueAccessToken, type AccessTokenGrant } from './access-token.js'
+import type { GrantContext, PreparedTokens, TokenResponseBody } from '../grants/types.js'
+import { prepareAccessToken, type AccessTokenGrant } from './access-token.js'
 import { issueIdToken } from './id-token.js'
 import type { TokenIssue } from './types.js'
 export type { TokenIssue } from './types.js'
@@ -13,13 +13,26 @@ export type { TokenIssue } from './types.js'
  * shape and the `token.issued` event never differ between them.
  */
 export async function issueTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue): Promise<TokenResponseBody> {
+  const prepared = prepareTokenSet(server, client, grantType, issue)
+  if (prepared.accessTokenRecord !== undefined) await server.storage.accessTokens.save(prepared.accessTokenRecord)
+  return prepared.respond()
+}
+
+/**
+ * Everything `issueTokenSet` does except storing: the tokens are made and
+ * signed, the body built, and the opaque access token's record handed back for
+ * the caller to store in its own atomic step (a refresh rotation, so that a
+ * failure leaves nothing half done). Nothing that can fail is left for
+ * `respond()`, which only reports `token.issued` and returns the body.
+ */
+export function prepareTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue): PreparedTokens {
   const scope = String(issue.scope)
   const grant: AccessTokenGrant = { clientId: client.id, sub: issue.sub, scope }
   if (issue.grantId !== undefined) grant.grantId = issue.grantId
   // RFC 9068 §2.2: aud is required; an empty list means none was asked for, so the configured one applies.
   if (issue.audience !== undefined && !(Array.isArray(issue.audience) && issue.audience.length === 0)) grant.audience = issue.audience
   if (issue.claims !== undefined) grant.claims = issue.claims
-  const access = await issueAccessToken(server, grant)
+  const { issued: access, record } = prepareAccessToken(server, grant)
   const body: TokenResponseBody = {
     access_token: access.token,
     token_type: 'Bearer',
@@ -37,17 +50,20 @@ export async function issueTokenSet(server: ServerContext, client: Client, grant
       ...(issue.idToken.nonce !== undefined && { nonce: issue.idToken.nonce }),
     })
   }
-  server.events.emit({
-    type: 'token.issued',
-    grantType,
-    clientId: client.id,
-    sub: issue.sub,
-    scope,
-    tokenId: access.id,
-    format: server.accessTokenFormat,
-    refreshToken: issue.refreshToken !== undefined,
-  })
-  return body
+  const respond = (): TokenResponseBody => {
+    server.events.emit({
+      type: 'token.issued',
+      grantType,
+      clientId: client.id,
+      sub: issue.sub,
+      scope,
+      tokenId: access.id,
+      format: server.accessTokenFormat,
+      refreshToken: issue.refreshToken !== undefined,
+    })
+    return body
+  }
+  return record === undefined ? { respond } : { accessTokenRecord: record, respond }
 }
 
 /**

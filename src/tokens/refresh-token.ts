@@ -1,7 +1,7 @@
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
-import type { RefreshTokenRecord } from '../storage/types.js'
+import type { AccessTokenRecord, CoreStores, RefreshTokenRecord, RotationOutcome } from '../storage/types.js'
 import type { RefreshTokenInput } from './types.js'
 import { Scope } from './scope.js'
 export type { RefreshTokenInput } from './types.js'
@@ -49,4 +49,48 @@ export function createRefreshToken(ctx: ServerContext, input: RefreshTokenInput)
   if (input.authTime !== undefined) record.authTime = input.authTime
   if (input.claims !== undefined) record.claims = input.claims
   return { token, record }
+}
+
+/**
+ * Rotates a refresh token and stores the opaque access token issued with its
+ * successor, so that a failure leaves the presented token as it was: a client
+ * told 503 keeps its refresh token, and its retry must not read as reuse
+ * (RFC 9700 §4.14.2 revokes the grant on reuse).
+ *
+ * A store that declares `rotatesWithIssue` does both in one atomic step (one
+ * statement, one script). For one that does not (a backend written before
+ * 0.3.0), the access token is saved after the rotation and, when that save
+ * fails, the rotation is undone: the presented token is saved again unrotated
+ * and the successor, never handed out, revoked. The undo is best effort: when
+ * the store is down for it too, the old token stays rotated.
+ *
+ * @example
+ * const outcome = await rotateRefreshToken(serverContext.storage, found.record, next.record, prepared.accessTokenRecord)
+ */
+export async function rotateRefreshToken(
+  storage: Pick<CoreStores, 'refreshTokens' | 'accessTokens'>,
+  presented: RefreshTokenRecord,
+  next: RefreshTokenRecord,
+  accessToken: (AccessTokenRecord & { tokenHash: string }) | undefined,
+): Promise<RotationOutcome> {
+  const store = storage.refreshTokens
+  // JWT access tokens are not stored: the rotation is the only write, and no third argument is sent.
+  if (accessToken === undefined) return store.rotate(presented.tokenHash, next)
+  if (store.rotatesWithIssue === true) return store.rotate(presented.tokenHash, next, { accessToken })
+  const outcome = await store.rotate(presented.tokenHash, next)
+  if (outcome !== 'rotated') return outcome
+  try {
+    await storage.accessTokens.save(accessToken)
+  } catch (err) {
+    try {
+      // SECURITY: the successor was never delivered, so putting the presented
+      // token back is no more than the client already holds.
+      await store.save(presented)
+      await store.revoke(next.tokenHash)
+    } catch {
+      // The store is still down: the original error says so.
+    }
+    throw err
+  }
+  return outcome
 }

@@ -336,3 +336,51 @@ describe('authorization endpoint: OpenID Connect request (OIDC Core §3.1.2.1, �
     expectErrorRedirect(await h.server.authorize(authorizeRequest(webParams({ scope: 'api:read admin' }))), WEB_CB, 'invalid_scope')
   })
 })
+
+describe('authorization endpoint: caps on what an unauthenticated request can make the server store (issue 12)', () => {
+  const LIMITS = { state: 1024, nonce: 512, login_hint: 256, scope: 2048 }
+
+  it.each(Object.entries(LIMITS))('accepts %s at its cap of %i characters and refuses one more with invalid_request at the redirect_uri', async (name, cap) => {
+    const h = setup()
+    // A scope at its cap: one known value padded with spaces, which RFC 6749 §3.3 lets separate values.
+    const value = (n: number): string => (name === 'scope' ? 'api:read' + ' '.repeat(n - 8) : 'x'.repeat(n))
+    expectAccepted(await h.server.authorize(authorizeRequest(webParams({ scope: 'openid api:read', nonce: 'n', [name]: value(cap) }))))
+    const res = await h.server.authorize(authorizeRequest(webParams({ scope: 'openid api:read', nonce: 'n', [name]: value(cap + 1) })))
+    const p = expectErrorRedirect(res, WEB_CB, 'invalid_request')
+    if (name !== 'state') expect(p.get('state')).toBe('st-1')
+  })
+
+  it('drops a state over its cap from the error redirect rather than echoing it', async () => {
+    const h = setup()
+    const p = expectErrorRedirect(await h.server.authorize(authorizeRequest(webParams({ state: 's'.repeat(1025) }))), WEB_CB, 'invalid_request')
+    expect(p.has('state')).toBe(false)
+  })
+
+  it('refuses more than 64 scope values with invalid_request', async () => {
+    const h = setup()
+    expectAccepted(await h.server.authorize(authorizeRequest(webParams({ scope: Array(64).fill('api:read').join(' ') }))))
+    expectErrorRedirect(await h.server.authorize(authorizeRequest(webParams({ scope: Array(65).fill('api:read').join(' ') }))), WEB_CB, 'invalid_request')
+  })
+
+  it('refuses max_age past 2^31 - 1 seconds with invalid_request', async () => {
+    const h = setup()
+    expectAccepted(await h.server.authorize(authorizeRequest(webParams({ max_age: '2147483647' }))))
+    expectErrorRedirect(await h.server.authorize(authorizeRequest(webParams({ max_age: '2147483648' }))), WEB_CB, 'invalid_request')
+  })
+
+  it('keeps a login_hint at its cap whole instead of cutting it', async () => {
+    const h = setup()
+    const hint = 'a'.repeat(244) + '@example.com'
+    const res = await h.server.authorize(authorizeRequest(webParams({ login_hint: hint })))
+    expectAccepted(res)
+    const details = await h.server.interactions.details(authorizeRequest({}, { cookie: String(res.headers['set-cookie']).split(';')[0]! }), uidOf(res))
+    expect(details?.loginHint).toBe(hint)
+  })
+
+  it('refuses a request whose values, each under its cap, add up to more than an interaction may store', async () => {
+    const h = setup()
+    // Control characters take six bytes each once the record is JSON.
+    const res = await h.server.authorize(authorizeRequest(webParams({ scope: 'openid api:read', state: '\u0001'.repeat(1024), nonce: '\u0001'.repeat(512) })))
+    expectErrorRedirect(res, WEB_CB, 'invalid_request')
+  })
+})

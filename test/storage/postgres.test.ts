@@ -114,6 +114,68 @@ describePostgres('postgres storage', () => {
     expect(await storage.cleanup()).toBe(0)
   })
 
+  it('cleanup() deletes, in every table, the rows past expiry and past every grace window, and keeps the rest', async () => {
+    const clock = fakeClock()
+    const { storage, prefix } = await open(clock.now)
+    const t = clock.now()
+    const count = async (table: string): Promise<number> => (await db.pool.query(`SELECT count(*)::int AS n FROM ${prefix}${table}`)).rows[0].n
+    // For each table, one row that ends at t + 10 and one that lives on.
+    for (const [hash, end] of [['old', t + 10], ['new', t + 10_000]] as const) {
+      await storage.accessTokens.save({ id: hash, tokenHash: hash, clientId: 'c', sub: 's', scope: '', audience: [], issuedAt: t, expiresAt: end })
+      await storage.accessTokens.revokeJti(hash, end)
+      await storage.authorizationCodes.save({ codeHash: hash, clientId: 'c', redirectUri: 'https://a/cb', redirectUriSent: true, scope: 'openid', sub: 'a', grantId: 'g', authTime: t, issuedAt: t, expiresAt: end })
+      await storage.authorizationCodes.consume(hash) // a consumed code's tombstone stays until the code's expiry
+      await storage.refreshTokens.save({ tokenHash: hash, grantId: 'g', clientId: 'c', sub: 's', scope: 'x', issuedAt: t, expiresAt: end, absoluteExpiresAt: end })
+      await storage.grants.revoke(hash, end)
+      await storage.replay.markUsed(hash, end)
+      await storage.interactions.save({ uid: hash, request: { clientId: 'c', redirectUri: 'https://a/cb', redirectUriSent: true, responseType: 'code', responseMode: 'query', scope: 'x', prompt: [] }, browserHash: 'b', csrf: 'x', expiresAt: end })
+      await storage.sessions.save({ idHash: hash, sub: 'a', authTime: t, expiresAt: end })
+      await storage.consents.save(hash, 'c', 'x', end)
+      await storage.rateLimits.increment(hash, end)
+      await storage.deviceCodes.save({ deviceCodeHash: hash, userCodeHash: `u-${hash}`, clientId: 'tv', scope: 'x', interval: 5, issuedAt: t, expiresAt: end, status: 'pending' })
+    }
+    await storage.keys.initialize({ kid: 'k1', privateJwk: '{}', activeFrom: t, createdAt: t })
+    await storage.keys.rotate({ kid: 'k2', privateJwk: '{}', activeFrom: t, createdAt: t }, { retiredAt: t, publishedUntil: t + 10 })
+    const tables = ['access_tokens', 'revoked_jtis', 'authorization_codes', 'refresh_tokens', 'revoked_grants', 'replay', 'interactions', 'sessions', 'consents', 'rate_limits', 'device_codes', 'signing_keys']
+
+    clock.advance(9)
+    expect(await storage.cleanup()).toBe(0)
+    clock.advance(1)
+    // Everything that ended at t + 10 goes, but device codes, kept an hour past expiry for late polls.
+    expect(await storage.cleanup()).toBe(11)
+    for (const table of tables) expect(await count(table), table).toBe(table === 'device_codes' ? 2 : 1)
+    clock.advance(3600)
+    expect(await storage.cleanup()).toBe(1)
+    for (const table of tables) expect(await count(table), table).toBe(1)
+    expect(await storage.sessions.find('new')).not.toBeNull()
+    expect(await storage.grants.isRevoked('new')).toBe(true)
+  })
+
+  it('cleanup() deletes a backlog in bounded batches, and several processes may clean at once', async () => {
+    const clock = fakeClock()
+    const { storage, prefix } = await open(clock.now)
+    const t = clock.now()
+    await db.pool.query(`INSERT INTO ${prefix}replay (key, expires_at) SELECT 'k' || i, $1 FROM generate_series(1, 4500) AS i`, [t + 1])
+    await db.pool.query(`INSERT INTO ${prefix}replay (key, expires_at) VALUES ('live', $1)`, [t + 100])
+    clock.advance(1)
+    const other = createPostgresStorage({ pool: db.pool, tablePrefix: prefix, now: clock.now })
+    const statements: string[] = []
+    const spy = db.pool.query.bind(db.pool)
+    const counted = {
+      query: ((text: string, values?: unknown[]) => (statements.push(text), spy(text, values))) as typeof db.pool.query,
+      connect: db.pool.connect.bind(db.pool),
+      on: db.pool.on.bind(db.pool),
+      end: async () => {},
+    }
+    const third = createPostgresStorage({ pool: counted as unknown as typeof db.pool, tablePrefix: prefix, now: clock.now })
+    const deleted = await Promise.all([storage.cleanup(), other.cleanup(), third.cleanup()])
+    expect(deleted.reduce((a, b) => a + b, 0)).toBe(4500)
+    expect((await db.pool.query(`SELECT key FROM ${prefix}replay`)).rows).toEqual([{ key: 'live' }])
+    expect(statements.some((s) => /DELETE/.test(s))).toBe(true)
+    // No statement deletes more than a batch.
+    expect(statements.every((s) => !/DELETE/.test(s) || /LIMIT \$2/.test(s))).toBe(true)
+  })
+
   it('runs cleanup in the background when given an interval', async () => {
     const clock = fakeClock()
     const prefix = await db.fresh()

@@ -214,6 +214,9 @@ if (!(await reachable(REDIS_URL))) {
       const rt = { tokenHash: `rt1-${m}`, grantId: 'g', clientId: 'c', sub: 's', scope: 'x', issuedAt: t, expiresAt: t + 600, absoluteExpiresAt: t + 6000 }
       await s.refreshTokens.save(rt)
       await s.refreshTokens.rotate(rt.tokenHash, { ...rt, tokenHash: `rt2-${m}`, expiresAt: t + 900 })
+      // A rotation that stores the opaque access token it issues, in its one script.
+      const issued = { id: 't2', tokenHash: `at2-${m}`, clientId: 'c', sub: 's', scope: '', audience: [], issuedAt: t, expiresAt: t + 15 }
+      await s.refreshTokens.rotate(`rt2-${m}`, { ...rt, tokenHash: `rt3-${m}`, expiresAt: t + 1200 }, { accessToken: issued })
       await s.grants.revoke(`grant-${m}`, t + 7000)
       await s.replay.markUsed(`replay-${m}`, t + 30)
       await s.interactions.save({
@@ -251,6 +254,8 @@ if (!(await reachable(REDIS_URL))) {
       near(`code:code-${m}`, 60) // the consumed code's tombstone, until the code would have expired
       near(`rt:rt1-${m}`, 600)
       near(`rt:rt2-${m}`, 900)
+      near(`rt:rt3-${m}`, 1200)
+      near(`at:at2-${m}`, 15)
       near(`grant:grant-${m}`, 7000)
       near(`replay:replay-${m}`, 30)
       near(`int:int-${m}`, 600)

@@ -62,7 +62,13 @@ export interface PostgresStorage extends Storage {
   readonly pool: PostgresPool
   /** Applies the schema migrations this database lacks, one at a time under an advisory lock; see `migrate`. */
   migrate(): Promise<MigrationResult>
-  /** Deletes expired rows; returns how many. */
+  /**
+   * Deletes the rows past keeping (expired records, and reuse tombstones,
+   * revocations and device codes past their windows) in batches of 1000;
+   * returns how many. Safe to run from several processes at once. Run it
+   * periodically: with `cleanupInterval`, from a timer of your own or a cron
+   * job (`grantkit serve` runs it every 10 minutes).
+   */
   cleanup(): Promise<number>
   /** Stops the cleanup timer and ends the pool if the storage created it. */
   close(): Promise<void>
@@ -132,6 +138,7 @@ function authorizationCodes(pool: PostgresPool, t: Tables, now: () => number): A
 
 function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): RefreshTokenStore {
   const tokens = t.name('refresh_tokens')
+  const accessTable = t.name('access_tokens')
   return {
     async save(record: RefreshTokenRecord) {
       await run(pool, `INSERT INTO ${tokens} (token_hash, grant_id, record, rotated, expires_at) VALUES ($1, $2, $3, false, $4)
@@ -144,15 +151,26 @@ function refreshTokens(pool: PostgresPool, t: Tables, now: () => number): Refres
       const row = r.rows[0]
       return row === undefined ? null : { record: decodeRecord<RefreshTokenRecord>('refresh token', row.record), rotated: row.rotated }
     },
-    async rotate(oldHash, next): Promise<RotationOutcome> {
+    rotatesWithIssue: true,
+    async rotate(oldHash, next, issue): Promise<RotationOutcome> {
       const at = now()
-      // One statement: the CAS on `rotated` and the successor's insert commit together or not at all.
+      const access = issue?.accessToken
+      const values: unknown[] = [oldHash, at, next.tokenHash, next.grantId, json(next), next.expiresAt]
+      if (access !== undefined) values.push(access.tokenHash, json(access), access.expiresAt)
+      // One statement: the CAS on `rotated`, the successor's insert and the
+      // access token issued with it commit together or not at all (a
+      // data-modifying CTE runs once, to completion, read or not), so a
+      // database that goes away mid-way leaves the old token usable. One round
+      // trip, no BEGIN/COMMIT.
       const r = await run(pool, `WITH old AS (
           UPDATE ${tokens} SET rotated = true WHERE token_hash = $1 AND NOT rotated AND expires_at > $2 RETURNING token_hash
-        )
+        )${access === undefined ? '' : `, access AS (
+          INSERT INTO ${accessTable} (token_hash, record, expires_at) SELECT $7, $8, $9 FROM old
+          ON CONFLICT (token_hash) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at
+        )`}
         INSERT INTO ${tokens} (token_hash, grant_id, record, rotated, expires_at)
         SELECT $3, $4, $5, false, $6 FROM old
-        RETURNING token_hash`, [oldHash, at, next.tokenHash, next.grantId, json(next), next.expiresAt])
+        RETURNING token_hash`, values)
       if (r.rowCount === 1) return 'rotated'
       const seen = await run(pool, `SELECT 1 FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`, [oldHash, at])
       return seen.rowCount === 1 ? 'reused' : 'not_found'
@@ -406,6 +424,59 @@ function keyStorage(pool: PostgresPool, t: Tables, now: () => number): KeyStorag
   }
 }
 
+/**
+ * Rows deleted per statement by `cleanup()`. Small batches keep each
+ * statement's locks and WAL short, so a backlog (a first run on an old
+ * database) never stalls the requests running beside it.
+ */
+const CLEANUP_BATCH = 1000
+
+/**
+ * When a row of each table is past keeping, by the storage policy: records at
+ * their expiry, rate-limit counters at the end of their window, device codes
+ * after their grace (`deviceCodeKeepUntil`, so a late poll still hears
+ * expired_token), revocations of grants and jtis at the `until` they were
+ * given (the latest any affected token could live), consumed codes and
+ * rotated refresh tokens at their own expiry (until then they detect reuse),
+ * signing keys once no longer published.
+ */
+const EXPIRY: Record<(typeof TABLES)[number], string> = {
+  access_tokens: 'expires_at <= $1',
+  revoked_jtis: 'expires_at <= $1',
+  authorization_codes: 'expires_at <= $1',
+  refresh_tokens: 'expires_at <= $1',
+  revoked_grants: 'expires_at <= $1',
+  replay: 'expires_at <= $1',
+  interactions: 'expires_at <= $1',
+  sessions: 'expires_at <= $1',
+  consents: 'expires_at <= $1',
+  rate_limits: 'window_ends_at <= $1',
+  device_codes: 'keep_until <= $1',
+  signing_keys: 'published_until <= $1',
+}
+
+/**
+ * Deletes every row past keeping at `at`, table by table, in batches of
+ * CLEANUP_BATCH. `SKIP LOCKED` lets processes that clean at the same time
+ * share the work instead of queueing on each other's rows, and leaves alone a
+ * row a request holds (it is deleted on a later run).
+ */
+async function purgeExpired(pool: PostgresPool, t: Tables, at: number): Promise<number> {
+  let deleted = 0
+  for (const table of TABLES) {
+    const name = t.name(table)
+    for (;;) {
+      const r = await run(pool, `DELETE FROM ${name} WHERE ctid IN (
+        SELECT ctid FROM ${name} WHERE ${EXPIRY[table]} LIMIT $2 FOR UPDATE SKIP LOCKED
+      )`, [at, CLEANUP_BATCH])
+      const n = r.rowCount ?? 0
+      deleted += n
+      if (n < CLEANUP_BATCH) break
+    }
+  }
+  return deleted
+}
+
 /** Error listeners per pool: one 'error' listener on each pool, however many storages share it. */
 const listeners = new WeakMap<PostgresPool, Set<(error: unknown) => void>>()
 
@@ -467,28 +538,13 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   const unlisten = listen(pool, onError)
 
   const t = new Tables(prefix)
-  const cleanup = async (): Promise<number> => {
-    const at = now()
-    let deleted = 0
-    const expiry: Record<(typeof TABLES)[number], string> = {
-      access_tokens: 'expires_at <= $1',
-      revoked_jtis: 'expires_at <= $1',
-      authorization_codes: 'expires_at <= $1',
-      refresh_tokens: 'expires_at <= $1',
-      revoked_grants: 'expires_at <= $1',
-      replay: 'expires_at <= $1',
-      interactions: 'expires_at <= $1',
-      sessions: 'expires_at <= $1',
-      consents: 'expires_at <= $1',
-      rate_limits: 'window_ends_at <= $1',
-      device_codes: 'keep_until <= $1',
-      signing_keys: 'published_until <= $1',
-    }
-    for (const table of TABLES) {
-      const r = await run(pool, `DELETE FROM ${t.name(table)} WHERE ${expiry[table]}`, [at])
-      deleted += r.rowCount ?? 0
-    }
-    return deleted
+  let cleaning: Promise<number> | undefined
+  const cleanup = (): Promise<number> => {
+    // One run at a time in this process: a timer tick during a long run joins it.
+    cleaning ??= purgeExpired(pool, t, now()).finally(() => {
+      cleaning = undefined
+    })
+    return cleaning
   }
 
   let timer: ReturnType<typeof setInterval> | undefined
@@ -515,6 +571,8 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     async close() {
       if (timer !== undefined) clearInterval(timer)
       timer = undefined
+      // A run in progress finishes before the pool ends under it.
+      await cleaning?.catch(() => {})
       unlisten()
       if (owned) await pool.end()
     },

@@ -59,6 +59,30 @@ end
 return 'rotated'`,
   },
 
+  /**
+   * rotateRefresh that also stores the opaque access token issued with the
+   * successor. KEYS[1] old token, KEYS[2] successor, KEYS[3] access token;
+   * ARGV: now, successor ttl ms, access token ttl ms, access token JSON,
+   * successor field/value pairs. Redis runs a script whole but does not roll
+   * back one that fails half-way, so every check comes before the first write,
+   * and the access token (the write that could be refused) is written first.
+   */
+  rotateRefreshIssue: {
+    keys: 3,
+    lua: `
+local v = redis.call('HMGET', KEYS[1], 'x', 'o')
+if not v[1] or tonumber(v[1]) <= tonumber(ARGV[1]) then return 'not_found' end
+if v[2] == '1' then return 'reused' end
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[3]) end
+redis.call('HSET', KEYS[1], 'o', '1')
+redis.call('DEL', KEYS[2])
+if tonumber(ARGV[2]) > 0 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 'rotated'`,
+  },
+
   /** KEYS[1]; ARGV: now, expiresAt, ttl ms. Set-if-absent where "absent" includes "expired by the caller's clock". */
   markUsed: {
     keys: 1,

@@ -18,6 +18,7 @@ import type {
   RefreshTokenRecord,
   RefreshTokenStore,
   ReplayStore,
+  RotationIssue,
   RotationOutcome,
   SessionRecord,
   SessionStore,
@@ -111,6 +112,7 @@ export class RedisAuthorizationCodes implements AuthorizationCodeStore {
 
 /** Hash fields: r record JSON, x expiresAt, o rotated flag. */
 export class RedisRefreshTokens implements RefreshTokenStore {
+  readonly rotatesWithIssue = true
   constructor(private readonly ctx: RedisContext) {}
   private fields(record: RefreshTokenRecord): (string | number)[] {
     return ['r', encodeRecord(record), 'x', record.expiresAt, 'o', '0']
@@ -127,11 +129,18 @@ export class RedisRefreshTokens implements RefreshTokenStore {
     if (json == null || expiresAt == null || !isLive(Number(expiresAt), this.ctx.now())) return null
     return { record: decodeRecord<RefreshTokenRecord>('refresh token', json), rotated: rotated === '1' }
   }
-  async rotate(oldHash: string, next: RefreshTokenRecord): Promise<RotationOutcome> {
+  async rotate(oldHash: string, next: RefreshTokenRecord, issue?: RotationIssue): Promise<RotationOutcome> {
     const keys = [this.ctx.key('rt', oldHash), this.ctx.key('rt', next.tokenHash)]
-    return (await this.ctx.conn.run('refreshTokens.rotate', () =>
-      this.ctx.script('rotateRefresh', keys, [this.ctx.now(), ttlMs(this.ctx, next.expiresAt), ...this.fields(next)]),
-    )) as RotationOutcome
+    const access = issue?.accessToken
+    if (access === undefined) {
+      return (await this.ctx.conn.run('refreshTokens.rotate', () =>
+        this.ctx.script('rotateRefresh', keys, [this.ctx.now(), ttlMs(this.ctx, next.expiresAt), ...this.fields(next)]),
+      )) as RotationOutcome
+    }
+    // One script: a process killed or a connection lost around it leaves either everything or nothing.
+    keys.push(this.ctx.key('at', access.tokenHash))
+    const args = [this.ctx.now(), ttlMs(this.ctx, next.expiresAt), ttlMs(this.ctx, access.expiresAt), encodeRecord(access), ...this.fields(next)]
+    return (await this.ctx.conn.run('refreshTokens.rotate', () => this.ctx.script('rotateRefreshIssue', keys, args))) as RotationOutcome
   }
   async revoke(tokenHash: string): Promise<void> {
     await this.ctx.conn.run('refreshTokens.revoke', () => this.ctx.client.del(this.ctx.key('rt', tokenHash)))
