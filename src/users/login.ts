@@ -69,7 +69,9 @@ export async function loginWithPassword(
   // The user source spends the same work for an unknown username as for a wrong password.
   const ok = await users.verifyPassword(account, password)
   if (account === undefined || !ok) return fail('bad_credentials')
+  // A success starts the account (or browser) afresh: no count, no wait in progress.
   await ctx.storage.rateLimits.reset(counter)
+  await ctx.storage.rateLimits.reset(`login-gate:${counter}`)
   return { account }
 }
 
@@ -97,7 +99,8 @@ async function withinAddressLimit(ctx: ServerContext, address: string): Promise<
  * attempt that reaches `maxFailures`, and each later one that is let through,
  * closes a gate for `min(2^(n-maxFailures), maxDelay)` seconds (n counts this
  * attempt); an attempt while the gate is closed is refused. The gate is a
- * set-if-absent record, so concurrent processes agree on who passes.
+ * counter whose window is the delay: the first increment in a window (count
+ * 1) passes, so concurrent processes agree on who passes.
  */
 async function mayAttempt(ctx: ServerContext, counter: string): Promise<boolean> {
   const { maxFailures, failureWindow, maxDelay } = ctx.passwordGrant
@@ -107,7 +110,7 @@ async function mayAttempt(ctx: ServerContext, counter: string): Promise<boolean>
   // SECURITY: refused attempts count too, so hammering reaches maxDelay at once; yet a refused attempt does not
   // extend the closed gate, so the account's owner waits at most maxDelay, never a lockout.
   const delay = Math.min(2 ** Math.min(attempts - maxFailures, 30), maxDelay)
-  return ctx.storage.replay.markUsed(`login-gate:${counter}`, now + delay)
+  return (await ctx.storage.rateLimits.increment(`login-gate:${counter}`, now + delay)) === 1
 }
 
 /**
