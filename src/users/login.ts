@@ -25,9 +25,10 @@ export const KNOWN_DEVICE_COOKIE = 'grantkit_known_device'
  * password grant alike. The rule, with `passwordGrant` options:
  *
  * - Attempts are counted per account as the user source identifies it (its
- *   `sub`), so `ALICE@…` and `alice@…` share a counter; an unknown username
- *   is counted under its case- and space-folded spelling and costs a password
- *   check like a known one, so the answers say nothing about who exists.
+ *   `sub`), so `ALICE@…` and `alice@…` share a counter, and also under the
+ *   username's case- and space-folded spelling, the only count an unknown
+ *   username has. An unknown username costs a password check like a known
+ *   one, so the answers say nothing about who exists.
  * - Attempts since the last success are counted for `failureWindow`. The
  *   first `maxFailures` go through at once; from then on, the n-th attempt
  *   let through makes the next one wait `min(2^(n-maxFailures), maxDelay)`
@@ -61,17 +62,25 @@ export async function loginWithPassword(
   }
 
   const device = account === undefined ? undefined : knownDeviceOf(ctx, origin.knownDevice, account.sub)
-  // The counter that this attempt spends and that a success clears.
-  const counter = device !== undefined ? `login:browser:${device}` : account !== undefined ? `login:account:${hashToken(account.sub)}` : `login:name:${hashToken(foldUsername(username))}`
+  // The counters this attempt spends and a success clears. The folded name is counted for a known account too:
+  // otherwise, with a source that matches names exactly, `ALICE` getting fresh attempts after `alice` is slowed
+  // while `BOB` shares `bob`'s count would tell that alice exists.
+  const byName = `login:name:${hashToken(foldUsername(username))}`
+  const counters = device !== undefined ? [`login:browser:${device}`] : account !== undefined ? [`login:account:${hashToken(account.sub)}`, byName] : [byName]
   if (device === undefined && origin.remoteAddress !== undefined && !(await withinAddressLimit(ctx, origin.remoteAddress))) return fail('throttled')
-  if (!(await mayAttempt(ctx, counter))) return fail('throttled')
+  let allowed = true
+  // Every counter is spent, whatever the first said, so the work done does not depend on which one refused.
+  for (const counter of counters) if (!(await mayAttempt(ctx, counter))) allowed = false
+  if (!allowed) return fail('throttled')
 
   // The user source spends the same work for an unknown username as for a wrong password.
   const ok = await users.verifyPassword(account, password)
   if (account === undefined || !ok) return fail('bad_credentials')
   // A success starts the account (or browser) afresh: no count, no wait in progress.
-  await ctx.storage.rateLimits.reset(counter)
-  await ctx.storage.rateLimits.reset(`login-gate:${counter}`)
+  for (const counter of counters) {
+    await ctx.storage.rateLimits.reset(counter)
+    await ctx.storage.rateLimits.reset(`login-gate:${counter}`)
+  }
   return { account }
 }
 

@@ -198,6 +198,18 @@ describe('password grant: throttling that cannot be aimed at a person (issue 12)
     ])
   })
 
+  it('(a) treats another spelling alike for a known and an unknown username, even with a source that matches names exactly', async () => {
+    // defaultUsers() knows "alice" only as spelt: "ALICE" is an unknown username there.
+    const { login, events } = setup(THROTTLE)
+    for (const [name, other] of [['alice', 'ALICE'], ['nobody', 'NOBODY']]) {
+      for (let i = 0; i < 3; i++) await login(name!, `guess-${i}`)
+      await login(other!, 'guess-x')
+    }
+    const reasons = events.filter((e) => e.type === 'user.authentication.failed').map((e) => (e as { reason: string }).reason)
+    expect(reasons.slice(0, 4)).toEqual(reasons.slice(4))
+    expect(reasons[3]).toBe('throttled')
+  })
+
   it('(b) limits attempts per source address, on any accounts, and leaves other addresses alone', async () => {
     const { loginFrom, clock } = throttled({ passwordGrant: { maxAttemptsPerAddress: 3, addressWindow: 60 } })
     clock.set(1_800_000_000)
