@@ -241,7 +241,9 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       expect(refused).toBe(10)
       const person = new Browser(server, '198.51.100.1')
       await person.openDevicePage()
-      expect((await person.enterCode(user_code)).status).toBe(429)
+      const held = await person.enterCode(user_code)
+      expect(held.status).toBe(429)
+      expect(Number(held.headers['retry-after'])).toBeLessThanOrEqual(60)
       // The window is 60 s and clock-aligned: at most 60 s later the person is through.
       clock.advance(60)
       expect((await person.enterCode(user_code)).status).toBe(303)
