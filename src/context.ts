@@ -58,8 +58,23 @@ export interface ServerContext {
   readonly consentTtl: number
   readonly interactionTtl: number
   readonly pkce: { readonly required: 'public' | 'all'; readonly allowPlain: boolean }
-  readonly deviceFlow: { readonly interval: number; readonly maxAttempts: number; readonly attemptWindow: number }
-  readonly passwordGrant: { readonly maxFailures: number; readonly failureWindow: number }
+  readonly deviceFlow: {
+    readonly interval: number
+    readonly maxAttempts: number
+    readonly attemptWindow: number
+    readonly maxAttemptsPerAddress: number
+    readonly addressWindow: number
+  }
+  readonly passwordGrant: {
+    readonly maxFailures: number
+    readonly failureWindow: number
+    readonly maxDelay: number
+    readonly maxAttemptsPerAddress: number
+    readonly addressWindow: number
+    readonly knownDeviceTtl: number
+  }
+  /** HMAC secrets of signed cookies: the first signs, all verify. */
+  readonly cookieSecrets: readonly string[]
   readonly clients: ClientRegistry
   readonly storage: Storage
   readonly keys: KeyStore

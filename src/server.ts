@@ -111,6 +111,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     pkce: o.pkce,
     deviceFlow: o.deviceFlow,
     passwordGrant: o.passwordGrant,
+    cookieSecrets: o.cookieSecrets,
     clients: o.clients,
     storage: o.storage,
     keys: o.keys,

@@ -78,9 +78,15 @@ export interface AuthorizationServerOptions {
   /** PKCE policy (RFC 7636, RFC 9700 §2.1.1). */
   pkce?: Partial<{ required: 'public' | 'all'; allowPlain: boolean }>
   /** Device authorization grant (RFC 8628): polling interval and code-entry limits. */
-  deviceFlow?: Partial<{ interval: number; maxAttempts: number; attemptWindow: number }>
-  /** Throttling of the password grant per username. */
-  passwordGrant?: Partial<{ maxFailures: number; failureWindow: number }>
+  deviceFlow?: Partial<{ interval: number; maxAttempts: number; attemptWindow: number; maxAttemptsPerAddress: number; addressWindow: number }>
+  /** Throttling of password attempts (login page and password grant): per account with backoff, per address, per known browser. */
+  passwordGrant?: Partial<{ maxFailures: number; failureWindow: number; maxDelay: number; maxAttemptsPerAddress: number; addressWindow: number; knownDeviceTtl: number }>
+  /**
+   * SECURITY: HMAC secrets (32+ characters) for the cookies the server signs
+   * (known device, device page). The first signs; all verify. Processes acting
+   * as one server must share them. Default: one random secret per instance.
+   */
+  cookieSecrets?: readonly string[]
   /** SECURITY: accept http redirect URIs on non-loopback hosts (RFC 9700 §2.6 forbids them). Only for tests. */
   allowHttpRedirectUris?: boolean
   /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */

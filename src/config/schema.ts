@@ -237,6 +237,14 @@ const endpointPath = (feature: OptionFeature, value: string, doc: string) =>
 // ---------------------------------------------------------------------------
 // Rules of particular options.
 
+function checkCookieSecrets(value: unknown, path: string): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0) throw new TypeError(`${path}: must be a non-empty array of strings`)
+  value.forEach((v, i) => {
+    if (typeof v !== 'string' || v.length < 32) throw new TypeError(`${path}[${i}]: must be a string of at least 32 characters (e.g. 32 random bytes, base64url)`)
+  })
+  return Object.freeze([...value]) as readonly string[]
+}
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 function checkIssuer(value: unknown, path: string, ctx: CheckContext): string {
@@ -480,6 +488,14 @@ export const optionSchema = {
     default: 300 as number,
     check: positiveSeconds,
   }),
+  cookieSecrets: option({
+    feature: 'core',
+    type: 'string[]',
+    doc: 'SECURITY: secrets (at least 32 characters each) for the HMAC of the known-device and device-page cookies; the first signs, all verify, so one can be rotated. Processes acting as one server must share them.',
+    defaultText: 'one random secret per server instance',
+    check: checkCookieSecrets,
+    fallback: () => [randomToken(32)] as readonly string[],
+  }),
   maxBodyBytes: option({
     feature: 'core',
     type: 'bytes',
@@ -616,25 +632,43 @@ export const optionSchema = {
       maxAttempts: option({
         feature: 'device-flow',
         type: 'count',
-        doc: 'Code entries per source address and per browser in one window (RFC 8628 §5.1).',
+        doc: 'Code entries per browser (signed cookie) and per user code in one `attemptWindow` (RFC 8628 §5.1).',
         default: 10 as number,
         check: wholeNumberAtLeastOne,
       }),
-      attemptWindow: seconds('device-flow', 900, 'Length of the code-entry counting window.'),
+      attemptWindow: seconds('device-flow', 900, 'Length of the per-browser and per-code counting window.'),
+      maxAttemptsPerAddress: option({
+        feature: 'device-flow',
+        type: 'count',
+        doc: 'Code entries per source address (`remoteAddress`) in one `addressWindow`: a short window, so people behind the same address as a guesser wait at most that long.',
+        default: 60 as number,
+        check: wholeNumberAtLeastOne,
+      }),
+      addressWindow: seconds('device-flow', 60, 'Length of the per-address code-entry window (clock-aligned).'),
     },
   }),
   passwordGrant: group({
     feature: 'password-grant',
-    doc: 'Throttling of password attempts per username.',
+    doc: 'Throttling of password attempts, on the login page and in the password grant (see [security.md](security.md)).',
     members: {
       maxFailures: option({
         feature: 'password-grant',
         type: 'count',
-        doc: 'Failed password attempts per username before a lockout (login page and password grant).',
+        doc: 'Password attempts per account (as the user source identifies it) without delay; after them, attempts must wait a growing delay.',
         default: 5 as number,
         check: wholeNumberAtLeastOne,
       }),
-      failureWindow: seconds('password-grant', 900, 'Length of the failure-counting window and so of a lockout.'),
+      failureWindow: seconds('password-grant', 900, 'How long an account\'s attempt count is remembered, from its first attempt (a success clears it).'),
+      maxDelay: seconds('password-grant', 300, 'Longest wait between attempts on one account: after attempt n (n ≥ `maxFailures`) the next waits `min(2^(n-maxFailures), maxDelay)` seconds.'),
+      maxAttemptsPerAddress: option({
+        feature: 'password-grant',
+        type: 'count',
+        doc: 'Password attempts per source address (`remoteAddress`), on any accounts, in one `addressWindow`.',
+        default: 50 as number,
+        check: wholeNumberAtLeastOne,
+      }),
+      addressWindow: seconds('password-grant', 300, 'Length of the per-address window (clock-aligned).'),
+      knownDeviceTtl: seconds('password-grant', 2_592_000, 'Lifetime of the signed known-device cookie a login page sign-in sets; such a browser is throttled on its own, not with the account.'),
     },
   }),
   // The switches have no plain `default`: they are not values to tune, so they

@@ -1,7 +1,7 @@
 import type { ServerContext } from '../context.js'
 import { constantTimeEqual, hashToken } from '../crypto/random.js'
 import { normalizeUserCode } from '../device/user-code.js'
-import { readCookie, serializeCookie } from '../http/cookies.js'
+import { readCookie, serializeCookie, signCookieValue, verifyCookieValue } from '../http/cookies.js'
 import { OAuthError } from '../errors.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { beginInteraction } from '../interaction/interactions.js'
@@ -12,47 +12,75 @@ import { requireStore } from '../storage/features.js'
 
 /** Identifies the browser for the code-entry form: CSRF value and per-browser attempt counting. */
 const DEVICE_COOKIE = 'grantkit_device'
+/** The MAC purpose of its value, so no other signed cookie passes for it. */
+const DEVICE_PURPOSE = 'device-browser'
 
 /**
  * The verification_uri of the device flow (RFC 8628 §3.3). GET shows the form
- * (pre-filled from verification_uri_complete); POST looks the code up, counting
- * attempts per source address and per browser (§5.1: user codes are short
- * enough to guess), and hands a match to login and consent. Consent is always
- * asked, naming the client, so a person can spot a phishing attempt (§5.4).
+ * (pre-filled from verification_uri_complete); POST looks the code up, and
+ * hands a match to login and consent. Consent is always asked, naming the
+ * client, so a person can spot a phishing attempt (§5.4).
+ *
+ * User codes are short enough to guess (§5.1), so entries are counted three
+ * ways, each with `deviceFlow` options:
+ * - per browser, under a cookie the server issued and signed: at most
+ *   `maxAttempts` per `attemptWindow`. A value the server did not sign gets
+ *   no counter of its own: the form is shown again with a fresh cookie and
+ *   the code is not looked up.
+ * - per user code: at most `maxAttempts` entries of one code per
+ *   `attemptWindow`, whoever types it.
+ * - per source address (the `remoteAddress` the adapter trusts): at most
+ *   `maxAttemptsPerAddress` per clock-aligned `addressWindow`, a short window:
+ *   a guesser slows everyone behind a shared address for at most that long
+ *   instead of locking them out.
  */
 export async function deviceVerificationEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
   const action = ctx.endpoints.deviceVerification
-  let browser = readCookie(req.headers.cookie, DEVICE_COOKIE)
-  if (browser !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(browser)) browser = undefined
+  const sent = readCookie(req.headers.cookie, DEVICE_COOKIE, ctx.cookies)
+  // SECURITY: only a value this server signed names a browser; anything else is a new browser.
+  const browserId = verifyCookieValue(ctx.cookieSecrets, DEVICE_PURPOSE, sent)
+  const freshBrowser = (): { value: string; cookie: string } => {
+    const value = signCookieValue(ctx.cookieSecrets, DEVICE_PURPOSE, ctx.randomToken())
+    return { value, cookie: serializeCookie(DEVICE_COOKIE, value, { ...ctx.cookies, maxAge: ctx.interactionTtl }) }
+  }
 
   if (req.method === 'GET' || req.method === 'HEAD') {
-    const fresh = browser ?? ctx.randomToken()
-    const cookie = serializeCookie(DEVICE_COOKIE, fresh, { ...ctx.cookies, maxAge: ctx.interactionTtl })
     const prefill = (req.url.searchParams.get('user_code') ?? '').slice(0, 32)
-    return deviceCodePage(action, fresh, prefill, undefined, 200, { 'set-cookie': cookie })
+    // A valid cookie is set again to renew its lifetime.
+    const fresh = browserId !== undefined ? { value: sent!, cookie: serializeCookie(DEVICE_COOKIE, sent!, { ...ctx.cookies, maxAge: ctx.interactionTtl }) } : freshBrowser()
+    return deviceCodePage(action, fresh.value, prefill, undefined, 200, { 'set-cookie': fresh.cookie })
   }
   const form = readPageForm(ctx, req)
   const csrf = form.get('csrf')
   // Double-submit CSRF: the form must carry the value this browser's cookie holds.
-  if (browser === undefined || csrf === undefined || !constantTimeEqual(csrf, browser)) {
+  if (sent === undefined || csrf === undefined || !constantTimeEqual(csrf, sent)) {
     throw new OAuthError('invalid_request', { status: 403, description: 'The form has expired. Reload the page and enter the code again.' })
   }
-
-  const now = Math.floor(ctx.now())
-  const window = ctx.deviceFlow.attemptWindow
-  const windowEnd = (Math.floor(now / window) + 1) * window
-  const bySource = await ctx.storage.rateLimits.increment(`device-entry:source:${req.remoteAddress ?? 'unknown'}`, windowEnd)
-  const byBrowser = await ctx.storage.rateLimits.increment(`device-entry:browser:${hashToken(browser)}`, windowEnd)
-  if (bySource > ctx.deviceFlow.maxAttempts || byBrowser > ctx.deviceFlow.maxAttempts) {
-    ctx.events.emit({ type: 'device.code.throttled', remoteAddress: req.remoteAddress })
-    throw new OAuthError('slow_down', { status: 429, description: 'Too many codes were tried. Wait a while and try again.' })
+  const typed = form.get('user_code') ?? ''
+  if (browserId === undefined) {
+    const fresh = freshBrowser()
+    return deviceCodePage(action, fresh.value, typed.slice(0, 32), 'The form has expired. Enter the code again.', 400, { 'set-cookie': fresh.cookie })
   }
 
-  const typed = form.get('user_code') ?? ''
   const normalized = normalizeUserCode(typed)
+  const now = Math.floor(ctx.now())
+  const { attemptWindow, addressWindow, maxAttempts, maxAttemptsPerAddress } = ctx.deviceFlow
+  const windowEnd = (Math.floor(now / attemptWindow) + 1) * attemptWindow
+  const addressWindowEnd = (Math.floor(now / addressWindow) + 1) * addressWindow
+  const limits = ctx.storage.rateLimits
+  const bySource = await limits.increment(`device-entry:source:${(req.remoteAddress ?? 'unknown').slice(0, 64)}`, addressWindowEnd)
+  const byBrowser = await limits.increment(`device-entry:browser:${hashToken(browserId)}`, windowEnd)
+  const byCode = normalized === undefined ? 0 : await limits.increment(`device-entry:code:${hashToken(normalized)}`, windowEnd)
+  if (bySource > maxAttemptsPerAddress || byBrowser > maxAttempts || byCode > maxAttempts) {
+    ctx.events.emit({ type: 'device.code.throttled', remoteAddress: req.remoteAddress })
+    // RFC 6585 §4 (429) with RFC 9110 §10.2.3 Retry-After: when the window that refused this entry ends.
+    const until = byBrowser > maxAttempts || byCode > maxAttempts ? windowEnd : addressWindowEnd
+    throw new OAuthError('slow_down', { status: 429, headers: { 'retry-after': String(Math.max(1, until - now)) }, description: 'Too many codes were tried. Wait a while and try again.' })
+  }
+
   const record = normalized === undefined ? null : await requireStore(ctx.storage, 'deviceCodes', 'the device flow').findByUserCode(hashToken(normalized))
   if (record === null) {
-    return deviceCodePage(action, browser, typed.slice(0, 32), 'That code is not valid or has expired. Check the code on your device.', 400)
+    return deviceCodePage(action, sent, typed.slice(0, 32), 'That code is not valid or has expired. Check the code on your device.', 400)
   }
   const session = await readSession(ctx, req)
   const login = session !== null ? { sub: session.sub, authTime: session.authTime, fresh: false } : undefined

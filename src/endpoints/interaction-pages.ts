@@ -6,7 +6,8 @@ import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { finishInteraction, interactionDetails } from '../interaction/interactions.js'
 import { readPageForm } from '../pages/form.js'
 import { consentPage, loginPage } from '../pages/login.js'
-import { loginWithPassword } from '../users/login.js'
+import { readCookie, serializeCookie } from '../http/cookies.js'
+import { KNOWN_DEVICE_COOKIE, knownDeviceValue, loginWithPassword } from '../users/login.js'
 
 const UID = /^[A-Za-z0-9_-]{16,128}$/
 
@@ -42,12 +43,20 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
     const username = form.get('username') ?? ''
     const password = form.get('password') ?? ''
     if (username === '' || password === '') return loginPage(details, `${base}/login`, 'Enter your username and password.', username)
-    const result = await loginWithPassword(ctx, username.slice(0, 256), password.slice(0, 1024), details.client.id)
+    const result = await loginWithPassword(ctx, username.slice(0, 256), password.slice(0, 1024), details.client.id, {
+      remoteAddress: req.remoteAddress,
+      knownDevice: readCookie(req.headers.cookie, KNOWN_DEVICE_COOKIE, ctx.cookies),
+    })
     if ('failure' in result) {
-      const message = result.failure === 'throttled' ? 'Too many failed attempts. Try again later.' : 'The username or password is wrong.'
+      const message = result.failure === 'throttled' ? 'Too many attempts. Wait a few minutes and try again.' : 'The username or password is wrong.'
       return loginPage(details, `${base}/login`, message, username)
     }
-    return finishInteraction(ctx, req, uid, { login: { sub: result.account.sub } })
+    const done = await finishInteraction(ctx, req, uid, { login: { sub: result.account.sub } })
+    // This browser is now known for this account: someone guessing the account elsewhere does not throttle it.
+    const known = serializeCookie(KNOWN_DEVICE_COOKIE, knownDeviceValue(ctx, result.account.sub), { ...ctx.cookies, maxAge: ctx.passwordGrant.knownDeviceTtl })
+    const set = done.headers['set-cookie']
+    done.headers['set-cookie'] = set === undefined ? known : [...(Array.isArray(set) ? set : [set]), known]
+    return done
   }
 
   if (details.prompt !== 'consent') throw expired()

@@ -19,7 +19,7 @@ export const deviceFlowFeature: Feature = {
     { name: 'deviceVerification', path: '/device', methods: ['GET', 'POST'], errors: 'page', handle: deviceVerificationEndpoint },
   ],
   stores: FEATURE_STORES.deviceFlow,
-  options: ['deviceFlow', 'deviceFlow.attemptWindow', 'deviceFlow.interval', 'deviceFlow.maxAttempts', 'ttl.deviceCode'],
+  options: ['deviceFlow', 'deviceFlow.addressWindow', 'deviceFlow.attemptWindow', 'deviceFlow.interval', 'deviceFlow.maxAttempts', 'deviceFlow.maxAttemptsPerAddress', 'ttl.deviceCode'],
   // RFC 8628 §4: advertised only when the grant is enabled.
   discovery: (ctx) => ({ device_authorization_endpoint: ctx.endpoints.deviceAuthorization }),
 }

@@ -73,7 +73,8 @@ export function grantContextFactory(server: ServerContext): (r: GrantRequest) =>
         return server.storage.replay.markUsed(`${namespace}:${key}`, until)
       },
       async login(username, password) {
-        const result = await loginWithPassword(server, username, password, client.id)
+        // No browser here, so no known-device cookie (RFC 6749 §4.3): per account and per address only.
+        const result = await loginWithPassword(server, username, password, client.id, { remoteAddress: r.request.remoteAddress })
         return 'account' in result ? result.account : undefined
       },
       users: server.users,

@@ -18,7 +18,12 @@ const INTERACTION_COOKIE = 'grantkit_interaction'
 
 /** The browser-binding cookie; an embedder's own UI may live outside the issuer's path, so its cookie is site-wide. */
 function bindingCookie(ctx: ServerContext, value: string, maxAge: number): string {
-  return serializeCookie(INTERACTION_COOKIE, value, { secure: ctx.cookies.secure, path: ctx.builtInPages ? ctx.cookies.path : '/', maxAge })
+  return serializeCookie(INTERACTION_COOKIE, value, { ...bindingCookiePlace(ctx), maxAge })
+}
+
+/** Where the binding cookie lives; its name (`__Host-` or `__Secure-`) follows from the path. */
+function bindingCookiePlace(ctx: ServerContext): { secure: boolean; path: string } {
+  return { secure: ctx.cookies.secure, path: ctx.builtInPages ? ctx.cookies.path : '/' }
 }
 
 /** What a login or consent UI shows. */
@@ -105,7 +110,7 @@ async function findInteraction(ctx: ServerContext, req: GrantkitRequest, uid: st
   if (uid.length > 128) return null
   const record = await ctx.storage.interactions.find(uid)
   if (record === null) return null
-  const browser = readCookie(req.headers.cookie, INTERACTION_COOKIE)
+  const browser = readCookie(req.headers.cookie, INTERACTION_COOKIE, bindingCookiePlace(ctx))
   if (browser === undefined || !constantTimeEqual(hashToken(browser), record.browserHash)) return null
   return record
 }

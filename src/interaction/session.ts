@@ -9,7 +9,7 @@ const SESSION_COOKIE = 'grantkit_session'
 
 /** The live session of the browser that sent `req`, or null. */
 export async function readSession(ctx: ServerContext, req: GrantkitRequest): Promise<SessionRecord | null> {
-  const secret = readCookie(req.headers.cookie, SESSION_COOKIE)
+  const secret = readCookie(req.headers.cookie, SESSION_COOKIE, ctx.cookies)
   if (secret === undefined || secret.length > 128) return null
   return ctx.storage.sessions.find(hashToken(secret))
 }
@@ -19,7 +19,7 @@ export async function readSession(ctx: ServerContext, req: GrantkitRequest): Pro
  * fixation), and ends the one the browser had. Returns the Set-Cookie value.
  */
 export async function startSession(ctx: ServerContext, req: GrantkitRequest, sub: string, authTime: number): Promise<string> {
-  const old = readCookie(req.headers.cookie, SESSION_COOKIE)
+  const old = readCookie(req.headers.cookie, SESSION_COOKIE, ctx.cookies)
   if (old !== undefined && old.length <= 128) await ctx.storage.sessions.delete(hashToken(old))
   const secret = ctx.randomToken()
   const now = Math.floor(ctx.now())

@@ -17,10 +17,12 @@ describe('interaction cookie for an embedder UI outside the issuer path', () => 
   it('is set on path / so the UI at another path receives it; the built-in pages keep the issuer path', async () => {
     const custom = setup({ issuer: 'https://as.example/auth', interaction: { url: (uid) => `https://as.example/login/${uid}` } })
     const res = await custom.server.authorize({ ...authorizeRequest(webParams()), url: new URL('https://as.example/auth/authorize?' + new URLSearchParams(webParams())) })
-    expect(setCookies(res).find((c) => c.startsWith('grantkit_interaction='))).toMatch(/Path=\/;/)
+    // Path=/ under https: the __Host- prefix (RFC 6265bis §4.1.3.2).
+    expect(setCookies(res).find((c) => c.startsWith('__Host-grantkit_interaction='))).toMatch(/Path=\/;/)
     const builtIn = setup({ issuer: 'https://as.example/auth' })
     const res2 = await builtIn.server.authorize({ ...authorizeRequest(webParams()), url: new URL('https://as.example/auth/authorize?' + new URLSearchParams(webParams())) })
-    expect(setCookies(res2).find((c) => c.startsWith('grantkit_interaction='))).toMatch(/Path=\/auth;/)
+    // A path rules __Host- out; __Secure- still applies (§4.1.3.1).
+    expect(setCookies(res2).find((c) => c.startsWith('__Secure-grantkit_interaction='))).toMatch(/Path=\/auth;/)
     expect(res2.headers.location).toMatch(/^https:\/\/as\.example\/auth\/interaction\//)
   })
 })

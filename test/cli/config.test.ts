@@ -93,7 +93,8 @@ describe('a config file is the library options as JSON, plus the CLI\'s own fiel
       interactionTtl: 300,
       pkce: { required: 'all', allowPlain: false },
       deviceFlow: { interval: 9, maxAttempts: 3 },
-      passwordGrant: { maxFailures: 2, failureWindow: 60 },
+      passwordGrant: { maxFailures: 2, failureWindow: 60, maxDelay: 30 },
+      cookieSecrets: ['c'.repeat(32)],
       allowHttpRedirectUris: true,
       allowHttpIssuer: true,
       issuer: 'http://as.internal',
@@ -106,8 +107,9 @@ describe('a config file is the library options as JSON, plus the CLI\'s own fiel
     expect(ctx.endpoints.token).toBe('http://as.internal/oauth/token')
     expect([ctx.sessionTtl, ctx.consentTtl, ctx.interactionTtl]).toEqual([100, 200, 300])
     expect(ctx.pkce).toEqual({ required: 'all', allowPlain: false })
-    expect(ctx.deviceFlow).toEqual({ interval: 9, maxAttempts: 3, attemptWindow: 900 })
-    expect(ctx.passwordGrant).toEqual({ maxFailures: 2, failureWindow: 60 })
+    expect(ctx.deviceFlow).toEqual({ interval: 9, maxAttempts: 3, attemptWindow: 900, maxAttemptsPerAddress: 60, addressWindow: 60 })
+    expect(ctx.passwordGrant).toEqual({ maxFailures: 2, failureWindow: 60, maxDelay: 30, maxAttemptsPerAddress: 50, addressWindow: 300, knownDeviceTtl: 2_592_000 })
+    expect(ctx.cookieSecrets).toEqual(['c'.repeat(32)])
   })
 
   it('accepts every field name of the serve contract', () => {

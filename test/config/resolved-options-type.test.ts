@@ -42,8 +42,16 @@ interface Expected<P extends string> {
   readonly consentTtl: number
   readonly interactionTtl: number
   readonly pkce: { readonly required: 'public' | 'all'; readonly allowPlain: boolean }
-  readonly deviceFlow: { readonly interval: number; readonly maxAttempts: number; readonly attemptWindow: number }
-  readonly passwordGrant: { readonly maxFailures: number; readonly failureWindow: number }
+  readonly deviceFlow: { readonly interval: number; readonly maxAttempts: number; readonly attemptWindow: number; readonly maxAttemptsPerAddress: number; readonly addressWindow: number }
+  readonly passwordGrant: {
+    readonly maxFailures: number
+    readonly failureWindow: number
+    readonly maxDelay: number
+    readonly maxAttemptsPerAddress: number
+    readonly addressWindow: number
+    readonly knownDeviceTtl: number
+  }
+  readonly cookieSecrets: readonly string[]
   readonly allowHttpRedirectUris: boolean
   readonly allowHttpIssuer: boolean
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }

@@ -37,8 +37,9 @@ describe('the option schema', () => {
       consentTtl: 31_536_000,
       interactionTtl: 600,
       pkce: { required: 'public', allowPlain: false },
-      passwordGrant: { maxFailures: 5, failureWindow: 900 },
-      deviceFlow: { interval: 5, maxAttempts: 10, attemptWindow: 900 },
+      // 0.1's members keep their names and values; the members after them are new (issue 12).
+      passwordGrant: { maxFailures: 5, failureWindow: 900, maxDelay: 300, maxAttemptsPerAddress: 50, addressWindow: 300, knownDeviceTtl: 2_592_000 },
+      deviceFlow: { interval: 5, maxAttempts: 10, attemptWindow: 900, maxAttemptsPerAddress: 60, addressWindow: 60 },
       clockSkew: 60,
       maxAssertionLifetime: 300,
       signingAlgorithm: 'ES256',
@@ -63,8 +64,8 @@ describe('the option schema', () => {
       consentTtl: number
       interactionTtl: number
       pkce: { required: 'public' | 'all'; allowPlain: boolean }
-      passwordGrant: { maxFailures: number; failureWindow: number }
-      deviceFlow: { interval: number; maxAttempts: number; attemptWindow: number }
+      passwordGrant: { maxFailures: number; failureWindow: number; maxDelay: number; maxAttemptsPerAddress: number; addressWindow: number; knownDeviceTtl: number }
+      deviceFlow: { interval: number; maxAttempts: number; attemptWindow: number; maxAttemptsPerAddress: number; addressWindow: number }
       clockSkew: number
       maxAssertionLifetime: number
       signingAlgorithm: 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'PS256' | 'EdDSA'

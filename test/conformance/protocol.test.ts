@@ -194,7 +194,8 @@ describe.each(adapters)('%s', (_name, start) => {
       const afterLogin = await browser.post(login.action, { csrf: login.csrf, username: 'alice', password: 'wonderland' })
       expect(afterLogin.status).toBe(303)
       expect(afterLogin.headers.get('location')).toBe(interaction)
-      expect(cookieNames(afterLogin)).toEqual(['grantkit_session'])
+      // http loopback: no __Host- prefix (it needs Secure). The known-device cookie marks this browser for the account.
+      expect(cookieNames(afterLogin)).toEqual(['grantkit_session', 'grantkit_known_device'])
 
       const consentPage = await browser.get(interaction)
       expect(consentPage.status).toBe(200)
@@ -293,9 +294,10 @@ describe.each(adapters)('%s', (_name, start) => {
       expect(done.status).toBe(303)
       expect(done.headers.get('location')!.startsWith(WEB_CALLBACK + '?code=')).toBe(true)
       const cookies = done.headers.getSetCookie()
-      expect(cookies).toHaveLength(2)
+      expect(cookies).toHaveLength(3)
       expect(cookies[0]).toMatch(/^grantkit_session=[\w-]{43}; Path=[^;]+; HttpOnly; SameSite=Lax; Max-Age=86400$/)
       expect(cookies[1]).toMatch(/^grantkit_interaction=; Path=[^;]+; HttpOnly; SameSite=Lax; Max-Age=0$/)
+      expect(cookies[2]).toMatch(/^grantkit_known_device=[\w~-]+\.[\w-]{43}; Path=[^;]+; HttpOnly; SameSite=Lax; Max-Age=2592000$/)
     })
 
     it('takes the authorization request as a POSTed form too (OIDC Core §3.1.2.1)', async () => {

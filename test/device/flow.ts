@@ -146,7 +146,7 @@ export class Browser {
   }
 
   /** Submits the code-entry form with this browser's CSRF value (the cookie). */
-  enterCode(userCode: string, csrf = this.cookies.get('grantkit_device')): Promise<GrantkitResponse> {
+  enterCode(userCode: string, csrf = this.cookies.get('__Host-grantkit_device')): Promise<GrantkitResponse> {
     return this.send('POST', '/device', { ...(csrf !== undefined && { csrf }), user_code: userCode })
   }
 

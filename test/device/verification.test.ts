@@ -4,6 +4,11 @@ import { authorizeDevice, Browser, deviceServer, expectError, ISSUER, poll, uidO
 import { contextOf } from '../../src/server.js'
 
 const bare = (userCode: string) => userCode.replace('-', '').toLowerCase()
+/** A well-formed user code (RFC 8628 §6.1 alphabet) that was never issued, different for each i. */
+const wrongCode = (i: number): string => {
+  const letters = 'BCDFGHJKLMNPQRSTVWXZ'
+  return `BCDF-${letters[Math.floor(i / 400) % 20]}${letters[Math.floor(i / 20) % 20]}${letters[i % 20]}Z`
+}
 
 describe('device verification page (RFC 8628 §3.3)', () => {
   describe('GET', () => {
@@ -17,11 +22,12 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'")
       expect(res.body).toMatch(/<input[^>]*name="user_code"/)
       const cookie = res.headers['set-cookie'] as string
-      expect(cookie).toMatch(/^grantkit_device=[A-Za-z0-9_-]{43}; /)
+      // A random browser id and its HMAC: the server recognises only values it issued.
+      expect(cookie).toMatch(/^__Host-grantkit_device=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}; Path=\/; /)
       expect(cookie).toContain('HttpOnly')
       expect(cookie).toContain('SameSite=Lax')
       expect(cookie).toContain('Secure')
-      const csrf = browser.cookies.get('grantkit_device')!
+      const csrf = browser.cookies.get('__Host-grantkit_device')!
       expect(res.body).toContain(`name="csrf" value="${csrf}"`)
     })
 
@@ -29,9 +35,9 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const { server } = deviceServer()
       const browser = new Browser(server)
       await browser.openDevicePage()
-      const first = browser.cookies.get('grantkit_device')
+      const first = browser.cookies.get('__Host-grantkit_device')
       await browser.openDevicePage()
-      expect(browser.cookies.get('grantkit_device')).toBe(first)
+      expect(browser.cookies.get('__Host-grantkit_device')).toBe(first)
     })
 
     it('pre-fills the code from ?user_code= (verification_uri_complete), escaped', async () => {
@@ -61,7 +67,7 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const res = await browser.enterCode(bare(user_code))
       expect(res.status).toBe(303)
       expect(res.headers.location).toMatch(new RegExp(`^${ISSUER}/interaction/[A-Za-z0-9_-]{16,}$`))
-      expect(browser.cookies.has('grantkit_interaction')).toBe(true)
+      expect(browser.cookies.has('__Host-grantkit_interaction')).toBe(true)
     })
 
     it('approves the device after login and consent, shows the "connected" page naming the client, and the device gets its tokens', async () => {
@@ -76,7 +82,7 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const afterLogin = await browser.login(uid)
       expect(afterLogin.status).toBe(303)
       expect(uidOf(afterLogin.headers.location as string)).toBe(uid)
-      expect(browser.cookies.has('grantkit_session')).toBe(true)
+      expect(browser.cookies.has('__Host-grantkit_session')).toBe(true)
 
       const consentPage = await browser.send('GET', `/interaction/${uid}`)
       expect(consentPage.status).toBe(200)
@@ -88,7 +94,7 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       expect(done.status).toBe(200)
       expect(done.body).toContain('Device connected')
       expect(done.body).toContain('Living Room TV')
-      expect(browser.cookies.has('grantkit_interaction')).toBe(false)
+      expect(browser.cookies.has('__Host-grantkit_interaction')).toBe(false)
 
       const tokens = json(await poll(server, device_code))
       expect(tokens).toMatchObject({ token_type: 'Bearer', scope: 'openid offline_access api:read' })
@@ -148,7 +154,7 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const { user_code } = await authorizeDevice(server)
       const browser = new Browser(server)
       await browser.openDevicePage()
-      const cookie = browser.cookies.get('grantkit_device')!
+      const cookie = browser.cookies.get('__Host-grantkit_device')!
       expect((await browser.send('POST', '/device', { user_code })).status).toBe(403)
       expect((await browser.enterCode(user_code, 'A'.repeat(43))).status).toBe(403)
       const cookieless = new Browser(server)
@@ -192,9 +198,9 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const uid = await browser.startApproval(user_code)
       await browser.login(uid)
       const csrf = await browser.csrfFor(uid)
-      const interactionCookie = browser.cookies.get('grantkit_interaction')!
+      const interactionCookie = browser.cookies.get('__Host-grantkit_interaction')!
       expect((await browser.send('POST', `/interaction/${uid}/consent`, { csrf, decision: 'allow' })).body).toContain('Device connected')
-      browser.cookies.set('grantkit_interaction', interactionCookie)
+      browser.cookies.set('__Host-grantkit_interaction', interactionCookie)
       const again = await browser.send('POST', `/interaction/${uid}/consent`, { csrf, decision: 'allow' })
       expect(again.status).toBe(400)
       expect(again.body).not.toContain('Device connected')
@@ -202,13 +208,13 @@ describe('device verification page (RFC 8628 §3.3)', () => {
   })
 
   describe('guessing (RFC 8628 §5.1)', () => {
-    it('answers more than maxAttempts entries from one address with 429, even for the right code and from fresh browsers', async () => {
-      const { server } = deviceServer({ deviceFlow: { maxAttempts: 3 } })
+    it('answers more than maxAttemptsPerAddress entries from one address with 429, even for the right code and from fresh browsers', async () => {
+      const { server } = deviceServer({ deviceFlow: { maxAttemptsPerAddress: 3 } })
       const { user_code } = await authorizeDevice(server)
       for (let i = 0; i < 3; i++) {
         const guesser = new Browser(server, '198.51.100.1')
         await guesser.openDevicePage()
-        expect((await guesser.enterCode('BCDF-GHJK')).status).toBe(400)
+        expect((await guesser.enterCode(wrongCode(i))).status).toBe(400)
       }
       const fresh = new Browser(server, '198.51.100.1')
       await fresh.openDevicePage()
@@ -222,6 +228,81 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       expect((await other.enterCode(user_code)).status).toBe(303)
     })
 
+    it('holds a shared address back for one short addressWindow, not 15 minutes: a person behind the same NAT then gets in with the defaults', async () => {
+      const { server, clock } = deviceServer({ ttl: { deviceCode: 1800 } })
+      const { user_code } = await authorizeDevice(server)
+      // A guesser behind the NAT uses up the address's default 60 entries (fresh browsers, distinct codes).
+      let refused = 0
+      for (let i = 0; i < 70; i++) {
+        const guesser = new Browser(server, '198.51.100.1')
+        await guesser.openDevicePage()
+        if ((await guesser.enterCode(wrongCode(i))).status === 429) refused++
+      }
+      expect(refused).toBe(10)
+      const person = new Browser(server, '198.51.100.1')
+      await person.openDevicePage()
+      const held = await person.enterCode(user_code)
+      expect(held.status).toBe(429)
+      expect(Number(held.headers['retry-after'])).toBeLessThanOrEqual(60)
+      // The window is 60 s and clock-aligned: at most 60 s later the person is through.
+      clock.advance(60)
+      expect((await person.enterCode(user_code)).status).toBe(303)
+    })
+
+    it('gives a browser cookie the server did not sign no counter of its own: the form again with a fresh signed cookie, no code looked up', async () => {
+      const { server } = deviceServer({ deviceFlow: { maxAttempts: 2 } })
+      const { user_code } = await authorizeDevice(server)
+      const browser = new Browser(server)
+      await browser.openDevicePage()
+      await browser.enterCode(wrongCode(1))
+      await browser.enterCode(wrongCode(2))
+      expect((await browser.enterCode(user_code)).status).toBe(429)
+      // The attacker picks a new cookie value to get a new counter; it is not taken as a browser.
+      for (const forged of ['A'.repeat(43), `${'A'.repeat(43)}.${'B'.repeat(43)}`]) {
+        browser.cookies.set('__Host-grantkit_device', forged)
+        const res = await browser.enterCode(user_code, forged)
+        expect(res.status).toBe(400)
+        expect(res.headers.location).toBeUndefined()
+        const fresh = browser.cookies.get('__Host-grantkit_device')!
+        expect(fresh).not.toBe(forged)
+        expect(fresh).toMatch(/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/)
+        expect(res.body).toContain(`name="csrf" value="${fresh}"`)
+      }
+    })
+
+    it('does not take a browser cookie signed under another server\'s cookieSecrets, and still takes one signed under a rotated-out secret', async () => {
+      const oldSecret = 'o'.repeat(32)
+      const a = deviceServer({ cookieSecrets: [oldSecret] })
+      const stranger = deviceServer({ cookieSecrets: ['s'.repeat(32)] })
+      const b = deviceServer({ cookieSecrets: ['n'.repeat(32), oldSecret] })
+      const browser = new Browser(a.server)
+      await browser.openDevicePage()
+      const signedByOld = browser.cookies.get('__Host-grantkit_device')!
+      for (const [target, expected] of [[stranger.server, 400], [b.server, 303]] as const) {
+        const { user_code } = await authorizeDevice(target)
+        const there = new Browser(target)
+        there.cookies.set('__Host-grantkit_device', signedByOld)
+        expect((await there.enterCode(user_code, signedByOld)).status).toBe(expected)
+      }
+    })
+
+    it('counts entries per user code: more than maxAttempts of one code, from any browsers and addresses, get 429', async () => {
+      const { server } = deviceServer({ deviceFlow: { maxAttempts: 3 } })
+      const { user_code } = await authorizeDevice(server)
+      for (let i = 0; i < 3; i++) {
+        const someone = new Browser(server, `192.0.2.${i + 1}`)
+        await someone.openDevicePage()
+        expect((await someone.enterCode(user_code)).status).toBe(303)
+      }
+      const fourth = new Browser(server, '192.0.2.50')
+      await fourth.openDevicePage()
+      expect((await fourth.enterCode(user_code)).status).toBe(429)
+      // Spelling does not make another code (RFC 8628 §6.1: case and dashes are ignored).
+      const fifth = new Browser(server, '192.0.2.51')
+      await fifth.openDevicePage()
+      expect((await fifth.enterCode(bare(user_code))).status).toBe(429)
+    })
+
     it('answers more than maxAttempts entries from one browser cookie with 429, whatever address it comes from', async () => {
       const { server } = deviceServer({ deviceFlow: { maxAttempts: 3 } })
       const { user_code } = await authorizeDevice(server)
@@ -229,7 +310,7 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       await browser.openDevicePage()
       for (let i = 0; i < 3; i++) {
         browser.remoteAddress = `192.0.2.${i + 1}`
-        expect((await browser.enterCode('BCDF-GHJK')).status).toBe(400)
+        expect((await browser.enterCode(wrongCode(i))).status).toBe(400)
       }
       browser.remoteAddress = '192.0.2.99'
       expect((await browser.enterCode(user_code)).status).toBe(429)
@@ -240,8 +321,8 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const { user_code } = await authorizeDevice(server)
       const browser = new Browser(server)
       await browser.openDevicePage()
-      await browser.enterCode('BCDF-GHJK')
-      await browser.enterCode('BCDF-GHJK')
+      await browser.enterCode(wrongCode(1))
+      await browser.enterCode(wrongCode(2))
       expect((await browser.enterCode(user_code)).status).toBe(429)
       clock.advance(61)
       expect((await browser.enterCode(user_code)).status).toBe(303)
@@ -254,7 +335,7 @@ describe('device verification page (RFC 8628 §3.3)', () => {
       const browser = new Browser(server)
       const first = await authorizeDevice(server)
       expect((await browser.answer(first.user_code)).body).toContain('Device connected')
-      expect(browser.cookies.has('grantkit_session')).toBe(true)
+      expect(browser.cookies.has('__Host-grantkit_session')).toBe(true)
       expect(await contextOf(server).storage.consents.find('alice-sub', 'tv')).toBe('openid offline_access api:read')
 
       const second = await authorizeDevice(server)

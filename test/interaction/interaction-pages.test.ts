@@ -83,7 +83,7 @@ describe('built-in login page', () => {
     const res = await signIn(h, browser, uid)
     expect(res.status).toBe(303)
     expect(res.headers.location).toBe(`${ISSUER}/interaction/${uid}`)
-    expect(setCookies(res).some((c) => c.startsWith('grantkit_session='))).toBe(true)
+    expect(setCookies(res).some((c) => c.startsWith('__Host-grantkit_session='))).toBe(true)
   })
 
   it('re-renders with an error for a wrong password and does not finish', async () => {
@@ -97,7 +97,7 @@ describe('built-in login page', () => {
     expect(res.body).toContain('role="alert"')
     expect(res.body).toMatch(/name="password"/)
     expect(res.body).toMatch(/name="username" value="alice"/)
-    expect(setCookies(res).some((c) => c.startsWith('grantkit_session='))).toBe(false)
+    expect(setCookies(res).some((c) => c.startsWith('__Host-grantkit_session='))).toBe(false)
     expect(await h.server.interactions.details(browser.request(), uid)).toMatchObject({ prompt: 'login' })
   })
 

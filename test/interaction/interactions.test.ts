@@ -30,7 +30,7 @@ describe('interaction API: starting (OIDC Core §3.1.2.3)', () => {
     expect(res.status).toBe(303)
     const uid = uidOf(res)
     expect(res.headers.location).toBe(`${ISSUER}/interaction/${uid}`)
-    const cookie = setCookies(res).find((c) => c.startsWith('grantkit_interaction='))
+    const cookie = setCookies(res).find((c) => c.startsWith('__Host-grantkit_interaction='))
     expect(cookie).toBeDefined()
     expect(cookie).toMatch(/; HttpOnly/)
     expect(cookie).toMatch(/; SameSite=Lax/)
@@ -47,7 +47,7 @@ describe('interaction API: starting (OIDC Core §3.1.2.3)', () => {
     expect(base(r.url)).toBe('https://app.example/login')
     const uid = r.query.get('uid')!
     expect(uid).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    expect(browser.jar.has('grantkit_interaction')).toBe(true)
+    expect(browser.jar.has('__Host-grantkit_interaction')).toBe(true)
     expect(await h.server.interactions.details(browser.request(), uid)).toMatchObject({ uid, prompt: 'login' })
     const done = await h.server.interactions.finish(browser.request(), uid, { login: { sub: 'sub-alice' }, consent: {} })
     expect(redirect(done).query.get('code')).toBeTruthy()
@@ -122,17 +122,17 @@ describe('interaction API: finish', () => {
     const browser = new Browser()
     const uid = await start(h, browser, webParams({ state: 'st-42' }))
     const login = browser.absorb(await h.server.interactions.finish(browser.request(), uid, { login: { sub: 'sub-alice' } }))
-    const session = setCookies(login).find((c) => c.startsWith('grantkit_session='))
-    expect(session).toMatch(/^grantkit_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=86400$/)
+    const session = setCookies(login).find((c) => c.startsWith('__Host-grantkit_session='))
+    expect(session).toMatch(/^__Host-grantkit_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=86400$/)
     const done = browser.absorb(await h.server.interactions.finish(browser.request(), uid, { consent: {} }))
     const r = redirect(done)
     expect(base(r.url)).toBe(WEB_CB)
     expect(r.query.get('code')).toBeTruthy()
     expect(r.query.get('state')).toBe('st-42')
     expect(r.query.get('iss')).toBe(ISSUER)
-    expect(browser.jar.has('grantkit_session')).toBe(true)
+    expect(browser.jar.has('__Host-grantkit_session')).toBe(true)
     // The interaction binding is cleared once it is done.
-    expect(browser.jar.has('grantkit_interaction')).toBe(false)
+    expect(browser.jar.has('__Host-grantkit_interaction')).toBe(false)
   })
 
   it('login and consent in one call finish at once', async () => {
@@ -141,7 +141,7 @@ describe('interaction API: finish', () => {
     const uid = await start(h, browser)
     const done = browser.absorb(await h.server.interactions.finish(browser.request(), uid, { login: { sub: 'sub-alice' }, consent: {} }))
     expect(redirect(done).query.get('code')).toBeTruthy()
-    expect(setCookies(done).some((c) => c.startsWith('grantkit_session='))).toBe(true)
+    expect(setCookies(done).some((c) => c.startsWith('__Host-grantkit_session='))).toBe(true)
   })
 
   it('an access_denied result sends access_denied to the redirect_uri, with state and iss, and no code', async () => {
