@@ -1,5 +1,11 @@
 import { OAuthError } from '../errors.js'
-import { MAX_SAML_ASSERTION_BYTES, SAML_BEARER_METHOD, SamlError, verifySamlAssertion, type SamlAssertion, type SamlSubjectConfirmation } from '../saml/verify.js'
+import { SAML_BEARER_METHOD, SamlError, type SamlAssertion, type SamlSubjectConfirmation } from '../saml/assertion.js'
+import { MAX_SAML_ASSERTION_BYTES } from '../saml/xml-text.js'
+
+// The XML libraries are loaded at the first SAML assertion, not at start: most
+// servers never see one, and they are a large part of the process's memory.
+let samlVerifier: Promise<typeof import('../saml/verify.js')> | undefined
+const loadSamlVerifier = (): Promise<typeof import('../saml/verify.js')> => (samlVerifier ??= import('../saml/verify.js'))
 import { resolveAssertionGrant } from '../tokens/assertion-grant.js'
 import type { GrantContext, GrantHandler } from './types.js'
 
@@ -101,6 +107,7 @@ export const saml2Bearer: GrantHandler = {
     if (encoded === undefined) throw new OAuthError('invalid_request', { description: 'assertion is required.' })
     const xml = decodeAssertion(encoded)
 
+    const { verifySamlAssertion } = await loadSamlVerifier()
     let assertion: SamlAssertion
     try {
       // RFC 7522 §3 items 1, 9: the Issuer must be trusted and its certificate must verify the signature.
