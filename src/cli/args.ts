@@ -32,12 +32,23 @@ export interface MigrateArgs {
   storage: string
 }
 
+/** What `grantkit keys seal` was asked to do. */
+export interface KeysSealArgs {
+  /** `postgres://…` or `redis://…`: the storage whose signing keys to seal. */
+  storage: string
+}
+
 /** A parsed command line. */
-export type Command = { command: 'help' } | ({ command: 'serve' } & ServeArgs) | ({ command: 'migrate' } & MigrateArgs)
+export type Command =
+  | { command: 'help' }
+  | ({ command: 'serve' } & ServeArgs)
+  | ({ command: 'migrate' } & MigrateArgs)
+  | ({ command: 'keys-seal' } & KeysSealArgs)
 
 /** The text of `grantkit --help`. */
 export const USAGE = `Usage: grantkit serve [options]
        grantkit migrate --storage URL
+       grantkit keys seal --storage URL
 
 Runs grantkit as a standalone OAuth 2.0 authorization server.
 
@@ -52,7 +63,8 @@ Options:
                       need the express, or hono and @hono/node-server, packages).
   --storage URL       memory (default), postgres://... (tables created or
                       upgraded at start) or redis://...; processes sharing one database
-                      act as one server and share the signing keys.
+                      act as one server and share the signing keys, sealed
+                      with the key-encryption key of GRANTKIT_KEY_ENCRYPTION_KEY.
   -h, --help          Show this help.
 
 Without "issuer" in the config, the issuer is http://HOST:PORT with the real port.
@@ -62,6 +74,21 @@ SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0.
 grantkit migrate --storage postgres://... applies the schema migrations the
 database lacks (one at a time, safe while other processes start) and prints
 each; with redis://... it records the key layout version.
+
+Environment, with --storage postgres://... or redis://...:
+  GRANTKIT_KEY_ENCRYPTION_KEY       Required: 32 random bytes in base64url that seal
+                                    the private signing keys kept in the database
+                                    (AES-256-GCM); the same value in every process.
+                                    Make one with: node -e "console.log(require('crypto')
+                                    .randomBytes(32).toString('base64url'))"
+  GRANTKIT_KEY_ENCRYPTION_KEY_FILE  Instead: a file holding that value.
+  GRANTKIT_PREVIOUS_KEY_ENCRYPTION_KEYS
+                                    Comma-separated older values: they still open the
+                                    keys they sealed (rotation of the key-encryption key).
+
+grantkit keys seal --storage URL seals, once, the signing keys a deployment of
+grantkit 0.1 stored in clear, and re-seals keys sealed with a previous
+key-encryption key with the current one. Running it again changes nothing.
 
 Exit codes: 0 success, 1 bad config or runtime failure, 2 bad command line.
 `
@@ -90,16 +117,24 @@ function parsePort(text: string): number {
  */
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { command: 'help' }
-  const [command, ...rest] = argv
+  let [command, ...rest] = argv
   if (command === undefined) throw usageError('no command given (did you mean "grantkit serve"?)')
-  if (command !== 'serve' && command !== 'migrate') throw usageError(`unknown command "${command}" (the commands are "serve" and "migrate")`)
+  if (command === 'keys') {
+    const [sub, ...after] = rest
+    if (sub !== 'seal') throw usageError(sub === undefined ? 'keys: which? (the only one is "grantkit keys seal --storage URL")' : `unknown command "keys ${sub}" (the only one is "keys seal")`)
+    command = 'keys-seal'
+    rest = after
+  }
+  if (command !== 'serve' && command !== 'migrate' && command !== 'keys-seal') {
+    throw usageError(`unknown command "${command}" (the commands are "serve", "migrate" and "keys seal")`)
+  }
 
   const values = new Map<ValueFlag, string>()
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!
     const eq = arg.indexOf('=')
     const name = eq === -1 ? arg : arg.slice(0, eq)
-    if (!(VALUE_FLAGS as readonly string[]).includes(name) || (command === 'migrate' && name !== '--storage')) {
+    if (!(VALUE_FLAGS as readonly string[]).includes(name) || (command !== 'serve' && name !== '--storage')) {
       throw usageError(arg.startsWith('-') ? `unknown option "${name}"` : `unexpected argument "${arg}"`)
     }
     const flag = name as ValueFlag
@@ -120,6 +155,11 @@ export function parseArgs(argv: readonly string[]): Command {
     const storage = values.get('--storage')
     if (storage === undefined) throw usageError('migrate: --storage is required (postgres://... or redis://...)')
     return { command: 'migrate', storage }
+  }
+  if (command === 'keys-seal') {
+    const storage = values.get('--storage')
+    if (storage === undefined) throw usageError('keys seal: --storage is required (postgres://... or redis://...)')
+    return { command: 'keys-seal', storage }
   }
 
   const adapter = values.get('--adapter') ?? 'node'
