@@ -18,6 +18,8 @@ export interface KeyStore {
    * has none. Optional: without it, only `signingKey(now).alg` is offered.
    */
   signingKeyFor?(alg: SigningAlgorithm, now: number): SigningKey | undefined
+  /** The algorithms `signingKeyFor` has a key for at `now`, without generating any. Optional. */
+  signingAlgorithms?(now: number): readonly SigningAlgorithm[]
 }
 
 /**
@@ -33,6 +35,7 @@ export const ID_TOKEN_DEFAULT_ALGORITHM: SigningAlgorithm = 'RS256'
  */
 export function idTokenAlgorithms(keys: KeyStore, now: number): SigningAlgorithm[] {
   if (keys.signingKeyFor === undefined) return [keys.signingKey(now).alg]
+  if (keys.signingAlgorithms !== undefined) return [...keys.signingAlgorithms(now)]
   const algs = new Set<SigningAlgorithm>()
   for (const k of keys.publishedKeys(now)) if (keys.signingKeyFor(k.alg, now) !== undefined) algs.add(k.alg)
   return [...algs]
@@ -89,6 +92,8 @@ export class KeyRing implements KeyStore {
   /** The access-token algorithm. */
   private readonly algorithm: SigningAlgorithm
   private cached = new Map<SigningAlgorithm, { key: SigningKey; validUntil: number; validFrom: number }>()
+  /** True until the generated RS256 ID-token key exists (see the constructor). */
+  private companionPending: boolean
 
   constructor(options: KeyRingOptions = {}) {
     const keys = options.keys ?? []
@@ -101,8 +106,10 @@ export class KeyRing implements KeyStore {
     }
     this.algorithm = imported.at(-1)?.alg ?? options.algorithm ?? 'ES256'
     if (imported.length === 0) imported.push(generateSigningKey(this.algorithm))
-    // OIDC Core §3.1.3.7: ID tokens are RS256 unless a client registers another alg.
-    if (!imported.some((k) => k.alg === ID_TOKEN_DEFAULT_ALGORITHM)) imported.push(generateSigningKey(ID_TOKEN_DEFAULT_ALGORITHM))
+    // OIDC Core §3.1.3.7: ID tokens are RS256 unless a client registers another
+    // alg. Generating an RSA key costs a third of a second, so it is made on
+    // first use (an ID token, the JWKS, discovery), not for every server built.
+    this.companionPending = !imported.some((k) => k.alg === ID_TOKEN_DEFAULT_ALGORITHM)
     // Per algorithm, the last configured key signs; earlier ones are published for verification only.
     imported.forEach((key, i) => {
       const last = !imported.slice(i + 1).some((k) => k.alg === key.alg)
@@ -114,7 +121,23 @@ export class KeyRing implements KeyStore {
     return this.signingKeyFor(this.algorithm, now)!
   }
 
+  signingAlgorithms(): readonly SigningAlgorithm[] {
+    const algs = new Set(this.schedule.map((s) => s.key.alg))
+    if (this.companionPending) algs.add(ID_TOKEN_DEFAULT_ALGORITHM)
+    return [...algs]
+  }
+
+  /** The schedule, with the RS256 ID-token key generated if it is still pending. */
+  private full(): ScheduledKey[] {
+    if (this.companionPending) {
+      this.companionPending = false
+      this.schedule.push({ key: generateSigningKey(ID_TOKEN_DEFAULT_ALGORITHM), activeFrom: 0 })
+    }
+    return this.schedule
+  }
+
   signingKeyFor(alg: SigningAlgorithm, now: number): SigningKey | undefined {
+    if (alg === ID_TOKEN_DEFAULT_ALGORITHM) this.full()
     const c = this.cached.get(alg)
     if (c !== undefined && now >= c.validFrom && now < c.validUntil) return c.key
     const lane = this.schedule.filter((s) => s.key.alg === alg)
@@ -126,7 +149,7 @@ export class KeyRing implements KeyStore {
   }
 
   publishedKeys(now: number): readonly SigningKey[] {
-    return this.schedule.filter((s) => s.publishedUntil === undefined || s.publishedUntil > now).map((s) => s.key)
+    return this.full().filter((s) => s.publishedUntil === undefined || s.publishedUntil > now).map((s) => s.key)
   }
 
   findKey(kid: string, now: number): SigningKey | undefined {
@@ -143,7 +166,7 @@ export class KeyRing implements KeyStore {
 
   /** The schedule, for inspection and persistence. */
   entries(): readonly ScheduledKey[] {
-    return this.schedule
+    return this.full()
   }
 
   /**
@@ -159,7 +182,7 @@ export class KeyRing implements KeyStore {
     if (!(publishLead >= 0) || !(maxTokenLifetime >= 0)) throw new TypeError('rotate: publishLead and maxTokenLifetime must be seconds >= 0')
     const given =
       options.key === undefined ? undefined : 'privateKey' in options.key ? (options.key as SigningKey) : importSigningKey(options.key as PrivateJwk)
-    const lanes = [...new Set(this.schedule.map((s) => s.key.alg))]
+    const lanes = [...new Set(this.full().map((s) => s.key.alg))]
     const next = given !== undefined ? [given] : [this.algorithm, ...lanes.filter((a) => a !== this.algorithm)].map((alg) => generateSigningKey(alg))
     for (const key of next) {
       if (this.schedule.some((s) => s.key.kid === key.kid)) throw new TypeError(`rotate: kid "${key.kid}" is already in the ring`)
