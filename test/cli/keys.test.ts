@@ -19,6 +19,7 @@ import { createRedisStorage } from '../../src/storage/redis/index.js'
 import type { KeyStorage } from '../../src/storage/types.js'
 import { describePostgres, pgTables, POSTGRES_URL } from '../storage/pg-harness.js'
 import { killAll, requireBuiltCli, startCli, TEST_KEY_ENCRYPTION_KEY } from './run-cli.js'
+import { reachable } from './services.js'
 
 const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const KEK = randomBytes(32).toString('base64url')
@@ -65,7 +66,7 @@ describe('grantkit keys seal: command line', () => {
   })
 })
 
-describe('grantkit serve: the key-encryption key', () => {
+describe('grantkit serve: the key-encryption key', async () => {
   beforeAll(() => requireBuiltCli())
 
   for (const storage of ['postgres://postgres@127.0.0.1:5432/test', 'redis://127.0.0.1:6379']) {
@@ -82,6 +83,15 @@ describe('grantkit serve: the key-encryption key', () => {
     expect(await p.exited()).toBe(1)
     expect(p.stdout).not.toContain('listening on')
     expect(p.stderr).toMatch(/GRANTKIT_KEY_ENCRYPTION_KEY: must be 32 random bytes/)
+  })
+
+  it.runIf((await reachable('redis')).ok)('warns when a key file used on shared storage has no RS256 key for ID tokens', async () => {
+    writeFileSync(join(dir, 'es-only.json'), JSON.stringify({ keys: [exportPrivateJwk(generateSigningKey('ES256'))] }))
+    const config = join(dir, 'es-only-config.json')
+    writeFileSync(config, JSON.stringify({ keys: 'es-only.json', clients: [{ client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'] }] }))
+    const p = startCli(['serve', '--config', config, '--port', '0', '--storage', 'redis://127.0.0.1:6379/7'])
+    await p.listening(20_000)
+    expect(p.stderr).toMatch(/warning: .*keys: no RS256 key/)
   })
 
   it('needs nothing in the in-memory demo mode', async () => {
