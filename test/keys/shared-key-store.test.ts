@@ -291,6 +291,10 @@ describe('shared key store', () => {
     const a = await store(keys, clock)
     const b = await store(keys, clock)
     expect(await issuedHereVerifiesThere(storage, a, b, clock.now)).toBe(a.signingKey(clock.now()).kid)
+    // One RS256 ID-token key for both: an ID token signed at a verifies with b's JWKS.
+    const idKey = a.signingKeyFor('RS256', clock.now())!
+    expect(b.signingKeyFor('RS256', clock.now())).toBe(b.findKey(idKey.kid, clock.now()))
+    expect(b.findKey(idKey.kid, clock.now())?.alg).toBe('RS256')
   })
 })
 
