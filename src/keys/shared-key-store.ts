@@ -8,7 +8,10 @@ import { exportPrivateJwk, generateSigningKey, importSigningKey, SIGNING_ALGORIT
 
 /** Options of `createSharedKeyStore`. Durations are in seconds. */
 export interface SharedKeyStoreOptions {
-  /** Algorithm of generated keys. Default `ES256`. */
+  /**
+   * Algorithm of the generated access-token keys. Default `ES256`. Each record
+   * also holds an RS256 key for ID tokens (OIDC Core §3.1.3.7), unless this is RS256.
+   */
   algorithm?: SigningAlgorithm
   /**
    * Seconds between background reloads of the keys from storage. Must be less
