@@ -58,7 +58,8 @@ export { issueTokens, type TokenIssue } from './tokens/issue.js'
 export { parseScope, Scope } from './tokens/scope.js'
 
 export { KeyRing, type KeyStore, type KeyRingOptions, type ScheduledKey } from './keys/key-store.js'
-export { createSharedKeyStore, createMemoryKeyStorage, type SharedKeyStore, type SharedKeyStoreOptions } from './keys/shared-key-store.js'
+export { createSharedKeyStore, createMemoryKeyStorage, sealKeyRecords, type SealReport, type SharedKeyStore, type SharedKeyStoreOptions } from './keys/shared-key-store.js'
+export { createAesKeyWrapper, parseKeyEncryptionKey, type KeyWrapper } from './keys/key-wrapper.js'
 export {
   generateSigningKey,
   importSigningKey,

@@ -32,6 +32,12 @@ export interface MigrateArgs {
   storage: string
 }
 
+/** What `grantkit keys seal` was asked to do. */
+export interface KeysSealArgs {
+  /** `postgres://…` or `redis://…`: the storage whose signing keys to seal. */
+  storage: string
+}
+
 /** A parsed command line. */
 export type Command =
   | { command: 'help' }
@@ -39,11 +45,13 @@ export type Command =
   | ({ command: 'migrate' } & MigrateArgs)
   /** `grantkit cleanup --storage URL`: the same one flag as migrate. */
   | ({ command: 'cleanup' } & MigrateArgs)
+  | ({ command: 'keys-seal' } & KeysSealArgs)
 
 /** The text of `grantkit --help`. */
 export const USAGE = `Usage: grantkit serve [options]
        grantkit migrate --storage URL
        grantkit cleanup --storage URL
+       grantkit keys seal --storage URL
 
 Runs grantkit as a standalone OAuth 2.0 authorization server.
 
@@ -58,7 +66,8 @@ Options:
                       need the express, or hono and @hono/node-server, packages).
   --storage URL       memory (default), postgres://... (tables created or
                       upgraded at start) or redis://...; processes sharing one database
-                      act as one server and share the signing keys.
+                      act as one server and share the signing keys, sealed
+                      with the key-encryption key of GRANTKIT_KEY_ENCRYPTION_KEY.
   -h, --help          Show this help.
 
 Without "issuer" in the config, the issuer is http://HOST:PORT with the real port.
@@ -72,6 +81,21 @@ each; with redis://... it records the key layout version.
 grantkit cleanup --storage postgres://... deletes expired rows once, in small
 batches, and prints how many (grantkit serve does this every 10 minutes by
 itself; use it from cron when embedding). Redis needs none: keys expire.
+
+Environment, with --storage postgres://... or redis://...:
+  GRANTKIT_KEY_ENCRYPTION_KEY       Required: 32 random bytes in base64url that seal
+                                    the private signing keys kept in the database
+                                    (AES-256-GCM); the same value in every process.
+                                    Make one with: node -e "console.log(require('crypto')
+                                    .randomBytes(32).toString('base64url'))"
+  GRANTKIT_KEY_ENCRYPTION_KEY_FILE  Instead: a file holding that value.
+  GRANTKIT_PREVIOUS_KEY_ENCRYPTION_KEYS
+                                    Comma-separated older values: they still open the
+                                    keys they sealed (rotation of the key-encryption key).
+
+grantkit keys seal --storage URL seals, once, the signing keys a deployment of
+grantkit 0.1 stored in clear, and re-seals keys sealed with a previous
+key-encryption key with the current one. Running it again changes nothing.
 
 Exit codes: 0 success, 1 bad config or runtime failure, 2 bad command line.
 `
@@ -100,10 +124,16 @@ function parsePort(text: string): number {
  */
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') return { command: 'help' }
-  const [command, ...rest] = argv
+  let [command, ...rest] = argv
   if (command === undefined) throw usageError('no command given (did you mean "grantkit serve"?)')
-  if (command !== 'serve' && command !== 'migrate' && command !== 'cleanup') {
-    throw usageError(`unknown command "${command}" (the commands are "serve", "migrate" and "cleanup")`)
+  if (command === 'keys') {
+    const [sub, ...after] = rest
+    if (sub !== 'seal') throw usageError(sub === undefined ? 'keys: which? (the only one is "grantkit keys seal --storage URL")' : `unknown command "keys ${sub}" (the only one is "keys seal")`)
+    command = 'keys-seal'
+    rest = after
+  }
+  if (command !== 'serve' && command !== 'migrate' && command !== 'cleanup' && command !== 'keys-seal') {
+    throw usageError(`unknown command "${command}" (the commands are "serve", "migrate", "cleanup" and "keys seal")`)
   }
 
   const values = new Map<ValueFlag, string>()
@@ -132,6 +162,11 @@ export function parseArgs(argv: readonly string[]): Command {
     const storage = values.get('--storage')
     if (storage === undefined) throw usageError(`${command}: --storage is required (postgres://... or redis://...)`)
     return { command, storage }
+  }
+  if (command === 'keys-seal') {
+    const storage = values.get('--storage')
+    if (storage === undefined) throw usageError('keys seal: --storage is required (postgres://... or redis://...)')
+    return { command: 'keys-seal', storage }
   }
 
   const adapter = values.get('--adapter') ?? 'node'

@@ -74,7 +74,7 @@ export const FILE_ONLY_FIELDS = {
     option: 'deviceFlow.interval',
   },
   keys: {
-    doc: 'Private signing keys: a JWK Set `{"keys": [...]}`, or the path of a file holding one (relative to the config file). The last key signs. Absent: a key is generated at start, or with shared storage kept in the database.',
+    doc: 'Private signing keys: a JWK Set `{"keys": [...]}`, or the path of a file holding one (relative to the config file). The last key signs access tokens; without an RS256 key, one is generated for ID tokens. Absent: keys are generated at start, or with shared storage kept in the database, sealed with GRANTKIT_KEY_ENCRYPTION_KEY.',
     option: 'keys.keys',
   },
 } as const satisfies Record<string, FileOnlyField>

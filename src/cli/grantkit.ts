@@ -7,10 +7,12 @@
  * npx grantkit serve --config grantkit.json --host 127.0.0.1 --port 4000
  * npx grantkit migrate --storage postgres://localhost/auth
  * npx grantkit cleanup --storage postgres://localhost/auth
+ * GRANTKIT_KEY_ENCRYPTION_KEY=… npx grantkit keys seal --storage postgres://localhost/auth
  */
 import { parseArgs, USAGE } from './args.js'
 import { CliError, EXIT_USAGE } from './errors.js'
 import { cleanupStorage } from './cleanup.js'
+import { sealStorage } from './keys.js'
 import { migrateStorage } from './migrate.js'
 import { serve } from './serve.js'
 
@@ -27,6 +29,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     const command = parseArgs(argv)
     if (command.command === 'help') {
       process.stdout.write(USAGE)
+      return
+    }
+    if (command.command === 'keys-seal') {
+      await sealStorage(command, process.env)
       return
     }
     if (command.command === 'migrate') {

@@ -109,6 +109,10 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   // A bad config is refused before any database is touched.
   validate(config, args, { users })
   const opened = await openStorage(args.storage, { sharedKeys: config.keys === undefined })
+  if (config.keys !== undefined && args.storage !== 'memory' && !config.keys.some((k) => k.alg === 'RS256' || (k.alg === undefined && k.kty === 'RSA'))) {
+    // OIDC Core §3.1.3.7: ID tokens default to RS256; a key generated per process would not verify at the others.
+    out.stderr(`grantkit: warning: ${config.source}: keys: no RS256 key, so each process generates its own for ID tokens and the other processes cannot verify them; add an RS256 key to the key file\n`)
+  }
   const parts: ServerParts = { storage: opened.storage, users, ...(opened.keys !== undefined && { keys: opened.keys }) }
   let validated: AuthorizationServer
   try {

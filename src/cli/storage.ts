@@ -1,5 +1,6 @@
-import { createMemoryStorage, createSharedKeyStore, type KeyStore, type Storage } from '../index.js'
+import { createMemoryStorage, type KeyStore, type Storage } from '../index.js'
 import { CliError, EXIT_USAGE } from './errors.js'
+import { openSharedKeys, requireKeyEncryption } from './keys.js'
 
 /** The storage `--storage` names, with what closing it takes and the shared key store when it has one. */
 export interface OpenedStorage {
@@ -20,10 +21,16 @@ export const SERVE_CLEANUP_INTERVAL = 600
  * Opens `--storage`: `memory`, `postgres://…` (tables created if absent) or
  * `redis://…`. Several processes on one database act as one server, so their
  * signing keys come from that database too, unless the config gives a key
- * file they all read. The URL is never echoed: it may hold a password.
+ * file they all read. Keys in the database are sealed with the key-encryption
+ * key of `env` (`GRANTKIT_KEY_ENCRYPTION_KEY`): without one, nothing is opened.
+ * The URL is never echoed: it may hold a password.
  */
-export async function openStorage(url: string, options: { sharedKeys: boolean }): Promise<OpenedStorage> {
+export async function openStorage(url: string, options: { sharedKeys: boolean; env?: NodeJS.ProcessEnv }): Promise<OpenedStorage> {
   if (url === 'memory') return { storage: createMemoryStorage(), close: async () => {} }
+  const kind = /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : /^rediss?:\/\//i.test(url) ? 'redis' : undefined
+  if (kind === undefined) throw new CliError('--storage: must be "memory", "postgres://…" or "redis://…"', EXIT_USAGE)
+  // Checked before connecting: a missing key-encryption key is a configuration error, not a database one.
+  const keks = options.sharedKeys ? requireKeyEncryption(options.env ?? process.env, kind) : undefined
   let opened: { storage: Storage & { close(): Promise<void> }; kind: string }
   if (/^postgres(ql)?:\/\//i.test(url)) {
     const { createPostgresStorage } = await import('../storage/postgres/index.js')
@@ -41,10 +48,10 @@ export async function openStorage(url: string, options: { sharedKeys: boolean })
   } else {
     throw new CliError('--storage: must be "memory", "postgres://…" or "redis://…"', EXIT_USAGE)
   }
-  const { storage, kind } = opened
-  if (!options.sharedKeys || storage.keys === undefined) return { storage, close: () => storage.close() }
+  const { storage } = opened
+  if (keks === undefined || storage.keys === undefined) return { storage, close: () => storage.close() }
   try {
-    const keys = await createSharedKeyStore(storage.keys)
+    const keys = await openSharedKeys(storage.keys, keks, kind)
     return {
       storage,
       keys,
@@ -53,9 +60,9 @@ export async function openStorage(url: string, options: { sharedKeys: boolean })
         await storage.close()
       },
     }
-  } catch (cause) {
+  } catch (error) {
     await storage.close().catch(() => {})
-    throw new CliError(`--storage ${kind}://…: cannot load the shared signing keys (${describe(cause)})`)
+    throw error
   }
 }
 

@@ -1,6 +1,8 @@
 import * as nodeCrypto from 'node:crypto'
 import { createHash, createPublicKey, type JsonWebKey as NodeJsonWebKey } from 'node:crypto'
 import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, localKeySet, type JSONWebKeySet, type JWK, type LocalKeySet } from '../crypto/jose.js'
+import { ID_TOKEN_DEFAULT_ALGORITHM } from '../keys/key-store.js'
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../keys/signing-key.js'
 
 /** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
 export type ClientAuthMethod =
@@ -58,6 +60,12 @@ export interface ClientMetadata {
    * redirect URIs; for a confidential one, none.
    */
   allowed_origins?: string[]
+  /**
+   * JWS algorithm of the ID tokens issued to the client (OIDC Registration §2):
+   * one of the asymmetric algorithms the server has a key for. Default `RS256`
+   * (OIDC Core §3.1.3.7). `none` is refused.
+   */
+  id_token_signed_response_alg?: string
   [extension: string]: unknown
 }
 
@@ -86,6 +94,8 @@ export interface Client {
   readonly selfAssertableSubjects: ReadonlySet<string>
   /** Origins whose browser pages may call the server for this client (CORS): `allowed_origins`, or a public client's redirect URI origins. */
   readonly allowedOrigins: ReadonlySet<string>
+  /** The algorithm of its ID tokens: `id_token_signed_response_alg`, default RS256. */
+  readonly idTokenAlg: SigningAlgorithm
 }
 
 /**
@@ -264,9 +274,17 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
     defaultScope = wanted.join(' ')
   }
 
+  const idTokenAlg = metadata.id_token_signed_response_alg ?? ID_TOKEN_DEFAULT_ALGORITHM
+  if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(idTokenAlg)) {
+    // SECURITY: an unsigned ID token (alg none) proves nothing about its issuer; grantkit never issues one.
+    const why = idTokenAlg === 'none' ? '"none" is refused: ID tokens are always signed' : /^HS/.test(String(idTokenAlg)) ? `"${String(idTokenAlg)}" is symmetric, not supported` : `"${String(idTokenAlg)}" is not supported`
+    fail(`${path}.id_token_signed_response_alg`, `${why}; use one of ${SIGNING_ALGORITHMS.join(', ')}`)
+  }
+
   return {
     id,
     metadata,
+    idTokenAlg: idTokenAlg as SigningAlgorithm,
     authMethod: method,
     isPublic: method === 'none',
     grantTypes: new Set(grantTypes),

@@ -1,5 +1,6 @@
 import type { AuthorizationServerOptions } from './options.js'
 import { checkGrantPrerequisites } from '../grants/prerequisites.js'
+import { canSignIdTokens } from '../tokens/id-token.js'
 import { refuseUnknownNames } from './did-you-mean.js'
 import { checkPath, optionSchema, resolveEntry, type CheckContext, type OptionEntry, type ResolvedSchema } from './schema.js'
 
@@ -46,10 +47,15 @@ function resolvePaths<P extends string>(value: unknown, defaultPaths: Readonly<R
  * a way to sign in, stores) the grant declares itself.
  */
 function checkAcrossOptions(resolved: ResolvedSchema): void {
-  const { clients, grants, scopes, users } = resolved
+  const { clients, grants, scopes, users, keys } = resolved
   if (clients.list !== undefined) {
     let i = 0
     for (const client of clients.list()) {
+      // OIDC Registration §2: the server must be able to sign with the algorithm the client registered.
+      if (!canSignIdTokens(keys, client, resolved.deps.now())) {
+        const source = client.metadata.id_token_signed_response_alg === undefined ? ' (the default, OIDC Core §3.1.3.7)' : ''
+        throw new TypeError(`clients[${i}].id_token_signed_response_alg: the server has no ${client.idTokenAlg} signing key${source}; add one to keys`)
+      }
       for (const g of client.grantTypes) {
         // implicit is a response type at the authorization endpoint, not a token-endpoint grant.
         if (!grants.has(g) && g !== 'implicit') {

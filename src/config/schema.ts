@@ -349,8 +349,8 @@ const keyMembers = {
     feature: 'core',
     json: false,
     type: 'PrivateJwk[]',
-    doc: 'Private JWKs; the last one signs, the others stay published for verification.',
-    defaultText: 'one generated key',
+    doc: 'Private JWKs; the last one signs access tokens and the earlier ones of its algorithm stay published for verification; the last key of each other algorithm signs the ID tokens of clients that register it. Without an RS256 key, one is generated for ID tokens (OIDC Core §3.1.3.7).',
+    defaultText: 'one generated key, and an RS256 ID-token key',
     // KeyRing imports each key and names what is wrong with it.
     check: (value: unknown, path: string): PrivateJwk[] => {
       if (!Array.isArray(value)) throw new TypeError(`${path}: must be an array of private JWKs`)
@@ -407,8 +407,8 @@ export const optionSchema = {
     feature: 'core',
     json: false,
     type: 'KeyStore | { keys, algorithm }',
-    doc: 'Signing keys: a `KeyStore`, or `{ keys, algorithm }`.',
-    defaultText: 'one generated key',
+    doc: 'Signing keys: a `KeyStore`, or `{ keys, algorithm }`. With shared storage, `createSharedKeyStore(storage.keys, { keyEncryption })`.',
+    defaultText: 'one generated key, and an RS256 ID-token key',
     members: keyMembers,
     memberNoun: 'option',
     check(value: unknown, path: string, ctx: CheckContext): KeyStore {

@@ -1,6 +1,7 @@
 import type { ServerContext } from '../context.js'
 import { checkOrigin } from '../clients/authenticate.js'
 import type { Feature } from '../features/types.js'
+import { idTokenAlgorithms } from '../keys/key-store.js'
 import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { bearerError, extractBearer } from '../resource/bearer.js'
@@ -41,12 +42,15 @@ export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest)
 export const userinfoFeature: Feature = {
   name: 'userinfo',
   endpoints: [{ name: 'userinfo', path: '/userinfo', methods: ['GET', 'POST'], errors: 'json', cors: 'client', handle: userinfoEndpoint }],
+  clientMetadata: ['id_token_signed_response_alg'],
   discovery: (ctx) => {
-    const signingAlgs = [...new Set(ctx.keys.publishedKeys(ctx.now()).map((k) => k.alg))]
+    const now = ctx.now()
     return {
       userinfo_endpoint: ctx.endpoints.userinfo,
-      id_token_signing_alg_values_supported: signingAlgs,
-      access_token_signing_alg_values_supported: signingAlgs,
+      // Discovery §3: RS256 must be listed; the built-in key stores keep an RS256 key for ID tokens.
+      id_token_signing_alg_values_supported: idTokenAlgorithms(ctx.keys, now),
+      // Access tokens are signed by the store's signing key only, never by an ID-token key.
+      access_token_signing_alg_values_supported: [ctx.keys.signingKey(now).alg],
       claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', ...Object.values(SCOPE_CLAIMS).flat()],
       claims_parameter_supported: false,
     }

@@ -259,7 +259,7 @@ export interface DeviceCodeStore {
 /** A signing key as shared between processes, with its place in the rotation schedule. */
 export interface SigningKeyRecord {
   kid: string
-  /** The private JWK as JSON text (encrypted by the key store when it is given an encryption key). */
+  /** The private key set, sealed by the shared key store with its key-encryption key (never plain JSON in 0.2). */
   privateJwk: string
   /** Seconds since the epoch: from then on the key signs. */
   activeFrom: number
@@ -279,6 +279,13 @@ export interface KeyStorage {
   initialize(record: SigningKeyRecord): Promise<SigningKeyRecord[]>
   /** Adds a key (a rotation) and sets the retirement of the keys it replaces, in one step. */
   rotate(record: SigningKeyRecord, retire: { retiredAt: number; publishedUntil: number }): Promise<void>
+  /**
+   * Compare-and-swap of one record's `privateJwk`: replaced only while it still
+   * equals `from`; false otherwise. Used by `grantkit keys seal` to seal the
+   * records of an existing deployment. Optional: a storage without it cannot
+   * be sealed in place.
+   */
+  replace?(kid: string, from: string, to: string): Promise<boolean>
 }
 
 /**

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { signJwt } from '../crypto/jose.js'
-import type { SigningAlgorithm } from '../keys/signing-key.js'
+import { idTokenAlgorithms, type KeyStore } from '../keys/key-store.js'
+import type { SigningAlgorithm, SigningKey } from '../keys/signing-key.js'
 import { Scope } from './scope.js'
 
 /** Claims released per scope (OIDC Core §5.4). */
@@ -43,6 +44,31 @@ export function halfHash(value: string, alg: SigningAlgorithm): string {
   return digest.subarray(0, digest.length / 2).toString('base64url')
 }
 
+/**
+ * The key that signs `client`'s ID tokens at `now`: its
+ * `id_token_signed_response_alg` (OIDC Registration §2), RS256 when it
+ * registered none (OIDC Core §3.1.3.7). A custom `KeyStore` without
+ * `signingKeyFor` signs a client that registered no algorithm with its one
+ * signing key. Undefined when the store cannot sign the algorithm.
+ *
+ * @example
+ * const key = idTokenKeyFor(ctx.keys, client, now)
+ */
+export function idTokenKeyFor(keys: KeyStore, client: Client, now: number): SigningKey | undefined {
+  if (keys.signingKeyFor !== undefined) return keys.signingKeyFor(client.idTokenAlg, now)
+  const key = keys.signingKey(now)
+  return key.alg === client.idTokenAlg || client.metadata.id_token_signed_response_alg === undefined ? key : undefined
+}
+
+/**
+ * Whether `keys` can sign `client`'s ID tokens, without generating a key (the
+ * check at construction).
+ */
+export function canSignIdTokens(keys: KeyStore, client: Client, now: number): boolean {
+  if (keys.signingKeyFor === undefined) return idTokenKeyFor(keys, client, now) !== undefined
+  return idTokenAlgorithms(keys, now).includes(client.idTokenAlg)
+}
+
 /** What an ID token says: its audience (the client), subject and authentication time (seconds since the epoch). */
 export interface IdTokenInput {
   client: Client
@@ -58,7 +84,8 @@ export interface IdTokenInput {
 }
 
 /**
- * Signs an ID token (OIDC Core §2) with the server's current key. It lives
+ * Signs an ID token (OIDC Core §2) with the server's current key for the
+ * client's ID token algorithm (`idTokenKeyFor`). It lives
  * `ttl.idToken` seconds.
  *
  * @example
@@ -66,7 +93,9 @@ export interface IdTokenInput {
  */
 export function issueIdToken(ctx: ServerContext, input: IdTokenInput): string {
   const now = Math.floor(ctx.now())
-  const key = ctx.keys.signingKey(now)
+  const key = idTokenKeyFor(ctx.keys, input.client, now)
+  // Static clients are checked at construction; a client from a dynamic registry may name an algorithm we lack.
+  if (key === undefined) throw new Error(`ID token: no ${input.client.idTokenAlg} signing key for client "${input.client.id}" (id_token_signed_response_alg)`)
   const payload: Record<string, unknown> = {
     ...input.claims,
     iss: ctx.issuer,

@@ -88,7 +88,8 @@ describe('OpenID Connect implicit flow (OIDC Core §3.2.2.5, §3.2.2.10)', () =>
     expect(r.fragment.get('token_type')).toBe('Bearer')
     expect(r.fragment.has('refresh_token')).toBe(false)
     const { payload, protectedHeader } = await verifyIdToken(h, r.fragment.get('id_token')!, 'implicit')
-    expect(protectedHeader.alg).toBe('ES256')
+    // OIDC Core §3.1.3.7: RS256 for a client that registers no id_token_signed_response_alg (at_hash: SHA-256 too).
+    expect(protectedHeader.alg).toBe('RS256')
     expect(payload.nonce).toBe('n-2')
     expect(payload.at_hash).toBe(leftHalfSha256(accessToken))
   })

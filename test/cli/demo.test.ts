@@ -152,7 +152,8 @@ describe('grantkit serve, demo mode: the printed examples', () => {
   })
 
   it('the jwks and discovery lines answer', async () => {
-    expect((await send('jwks')).body.keys).toHaveLength(1)
+    // The ES256 access-token key and the RS256 ID-token key (OIDC Core §3.1.3.7).
+    expect(((await send('jwks')).body.keys as Array<{ alg: string }>).map((k) => k.alg)).toEqual(['ES256', 'RS256'])
     expect((await send('discovery')).body.issuer).toBe(url)
   })
 })

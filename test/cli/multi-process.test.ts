@@ -11,10 +11,10 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, signInAndAllow } from './browser.js'
 import { killAll, requireBuiltCli, startCli } from './run-cli.js'
-import { reachable } from './services.js'
+import { isolatedPostgres, reachable } from './services.js'
 
-const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test'
-const REDIS = 'redis://127.0.0.1:6379'
+// A database (and a Redis database number) of their own: see isolatedPostgres.
+const REDIS = 'redis://127.0.0.1:6379/7'
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 let dir: string
@@ -87,8 +87,10 @@ async function codeAt(a: string): Promise<{ code: string; verifier: string }> {
   return { code, verifier }
 }
 
+const postgresUp = await reachable('postgres')
+const POSTGRES = postgresUp.ok ? await isolatedPostgres('grantkit_cli_scale') : 'postgres://unreachable'
 const services = [
-  ['PostgreSQL', POSTGRES, await reachable('postgres')],
+  ['PostgreSQL', POSTGRES, postgresUp],
   ['Redis', REDIS, await reachable('redis')],
 ] as const
 

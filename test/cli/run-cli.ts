@@ -25,9 +25,26 @@ export interface CliProcess {
 
 const running = new Set<ChildProcess>()
 
-/** Starts `node dist/cli/grantkit.js ...args`. Call `killAll` in afterEach. */
-export function startCli(args: string[], cwd?: string): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd !== undefined && { cwd }) })
+/**
+ * The key-encryption key every test process on shared storage gets
+ * (contract: processes on one database share the value). Fixed, not random:
+ * test files run in parallel against the same database and tables, and the
+ * keys one run seals must open in the next.
+ */
+export const TEST_KEY_ENCRYPTION_KEY = 'Z3JhbnRraXQtdGVzdC1rZXktZW5jcnlwdGlvbi1rZXk'
+
+/**
+ * Starts `node dist/cli/grantkit.js ...args`, with `GRANTKIT_KEY_ENCRYPTION_KEY`
+ * set to `TEST_KEY_ENCRYPTION_KEY` unless `env` says otherwise (`undefined`
+ * removes a variable). Call `killAll` in afterEach.
+ */
+export function startCli(args: string[], cwd?: string, env: Record<string, string | undefined> = {}): CliProcess {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, GRANTKIT_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY }
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[name]
+    else childEnv[name] = value
+  }
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv, ...(cwd !== undefined && { cwd }) })
   running.add(child)
   let stdout = ''
   let stderr = ''

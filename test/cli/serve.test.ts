@@ -134,9 +134,11 @@ describe('grantkit serve, config file', () => {
     })
     const cli = startCli(['serve', '--config', file, '--port', '0'])
     const url = await cli.listening()
-    const jwks = (await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string; d?: string }> }
-    expect(jwks.keys.map((k) => k.kid)).toEqual(['cli-test-key'])
-    expect(jwks.keys[0]!.d).toBeUndefined()
+    const jwks = (await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string; alg: string; d?: string }> }
+    // Beside it, the RS256 ID-token key generated because the file has none (OIDC Core §3.1.3.7).
+    expect(jwks.keys.map((k) => k.alg)).toEqual(['ES256', 'RS256'])
+    expect(jwks.keys[0]!.kid).toBe('cli-test-key')
+    for (const k of jwks.keys) expect(k.d).toBeUndefined()
   })
 })
 

@@ -110,7 +110,8 @@ describe('the node:crypto signer, checked by jose', () => {
     const clock = fakeClock(NOW)
     const server = createAuthorizationServer({
       issuer: ISSUER,
-      clients: [{ client_id: 'app', client_secret: 'app-secret', grant_types: ['password'], scope: 'openid api:read' }],
+      // The client asks for ID tokens in the key's algorithm (OIDC Registration §2); without it they are RS256.
+      clients: [{ client_id: 'app', client_secret: 'app-secret', grant_types: ['password'], scope: 'openid api:read', id_token_signed_response_alg: alg }],
       users: plainUsers(alice()),
       keys: { keys: [exportPrivateJwk(generateSigningKey(alg as SigningAlgorithm))] },
       deps: { now: clock.now, randomId: counterIds() },

@@ -24,7 +24,8 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
       response_types_supported: ['code', 'token', 'id_token', 'id_token token'],
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
-      id_token_signing_alg_values_supported: ['ES256'],
+      // OIDC Discovery §3: RS256 is always listed (the default ID token algorithm).
+      id_token_signing_alg_values_supported: ['ES256', 'RS256'],
       scopes_supported: ['api:read', 'api:write'],
     })
     expect(doc.token_endpoint_auth_methods_supported).toEqual(
@@ -63,8 +64,10 @@ describe('JWKS endpoint', () => {
     const res = await server.handle(get('/jwks'))
     expect(res.status).toBe(200)
     const { keys } = json(res) as { keys: Array<Record<string, unknown>> }
-    expect(keys).toHaveLength(1)
+    // The access-token key, and the RS256 key of ID tokens (OIDC Core §3.1.3.7).
+    expect(keys).toHaveLength(2)
     expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' })
+    expect(keys[1]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' })
     for (const k of keys) for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k[priv]).toBeUndefined()
   })
 })

@@ -64,7 +64,43 @@ describe('KeyRing rotation', () => {
   it('signs with the only key and publishes it', () => {
     const ring = new KeyRing()
     const key = ring.signingKey(NOW)
-    expect(ring.publicJwks(NOW).keys.map((k) => k.kid)).toEqual([key.kid])
+    expect(key.alg).toBe('ES256')
+    // OIDC Core §3.1.3.7: an RS256 key for ID tokens is kept beside it.
+    const idKey = ring.signingKeyFor('RS256', NOW)!
+    expect(idKey.alg).toBe('RS256')
+    expect(ring.publicJwks(NOW).keys.map((k) => k.kid)).toEqual([key.kid, idKey.kid])
+  })
+
+  it('rotates the RS256 ID-token key with the access-token key, and keeps the retired one published as long', () => {
+    const ring = new KeyRing()
+    const oldAt = ring.signingKey(NOW)
+    const oldId = ring.signingKeyFor('RS256', NOW)!
+    const next = ring.rotate({ now: NOW, publishLead: 300, maxTokenLifetime: 3600 })
+    expect(next.alg).toBe('ES256')
+    const published = ring.publishedKeys(NOW)
+    expect(published).toHaveLength(4)
+    const nextId = published.find((k) => k.alg === 'RS256' && k.kid !== oldId.kid)!
+    expect(ring.signingKeyFor('RS256', NOW + 299)?.kid).toBe(oldId.kid)
+    expect(ring.signingKeyFor('RS256', NOW + 300)?.kid).toBe(nextId.kid)
+    expect(ring.signingKey(NOW + 300).kid).toBe(next.kid)
+    expect(ring.findKey(oldId.kid, NOW + 300 + 3599)?.kid).toBe(oldId.kid)
+    expect(ring.findKey(oldId.kid, NOW + 300 + 3600)).toBeUndefined()
+    expect(ring.findKey(oldAt.kid, NOW + 300 + 3600)).toBeUndefined()
+    // Rotating with a given key rotates that key's algorithm only.
+    const given = generateSigningKey('ES256')
+    ring.rotate({ now: NOW + 400, publishLead: 0, maxTokenLifetime: 3600, key: given })
+    expect(ring.signingKey(NOW + 400).kid).toBe(given.kid)
+    expect(ring.signingKeyFor('RS256', NOW + 400)?.kid).toBe(nextId.kid)
+  })
+
+  it('uses an RS256 key of the configured keys for ID tokens instead of generating one', () => {
+    const es = exportPrivateJwk(generateSigningKey('ES256'))
+    const rs = exportPrivateJwk(generateSigningKey('RS256'))
+    const ring = new KeyRing({ keys: [rs, es] })
+    expect(ring.signingKey(NOW).kid).toBe(es.kid)
+    expect(ring.signingKeyFor('RS256', NOW)?.kid).toBe(rs.kid)
+    expect(ring.publishedKeys(NOW)).toHaveLength(2)
+    expect(ring.signingKeyFor('EdDSA', NOW)).toBeUndefined()
   })
 
   it('publishes a new key before it signs, and keeps the retired key until its tokens expire', () => {
@@ -72,14 +108,15 @@ describe('KeyRing rotation', () => {
     const old = ring.signingKey(NOW)
     const next = ring.rotate({ now: NOW, publishLead: 300, maxTokenLifetime: 3600 })
     // Published at once, not yet signing.
-    expect(ring.publishedKeys(NOW).map((k) => k.kid)).toEqual([old.kid, next.kid])
+    const es = (now: number): string[] => ring.publishedKeys(now).filter((k) => k.alg === 'ES256').map((k) => k.kid)
+    expect(es(NOW)).toEqual([old.kid, next.kid])
     expect(ring.signingKey(NOW + 299).kid).toBe(old.kid)
     // Signs from activeFrom.
     expect(ring.signingKey(NOW + 300).kid).toBe(next.kid)
     // The retired key verifies for the longest token lifetime after it stopped signing.
     expect(ring.findKey(old.kid, NOW + 300 + 3599)?.kid).toBe(old.kid)
     expect(ring.findKey(old.kid, NOW + 300 + 3600)).toBeUndefined()
-    expect(ring.publishedKeys(NOW + 300 + 3600).map((k) => k.kid)).toEqual([next.kid])
+    expect(es(NOW + 300 + 3600)).toEqual([next.kid])
   })
 
   it('signs with the last configured key and still publishes the earlier ones', () => {
@@ -87,7 +124,7 @@ describe('KeyRing rotation', () => {
     const b = exportPrivateJwk(generateSigningKey('EdDSA'))
     const ring = new KeyRing({ keys: [a, b] })
     expect(ring.signingKey(NOW).kid).toBe(b.kid)
-    expect(ring.publishedKeys(NOW).map((k) => k.kid)).toEqual([a.kid, b.kid])
+    expect(ring.publishedKeys(NOW).filter((k) => k.alg !== 'RS256').map((k) => k.kid)).toEqual([a.kid, b.kid])
   })
 
   it('refuses duplicate kids', () => {

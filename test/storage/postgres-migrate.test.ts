@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { createSharedKeyStore, hashToken } from '../../src/index.js'
+import { createAesKeyWrapper, createSharedKeyStore, hashToken, sealKeyRecords } from '../../src/index.js'
 import { exportPrivateJwk, generateSigningKey } from '../../src/keys/signing-key.js'
 import { createPostgresStorage, migrate, schemaSql, SCHEMA_VERSION, SchemaVersionError, schemaVersion } from '../../src/storage/postgres/index.js'
 import { runMigrations } from '../../src/storage/postgres/migrate.js'
@@ -138,7 +139,11 @@ describePostgres('postgres migrations on a database', () => {
     expect(await storage.refreshTokens.find(next.tokenHash)).toEqual({ record: next, rotated: false })
 
     // The server introspects the 0.1.0 token as active, and signs with the 0.1.0 key.
-    const keys = await createSharedKeyStore(storage.keys, { now: clock.now })
+    // 0.1.0 stored the key in clear: it is refused until "grantkit keys seal" (sealKeyRecords) seals it.
+    const keyEncryption = createAesKeyWrapper(randomBytes(32))
+    await expect(createSharedKeyStore(storage.keys, { now: clock.now, keyEncryption })).rejects.toThrow(/not sealed/)
+    expect(await sealKeyRecords(storage.keys, { keyEncryption })).toEqual({ sealed: [key.kid], unchanged: [] })
+    const keys = await createSharedKeyStore(storage.keys, { now: clock.now, keyEncryption })
     try {
       expect(keys.signingKey(now).kid).toBe(key.kid)
       const { server } = makeServer({ storage, keys, accessTokenFormat: 'opaque' })

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createAuthorizationServer, hashToken, StorageUnavailableError } from '../../src/index.js'
 import { createSharedKeyStore } from '../../src/keys/shared-key-store.js'
+import { createAesKeyWrapper } from '../../src/keys/key-wrapper.js'
 import { createRedisStorage, REDIS_LAYOUT_VERSION, RedisLayoutError, redisFailFastOptions, type RedisStorage } from '../../src/storage/redis/index.js'
 import { CONFORMANCE_EPOCH, runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { basic, clients, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
@@ -305,10 +306,15 @@ if (!(await reachable(REDIS_URL))) {
       const p = `${prefix}shared-keys:`
       const a = createRedisStorage({ client: shared, prefix: p, now: clock.now })
       const b = createRedisStorage({ client: shared, prefix: p, now: clock.now })
-      const ka = await createSharedKeyStore(a.keys, { now: clock.now })
-      const kb = await createSharedKeyStore(b.keys, { now: clock.now })
+      const keyEncryption = createAesKeyWrapper(randomBytes(32))
+      const ka = await createSharedKeyStore(a.keys, { now: clock.now, keyEncryption })
+      const kb = await createSharedKeyStore(b.keys, { now: clock.now, keyEncryption })
       try {
         expect(kb.signingKey(clock.now()).kid).toBe(ka.signingKey(clock.now()).kid)
+        // The value in Redis holds no private key material: no "d" member, nothing that parses as a JWK.
+        const stored = await shared.lrange(`${p}keys:signing`, 0, -1)
+        expect(stored).toHaveLength(1)
+        expect(stored[0]).not.toMatch(/\\?"d\\?"|kty/)
         const next = await ka.rotate()
         await kb.refresh()
         expect(kb.publishedKeys(clock.now()).map((k) => k.kid)).toContain(next.kid)

@@ -421,6 +421,10 @@ function keyStorage(pool: PostgresPool, t: Tables, now: () => number): KeyStorag
           [record.kid, record.privateJwk, record.activeFrom, record.retiredAt ?? null, record.publishedUntil ?? null, record.createdAt])
       })
     },
+    async replace(kid, from, to) {
+      const r = await run(pool, `UPDATE ${keys} SET private_jwk = $3 WHERE kid = $1 AND private_jwk = $2`, [kid, from, to])
+      return r.rowCount === 1
+    },
   }
 }
 

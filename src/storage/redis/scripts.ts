@@ -214,6 +214,19 @@ if #out > 0 then
 end
 return #out`,
   },
+  // Compare-and-swap of one entry of the key list (grantkit keys seal).
+  replaceKey: {
+    keys: 1,
+    lua: `
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+for i, item in ipairs(items) do
+  if item == ARGV[1] then
+    redis.call('LSET', KEYS[1], i - 1, ARGV[2])
+    return 1
+  end
+end
+return 0`,
+  },
 } satisfies Record<string, ScriptDefinition>
 
 export type ScriptName = keyof typeof definitions

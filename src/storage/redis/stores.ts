@@ -349,4 +349,17 @@ export class RedisKeys implements KeyStorage {
     const args = [KEY_SET_TTL_MS, this.ctx.now(), Buffer.from(record.kid, 'utf8').toString('hex'), encodeKey(record), retire.retiredAt, retire.publishedUntil]
     await this.ctx.conn.run('keys.rotate', () => this.ctx.script('rotateKeys', [this.ctx.key('keys', 'signing')], args))
   }
+
+  async replace(kid: string, from: string, to: string): Promise<boolean> {
+    const key = this.ctx.key('keys', 'signing')
+    const entries = (await this.ctx.conn.run('keys.list', () => this.ctx.script('listKeys', [key], [KEY_SET_TTL_MS]))) as string[]
+    const entry = entries.find((e) => {
+      const r = decodeKey(e)
+      return r.kid === kid && r.privateJwk === from
+    })
+    if (entry === undefined) return false
+    const next = encodeKey({ ...decodeKey(entry), privateJwk: to })
+    // The script swaps only the exact entry read, so a concurrent rotation or seal is never overwritten.
+    return (await this.ctx.conn.run('keys.replace', () => this.ctx.script('replaceKey', [key], [entry, next]))) === 1
+  }
 }
