@@ -54,6 +54,8 @@ export interface ServerParts {
   users?: UserSource
   /** Signing keys shared through the storage (several processes, one server). Overrides `keys` of the config. */
   keys?: KeyStore
+  /** Cookie secrets shared by the processes of one server; `cookieSecrets` of the config wins. */
+  cookieSecrets?: string[]
 }
 
 /** A field that only a config file has, and the library option it becomes. */
@@ -232,6 +234,7 @@ export function toServerOptions(config: ServeConfig, issuer: string, parts: Serv
     ...(devicePollInterval !== undefined && { deviceFlow: { ...config.deviceFlow, interval: devicePollInterval } }),
     ...(parts.storage !== undefined && { storage: parts.storage }),
     ...(users !== undefined && { users }),
+    ...(options.cookieSecrets === undefined && parts.cookieSecrets !== undefined && { cookieSecrets: parts.cookieSecrets }),
     ...(parts.keys !== undefined ? { keys: parts.keys } : keys !== undefined ? { keys: { keys } } : {}),
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { hkdfSync } from 'node:crypto'
 import { createSharedKeyStore, sealKeyRecords, type KeyStorage, type KeyWrapper, type SharedKeyStore } from '../index.js'
 import { KEY_ENCRYPTION_KEY_ENV, parseKeyEncryptionKey } from '../keys/key-wrapper.js'
 import type { KeysSealArgs } from './args.js'
@@ -131,4 +132,25 @@ async function run(opened: { keys: KeyStorage; close(): Promise<void> }, kind: s
   } finally {
     await opened.close().catch(() => {})
   }
+}
+
+/**
+ * Cookie secrets (option `cookieSecrets`) derived from the key-encryption keys
+ * of the environment with HKDF-SHA-256 (RFC 5869), current first: processes on
+ * one database share them without another setting, and rotating the
+ * key-encryption key keeps yesterday's cookies verifying through the previous
+ * one. A separate `info` keeps them independent of the sealing key itself.
+ * Undefined when no key-encryption key is set.
+ *
+ * @example
+ * const cookieSecrets = cookieSecretsFromEnv(process.env) // ['k3…', …]
+ */
+export function cookieSecretsFromEnv(env: NodeJS.ProcessEnv): string[] | undefined {
+  if (keyEncryptionFromEnv(env) === undefined) return undefined
+  const direct = env[KEY_ENCRYPTION_KEY_ENV]
+  const current = direct !== undefined && direct !== '' ? direct : readFileSync(env[KEY_ENCRYPTION_KEY_FILE_ENV]!, 'utf8')
+  const previous = (env[PREVIOUS_KEY_ENCRYPTION_KEYS_ENV] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '')
+  return [current.trim(), ...previous].map((kek) =>
+    Buffer.from(hkdfSync('sha256', Buffer.from(kek, 'base64url'), 'grantkit', 'grantkit cookie secrets v1', 32)).toString('base64url'),
+  )
 }

@@ -6,6 +6,7 @@ import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
 import { demoConfig, describeDemo, readDemoMetadata } from './demo-config.js'
 import { CliError } from './errors.js'
+import { cookieSecretsFromEnv } from './keys.js'
 import { openStorage } from './storage.js'
 
 /** Where the CLI writes; the process streams unless a caller captures them. */
@@ -113,7 +114,13 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     // OIDC Core §3.1.3.7: ID tokens default to RS256; a key generated per process would not verify at the others.
     out.stderr(`grantkit: warning: ${config.source}: keys: no RS256 key, so each process generates its own for ID tokens and the other processes cannot verify them; add an RS256 key to the key file\n`)
   }
-  const parts: ServerParts = { storage: opened.storage, users, ...(opened.keys !== undefined && { keys: opened.keys }) }
+  // Processes on one database must agree on cookie signatures (known-device and
+  // device-page cookies): derived from the key-encryption key they already share.
+  const cookieSecrets = args.storage === 'memory' ? undefined : cookieSecretsFromEnv(process.env)
+  if (args.storage !== 'memory' && cookieSecrets === undefined && config.cookieSecrets === undefined) {
+    out.stderr(`grantkit: warning: ${config.source}: no cookieSecrets and no GRANTKIT_KEY_ENCRYPTION_KEY, so each process signs cookies with its own secret; set one of them\n`)
+  }
+  const parts: ServerParts = { storage: opened.storage, users, ...(opened.keys !== undefined && { keys: opened.keys }), ...(cookieSecrets !== undefined && { cookieSecrets }) }
   let validated: AuthorizationServer
   try {
     validated = validate(config, args, parts)

@@ -176,3 +176,32 @@ describe('grantkit keys seal --storage redis://…', async () => {
 it('the test helpers give every serve process the same valid key-encryption key', () => {
   expect(keyEncryptionFromEnv({ GRANTKIT_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY })).toHaveLength(1)
 })
+
+describe('cookie secrets of grantkit serve on shared storage', () => {
+  const kek = (fill: number) => Buffer.alloc(32, fill).toString('base64url')
+
+  it('are derived from the key-encryption key: the same in every process that has it, another for another key', async () => {
+    const { cookieSecretsFromEnv } = await import('../../src/cli/keys.js')
+    const a = cookieSecretsFromEnv({ GRANTKIT_KEY_ENCRYPTION_KEY: kek(1) })!
+    expect(a).toEqual(cookieSecretsFromEnv({ GRANTKIT_KEY_ENCRYPTION_KEY: kek(1) }))
+    expect(a[0]).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    // Not the key-encryption key itself.
+    expect(a[0]).not.toBe(kek(1))
+    expect(cookieSecretsFromEnv({ GRANTKIT_KEY_ENCRYPTION_KEY: kek(2) })![0]).not.toBe(a[0])
+    // After a rotation, cookies signed under the previous key still verify.
+    expect(cookieSecretsFromEnv({ GRANTKIT_KEY_ENCRYPTION_KEY: kek(2), GRANTKIT_PREVIOUS_KEY_ENCRYPTION_KEYS: kek(1) })).toEqual([
+      cookieSecretsFromEnv({ GRANTKIT_KEY_ENCRYPTION_KEY: kek(2) })![0],
+      a[0],
+    ])
+    expect(cookieSecretsFromEnv({})).toBeUndefined()
+  })
+
+  it('give way to cookieSecrets of the config file', async () => {
+    const { toServerOptions, parseConfig } = await import('../../src/cli/config.js')
+    const clients = [{ client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'] }]
+    const derived = ['d'.repeat(43)]
+    expect(toServerOptions(parseConfig({ clients }, 'c.json', '.'), 'http://127.0.0.1:4000', { cookieSecrets: derived }).cookieSecrets).toEqual(derived)
+    const own = ['o'.repeat(43)]
+    expect(toServerOptions(parseConfig({ clients, cookieSecrets: own }, 'c.json', '.'), 'http://127.0.0.1:4000', { cookieSecrets: derived }).cookieSecrets).toEqual(own)
+  })
+})
