@@ -8,7 +8,11 @@ import { createRefreshToken, rotateRefreshToken, shouldIssueRefreshToken } from 
 import { resolveScope, Scope } from '../tokens/scope.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { loginWithPassword } from '../users/login.js'
-import type { GrantConfig, GrantContext } from './types.js'
+import type { RefreshTokenRecord, RotationOutcome, Storage } from '../storage/types.js'
+import type { ActiveAccessToken, TokenIssue } from '../tokens/types.js'
+import type { TrustRegistry } from '../trust/registry.js'
+import type { UserAccount, UserSource } from '../users/user-source.js'
+import type { GrantConfig, GrantContext, PreparedTokens, RefreshTokenRules, TokenIssuer, TokenResponseBody } from './types.js'
 
 /** The request-specific part of a grant's context. */
 export interface GrantRequest {
@@ -24,9 +28,10 @@ const NONE: readonly string[] = Object.freeze([])
 
 /**
  * Builds, once per server, what every grant request shares, and returns the
- * function that makes one request's `GrantContext` from it: the capabilities
- * are bound to the server here, not per request, so the hot path allocates
- * one small object.
+ * function that makes one request's `GrantContext`. The capabilities are
+ * prototype methods bound to the server here, not closures made per request:
+ * a request allocates its context and, when a grant asks for them, one small
+ * object per capability group.
  */
 export function grantContextFactory(server: ServerContext): (r: GrantRequest) => GrantContext {
   const config: GrantConfig = {
@@ -38,49 +43,128 @@ export function grantContextFactory(server: ServerContext): (r: GrantRequest) =>
     clockSkew: server.clockSkew,
     maxAssertionLifetime: server.maxAssertionLifetime,
   }
-  return (r) => {
-    const { client } = r
-    return {
-      request: r.request,
-      grantType: r.grantType,
-      params: r.params,
-      values: (name) => (r.params.has(name) ? (r.values.get(name)?.filter((v) => v !== '') ?? NONE) : NONE),
-      client,
-      clientAuthMethod: r.clientAuthMethod,
-      now: server.now,
-      randomId: server.randomId,
-      config,
-      tokens: {
-        issue: (issue) => issueTokenSet(server, client, r.grantType, issue),
-        prepare: (issue) => prepareTokenSet(server, client, r.grantType, issue),
-        validate: (token) => validateAccessToken(server, token),
-      },
-      refreshTokens: {
-        shouldIssue: (scope) => shouldIssueRefreshToken(client, String(scope)),
-        async issue(input) {
-          const absoluteExpiresAt = input.absoluteExpiresAt ?? Math.floor(server.now()) + server.ttl.refreshTokenAbsolute
-          const created = createRefreshToken(server, { ...input, clientId: client.id, absoluteExpiresAt })
-          await server.storage.refreshTokens.save(created.record)
-          return created.token
-        },
-        create: (input) => createRefreshToken(server, { ...input, clientId: client.id }),
-        rotate: (presented, next, tokens) => rotateRefreshToken(server.storage, presented, next, tokens.accessTokenRecord),
-      },
-      scopes: { resolve: (requested) => Scope.parse(resolveScope(server.scopes, client, requested)) },
-      once: (namespace, key, until) => {
-        // A namespace without ":" keeps "a:b" + "c" apart from "a" + "b:c".
-        if (namespace.includes(':')) throw new TypeError(`once: namespace "${namespace}" must not contain ":"`)
-        return server.storage.replay.markUsed(`${namespace}:${key}`, until)
-      },
-      async login(username, password) {
-        // No browser here, so no known-device cookie (RFC 6749 §4.3): per account and per address only.
-        const result = await loginWithPassword(server, username, password, client.id, { remoteAddress: r.request.remoteAddress })
-        return 'account' in result ? result.account : undefined
-      },
-      users: server.users,
-      trust: server.trust,
-      storage: server.storage,
-      events: server.events,
-    }
+  const shared: SharedCapabilities = { server, config }
+  return (r) => new RequestGrantContext(shared, r)
+}
+
+interface SharedCapabilities {
+  readonly server: ServerContext
+  readonly config: GrantConfig
+}
+
+class RequestGrantContext implements GrantContext {
+  readonly request: GrantkitRequest
+  readonly grantType: string
+  readonly params: FormParams
+  readonly client: Client
+  readonly clientAuthMethod: AuthenticatedClient['method']
+  readonly config: GrantConfig
+  // Private to this module: grants get the capabilities, never the context.
+  readonly #server: ServerContext
+  private readonly allValues: FormValues
+  private tokenIssuer: RequestTokens | undefined
+  private refreshRules: RequestRefreshTokens | undefined
+  private scopePolicy: RequestScopes | undefined
+
+  constructor(shared: SharedCapabilities, r: GrantRequest) {
+    this.#server = shared.server
+    this.config = shared.config
+    this.request = r.request
+    this.grantType = r.grantType
+    this.params = r.params
+    this.allValues = r.values
+    this.client = r.client
+    this.clientAuthMethod = r.clientAuthMethod
+    this.now = shared.server.now
+    this.randomId = shared.server.randomId
+  }
+
+  /** Seconds since the epoch; the server's own function, so it works detached too. */
+  readonly now: () => number
+  readonly randomId: () => string
+
+  values(name: string): readonly string[] {
+    return this.params.has(name) ? (this.allValues.get(name)?.filter((v) => v !== '') ?? NONE) : NONE
+  }
+  get tokens(): RequestTokens {
+    return (this.tokenIssuer ??= new RequestTokens(this.#server, this))
+  }
+  get refreshTokens(): RequestRefreshTokens {
+    return (this.refreshRules ??= new RequestRefreshTokens(this.#server, this))
+  }
+  get scopes(): RequestScopes {
+    return (this.scopePolicy ??= new RequestScopes(this.#server, this))
+  }
+  once(namespace: string, key: string, until: number): Promise<boolean> {
+    // A namespace without ":" keeps "a:b" + "c" apart from "a" + "b:c".
+    if (namespace.includes(':')) throw new TypeError(`once: namespace "${namespace}" must not contain ":"`)
+    return this.#server.storage.replay.markUsed(`${namespace}:${key}`, until)
+  }
+  async login(username: string, password: string): Promise<UserAccount | undefined> {
+    // No browser here, so no known-device cookie (RFC 6749 §4.3): per account and per address only.
+    const result = await loginWithPassword(this.#server, username, password, this.client.id, { remoteAddress: this.request.remoteAddress })
+    return 'account' in result ? result.account : undefined
+  }
+  get users(): UserSource | undefined {
+    return this.#server.users
+  }
+  get trust(): TrustRegistry {
+    return this.#server.trust
+  }
+  get storage(): Storage {
+    return this.#server.storage
+  }
+  get events(): GrantContext['events'] {
+    return this.#server.events
+  }
+}
+
+class RequestTokens implements TokenIssuer {
+  constructor(
+    private readonly server: ServerContext,
+    private readonly c: RequestGrantContext,
+  ) {}
+  issue(issue: TokenIssue): Promise<TokenResponseBody> {
+    return issueTokenSet(this.server, this.c.client, this.c.grantType, issue)
+  }
+  prepare(issue: TokenIssue): PreparedTokens {
+    return prepareTokenSet(this.server, this.c.client, this.c.grantType, issue)
+  }
+  validate(token: string): Promise<ActiveAccessToken | null> {
+    return validateAccessToken(this.server, token)
+  }
+}
+
+class RequestRefreshTokens implements RefreshTokenRules {
+  constructor(
+    private readonly server: ServerContext,
+    private readonly c: RequestGrantContext,
+  ) {}
+  shouldIssue(scope: string | Scope): boolean {
+    return shouldIssueRefreshToken(this.c.client, String(scope))
+  }
+  async issue(input: Parameters<RefreshTokenRules['issue']>[0]): Promise<string> {
+    const { server } = this
+    const { client } = this.c
+    const absoluteExpiresAt = input.absoluteExpiresAt ?? Math.floor(server.now()) + server.ttl.refreshTokenAbsolute
+    const created = createRefreshToken(server, { ...input, clientId: client.id, absoluteExpiresAt })
+    await server.storage.refreshTokens.save(created.record)
+    return created.token
+  }
+  create(input: Parameters<RefreshTokenRules['create']>[0]): ReturnType<RefreshTokenRules['create']> {
+    return createRefreshToken(this.server, { ...input, clientId: this.c.client.id })
+  }
+  rotate(presented: RefreshTokenRecord, next: RefreshTokenRecord, tokens: PreparedTokens): Promise<RotationOutcome> {
+    return rotateRefreshToken(this.server.storage, presented, next, tokens.accessTokenRecord)
+  }
+}
+
+class RequestScopes {
+  constructor(
+    private readonly server: ServerContext,
+    private readonly c: RequestGrantContext,
+  ) {}
+  resolve(requested: string | undefined): Scope {
+    return Scope.parse(resolveScope(this.server.scopes, this.c.client, requested))
   }
 }
