@@ -1,5 +1,6 @@
 import type { MigrateArgs } from './args.js'
 import { CliError, EXIT_USAGE } from './errors.js'
+import { withCommandStorage } from './storage.js'
 
 /**
  * `grantkit cleanup --storage URL`: deletes expired records once and prints
@@ -23,14 +24,10 @@ export async function cleanupStorage(
   if (/^postgres(ql)?:\/\//i.test(url)) {
     const { createPostgresStorage } = await import('../storage/postgres/index.js')
     const storage = createPostgresStorage({ connectionString: url, ...(at.prefix !== undefined && { tablePrefix: at.prefix }) })
-    try {
+    await withCommandStorage('cleanup: postgres://…', storage, async () => {
       const deleted = await storage.cleanup()
       print(`postgres: deleted ${deleted} expired row${deleted === 1 ? '' : 's'}`)
-    } catch (cause) {
-      throw new CliError(`cleanup: postgres://…: ${cause instanceof Error ? cause.message : String(cause)}`)
-    } finally {
-      await storage.close().catch(() => {})
-    }
+    })
   } else if (/^rediss?:\/\//i.test(url)) {
     print('redis: nothing to clean up (every key expires by its TTL)')
   } else if (url === 'memory') {

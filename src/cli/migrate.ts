@@ -1,5 +1,6 @@
 import type { MigrateArgs } from './args.js'
 import { CliError, EXIT_USAGE } from './errors.js'
+import { withCommandStorage } from './storage.js'
 
 /**
  * `grantkit migrate --storage URL`: brings a storage up to date and prints
@@ -22,38 +23,25 @@ export async function migrateStorage(
   if (/^postgres(ql)?:\/\//i.test(url)) {
     const { createPostgresStorage } = await import('../storage/postgres/index.js')
     const storage = createPostgresStorage({ connectionString: url, ...(at.prefix !== undefined && { tablePrefix: at.prefix }) })
-    try {
+    await withCommandStorage('migrate: postgres://…', storage, async () => {
       const { applied, version } = await storage.migrate()
       for (const m of applied) print(`postgres: applied migration ${m.version}: ${m.description}`)
       print(applied.length === 0 ? `postgres: schema already at version ${version}; nothing to apply` : `postgres: schema now at version ${version}`)
-    } catch (cause) {
-      throw new CliError(`migrate: postgres://…: ${describe(cause)}`)
-    } finally {
-      await storage.close().catch(() => {})
-    }
+    })
   } else if (/^rediss?:\/\//i.test(url)) {
     const { createRedisStorage } = await import('../storage/redis/index.js')
     const storage = createRedisStorage({ client: url, ...(at.prefix !== undefined && { prefix: at.prefix }) })
-    try {
+    await withCommandStorage('migrate: redis://…', storage, async () => {
       const { before, version } = await storage.migrate()
       print(
         before === version
           ? `redis: key layout already at version ${version}; nothing to migrate`
           : `redis: key layout version ${version} recorded; no keys needed converting`,
       )
-    } catch (cause) {
-      throw new CliError(`migrate: redis://…: ${describe(cause)}`)
-    } finally {
-      await storage.close().catch(() => {})
-    }
+    })
   } else if (url === 'memory') {
     print('memory: nothing to migrate (memory storage lives and dies with the process)')
   } else {
     throw new CliError('--storage: must be "postgres://…" or "redis://…"', EXIT_USAGE)
   }
-}
-
-function describe(cause: unknown): string {
-  // Messages of pg and ioredis never carry the password; the URL itself is not printed.
-  return cause instanceof Error ? cause.message : String(cause)
 }

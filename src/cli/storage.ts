@@ -70,3 +70,21 @@ function describe(cause: unknown): string {
   // Messages of pg and ioredis never carry the password; the URL itself is not printed.
   return cause instanceof Error ? cause.message : String(cause)
 }
+
+/**
+ * Runs one command's work on a storage it opened, then closes it. A failure
+ * becomes a CliError labelled `command: postgres://…` (the URL may hold a
+ * password, so it is never echoed).
+ *
+ * @example
+ * await withCommandStorage('migrate: postgres://…', createPostgresStorage({ connectionString }), (s) => s.migrate())
+ */
+export async function withCommandStorage<S extends { close(): Promise<void> }, T>(label: string, storage: S, work: (storage: S) => Promise<T>): Promise<T> {
+  try {
+    return await work(storage)
+  } catch (cause) {
+    throw new CliError(`${label}: ${describe(cause)}`)
+  } finally {
+    await storage.close().catch(() => {})
+  }
+}
