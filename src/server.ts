@@ -102,6 +102,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     discovery: () => (discovery ??= collectDiscovery(ctx, bound.enabled)),
     interactionUrl: customUrl ?? ((uid: string) => `${endpoints.interaction}/${uid}`),
     builtInPages: customUrl === undefined,
+    pages: o.pages,
     users: o.users,
     trust: o.trust,
     cookies: { secure: issuerUrl.protocol === 'https:', path: basePath === '' ? '/' : basePath },

@@ -4,6 +4,7 @@ import type { Feature } from '../features/types.js'
 import type { GrantHandler } from '../grants/types.js'
 import type { KeyStore } from '../keys/key-store.js'
 import type { PrivateJwk, SigningAlgorithm } from '../keys/signing-key.js'
+import type { PagesOptions } from '../pages/settings.js'
 import type { Storage } from '../storage/types.js'
 import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
@@ -69,6 +70,12 @@ export interface AuthorizationServerOptions {
    * UI calls `server.interactions.details` and `.finish`. Default: the built-in pages.
    */
   interaction?: { url?: (uid: string) => string }
+  /**
+   * Look and languages of the built-in pages: `theme` (name, logo, colours,
+   * CSS), `locales` (default `['en', 'de']`), `defaultLocale` (default `en`)
+   * and `messages` (texts by language). See docs/pages.md.
+   */
+  pages?: PagesOptions
   /** Browser session (single sign-on) lifetime in seconds. Default 86400. */
   sessionTtl?: number
   /** Remembered-consent lifetime in seconds. Default 31536000. */

@@ -13,6 +13,7 @@ import type { Storage } from '../storage/types.js'
 import { createTrustRegistry, type JwtIssuerTrust, type SamlIdpTrust, type TrustOptions, type TrustRegistry } from '../trust/registry.js'
 import { StaticUserSource, type StaticUser, type UserSource } from '../users/user-source.js'
 import { refuseUnknownNames } from './did-you-mean.js'
+import { DEFAULT_LOCALE, DEFAULT_LOCALES, pagesShape, resolvePages, type PageSettings } from '../pages/settings.js'
 
 /**
  * The part of grantkit that owns an option. The configuration reference groups
@@ -595,6 +596,48 @@ export const optionSchema = {
       }),
     },
   }),
+  pages: {
+    feature: 'interaction',
+    json: true,
+    type: 'object',
+    doc: 'Look and languages of the built-in pages (see [pages.md](pages.md)).',
+    defaultText: 'the built-in look, in every built-in language',
+    memberNoun: 'option',
+    members: {
+      theme: option({
+        feature: 'interaction',
+        type: '{ name?, logoUrl?, colors?, css? }',
+        doc: 'Product name, logo (an https URL or a same-origin path), CSS colours (`primary`, `onPrimary`, `background`, `surface`, `text`, `border`) and extra CSS, admitted by the pages\' Content-Security-Policy through its hash; CSS containing `</style` or loading another origin is refused.',
+        defaultText: 'the built-in look',
+        check: (value: unknown): unknown => value,
+      }),
+      locales: option({
+        feature: 'interaction',
+        type: 'string[]',
+        doc: 'Languages the pages speak (BCP 47 tags), chosen by `ui_locales` (OIDC Core §3.1.2.1), then `Accept-Language`; published as `ui_locales_supported`. A language grantkit does not ship needs every text in `messages`.',
+        defaultText: DEFAULT_LOCALES.map((l) => `\`${l}\``).join(', '),
+        check: (value: unknown): unknown => value,
+      }),
+      defaultLocale: option({
+        feature: 'interaction',
+        type: 'string',
+        doc: 'Language when neither `ui_locales` nor `Accept-Language` names one of `locales`.',
+        defaultText: `\`${DEFAULT_LOCALE}\` (else the first of \`locales\`)`,
+        check: (value: unknown): unknown => value,
+      }),
+      messages: option({
+        feature: 'interaction',
+        type: 'Record<locale, Partial<Catalogue>>',
+        doc: 'Texts by language and message key, replacing the built-in ones; each keeps the `{placeholders}` of the English text.',
+        defaultText: 'none',
+        check: (value: unknown): unknown => value,
+      }),
+    },
+    shape: pagesShape,
+    // The members are documented one by one but resolved together: locales, defaults and texts constrain each other.
+    check: (value: unknown, path: string, ctx: CheckContext): PageSettings => resolvePages(value, path, ctx.input.issuer as string),
+    fallback: (ctx: CheckContext): PageSettings => resolvePages(undefined, 'pages', ctx.input.issuer as string),
+  } satisfies OptionEntry<PageSettings>,
   sessionTtl: option({ feature: 'interaction', type: 'seconds', doc: 'Browser session (single sign-on) lifetime.', default: 86_400 as number, check: positiveSeconds }),
   consentTtl: option({ feature: 'interaction', type: 'seconds', doc: 'How long granted consent is remembered.', default: 31_536_000 as number, check: positiveSeconds }),
   interactionTtl: option({

@@ -4,6 +4,7 @@ import type { ResolvedOptions } from '../../src/config/resolve.js'
 import type { GrantHandler } from '../../src/grants/types.js'
 import type { Feature } from '../../src/features/types.js'
 import type { KeyStore } from '../../src/keys/key-store.js'
+import type { PageSettings } from '../../src/pages/settings.js'
 import type { Storage } from '../../src/storage/types.js'
 import type { TrustRegistry } from '../../src/trust/registry.js'
 import type { UserSource } from '../../src/users/user-source.js'
@@ -38,6 +39,7 @@ interface Expected<P extends string> {
   readonly trust: TrustRegistry
   readonly users: UserSource | undefined
   readonly interaction: { readonly url: ((uid: string) => string) | undefined }
+  readonly pages: PageSettings
   readonly sessionTtl: number
   readonly consentTtl: number
   readonly interactionTtl: number
