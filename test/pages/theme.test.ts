@@ -67,7 +67,7 @@ describe('theme CSS', () => {
   it("accepts @import from the issuer's origin and admits it with 'self'", () => {
     const t = theme({ css: '@import "/brand/pages.css";\n@import url(https://as.example/more.css);' })
     expect(t.csp).toMatch(/style-src 'sha256-[^']+' 'self';/)
-    expect(theme({ css: 'a{color:red}' }).csp).not.toContain("style-src 'sha256-[^']+' 'self'")
+    expect(theme({ css: 'a{color:red}' }).csp).not.toMatch(/style-src 'sha256-[^']+' 'self'/)
   })
 
   it("refuses url() of another origin; same-origin and data: URLs are admitted, with fonts from 'self'", () => {
