@@ -6,6 +6,9 @@
  * Texts are plain text: the pages escape them. `{name}` is a placeholder the
  * page fills in (the client's name, an error code); a translation may move it
  * but must keep exactly the placeholders of the English text.
+ *
+ * @example
+ * const fr = Object.fromEntries(MESSAGE_KEYS.map((key) => [key, translate(key)])) as Catalogue
  */
 export const MESSAGE_KEYS = [
   'login.title',
