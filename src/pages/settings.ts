@@ -1,5 +1,5 @@
 import { refuseUnknownNames } from '../config/did-you-mean.js'
-import { BUILT_IN_CATALOGUES, MESSAGE_KEYS, placeholdersOf, type Catalogue, type MessageKey } from './i18n/index.js'
+import { BUILT_IN_CATALOGUES, builtInCatalogue, MESSAGE_KEYS, placeholdersOf, type Catalogue, type MessageKey } from './i18n/index.js'
 import { en } from './i18n/en.js'
 import { isLanguageTag } from './i18n/negotiate.js'
 import { buildTheme, themeShape, type PageTheme, type PageThemeOptions } from './theme.js'
@@ -8,7 +8,7 @@ import { buildTheme, themeShape, type PageTheme, type PageThemeOptions } from '.
 export interface PagesOptions {
   /** Name, logo, colours and extra CSS. */
   theme?: PageThemeOptions
-  /** Languages the pages speak, as BCP 47 tags. Default: every built-in language (`en`, `de`). */
+  /** Languages the pages speak, as BCP 47 tags; a regional tag (`de-CH`) starts from its language's texts. Default: every built-in language (`en`, `de`). */
   locales?: readonly string[]
   /** The language when neither `ui_locales` nor `Accept-Language` names a supported one. Default `en`. */
   defaultLocale?: string
@@ -114,8 +114,9 @@ export function resolvePages(value: unknown, path: string, issuer: string): Page
     if (!isRecord(texts)) throw new TypeError(`${path}.messages.${locale}: must be an object of texts by message key`)
   }
   for (const locale of locales) {
-    const builtIn = BUILT_IN_CATALOGUES[locale]
-    const texts = isRecord(messages[locale]) ? checkTexts(messages[locale], `${path}.messages.${locale}`) : {}
+    const builtIn = builtInCatalogue(locale)
+    const own = Object.hasOwn(messages, locale) ? messages[locale] : undefined
+    const texts = isRecord(own) ? checkTexts(own, `${path}.messages.${locale}`) : {}
     if (builtIn === undefined) {
       // A language grantkit does not ship needs every text: a page half in another language is worse than a clear error now.
       const missing = MESSAGE_KEYS.filter((k) => texts[k] === undefined)

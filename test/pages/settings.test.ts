@@ -56,6 +56,16 @@ describe('pages option', () => {
     expect(s.catalogues.get('fr')!['consent.allow']).toBe('fr:Allow')
   })
 
+  it('gives a regional locale the texts of its language, which it may override', () => {
+    const s = resolve({ locales: ['en', 'de-CH'], messages: { 'de-CH': { 'device.title': 'Gerät koppeln' } } })
+    expect(s.catalogues.get('de-CH')!['consent.allow']).toBe('Erlauben')
+    expect(s.catalogues.get('de-CH')!['device.title']).toBe('Gerät koppeln')
+  })
+
+  it('finds no built-in texts in Object.prototype', () => {
+    refuses({ locales: ['en', 'toString'] }, /pages\.messages\.toString: grantkit has no "toString" texts/)
+  })
+
   it('refuses unknown fields of pages with the closest known name', () => {
     refuses({ locale: ['en'] }, 'pages.locale: unknown option; did you mean pages.locales?')
     refuses([], 'pages: must be an object')
