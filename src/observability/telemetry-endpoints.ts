@@ -101,10 +101,8 @@ function endSpan(span: Span, res: GrantkitResponse | undefined, error: unknown):
   } else {
     span.setAttribute('http.response.status_code', res.status)
     // Semantic conventions (HTTP server spans): 5xx is an error of the server; 4xx is the client's, not the span's.
-    if (res.status >= 500) {
-      span.setStatus({ code: SpanStatusCode.ERROR })
-      if (span.isRecording()) span.setAttribute('error.type', String(res.status))
-    }
+    // Its `error.type` comes from the server.error / storage.unavailable event the failure path emitted.
+    if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
   }
   span.end()
 }

@@ -151,6 +151,10 @@ export function observeEvents(telemetry: Telemetry, events: EventHub): void {
     if (e.clientId !== undefined) span.setAttribute(ATTRIBUTES.clientId, e.clientId)
     if (e.grantType !== undefined) span.setAttribute(ATTRIBUTES.grantType, e.grantType)
   })
+  events.on('client.authentication.failed', (e) => {
+    // The client_id a failed authentication claimed: an identifier, never the credential.
+    if (e.clientId !== undefined) trace.getActiveSpan()?.setAttribute(ATTRIBUTES.clientId, e.clientId)
+  })
   events.on('authorization.error', (e) => {
     const span = trace.getActiveSpan()
     if (span === undefined) return
