@@ -4,6 +4,7 @@
  */
 export { createAuthorizationServer, type AuthorizationServer } from './server.js'
 export type { AuthorizationServerOptions } from './config/options.js'
+export type { TelemetryOptions } from './observability/telemetry.js'
 export { defaults } from './config/defaults.js'
 export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
