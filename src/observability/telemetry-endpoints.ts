@@ -61,6 +61,7 @@ export function instrumentEndpoint(telemetry: Telemetry, endpoint: InstrumentedE
       },
       parent,
     )
+    telemetry.endpointSpans.add(span)
     const finish = (res: GrantkitResponse | undefined, error?: unknown): void => {
       const attributes: Attributes = { [ATTRIBUTES.endpoint]: endpoint.name, 'http.request.method': method }
       if (res !== undefined) attributes['http.response.status_code'] = res.status

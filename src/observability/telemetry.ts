@@ -7,6 +7,7 @@ import {
   type Counter,
   type Histogram,
   type MeterProvider,
+  type Span,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api'
@@ -64,6 +65,8 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 /** The instruments of one server. Internal: built once by `createTelemetry`. */
 export interface Telemetry {
   readonly tracer: Tracer
+  /** The endpoint spans in progress: events annotate only these, never a span of the application's. */
+  readonly endpointSpans: WeakSet<Span>
   readonly requests: Counter
   readonly duration: Histogram
   readonly tokensIssued: Counter
@@ -110,6 +113,7 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
   const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE)
   return {
     tracer,
+    endpointSpans: new WeakSet(),
     requests: meter.createCounter(INSTRUMENTS.requests, {
       description: 'Requests answered, by endpoint, method and status code.',
       unit: '{request}',
@@ -140,12 +144,17 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
  * identifiers are copied.
  */
 export function observeEvents(telemetry: Telemetry, events: EventHub): void {
+  // Undefined outside an endpoint call (e.g. `server.interactions.finish` called from the application's own route).
+  const endpointSpan = (): Span | undefined => {
+    const span = trace.getActiveSpan()
+    return span !== undefined && telemetry.endpointSpans.has(span) ? span : undefined
+  }
   events.on('token.issued', (e) => {
     telemetry.tokensIssued.add(1, { [ATTRIBUTES.grantType]: e.grantType })
-    trace.getActiveSpan()?.setAttributes({ [ATTRIBUTES.clientId]: e.clientId, [ATTRIBUTES.grantType]: e.grantType })
+    endpointSpan()?.setAttributes({ [ATTRIBUTES.clientId]: e.clientId, [ATTRIBUTES.grantType]: e.grantType })
   })
   events.on('token.error', (e) => {
-    const span = trace.getActiveSpan()
+    const span = endpointSpan()
     if (span === undefined) return
     span.setAttribute(ATTRIBUTES.errorCode, e.error)
     if (e.clientId !== undefined) span.setAttribute(ATTRIBUTES.clientId, e.clientId)
@@ -153,17 +162,17 @@ export function observeEvents(telemetry: Telemetry, events: EventHub): void {
   })
   events.on('client.authentication.failed', (e) => {
     // The client_id a failed authentication claimed: an identifier, never the credential.
-    if (e.clientId !== undefined) trace.getActiveSpan()?.setAttribute(ATTRIBUTES.clientId, e.clientId)
+    if (e.clientId !== undefined) endpointSpan()?.setAttribute(ATTRIBUTES.clientId, e.clientId)
   })
   events.on('authorization.error', (e) => {
-    const span = trace.getActiveSpan()
+    const span = endpointSpan()
     if (span === undefined) return
     span.setAttribute(ATTRIBUTES.errorCode, e.error)
     if (e.clientId !== undefined) span.setAttribute(ATTRIBUTES.clientId, e.clientId)
   })
   // The class of what went wrong, never its message: a driver's message may quote a connection string.
-  events.on('server.error', (e) => trace.getActiveSpan()?.setAttribute('error.type', errorType(e.error)))
-  events.on('storage.unavailable', (e) => trace.getActiveSpan()?.setAttribute('error.type', errorType(e.error)))
+  events.on('server.error', (e) => endpointSpan()?.setAttribute('error.type', errorType(e.error)))
+  events.on('storage.unavailable', (e) => endpointSpan()?.setAttribute('error.type', errorType(e.error)))
 }
 
 /**

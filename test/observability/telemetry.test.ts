@@ -193,6 +193,27 @@ describe('telemetry: spans', () => {
   })
 })
 
+describe('telemetry: events', () => {
+  it("annotates only grantkit's endpoint spans, never a span of the application's", async () => {
+    const { context } = await import('@opentelemetry/api')
+    const s = server()
+    const app = otel.tracerProvider.getTracer('app').startSpan('app route')
+    context.with(trace.setSpan(context.active(), app), () => {
+      // As when the application's own route calls server.interactions.finish and a token is issued.
+      contextOf(s).events.emit({ type: 'token.error', grantType: 'password', clientId: 'svc', error: 'invalid_grant', detail: undefined })
+    })
+    app.end()
+    const [span] = named(otel.spans(), 'app route')
+    expect(span!.attributes).toEqual({})
+  })
+
+  it('counts a token issued outside an endpoint call too', async () => {
+    const s = server()
+    contextOf(s).events.emit({ type: 'token.issued', grantType: 'implicit', clientId: 'spa', sub: 'alice', scope: '', tokenId: 't', format: 'jwt', refreshToken: false })
+    expect(sumOf((await otel.collect()).get(INSTRUMENTS.tokensIssued), { 'grantkit.grant_type': 'implicit' })).toBe(1)
+  })
+})
+
 describe('telemetry: metrics', () => {
   it('counts requests by endpoint and status, times them in seconds, and counts tokens by grant type', async () => {
     const s = server()
