@@ -7,6 +7,9 @@ import { finishInteraction, interactionDetails, type InteractionDetails, type In
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
 import { notFound } from './http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
+import { createTelemetry, observeEvents } from './observability/telemetry.js'
+import { instrumentRoutes } from './observability/telemetry-endpoints.js'
+import { instrumentStorage } from './observability/telemetry-storage.js'
 
 /** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
 export interface AuthorizationServer {
@@ -95,6 +98,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
   const routes: Record<string, string> = {}
   let discovery: Record<string, unknown> | undefined
   const customUrl = o.interaction.url
+  // Undefined without a tracer or meter provider: then nothing is wrapped and requests take the plain path.
+  const telemetry = createTelemetry(o.telemetry)
   const ctx: ServerContext = {
     issuer,
     endpoints,
@@ -114,7 +119,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     passwordGrant: o.passwordGrant,
     cookieSecrets: o.cookieSecrets,
     clients: o.clients,
-    storage: o.storage,
+    storage: telemetry === undefined ? o.storage : instrumentStorage(telemetry, o.storage),
     keys: o.keys,
     grants: o.grants,
     accessTokenFormat: o.accessTokenFormat,
@@ -131,7 +136,9 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     randomToken: o.deps.randomToken,
   }
   const bound = bindFeatures(ctx, o.features, o.paths, basePath)
-  return { ctx, bound }
+  if (telemetry === undefined) return { ctx, bound }
+  observeEvents(telemetry, ctx.events)
+  return { ctx, bound: instrumentRoutes(telemetry, bound, ctx.routes) }
 }
 
 /**

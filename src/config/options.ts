@@ -8,6 +8,7 @@ import type { PagesOptions } from '../pages/settings.js'
 import type { Storage } from '../storage/types.js'
 import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
+import type { TelemetryOptions } from '../observability/telemetry.js'
 
 /**
  * Options of `createAuthorizationServer`; durations are in seconds. Each one
@@ -98,6 +99,12 @@ export interface AuthorizationServerOptions {
   allowHttpRedirectUris?: boolean
   /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */
   allowHttpIssuer?: boolean
+  /**
+   * OpenTelemetry providers for spans and metrics. Default: those registered
+   * with `@opentelemetry/api` when the server is built; with none, nothing is
+   * instrumented and requests take the uninstrumented path.
+   */
+  telemetry?: TelemetryOptions
   /** Replaceable sources of time and randomness, for tests. */
   deps?: Partial<{
     /** Seconds since the epoch. */

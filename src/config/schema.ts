@@ -12,6 +12,7 @@ import { createMemoryStorage } from '../storage/memory.js'
 import type { Storage } from '../storage/types.js'
 import { createTrustRegistry, type JwtIssuerTrust, type SamlIdpTrust, type TrustOptions, type TrustRegistry } from '../trust/registry.js'
 import { StaticUserSource, type StaticUser, type UserSource } from '../users/user-source.js'
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { refuseUnknownNames } from './did-you-mean.js'
 import { DEFAULT_LOCALE, DEFAULT_LOCALES, pagesShape, resolvePages, type PageSettings } from '../pages/settings.js'
 
@@ -32,6 +33,7 @@ export type OptionFeature =
   | 'password-grant'
   | 'assertion-grants'
   | 'discovery'
+  | 'telemetry'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -731,6 +733,35 @@ export const optionSchema = {
     defaultText: '`false`',
     check: boolean,
     fallback: () => false,
+  }),
+  telemetry: group({
+    feature: 'telemetry',
+    json: false,
+    doc: 'OpenTelemetry providers for spans and metrics (see [operations](operations.md#metrics-and-traces)). Without either, and without a provider registered globally when the server is built, nothing is instrumented.',
+    members: {
+      tracerProvider: option({
+        feature: 'telemetry',
+        json: false,
+        type: 'TracerProvider',
+        doc: 'Receives a span per endpoint call (`grantkit token`) and per storage call below it.',
+        defaultText: 'the provider registered with `@opentelemetry/api`, if any',
+        check: (value: unknown, path: string): TracerProvider => {
+          if (!isRecord(value) || typeof value.getTracer !== 'function') throw new TypeError(`${path}: must be an OpenTelemetry TracerProvider (with getTracer)`)
+          return value as unknown as TracerProvider
+        },
+      }),
+      meterProvider: option({
+        feature: 'telemetry',
+        json: false,
+        type: 'MeterProvider',
+        doc: 'Receives the `grantkit.requests`, `grantkit.request.duration`, `grantkit.tokens.issued` and `grantkit.storage.failures` instruments.',
+        defaultText: 'the provider registered with `@opentelemetry/api`, if any',
+        check: (value: unknown, path: string): MeterProvider => {
+          if (!isRecord(value) || typeof value.getMeter !== 'function') throw new TypeError(`${path}: must be an OpenTelemetry MeterProvider (with getMeter)`)
+          return value as unknown as MeterProvider
+        },
+      }),
+    },
   }),
   deps: group({
     feature: 'core',

@@ -1,3 +1,4 @@
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import type { ClientRegistry } from '../../src/clients/registry.js'
 import type { ResolvedOptions } from '../../src/config/resolve.js'
@@ -56,6 +57,7 @@ interface Expected<P extends string> {
   readonly cookieSecrets: readonly string[]
   readonly allowHttpRedirectUris: boolean
   readonly allowHttpIssuer: boolean
+  readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }
 }
 
