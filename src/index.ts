@@ -6,7 +6,7 @@ export { createAuthorizationServer, type AuthorizationServer } from './server.js
 export type { AuthorizationServerOptions } from './config/options.js'
 export { defaults } from './config/defaults.js'
 export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
-export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
+export { OAuthError, StorageUnavailableError, StorageNotMigratedError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
 export { RedirectError } from './endpoints/failure.js'
 export type { RedirectTarget } from './authorize/target.js'
 export { AUTHORIZATION_LIMITS } from './authorize/parse.js'
@@ -26,7 +26,10 @@ export {
   type ErrorStyle,
   type EndpointContext,
 } from './features/index.js'
-export type { GrantkitEvent, GrantkitEventType, GrantkitEventOf } from './events/events.js'
+export type { GrantkitEvent, GrantkitEventData, GrantkitEventType, GrantkitEventOf, EventEnvelope } from './events/events.js'
+export type { Logger, LogLevel } from './observability/logger.js'
+export { checkHealth, type HealthReport, type HealthCheck, type HealthOptions } from './observability/health.js'
+export type { ErrorSummary } from './observability/error-summary.js'
 
 export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
 export { prepareClient, hashClientSecret, type Client, type ClientMetadata, type ClientAuthMethod } from './clients/metadata.js'

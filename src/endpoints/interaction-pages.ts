@@ -46,6 +46,7 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
     const result = await loginWithPassword(ctx, username.slice(0, 256), password.slice(0, 1024), details.client.id, {
       remoteAddress: req.remoteAddress,
       knownDevice: readCookie(req.headers.cookie, KNOWN_DEVICE_COOKIE, ctx.cookies),
+      requestId: req.requestId,
     })
     if ('failure' in result) {
       const message = result.failure === 'throttled' ? 'Too many attempts. Wait a few minutes and try again.' : 'The username or password is wrong.'

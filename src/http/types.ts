@@ -25,6 +25,12 @@ export interface GrantkitRequest {
   bodyTooLarge?: boolean
   /** Peer address, for per-source limits and events. */
   remoteAddress?: string
+  /**
+   * The id of this request, set by the server as it routes it (from a sane
+   * `X-Request-Id` header, else generated) and sent back as `x-request-id`;
+   * events and log lines of the request carry it. Adapters leave it unset.
+   */
+  requestId?: string
 }
 
 /**
