@@ -62,11 +62,44 @@ export class RequestLogEntry {
   }
 }
 
-/** A response the endpoint returned rather than threw: only the refusals the binding makes itself have a reason. */
+/**
+ * A response the endpoint returned rather than threw (a Bearer challenge, a
+ * 405): the reason is what the response itself tells the client, from its
+ * `WWW-Authenticate` challenge (RFC 6750 §3) or its RFC 6749 §5.2 JSON body.
+ * Only error responses are read: a 200's body holds tokens.
+ */
 function describeAnswer(req: GrantkitRequest, res: GrantkitResponse, line: Record<string, unknown>): LogLevel {
+  if (res.status < 400) return 'info'
   if (res.status === 405) line.reason = `method ${req.method.slice(0, 16)} not allowed`
   else if (res.status === 403 && req.method === 'OPTIONS') line.reason = 'CORS preflight refused: origin or method not allowed'
+  else {
+    const told = toldInResponse(res)
+    if (told.error !== undefined) line.error = told.error
+    if (told.reason !== undefined) line.reason = told.reason
+  }
   return res.status >= 500 ? 'error' : 'info'
+}
+
+/** Longest error body parsed for its reason: ours are short, and a page is not JSON. */
+const MAX_ERROR_BODY = 4096
+
+function toldInResponse(res: GrantkitResponse): { error?: string; reason?: string } {
+  const challenge = res.headers['www-authenticate']
+  if (typeof challenge === 'string') {
+    const error = /\berror="([^"]*)"/.exec(challenge)?.[1]
+    const description = /\berror_description="([^"]*)"/.exec(challenge)?.[1]
+    // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+    return { error, reason: description ?? error ?? 'no credentials' }
+  }
+  const type = res.headers['content-type']
+  if (typeof type !== 'string' || !type.startsWith('application/json') || res.body === undefined || res.body.length > MAX_ERROR_BODY) return {}
+  try {
+    const body = JSON.parse(res.body) as { error?: unknown; error_description?: unknown }
+    const error = typeof body.error === 'string' ? body.error : undefined
+    return { error, reason: typeof body.error_description === 'string' ? body.error_description : error }
+  } catch {
+    return {}
+  }
 }
 
 /** The reason in words and the level: a refusal is info, storage trouble warn, a missing migration and a bug error. */
