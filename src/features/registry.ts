@@ -110,7 +110,7 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path.
   return (incoming) => {
     // Decided once, here, so that server.handle and server.endpoint(name) alike tag their events and lines with it.
-    const req: GrantkitRequest = { ...incoming, requestId: requestIdFrom(incoming.headers['x-request-id']) }
+    const req: GrantkitRequest = { ...incoming, requestId: requestIdFrom(incoming.requestId ?? incoming.headers['x-request-id']) }
     const entry = log?.begin(req)
     const res = dispatch(req, entry)
     return res instanceof Promise ? res.then((r) => finish(req, r, entry)) : finish(req, res, entry)

@@ -35,6 +35,14 @@ describe('request ids', () => {
     expect(res.headers['x-request-id']).toMatch(UUID)
   })
 
+  it("keeps the embedder's own id when the request already has one, over the header", async () => {
+    const { server } = makeServer()
+    const res = await server.handle({ ...tokenRequest({ grant_type: 'client_credentials' }, { authorization: basic('svc', 'svc-secret'), 'x-request-id': 'from-header' }), requestId: 'from-app' })
+    expect(res.headers['x-request-id']).toBe('from-app')
+    const insane = await server.handle({ ...tokenRequest({ grant_type: 'client_credentials' }, { authorization: basic('svc', 'svc-secret') }), requestId: 'no spaces please' })
+    expect(insane.headers['x-request-id']).toMatch(UUID)
+  })
+
   it('keeps an id of exactly 128 printable characters', async () => {
     const { server } = makeServer()
     const id = '!~'.repeat(64)
