@@ -1,5 +1,6 @@
 import type { ClientRegistry } from './clients/registry.js'
 import type { EventHub } from './events/events.js'
+import type { Logger } from './observability/logger.js'
 import type { GrantHandler } from './grants/types.js'
 import type { KeyStore } from './keys/key-store.js'
 import type { PageSettings } from './pages/settings.js'
@@ -93,6 +94,8 @@ export interface ServerContext {
   readonly maxBodyBytes: number
   readonly metadataMaxAge: number
   readonly events: EventHub
+  /** Where one line per request goes; undefined (the default) logs nothing and does no work for it. */
+  readonly logger: Logger | undefined
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

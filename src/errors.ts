@@ -141,3 +141,27 @@ export class StorageUnavailableError extends Error {
     this.name = 'StorageUnavailableError'
   }
 }
+
+const STORAGE_NOT_MIGRATED = Symbol.for('grantkit.StorageNotMigratedError')
+
+/**
+ * Thrown by a storage whose schema is older than this grantkit needs: tables
+ * or columns are missing because `migrate()` (`grantkit migrate`) was not
+ * run. A kind of `StorageUnavailableError`, so endpoints answer 503 and issue
+ * nothing until the schema is brought up to date, while logs and the
+ * readiness check say what to run rather than "unavailable".
+ *
+ * @example
+ * throw new StorageNotMigratedError('postgres: relation "grantkit_sessions" does not exist; run migrate()')
+ */
+export class StorageNotMigratedError extends StorageUnavailableError {
+  // Its own brand: the inherited check would also take every StorageUnavailableError for one.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [STORAGE_NOT_MIGRATED]?: unknown })[STORAGE_NOT_MIGRATED] === true
+  }
+  readonly [STORAGE_NOT_MIGRATED] = true
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StorageNotMigratedError'
+  }
+}

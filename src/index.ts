@@ -11,7 +11,7 @@ export { MESSAGE_KEYS, type Catalogue, type MessageKey } from './pages/i18n/keys
 export type { TelemetryOptions } from './observability/telemetry.js'
 export { defaults } from './config/defaults.js'
 export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
-export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
+export { OAuthError, StorageUnavailableError, StorageNotMigratedError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'
 export { RedirectError } from './endpoints/failure.js'
 export type { RedirectTarget } from './authorize/target.js'
 export { AUTHORIZATION_LIMITS } from './authorize/parse.js'
@@ -31,7 +31,10 @@ export {
   type ErrorStyle,
   type EndpointContext,
 } from './features/index.js'
-export type { GrantkitEvent, GrantkitEventType, GrantkitEventOf } from './events/events.js'
+export type { GrantkitEvent, GrantkitEventData, GrantkitEventType, GrantkitEventOf, EventEnvelope } from './events/events.js'
+export type { Logger, LogLevel } from './observability/logger.js'
+export { checkHealth, type HealthReport, type HealthCheck, type HealthOptions } from './observability/health.js'
+export type { ErrorSummary } from './observability/error-summary.js'
 
 export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
 export { prepareClient, hashClientSecret, type Client, type ClientMetadata, type ClientAuthMethod } from './clients/metadata.js'

@@ -8,6 +8,15 @@ export function fakeClock(start = 1_800_000_000): { now: () => number; advance: 
   return { now: () => t, advance: (s) => void (t += s), set: (s) => void (t = s) }
 }
 
+/**
+ * A response without its `x-request-id`, which differs on every request: for
+ * tests that two failures answer alike.
+ */
+export function sansRequestId(res: GrantkitResponse): GrantkitResponse {
+  const { 'x-request-id': _id, ...headers } = res.headers
+  return { ...res, headers }
+}
+
 /** Deterministic ids: id-1, id-2, … */
 export function counterIds(prefix = 'id'): () => string {
   let n = 0

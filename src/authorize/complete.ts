@@ -25,6 +25,7 @@ export async function completeAuthorization(
   request: AuthorizationRequest,
   outcome: AuthorizationOutcome,
   headers: Record<string, string | string[]> = {},
+  requestId?: string,
 ): Promise<GrantkitResponse> {
   const now = Math.floor(ctx.now())
   const grantId = ctx.randomId()
@@ -54,7 +55,7 @@ export async function completeAuthorization(
   let accessToken: string | undefined
   if (types.includes('token')) {
     // RFC 6749 §4.2.2: the implicit grant never issues a refresh token.
-    const body = await issueTokenSet(ctx, client, 'implicit', { sub: outcome.sub, scope: outcome.scope, grantId })
+    const body = await issueTokenSet(ctx, client, 'implicit', { sub: outcome.sub, scope: outcome.scope, grantId }, requestId)
     accessToken = body.access_token
     params.access_token = body.access_token
     params.token_type = body.token_type

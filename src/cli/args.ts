@@ -24,6 +24,8 @@ export interface ServeArgs {
   adapter: AdapterName
   /** `memory` (default), `postgres://…` or `redis://…`, checked when serving. */
   storage: string
+  /** `--log-level`: debug, info, warn, error or silent, checked when serving (it wins over GRANTKIT_LOG_LEVEL). */
+  logLevel?: string
 }
 
 /** What `grantkit migrate` was asked to do. */
@@ -68,6 +70,9 @@ Options:
                       upgraded at start) or redis://...; processes sharing one database
                       act as one server and share the signing keys, sealed
                       with the key-encryption key of GRANTKIT_KEY_ENCRYPTION_KEY.
+  --log-level LEVEL   debug, info (default), warn, error or silent: one line per
+                      request on stdout, JSON (readable at a terminal). Also
+                      GRANTKIT_LOG_LEVEL. GET /healthz and /readyz answer health.
   -h, --help          Show this help.
 
 Without "issuer" in the config, the issuer is http://HOST:PORT with the real port.
@@ -100,7 +105,7 @@ key-encryption key with the current one. Running it again changes nothing.
 Exit codes: 0 success, 1 bad config or runtime failure, 2 bad command line.
 `
 
-const VALUE_FLAGS = ['--config', '--host', '--port', '--adapter', '--storage'] as const
+const VALUE_FLAGS = ['--config', '--host', '--port', '--adapter', '--storage', '--log-level'] as const
 type ValueFlag = (typeof VALUE_FLAGS)[number]
 
 function usageError(message: string): CliError {
@@ -175,7 +180,9 @@ export function parseArgs(argv: readonly string[]): Command {
   }
   const config = values.get('--config')
   const port = values.get('--port')
+  const logLevel = values.get('--log-level')
   return {
+    ...(logLevel !== undefined && { logLevel }),
     command: 'serve',
     ...(config !== undefined && { config }),
     host: values.get('--host') ?? DEFAULT_HOST,

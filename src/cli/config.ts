@@ -7,6 +7,7 @@ import {
   type AuthorizationServerOptions,
   type ClientMetadata,
   type KeyStore,
+  type Logger,
   type PrivateJwk,
   type StaticUser,
   type Storage,
@@ -56,6 +57,8 @@ export interface ServerParts {
   keys?: KeyStore
   /** Cookie secrets shared by the processes of one server; `cookieSecrets` of the config wins. */
   cookieSecrets?: string[]
+  /** Where the request log goes (`--log-level`); absent: nothing is logged. */
+  logger?: Logger
 }
 
 /** A field that only a config file has, and the library option it becomes. */
@@ -236,6 +239,7 @@ export function toServerOptions(config: ServeConfig, issuer: string, parts: Serv
     ...(users !== undefined && { users }),
     ...(options.cookieSecrets === undefined && parts.cookieSecrets !== undefined && { cookieSecrets: parts.cookieSecrets }),
     ...(parts.keys !== undefined ? { keys: parts.keys } : keys !== undefined ? { keys: { keys } } : {}),
+    ...(parts.logger !== undefined && { logger: parts.logger }),
   }
 }
 

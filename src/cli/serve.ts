@@ -1,12 +1,14 @@
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { defaults, type AuthorizationServer } from '../index.js'
+import { defaults, type AuthorizationServer, type Logger } from '../index.js'
 import { checkAdapterPackages, listenerFor } from './adapters.js'
 import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
 import { demoConfig, describeDemo, readDemoMetadata } from './demo-config.js'
 import { CliError } from './errors.js'
+import { healthEndpoints } from './health.js'
 import { cookieSecretsFromEnv } from './keys.js'
+import { createCliLogger, logLevel } from './log.js'
 import { openStorage } from './storage.js'
 import { closingTelemetry, startTelemetry } from './telemetry.js'
 
@@ -23,7 +25,7 @@ const processOutput: Output = {
 
 /** How `serve` reports and reacts. */
 export interface ServeOptions {
-  /** Default: the process's stdout and stderr. */
+  /** Default: the process's stdout and stderr. Log lines go to `stdout`, as JSON unless it is the process's own and a terminal. */
   out?: Output
   /** Install SIGTERM/SIGINT handlers (`stopOnSignals`) before announcing that it listens. Default false. */
   handleSignals?: boolean
@@ -103,6 +105,7 @@ function validate(config: ServeConfig, args: ServeArgs, parts: ServerParts): Aut
  */
 export async function serve(args: ServeArgs, options: ServeOptions = {}): Promise<RunningServer> {
   const out = options.out ?? processOutput
+  const log = requestLogger(args, options, out)
   await checkAdapterPackages(args.adapter)
   const config = args.config === undefined ? demoConfig : loadConfigFile(args.config)
   // StaticUserSource hashes every password with scrypt: built once, for the
@@ -123,7 +126,13 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   if (args.storage !== 'memory' && cookieSecrets === undefined && config.cookieSecrets === undefined) {
     out.stderr(`grantkit: warning: ${config.source}: no cookieSecrets and no GRANTKIT_KEY_ENCRYPTION_KEY, so each process signs cookies with its own secret; set one of them\n`)
   }
-  const parts: ServerParts = { storage: opened.storage, users, ...(opened.keys !== undefined && { keys: opened.keys }), ...(cookieSecrets !== undefined && { cookieSecrets }) }
+  const parts: ServerParts = {
+    storage: opened.storage,
+    users,
+    ...(opened.keys !== undefined && { keys: opened.keys }),
+    ...(cookieSecrets !== undefined && { cookieSecrets }),
+    ...(log !== undefined && { logger: log.logger }),
+  }
   let validated: AuthorizationServer
   try {
     validated = validate(config, args, parts)
@@ -155,10 +164,12 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
       throw error
     }
   }
-  server.on('server.error', (event) => {
-    const error = event.error instanceof Error ? (event.error.stack ?? event.error.message) : String(event.error)
-    out.stderr(`grantkit: internal error at ${event.endpoint}: ${error}\n`)
-  })
+  if (log !== undefined) {
+    // The request's line has the message at error level; where it came from is for whoever turns on debug.
+    server.on('server.error', (event) => {
+      if (event.error instanceof Error && event.error.stack !== undefined) log.logger.debug({ requestId: event.requestId, endpoint: event.endpoint, stack: event.error.stack }, 'internal error stack')
+    })
+  }
   // Once closing, every response ends its connection: a keep-alive client
   // would otherwise hold the process open until its idle timeout.
   let closing: Promise<boolean> | undefined
@@ -168,7 +179,9 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     inFlight.add(res)
     res.on('close', () => inFlight.delete(res))
   })
-  http.on('request', await listenerFor(args.adapter, server, server.maxBodyBytes))
+  const app = await listenerFor(args.adapter, server, server.maxBodyBytes)
+  const health = healthEndpoints(server, () => closing !== undefined)
+  http.on('request', (req, res) => void (health(req, res) || app(req, res)))
 
   const running: RunningServer = {
     url,
@@ -205,7 +218,25 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     out.stdout(`grantkit: ${config.source}: ${config.clients.length} client(s)${users}, issuer ${server.issuer}\n`)
   }
   out.stdout(`grantkit: listening on ${url}\n`)
+  // Requests serve made itself (the demo's discovery read) are not the log's.
+  log?.open()
   return running
+}
+
+/** The library's logger for `--log-level`, writing nothing until `open()`; undefined for `silent`. */
+function requestLogger(args: ServeArgs, options: ServeOptions, out: Output): { logger: Logger; open(): void } | undefined {
+  const level = logLevel(args.logLevel, process.env)
+  if (level === 'silent') return undefined
+  const readable = options.out === undefined && process.stdout.isTTY === true
+  const pino = createCliLogger(level, (line) => out.stdout(line), readable)
+  let listening = false
+  const gated = (write: Logger['info']): Logger['info'] => (obj, msg) => {
+    if (listening) write(obj, msg)
+  }
+  return {
+    logger: { debug: gated(pino.debug.bind(pino)), info: gated(pino.info.bind(pino)), warn: gated(pino.warn.bind(pino)), error: gated(pino.error.bind(pino)) },
+    open: () => void (listening = true),
+  }
 }
 
 /**

@@ -23,8 +23,8 @@ export interface AuthenticatedClient {
 // unknown client_id costs as much as a wrong secret.
 const DUMMY_HASH = hashClientSecret('grantkit-unknown-client')
 
-function authFailure(ctx: ServerContext, clientId: string | undefined, method: string | undefined, detail: string): OAuthError {
-  ctx.events.emit({ type: 'client.authentication.failed', clientId, method, detail })
+function authFailure(ctx: ServerContext, req: GrantkitRequest, clientId: string | undefined, method: string | undefined, detail: string): OAuthError {
+  ctx.events.emit({ type: 'client.authentication.failed', clientId, method, detail }, req.requestId)
   // RFC 6749 §5.2: 401 with WWW-Authenticate. Required when the client used Basic;
   // allowed for the other methods, and sent for them too so every failure looks alike.
   return new OAuthError('invalid_client', {
@@ -125,62 +125,63 @@ async function identifyClient(
 
   if (basic) {
     const creds = parseBasic(authorization)
-    if (creds === undefined) throw authFailure(ctx, undefined, 'client_secret_basic', 'malformed Basic authorization header')
+    if (creds === undefined) throw authFailure(ctx, req, undefined, 'client_secret_basic', 'malformed Basic authorization header')
     if (paramId !== undefined && paramId !== creds.id) {
-      throw authFailure(ctx, creds.id, 'client_secret_basic', 'client_id parameter differs from the Basic username')
+      throw authFailure(ctx, req, creds.id, 'client_secret_basic', 'client_id parameter differs from the Basic username')
     }
     const found = lookup(ctx, creds.id)
     const client = found instanceof Promise ? await found : found
     const ok = secretMatches(client, creds.secret, ctx.now())
-    if (client === undefined || !ok) throw authFailure(ctx, creds.id, 'client_secret_basic', client === undefined ? 'unknown client' : 'wrong or expired secret')
+    if (client === undefined || !ok) throw authFailure(ctx, req, creds.id, 'client_secret_basic', client === undefined ? 'unknown client' : 'wrong or expired secret')
     if (client.authMethod !== 'client_secret_basic') {
-      throw authFailure(ctx, client.id, 'client_secret_basic', `client is registered for ${client.authMethod}`)
+      throw authFailure(ctx, req, client.id, 'client_secret_basic', `client is registered for ${client.authMethod}`)
     }
     return { client, method: 'client_secret_basic' }
   }
 
   if (postSecret !== undefined) {
-    if (paramId === undefined) throw authFailure(ctx, undefined, 'client_secret_post', 'client_secret without client_id')
+    if (paramId === undefined) throw authFailure(ctx, req, undefined, 'client_secret_post', 'client_secret without client_id')
     const found = lookup(ctx, paramId)
   const client = found instanceof Promise ? await found : found
     const ok = secretMatches(client, postSecret, ctx.now())
-    if (client === undefined || !ok) throw authFailure(ctx, paramId, 'client_secret_post', client === undefined ? 'unknown client' : 'wrong or expired secret')
+    if (client === undefined || !ok) throw authFailure(ctx, req, paramId, 'client_secret_post', client === undefined ? 'unknown client' : 'wrong or expired secret')
     if (client.authMethod !== 'client_secret_post') {
-      throw authFailure(ctx, client.id, 'client_secret_post', `client is registered for ${client.authMethod}`)
+      throw authFailure(ctx, req, client.id, 'client_secret_post', `client is registered for ${client.authMethod}`)
     }
     return { client, method: 'client_secret_post' }
   }
 
   if (assertion !== undefined || assertionType !== undefined) {
     if (assertionType !== JWT_BEARER_CLIENT_ASSERTION || assertion === undefined) {
-      throw authFailure(ctx, paramId, 'client_assertion', 'unsupported or missing client_assertion_type / client_assertion')
+      throw authFailure(ctx, req, paramId, 'client_assertion', 'unsupported or missing client_assertion_type / client_assertion')
     }
-    return verifyClientAssertion(ctx, assertion, paramId, endpointUrl)
+    return verifyClientAssertion(ctx, req, assertion, paramId, endpointUrl)
   }
 
-  if (paramId === undefined) throw authFailure(ctx, undefined, undefined, 'no client authentication')
+  if (paramId === undefined) throw authFailure(ctx, req, undefined, undefined, 'no client authentication')
   const found = lookup(ctx, paramId)
   const client = found instanceof Promise ? await found : found
-  if (client === undefined) throw authFailure(ctx, paramId, 'none', 'unknown client')
-  if (!client.isPublic) throw authFailure(ctx, paramId, 'none', `confidential client sent no credentials (registered for ${client.authMethod})`)
+  if (client === undefined) throw authFailure(ctx, req, paramId, 'none', 'unknown client')
+  if (!client.isPublic) throw authFailure(ctx, req, paramId, 'none', `confidential client sent no credentials (registered for ${client.authMethod})`)
   return { client, method: 'none' }
 }
 
 async function verifyClientAssertion(
   ctx: ServerContext,
+  req: GrantkitRequest,
   assertion: string,
   paramId: string | undefined,
   endpointUrl: string,
 ): Promise<AuthenticatedClient> {
   const claimed = peekJwtAssertion(assertion)
-  if (claimed === undefined) throw authFailure(ctx, paramId, 'client_assertion', 'client_assertion is not a JWT')
+  if (claimed === undefined) throw authFailure(ctx, req, paramId, 'client_assertion', 'client_assertion is not a JWT')
   // RFC 7523 §3: iss and sub are the client_id.
   const claimedId = claimed.sub
-  if (claimedId === undefined || claimedId === '') throw authFailure(ctx, paramId, 'client_assertion', 'assertion has no sub')
-  if (paramId !== undefined && paramId !== claimedId) throw authFailure(ctx, paramId, 'client_assertion', 'client_id differs from the assertion sub')
+  if (claimedId === undefined || claimedId === '') throw authFailure(ctx, req, paramId, 'client_assertion', 'assertion has no sub')
+  if (paramId !== undefined && paramId !== claimedId) throw authFailure(ctx, req, paramId, 'client_assertion', 'client_id differs from the assertion sub')
   const found = lookup(ctx, claimedId)
   const client = found instanceof Promise ? await found : found
-  if (client === undefined) throw authFailure(ctx, claimedId, 'client_assertion', 'unknown client')
+  if (client === undefined) throw authFailure(ctx, req, claimedId, 'client_assertion', 'unknown client')
 
   const method = client.authMethod
   // The algorithms come from the registration, never from the token's header:
@@ -192,13 +193,13 @@ async function verifyClientAssertion(
     keys = client.keys
   } else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
     // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing, whatever the method.
-    if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) throw authFailure(ctx, client.id, method, 'client secret expired')
+    if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) throw authFailure(ctx, req, client.id, method, 'client secret expired')
     // RFC 7518 §3.2: only the algorithms whose hash the secret is at least as long as.
     const secretBytes = client.hmacSecret.byteLength
     algorithms = HMAC_ALGORITHMS.filter((a) => secretBytes >= HMAC_MIN_KEY_BYTES[a])
     keys = client.hmacSecret
   }
-  else throw authFailure(ctx, client.id, 'client_assertion', `client is registered for ${method}`)
+  else throw authFailure(ctx, req, client.id, 'client_assertion', `client is registered for ${method}`)
   const pinned = client.metadata.token_endpoint_auth_signing_alg
   if (typeof pinned === 'string') algorithms = algorithms.filter((a) => a === pinned)
 
@@ -217,7 +218,7 @@ async function verifyClientAssertion(
       replay: ctx.storage.replay,
     })
   } catch (cause) {
-    if (cause instanceof JwtAssertionError) throw authFailure(ctx, client.id, method, `client_assertion ${cause.detail}`)
+    if (cause instanceof JwtAssertionError) throw authFailure(ctx, req, client.id, method, `client_assertion ${cause.detail}`)
     throw cause
   }
   return { client, method }

@@ -3,6 +3,7 @@ import type { ClientRegistry } from '../clients/registry.js'
 import type { Feature } from '../features/types.js'
 import type { GrantHandler } from '../grants/types.js'
 import type { KeyStore } from '../keys/key-store.js'
+import type { Logger } from '../observability/logger.js'
 import type { PrivateJwk, SigningAlgorithm } from '../keys/signing-key.js'
 import type { PagesOptions } from '../pages/settings.js'
 import type { Storage } from '../storage/types.js'
@@ -105,6 +106,12 @@ export interface AuthorizationServerOptions {
    * instrumented and requests take the uninstrumented path.
    */
   telemetry?: TelemetryOptions
+  /**
+   * Where one line per request goes: a pino logger, or any object with
+   * `debug`, `info`, `warn` and `error(obj, msg)`. Default: none, and no work
+   * is done for logging.
+   */
+  logger?: Logger
   /** Replaceable sources of time and randomness, for tests. */
   deps?: Partial<{
     /** Seconds since the epoch. */

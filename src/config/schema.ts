@@ -13,6 +13,7 @@ import type { Storage } from '../storage/types.js'
 import { createTrustRegistry, type JwtIssuerTrust, type SamlIdpTrust, type TrustOptions, type TrustRegistry } from '../trust/registry.js'
 import { StaticUserSource, type StaticUser, type UserSource } from '../users/user-source.js'
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
+import { checkLogger } from '../observability/logger.js'
 import { refuseUnknownNames } from './did-you-mean.js'
 import { DEFAULT_LOCALE, DEFAULT_LOCALES, pagesShape, resolvePages, type PageSettings } from '../pages/settings.js'
 
@@ -762,6 +763,14 @@ export const optionSchema = {
         },
       }),
     },
+  }),
+  logger: option({
+    feature: 'core',
+    json: false,
+    type: 'Logger',
+    doc: 'Where one line per request goes (request id, endpoint, status, client_id, grant_type, duration, the reason of a refusal; never a secret, token, code or password): a pino logger or any object with `debug`, `info`, `warn` and `error(obj, msg)`. See [operations.md](operations.md#logs).',
+    defaultText: 'none: nothing is logged',
+    check: checkLogger,
   }),
   deps: group({
     feature: 'core',

@@ -75,7 +75,7 @@ export async function deviceVerificationEndpoint(ctx: ServerContext, req: Grantk
   const byBrowser = await limits.increment(`device-entry:browser:${hashToken(browserId)}`, windowEnd)
   const byCode = normalized === undefined ? 0 : await limits.increment(`device-entry:code:${hashToken(normalized)}`, windowEnd)
   if (bySource > maxAttemptsPerAddress || byBrowser > maxAttempts || byCode > maxAttempts) {
-    ctx.events.emit({ type: 'device.code.throttled', remoteAddress: req.remoteAddress })
+    ctx.events.emit({ type: 'device.code.throttled', remoteAddress: req.remoteAddress }, req.requestId)
     // RFC 6585 §4 (429) with RFC 9110 §10.2.3 Retry-After: when the window that refused this entry ends.
     const until = byBrowser > maxAttempts || byCode > maxAttempts ? windowEnd : addressWindowEnd
     throw new PageError('slow_down', 'device.throttled', { status: 429, headers: { 'retry-after': String(Math.max(1, until - now)) } })

@@ -35,29 +35,32 @@ const RETRY_AFTER = '5'
  * The one place where anything an endpoint throws becomes a response: a
  * `RedirectError` goes to the validated redirect_uri, an `OAuthError` becomes
  * the RFC 6749 §5.2 JSON body or an HTML page (by the endpoint's error style),
- * an unreachable database becomes 503 `temporarily_unavailable` with
- * `Retry-After` (fail closed), and anything else a bare `server_error`.
- * Details reach events, never the response.
+ * an unreachable database (or one not migrated) becomes 503
+ * `temporarily_unavailable` with `Retry-After` (fail closed), and anything
+ * else a bare `server_error`. Details reach events, never the response.
+ *
+ * @param req the request: its id tags the events, its languages the error page
  */
 export function failureResponse(ctx: ServerContext, endpoint: string, err: unknown, style: ErrorStyle = 'json', req?: GrantkitRequest): GrantkitResponse {
+  const requestId = req?.requestId
   // A page speaks the person's language: ui_locales of the query (OIDC Core §3.1.2.1), then Accept-Language.
   const view = () => requestView(ctx, req ?? { headers: {} }, req === undefined ? [] : queryUiLocales(req))
   if (err instanceof RedirectError) {
-    ctx.events.emit({ type: 'authorization.error', clientId: err.clientId, error: err.oauth.error, detail: err.oauth.detail ?? err.oauth.description })
+    ctx.events.emit({ type: 'authorization.error', clientId: err.clientId, error: err.oauth.error, detail: err.oauth.detail ?? err.oauth.description }, requestId)
     return redirectToClient(ctx, err.target, { error: err.oauth.error, error_description: err.oauth.description })
   }
   if (err instanceof OAuthError) {
     if (style === 'json') return errorResponse(err)
-    if (endpoint === 'authorization') ctx.events.emit({ type: 'authorization.error', clientId: undefined, error: err.error, detail: err.detail ?? err.description })
+    if (endpoint === 'authorization') ctx.events.emit({ type: 'authorization.error', clientId: undefined, error: err.error, detail: err.detail ?? err.description }, requestId)
     return oauthErrorPage(view(), err)
   }
   if (err instanceof StorageUnavailableError) {
-    ctx.events.emit({ type: 'storage.unavailable', endpoint, error: err })
+    ctx.events.emit({ type: 'storage.unavailable', endpoint, error: err }, requestId)
     const unavailable = new OAuthError('temporarily_unavailable', { status: 503, headers: { 'retry-after': RETRY_AFTER } })
     return style === 'json'
       ? errorResponse(unavailable)
       : errorPage(view(), 'temporarily_unavailable', 'error.unavailable', 503, unavailable.headers)
   }
-  ctx.events.emit({ type: 'server.error', endpoint, error: err })
+  ctx.events.emit({ type: 'server.error', endpoint, error: err }, requestId)
   return style === 'json' ? serverErrorResponse() : errorPage(view(), 'server_error', 'error.server', 500)
 }

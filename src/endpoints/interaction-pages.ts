@@ -61,6 +61,7 @@ async function submitStep(ctx: ServerContext, req: GrantkitRequest, details: Int
     const result = await loginWithPassword(ctx, username.slice(0, 256), password.slice(0, 1024), details.client.id, {
       remoteAddress: req.remoteAddress,
       knownDevice: readCookie(req.headers.cookie, KNOWN_DEVICE_COOKIE, ctx.cookies),
+      requestId: req.requestId,
     })
     if ('failure' in result) {
       return loginPage(view, details, `${base}/login`, result.failure === 'throttled' ? 'login.throttled' : 'login.wrong', username)

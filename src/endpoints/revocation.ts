@@ -58,7 +58,7 @@ export async function revocationEndpoint(ctx: ServerContext, req: GrantkitReques
       else await revokeRefreshToken(ctx, client.id, hash)
     }
   }
-  ctx.events.emit({ type: 'token.revoked', clientId: client.id })
+  ctx.events.emit({ type: 'token.revoked', clientId: client.id }, req.requestId)
   return jsonNoStore(200, {})
 }
 

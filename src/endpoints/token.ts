@@ -69,7 +69,7 @@ export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): P
     const body = await grant.handler.handle(context({ request: req, grantType, params, values, client, clientAuthMethod: method }))
     return jsonNoStore(200, body)
   } catch (err) {
-    if (err instanceof OAuthError) ctx.events.emit({ type: 'token.error', grantType, clientId, error: err.error, detail: err.detail })
+    if (err instanceof OAuthError) ctx.events.emit({ type: 'token.error', grantType, clientId, error: err.error, detail: err.detail }, req.requestId)
     throw err
   }
 }

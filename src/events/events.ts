@@ -1,8 +1,14 @@
+import { summarizeError } from '../observability/error-summary.js'
+
 /**
- * What grantkit reports for logging and metrics. No event carries a secret, a
- * token or a code: only identifiers and outcomes.
+ * What an event says, as the code that emits it writes it. The hub adds
+ * `timestamp` and `requestId` (see `GrantkitEvent`). No event carries a
+ * secret, a token or a code: only identifiers and outcomes.
+ *
+ * @example
+ * const data: GrantkitEventData = { type: 'token.revoked', clientId: 'svc' }
  */
-export type GrantkitEvent =
+export type GrantkitEventData =
   | {
       type: 'token.issued'
       grantType: string
@@ -20,8 +26,33 @@ export type GrantkitEvent =
   | { type: 'token.revoked'; clientId: string }
   | { type: 'device.code.throttled'; remoteAddress: string | undefined }
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
+  /** `error` is what was thrown; `JSON.stringify(event)` writes its name, message and code, never its stack. */
   | { type: 'server.error'; endpoint: string; error: unknown }
+  /** `error` is the `StorageUnavailableError` (or `StorageNotMigratedError`); serialised as for `server.error`. */
   | { type: 'storage.unavailable'; endpoint: string; error: unknown }
+
+/** What every event carries besides its own fields. */
+export interface EventEnvelope {
+  /** When it happened: milliseconds since the epoch, from the server's clock (`deps.now`). */
+  timestamp: number
+  /**
+   * The id of the request it happened in (the `x-request-id` the response
+   * carries), or undefined for an event outside a request.
+   */
+  requestId: string | undefined
+}
+
+type Enveloped<E> = E extends unknown ? E & EventEnvelope : never
+
+/**
+ * What grantkit reports for logging and metrics: the event's own fields, its
+ * `timestamp` and the `requestId` of the request it happened in.
+ *
+ * @example
+ * server.on('*', (e) => console.log(JSON.stringify(e)))
+ * // {"type":"token.error","grantType":"client_credentials","clientId":"svc","error":"invalid_client",…,"timestamp":1767225600000,"requestId":"7f0c…"}
+ */
+export type GrantkitEvent = Enveloped<GrantkitEventData>
 
 /**
  * The name of an event, e.g. `token.issued`; what `server.on(type, …)` takes.
@@ -42,11 +73,15 @@ export type GrantkitEventOf<T extends GrantkitEventType> = Extract<GrantkitEvent
 
 /**
  * A minimal typed emitter. Listeners run synchronously; one that throws is
- * isolated so it cannot fail a request.
+ * isolated so it cannot fail a request. With no listener for an event, emitting
+ * it costs a map lookup: the envelope is built only for someone to read.
  */
 export class EventHub {
   private readonly listeners = new Map<string, Array<(e: GrantkitEvent) => void>>()
   private readonly any: Array<(e: GrantkitEvent) => void> = []
+
+  /** @param now the server's clock, seconds since the epoch (`deps.now`) */
+  constructor(private readonly now: () => number = () => Date.now() / 1000) {}
 
   /** Listens to one event type, or to all with `'*'`. Returns a function that removes the listener. */
   on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void {
@@ -60,12 +95,26 @@ export class EventHub {
     }
   }
 
-  emit(event: GrantkitEvent): void {
-    const list = this.listeners.get(event.type)
-    if (list === undefined && this.any.length === 0) return
+  /**
+   * Reports `data` to its listeners, stamped with the time and `requestId`
+   * (the request it happened in, `GrantkitRequest.requestId`).
+   */
+  emit(data: GrantkitEventData, requestId?: string): void {
+    const list = this.listeners.get(data.type)
+    if ((list === undefined || list.length === 0) && this.any.length === 0) return
+    const event = { ...data, timestamp: Math.floor(this.now() * 1000), requestId } as GrantkitEvent
+    if ('error' in event) Object.defineProperty(event, 'toJSON', { value: withErrorSummary, enumerable: false })
     for (const fn of list ?? []) safeCall(fn, event)
     for (const fn of this.any) safeCall(fn, event)
   }
+}
+
+/**
+ * `toJSON` of an event holding a thrown value: listeners get the value itself
+ * (for `instanceof`, its cause), a log line its name, message and code.
+ */
+function withErrorSummary(this: GrantkitEvent & { error: unknown }): unknown {
+  return { ...this, error: summarizeError(this.error) }
 }
 
 function safeCall(fn: (e: GrantkitEvent) => void, e: GrantkitEvent): void {

@@ -1,5 +1,5 @@
 import type { ClientRegistry } from '../clients/registry.js'
-import type { GrantkitEvent } from '../events/events.js'
+import type { GrantkitEventData } from '../events/events.js'
 import type { KeyStore } from '../keys/key-store.js'
 import type { Storage } from '../storage/types.js'
 
@@ -28,6 +28,6 @@ export interface EndpointContext {
   readonly maxBodyBytes: number
   /** Seconds public documents (discovery, JWKS) may be cached. */
   readonly metadataMaxAge: number
-  /** Reports an event to the server's listeners (`server.on`). */
-  readonly events: { emit(event: GrantkitEvent): void }
+  /** Reports an event to the server's listeners (`server.on`), stamped with the time and `requestId` (pass `req.requestId`). */
+  readonly events: { emit(event: GrantkitEventData, requestId?: string): void }
 }

@@ -2,6 +2,8 @@ import type { ServerContext } from '../context.js'
 import { methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { failureResponse } from '../endpoints/failure.js'
+import { requestIdFrom } from '../observability/request-id.js'
+import { RequestLog, type RequestLogEntry } from '../observability/request-log.js'
 import type { Endpoint, Feature } from './types.js'
 
 const NAME = /^[a-z][A-Za-z0-9]*$/
@@ -103,35 +105,52 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   const methods = new Set(e.methods)
   if (methods.has('GET')) methods.add('HEAD')
   const allow = e.methods.join(', ')
-  const fail = (err: unknown, req: GrantkitRequest): GrantkitResponse => failureResponse(ctx, e.name, err, e.errors, req)
   const cors = e.cors === undefined ? undefined : corsPolicy(e.cors, allow, corsOrigins)
+  const log = ctx.logger === undefined ? undefined : new RequestLog(ctx.logger, e.name, ctx.maxBodyBytes)
   // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path.
-  return (req) => {
+  return (incoming) => {
+    // Decided once, here, so that server.handle and server.endpoint(name) alike tag their events and lines with it.
+    const req: GrantkitRequest = { ...incoming, requestId: requestIdFrom(incoming.requestId ?? incoming.headers['x-request-id']) }
+    const entry = log?.begin(req)
+    const res = dispatch(req, entry)
+    return res instanceof Promise ? res.then((r) => finish(req, r, entry)) : finish(req, res, entry)
+  }
+  function dispatch(req: GrantkitRequest, entry: RequestLogEntry | undefined): GrantkitResponse | Promise<GrantkitResponse> {
     if (cors !== undefined) {
       if (req.method === 'OPTIONS') return cors.preflight(req)
       if (req.headers.origin !== undefined) {
         if (!methods.has(req.method)) return methodNotAllowed(allow)
-        const res = run(req)
+        const res = run(req, entry)
         return res instanceof Promise ? res.then((r) => cors.decorate(req, r)) : cors.decorate(req, res)
       }
     }
     if (!methods.has(req.method)) return methodNotAllowed(allow)
-    return run(req)
+    return run(req, entry)
   }
-  function run(req: GrantkitRequest): GrantkitResponse | Promise<GrantkitResponse> {
+  function run(req: GrantkitRequest, entry: RequestLogEntry | undefined): GrantkitResponse | Promise<GrantkitResponse> {
+    const fail = (err: unknown): GrantkitResponse => {
+      entry?.failed(err)
+      return failureResponse(ctx, e.name, err, e.errors, req)
+    }
     try {
       const res = e.handle(ctx, req)
-      return res instanceof Promise ? res.catch((err: unknown) => fail(err, req)) : res
+      return res instanceof Promise ? res.catch(fail) : res
     } catch (err) {
-      return fail(err, req)
+      return fail(err)
     }
   }
 }
 
-/** Request headers a browser client may send cross-origin: credentials and proofs (RFC 6750, RFC 9449). */
-const CORS_REQUEST_HEADERS = 'authorization, content-type, dpop'
-/** Response headers a browser client must be able to read: the Bearer challenge and a DPoP nonce. */
-const CORS_EXPOSED_HEADERS = 'www-authenticate, dpop-nonce'
+/** Every response names its request, so a client's report can be matched with the server's log line. */
+function finish(req: GrantkitRequest, res: GrantkitResponse, entry: RequestLogEntry | undefined): GrantkitResponse {
+  entry?.end(res)
+  return { ...res, headers: { ...res.headers, 'x-request-id': req.requestId! } }
+}
+
+/** Request headers a browser client may send cross-origin: credentials and proofs (RFC 6750, RFC 9449), and its own request id. */
+const CORS_REQUEST_HEADERS = 'authorization, content-type, dpop, x-request-id'
+/** Response headers a browser client must be able to read: the Bearer challenge, a DPoP nonce, the request id to report. */
+const CORS_EXPOSED_HEADERS = 'www-authenticate, dpop-nonce, x-request-id'
 /** Seconds a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE = '600'
 

@@ -102,7 +102,7 @@ class RequestGrantContext implements GrantContext {
   }
   async login(username: string, password: string): Promise<UserAccount | undefined> {
     // No browser here, so no known-device cookie (RFC 6749 §4.3): per account and per address only.
-    const result = await loginWithPassword(this.#server, username, password, this.client.id, { remoteAddress: this.request.remoteAddress })
+    const result = await loginWithPassword(this.#server, username, password, this.client.id, { remoteAddress: this.request.remoteAddress, requestId: this.request.requestId })
     return 'account' in result ? result.account : undefined
   }
   get users(): UserSource | undefined {
@@ -115,7 +115,9 @@ class RequestGrantContext implements GrantContext {
     return this.#server.storage
   }
   get events(): GrantContext['events'] {
-    return this.#server.events
+    const hub = this.#server.events
+    const requestId = this.request.requestId
+    return { emit: (event) => hub.emit(event, requestId) }
   }
 }
 
@@ -125,10 +127,10 @@ class RequestTokens implements TokenIssuer {
     private readonly c: RequestGrantContext,
   ) {}
   issue(issue: TokenIssue): Promise<TokenResponseBody> {
-    return issueTokenSet(this.server, this.c.client, this.c.grantType, issue)
+    return issueTokenSet(this.server, this.c.client, this.c.grantType, issue, this.c.request.requestId)
   }
   prepare(issue: TokenIssue): PreparedTokens {
-    return prepareTokenSet(this.server, this.c.client, this.c.grantType, issue)
+    return prepareTokenSet(this.server, this.c.client, this.c.grantType, issue, this.c.request.requestId)
   }
   validate(token: string): Promise<ActiveAccessToken | null> {
     return validateAccessToken(this.server, token)

@@ -1,5 +1,5 @@
 import type { Client, ClientAuthMethod } from '../clients/metadata.js'
-import type { GrantkitEvent } from '../events/events.js'
+import type { GrantkitEventData } from '../events/events.js'
 import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
 import type { AccessTokenRecord, RefreshTokenRecord, RotationOutcome, Storage } from '../storage/types.js'
@@ -125,7 +125,8 @@ export interface GrantContext {
   readonly trust: TrustRegistry
   /** The stores of the server: a grant uses those its one-time artefacts live in. */
   readonly storage: Storage
-  readonly events: { emit(event: GrantkitEvent): void }
+  /** Reports an event to the server's listeners, stamped with the time and this request's id. */
+  readonly events: { emit(event: GrantkitEventData): void }
 }
 
 /** What a grant needs of the server besides storage: checked at construction against the clients registered for it. */

@@ -25,6 +25,14 @@ export interface GrantkitRequest {
   bodyTooLarge?: boolean
   /** Peer address, for per-source limits and events. */
   remoteAddress?: string
+  /**
+   * The id of this request, set by the server as it routes it and sent back
+   * as `x-request-id`; events and log lines of the request carry it. An
+   * embedder with request ids of its own may set it; otherwise the
+   * `X-Request-Id` header is taken, and without a sane one (printable ASCII,
+   * no spaces, at most 128 characters) a UUID is generated.
+   */
+  requestId?: string
 }
 
 /**

@@ -220,5 +220,5 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
   }
   cookies.push(clearBinding)
   if (record.device !== undefined) return finishDevice(ctx, view, record, { sub: login.sub, authTime: login.authTime, scope }, cookies)
-  return completeAuthorization(ctx, client, request, { sub: login.sub, authTime: login.authTime, scope }, { 'set-cookie': cookies })
+  return completeAuthorization(ctx, client, request, { sub: login.sub, authTime: login.authTime, scope }, { 'set-cookie': cookies }, req.requestId)
 }

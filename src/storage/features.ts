@@ -1,7 +1,7 @@
 import type { Storage } from './types.js'
 
 /** The name of a store on `Storage`, e.g. `'deviceCodes'`. */
-export type StoreName = keyof Storage
+export type StoreName = Exclude<keyof Storage, 'probe'>
 
 /**
  * Which stores each feature needs, so that a server can check a backend at

@@ -340,4 +340,13 @@ export interface SharedKeyStores {
  * The interactive and throttling groups are still required (the core serves the
  * authorization endpoint and throttles logins unconditionally today).
  */
-export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores> {}
+export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores> {
+  /**
+   * A cheap check that the storage can serve now: reachable, and its schema
+   * as recent as this grantkit needs. Throws `StorageUnavailableError`, or
+   * `StorageNotMigratedError` when a migration was not run. What
+   * `checkHealth` calls. Optional: without it, the health check looks up one
+   * access token that does not exist.
+   */
+  probe?(): Promise<void>
+}

@@ -12,8 +12,8 @@ export type { TokenIssue } from './types.js'
  * §5.1 body, for any grant and for the implicit flow alike, so the response
  * shape and the `token.issued` event never differ between them.
  */
-export async function issueTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue): Promise<TokenResponseBody> {
-  const prepared = prepareTokenSet(server, client, grantType, issue)
+export async function issueTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue, requestId?: string): Promise<TokenResponseBody> {
+  const prepared = prepareTokenSet(server, client, grantType, issue, requestId)
   if (prepared.accessTokenRecord !== undefined) await server.storage.accessTokens.save(prepared.accessTokenRecord)
   return prepared.respond()
 }
@@ -25,7 +25,7 @@ export async function issueTokenSet(server: ServerContext, client: Client, grant
  * failure leaves nothing half done). Nothing that can fail is left for
  * `respond()`, which only reports `token.issued` and returns the body.
  */
-export function prepareTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue): PreparedTokens {
+export function prepareTokenSet(server: ServerContext, client: Client, grantType: string, issue: TokenIssue, requestId?: string): PreparedTokens {
   const scope = String(issue.scope)
   const grant: AccessTokenGrant = { clientId: client.id, sub: issue.sub, scope }
   if (issue.grantId !== undefined) grant.grantId = issue.grantId
@@ -60,7 +60,7 @@ export function prepareTokenSet(server: ServerContext, client: Client, grantType
       tokenId: access.id,
       format: server.accessTokenFormat,
       refreshToken: issue.refreshToken !== undefined,
-    })
+    }, requestId)
     return body
   }
   return record === undefined ? { respond } : { accessTokenRecord: record, respond }

@@ -9,6 +9,8 @@ export interface LoginOrigin {
   remoteAddress: string | undefined
   /** The known-device cookie this browser sent, if any (login page only: the password grant has no browser). */
   knownDevice?: string | undefined
+  /** The request's id, for the `user.authentication.failed` event. */
+  requestId?: string | undefined
 }
 
 export type LoginResult = { account: UserAccount } | { failure: 'bad_credentials' | 'throttled' }
@@ -57,7 +59,7 @@ export async function loginWithPassword(
   if (users === undefined) return { failure: 'bad_credentials' }
   const account = await users.findByUsername(username)
   const fail = (failure: 'bad_credentials' | 'throttled'): LoginResult => {
-    ctx.events.emit({ type: 'user.authentication.failed', username: username.slice(0, 256), clientId, reason: failure })
+    ctx.events.emit({ type: 'user.authentication.failed', username: username.slice(0, 256), clientId, reason: failure }, origin.requestId)
     return { failure }
   }
 

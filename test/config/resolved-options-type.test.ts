@@ -6,6 +6,7 @@ import type { GrantHandler } from '../../src/grants/types.js'
 import type { Feature } from '../../src/features/types.js'
 import type { KeyStore } from '../../src/keys/key-store.js'
 import type { PageSettings } from '../../src/pages/settings.js'
+import type { Logger } from '../../src/observability/logger.js'
 import type { Storage } from '../../src/storage/types.js'
 import type { TrustRegistry } from '../../src/trust/registry.js'
 import type { UserSource } from '../../src/users/user-source.js'
@@ -58,6 +59,7 @@ interface Expected<P extends string> {
   readonly allowHttpRedirectUris: boolean
   readonly allowHttpIssuer: boolean
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
+  readonly logger: Logger | undefined
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }
 }
 

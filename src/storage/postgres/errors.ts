@@ -1,4 +1,4 @@
-import { StorageUnavailableError } from '../../errors.js'
+import { StorageNotMigratedError, StorageUnavailableError } from '../../errors.js'
 
 /** Node socket errors that mean the server cannot be reached. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN'])
@@ -27,11 +27,21 @@ export function isUnavailable(err: unknown, depth = 0): boolean {
   return isUnavailable(e.cause, depth + 1)
 }
 
-/** Turns a connection failure into StorageUnavailableError (503 at the endpoints), names the fix for missing tables, and passes other errors unchanged. */
+/**
+ * SQLSTATEs of a schema older than the code (PostgreSQL Appendix A): 42P01
+ * undefined_table, 42703 undefined_column. Both mean a migration was not run.
+ */
+const NOT_MIGRATED_STATE = new Set(['42P01', '42703'])
+
+/** What to run when the schema is behind; the URL is never echoed (it may hold a password). */
+export const HOW_TO_MIGRATE = 'create the tables with migrate() (grantkit migrate --storage postgres://…) or schema.sql'
+
+/** Turns a connection failure into StorageUnavailableError (503 at the endpoints), a missing table or column into StorageNotMigratedError naming the fix, and passes other errors unchanged. */
 export function translateError(err: unknown): unknown {
   if (err instanceof StorageUnavailableError) return err
-  if ((err as { code?: unknown } | null)?.code === '42P01') {
-    return new Error(`postgres: ${(err as Error).message}; create the tables with migrate() or schema.sql`, { cause: err })
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && NOT_MIGRATED_STATE.has(code)) {
+    return new StorageNotMigratedError(`postgres: ${(err as Error).message}; ${HOW_TO_MIGRATE}`, { cause: err })
   }
   if (!isUnavailable(err)) return err
   const message = err instanceof Error && err.message !== '' ? err.message : String((err as { code?: unknown }).code ?? err)

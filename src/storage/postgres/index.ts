@@ -28,9 +28,10 @@ import type {
 import { decodeRecord, encodeRecord } from '../codec.js'
 import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
 import { run, transaction, type PostgresPool, type Queryable } from './db.js'
-import { translateError } from './errors.js'
-import { migrate, type MigrationResult } from './migrate.js'
-import { checkTablePrefix, TABLES } from './schema.js'
+import { HOW_TO_MIGRATE, translateError } from './errors.js'
+import { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
+import { checkTablePrefix, SCHEMA_VERSION, TABLES } from './schema.js'
+import { StorageNotMigratedError } from '../../errors.js'
 
 export { schemaSql, SCHEMA_SQL, checkTablePrefix, SCHEMA_VERSION } from './schema.js'
 export { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
@@ -70,6 +71,13 @@ export interface PostgresStorage extends Storage {
    * job (`grantkit serve` runs it every 10 minutes).
    */
   cleanup(): Promise<number>
+  /**
+   * One query: the schema version the tables are at. Throws
+   * StorageUnavailableError when the database cannot be reached,
+   * StorageNotMigratedError when `migrate()` has not brought them to
+   * `SCHEMA_VERSION`, SchemaVersionError when a newer grantkit migrated them.
+   */
+  probe(): Promise<void>
   /** Stops the cleanup timer and ends the pool if the storage created it. */
   close(): Promise<void>
 }
@@ -571,6 +579,13 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     keys: keyStorage(pool, t, now),
     pool,
     migrate: () => migrate(pool, { tablePrefix: prefix }),
+    async probe() {
+      const version = await schemaVersion(pool, { tablePrefix: prefix })
+      if (version > SCHEMA_VERSION) throw new SchemaVersionError(prefix, version)
+      if (version < SCHEMA_VERSION) {
+        throw new StorageNotMigratedError(`postgres: the tables prefixed "${prefix}" are at schema version ${version}, this grantkit needs ${SCHEMA_VERSION}; ${HOW_TO_MIGRATE}`)
+      }
+    },
     cleanup,
     async close() {
       if (timer !== undefined) clearInterval(timer)

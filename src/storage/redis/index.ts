@@ -56,6 +56,8 @@ export interface RedisStorage extends Storage {
    * after checking it is not another one. Layout 1 needs no conversion of keys.
    */
   migrate(): Promise<{ before: number; version: number }>
+  /** One GET, of the layout key: StorageUnavailableError while Redis cannot be reached, RedisLayoutError for a layout this grantkit does not know. */
+  probe(): Promise<void>
   /** Closes the client, once its replies are in, when the storage created it from a URL; leaves a client passed in alone. */
   close(): Promise<void>
 }
@@ -132,6 +134,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     keys: new RedisKeys(ctx),
     client,
     migrate: () => ctx.conn.run('migrate', () => writeLayout(client, prefix)),
+    probe: () => ctx.conn.run('probe', () => checkLayout(client, prefix)),
     async close() {
       if (!owned || client.status === 'end') return
       let timer: NodeJS.Timeout | undefined
