@@ -7,6 +7,7 @@ import { createPostgresStorage, migrate, schemaSql, SCHEMA_SQL, type PostgresSto
 import { isUnavailable } from '../../src/storage/postgres/errors.js'
 import { runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { basic, fakeClock, json, makeServer, tokenRequest } from '../helpers.js'
+import { PG_MODULES } from './client-modules.js'
 import { describePostgres, pgTables, POSTGRES_URL } from './pg-harness.js'
 
 describe('postgres schema', () => {
@@ -41,23 +42,27 @@ describe('postgres schema', () => {
   })
 })
 
+// The conformance kit (its atomicity tests included) once per end of the pg
+// peer range: the pool passed in is the application's, of whatever version.
+describePostgres.each(PG_MODULES)('postgres storage on $name', ({ name, Pool }) => {
+  const db = pgTables({}, Pool)
+
+  runStorageConformance(`postgres (${name})`, async () => {
+    const clock = fakeClock()
+    const prefix = await db.empty()
+    const storage = createPostgresStorage({ pool: db.pool, tablePrefix: prefix, now: clock.now })
+    return { storage, now: clock.now, advance: clock.advance, close: () => storage.close() }
+  }, { features: ['deviceFlow', 'sharedKeys'] })
+
+  it('migrates one fresh prefix once under concurrent callers on this pool', async () => {
+    const prefix = db.name()
+    const results = await Promise.all(Array.from({ length: 5 }, () => migrate(db.pool, { tablePrefix: prefix })))
+    expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1)
+  })
+})
+
 describePostgres('postgres storage', () => {
   const db = pgTables()
-
-  runStorageConformance('postgres', async () => {
-    const clock = fakeClock()
-    const prefix = await db.fresh()
-    const storage = createPostgresStorage({ pool: db.pool, tablePrefix: prefix, now: clock.now })
-    return {
-      storage,
-      now: clock.now,
-      advance: clock.advance,
-      async close() {
-        await storage.close()
-        await db.drop(prefix)
-      },
-    }
-  }, { features: ['deviceFlow', 'sharedKeys'] })
 
   const open = async (now = fakeClock().now): Promise<{ storage: PostgresStorage; prefix: string }> => {
     const prefix = await db.fresh()
