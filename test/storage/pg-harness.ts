@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, describe } from 'vitest'
 import { migrate } from '../../src/storage/postgres/index.js'
 import { TABLES, versionTable } from '../../src/storage/postgres/schema.js'
-import { POSTGRES_URL } from './services.js'
+import { POSTGRES_URL, shown } from './services.js'
 
 export { POSTGRES_URL }
 
@@ -24,9 +24,9 @@ export async function postgresAvailable(): Promise<boolean> {
     return true
   } catch (err) {
     if (process.env.CI === 'true') {
-      throw new Error(`PostgreSQL at ${POSTGRES_URL} is unreachable and CI=true: ${HOW_TO_START}`, { cause: err })
+      throw new Error(`PostgreSQL at ${shown(POSTGRES_URL)} is unreachable and CI=true: ${HOW_TO_START}`, { cause: err })
     }
-    console.warn(`[grantkit] skipping PostgreSQL tests: ${POSTGRES_URL} is unreachable (${(err as Error).message}); ${HOW_TO_START}`)
+    console.warn(`[grantkit] skipping PostgreSQL tests: ${shown(POSTGRES_URL)} is unreachable (${(err as Error).message}); ${HOW_TO_START}`)
     return false
   } finally {
     await client.end().catch(() => {})

@@ -255,6 +255,14 @@ describePostgres('postgres storage when the database is unreachable', () => {
     }
   }
 
+  /** The given database's URL (user, password, database, options) through another port on 127.0.0.1. */
+  const throughPort = (port: number): string => {
+    const url = new URL(POSTGRES_URL)
+    url.hostname = '127.0.0.1'
+    url.port = String(port)
+    return url.toString()
+  }
+
   const outage = (prefix: string, url: string, extra: pg.PoolConfig = {}): { storage: PostgresStorage; pool: pg.Pool; errors: unknown[] } => {
     const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 2000, max: 2, ...extra })
     const errors: unknown[] = []
@@ -276,7 +284,7 @@ describePostgres('postgres storage when the database is unreachable', () => {
   const rows = async (): Promise<number> => (await db.pool.query(`SELECT count(*)::int AS n FROM ${prefix}access_tokens`)).rows[0].n
 
   it('throws StorageUnavailableError for a closed port, from plain statements and transactions alike', async () => {
-    const { storage, pool } = outage(prefix, 'postgres://postgres@127.0.0.1:1/test')
+    const { storage, pool } = outage(prefix, throughPort(1))
     await expect(storage.accessTokens.find('x')).rejects.toBeInstanceOf(StorageUnavailableError)
     await expect(storage.authorizationCodes.consume('x')).rejects.toBeInstanceOf(StorageUnavailableError)
     await expect(storage.keys.initialize({ kid: 'k', privateJwk: '{}', activeFrom: 0, createdAt: 0 })).rejects.toBeInstanceOf(StorageUnavailableError)
@@ -289,7 +297,7 @@ describePostgres('postgres storage when the database is unreachable', () => {
   })
 
   it('answers 503 temporarily_unavailable at the token endpoint and issues nothing', async () => {
-    const { storage, pool } = outage(prefix, 'postgres://postgres@127.0.0.1:1/test')
+    const { storage, pool } = outage(prefix, throughPort(1))
     const { server } = makeServer({ storage, accessTokenFormat: 'opaque' })
     const events: GrantkitEvent[] = []
     server.on('*', (e) => events.push(e))
@@ -305,7 +313,7 @@ describePostgres('postgres storage when the database is unreachable', () => {
   it('answers 503 while the database is gone and recovers without a restart when it is back', async () => {
     const proxy = new Proxy()
     await proxy.up()
-    const { storage, pool } = outage(prefix, `postgres://postgres@127.0.0.1:${proxy.port}/test`)
+    const { storage, pool } = outage(prefix, throughPort(proxy.port))
     const { server } = makeServer({ storage, accessTokenFormat: 'opaque' })
     const before = await rows()
     expect((await tokenOnce(server)).status).toBe(200)

@@ -13,7 +13,7 @@ import { createRedisStorage, REDIS_LAYOUT_VERSION, RedisLayoutError, redisFailFa
 import { CONFORMANCE_EPOCH, runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { basic, clients, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
 import { REDIS_MODULES } from './client-modules.js'
-import { REDIS_URL, withDeadline } from './services.js'
+import { REDIS_URL, shown, withDeadline } from './services.js'
 
 /*
  * The Redis storage against the conformance suite on a shared Redis (a random
@@ -36,7 +36,7 @@ async function reachable(url: string): Promise<boolean> {
   const client = new Redis(url, { ...redisFailFastOptions, lazyConnect: true, retryStrategy: () => null })
   client.on('error', () => {})
   try {
-    return await withDeadline(3000, `Redis at ${url}`, async () => {
+    return await withDeadline(3000, `Redis at ${shown(url)}`, async () => {
       await client.connect()
       return (await client.ping()) === 'PONG'
     })
@@ -188,7 +188,7 @@ function missing(what: string, message: string): void {
 const runId = randomBytes(6).toString('hex')
 
 if (!(await reachable(REDIS_URL))) {
-  missing('redis storage', `Redis is not reachable at ${REDIS_URL}. Start it with: ${START_REDIS}`)
+  missing('redis storage', `Redis is not reachable at ${shown(REDIS_URL)}. Start it with: ${START_REDIS}`)
 } else {
   const prefix = `grantkit-test:${runId}:`
   const shared = new Redis(REDIS_URL, { ...redisFailFastOptions })

@@ -11,8 +11,9 @@
 const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test'
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379'
 
-function fromEnv(name: string, fallback: string, protocols: readonly string[]): URL {
-  const raw = process.env[name]
+/** The URL in `env[name]`, or `fallback` when unset or empty; a clear error when it is not a URL of one of `protocols`. */
+export function serviceUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: readonly string[]): URL {
+  const raw = env[name]
   const value = raw === undefined || raw === '' ? fallback : raw
   let url: URL
   try {
@@ -24,14 +25,25 @@ function fromEnv(name: string, fallback: string, protocols: readonly string[]): 
   return url
 }
 
-const postgres = fromEnv('GRANTKIT_TEST_POSTGRES', DEFAULT_POSTGRES, ['postgres:', 'postgresql:'])
-const redis = fromEnv('GRANTKIT_TEST_REDIS', DEFAULT_REDIS, ['redis:', 'rediss:'])
+const postgres = serviceUrl(process.env, 'GRANTKIT_TEST_POSTGRES', DEFAULT_POSTGRES, ['postgres:', 'postgresql:'])
+const redis = serviceUrl(process.env, 'GRANTKIT_TEST_REDIS', DEFAULT_REDIS, ['redis:', 'rediss:'])
 
 /** The PostgreSQL database the tests are given: GRANTKIT_TEST_POSTGRES, or the one `.ci/services.sh` starts. */
 export const POSTGRES_URL = postgres.toString()
 
 /** The Redis the tests are given: GRANTKIT_TEST_REDIS, or the one `.ci/services.sh` starts. */
 export const REDIS_URL = redis.toString()
+
+/** A URL fit for a message or a log line: its password, if any, masked. */
+export function shown(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password !== '') u.password = '***'
+    return u.toString()
+  } catch {
+    return '(not a URL)'
+  }
+}
 
 /** Host and port of each service, for a quick TCP probe. */
 export const ENDPOINTS = {
