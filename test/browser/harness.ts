@@ -41,6 +41,10 @@ export function chromiumAvailability(): { available: boolean; mustFail: boolean;
   return { available, mustFail: !available && process.env.CI === 'true', message }
 }
 
+/** Longest a launch, and a close, of Chromium may take, milliseconds. */
+const LAUNCH_TIMEOUT_MS = 30_000
+const CLOSE_TIMEOUT_MS = 10_000
+
 /** One Chromium per test file, with its own fresh profile directory, removed on close. */
 export async function launchChromium(): Promise<{ browser: Browser; close: () => Promise<void> }> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'grantkit-chromium-'))
@@ -50,7 +54,7 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
       executablePath: CHROMIUM_PATH,
       args: CHROMIUM_ARGS,
       headless: true,
-      timeout: 30_000,
+      timeout: LAUNCH_TIMEOUT_MS,
     })
   } catch (error) {
     rmSync(userDataDir, { recursive: true, force: true })
@@ -61,7 +65,20 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
   return {
     browser,
     async close() {
-      await persistent.close().catch(() => undefined)
+      // Bounded: a Chromium that does not quit would otherwise hold the file's
+      // afterAll until hookTimeout and then outlive it. The watchdog
+      // (test/watchdog/) ends whatever is left if a file gets stuck.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        persistent.close().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            console.warn(`[browser] Chromium did not close within ${CLOSE_TIMEOUT_MS} ms`)
+            resolve()
+          }, CLOSE_TIMEOUT_MS)
+        }),
+      ])
+      clearTimeout(timer)
       rmSync(userDataDir, { recursive: true, force: true })
     },
   }

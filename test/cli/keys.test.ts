@@ -18,10 +18,10 @@ import { createPostgresStorage } from '../../src/storage/postgres/index.js'
 import { createRedisStorage } from '../../src/storage/redis/index.js'
 import type { KeyStorage } from '../../src/storage/types.js'
 import { describePostgres, pgTables, POSTGRES_URL } from '../storage/pg-harness.js'
+import { REDIS_URL, redisDatabaseUrl, withDeadline } from '../storage/services.js'
 import { killAll, requireBuiltCli, startCli, TEST_KEY_ENCRYPTION_KEY } from './run-cli.js'
 import { reachable } from './services.js'
 
-const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const KEK = randomBytes(32).toString('base64url')
 const env = { GRANTKIT_KEY_ENCRYPTION_KEY: KEK }
 
@@ -69,7 +69,7 @@ describe('grantkit keys seal: command line', () => {
 describe('grantkit serve: the key-encryption key', async () => {
   beforeAll(() => requireBuiltCli())
 
-  for (const storage of ['postgres://postgres@127.0.0.1:5432/test', 'redis://127.0.0.1:6379']) {
+  for (const storage of [POSTGRES_URL, REDIS_URL]) {
     it(`exits non-zero before listening on ${storage.split(':')[0]} storage without GRANTKIT_KEY_ENCRYPTION_KEY, saying what to set`, async () => {
       const p = startCli(['serve', '--port', '0', '--storage', storage], undefined, { GRANTKIT_KEY_ENCRYPTION_KEY: undefined, GRANTKIT_KEY_ENCRYPTION_KEY_FILE: undefined })
       expect(await p.exited()).toBe(1)
@@ -79,7 +79,7 @@ describe('grantkit serve: the key-encryption key', async () => {
   }
 
   it('exits non-zero before listening when the value is not 32 bytes of base64url, naming the variable', async () => {
-    const p = startCli(['serve', '--port', '0', '--storage', 'redis://127.0.0.1:6379'], undefined, { GRANTKIT_KEY_ENCRYPTION_KEY: 'not-a-key' })
+    const p = startCli(['serve', '--port', '0', '--storage', REDIS_URL], undefined, { GRANTKIT_KEY_ENCRYPTION_KEY: 'not-a-key' })
     expect(await p.exited()).toBe(1)
     expect(p.stdout).not.toContain('listening on')
     expect(p.stderr).toMatch(/GRANTKIT_KEY_ENCRYPTION_KEY: must be 32 random bytes/)
@@ -89,7 +89,7 @@ describe('grantkit serve: the key-encryption key', async () => {
     writeFileSync(join(dir, 'es-only.json'), JSON.stringify({ keys: [exportPrivateJwk(generateSigningKey('ES256'))] }))
     const config = join(dir, 'es-only-config.json')
     writeFileSync(config, JSON.stringify({ keys: 'es-only.json', clients: [{ client_id: 'svc', client_secret: 'svc-secret', grant_types: ['client_credentials'] }] }))
-    const p = startCli(['serve', '--config', config, '--port', '0', '--storage', 'redis://127.0.0.1:6379/7'])
+    const p = startCli(['serve', '--config', config, '--port', '0', '--storage', redisDatabaseUrl(7)])
     await p.listening(20_000)
     expect(p.stderr).toMatch(/warning: .*keys: no RS256 key/)
   })
@@ -141,9 +141,10 @@ describePostgres('grantkit keys seal --storage postgres://…', () => {
 })
 
 describe('grantkit keys seal --storage redis://…', async () => {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 5000 })
   probe.on('error', () => {})
-  const up = await probe.connect().then(
+  // Bounded: no test timeout applies while the suite is collected.
+  const up = await withDeadline(3000, 'Redis', () => probe.connect()).then(
     () => true,
     () => false,
   )

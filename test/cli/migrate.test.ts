@@ -6,9 +6,9 @@ import { CliError } from '../../src/cli/errors.js'
 import { migrateStorage } from '../../src/cli/migrate.js'
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/postgres/schema.js'
 import { describePostgres, pgTables, postgresAvailable, POSTGRES_URL } from '../storage/pg-harness.js'
+import { REDIS_URL, withDeadline } from '../storage/services.js'
 import { killAll, requireBuiltCli, startCli } from './run-cli.js'
 
-const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 describe('grantkit migrate: command line', () => {
   it('parses migrate --storage URL', () => {
@@ -52,9 +52,10 @@ describePostgres('grantkit migrate --storage postgres://…', () => {
 })
 
 describe('grantkit migrate --storage redis://…', async () => {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 5000 })
   probe.on('error', () => {})
-  const up = await probe.connect().then(
+  // Bounded: no test timeout applies while the suite is collected.
+  const up = await withDeadline(3000, 'Redis', () => probe.connect()).then(
     () => true,
     () => false,
   )

@@ -11,10 +11,12 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, signInAndAllow } from './browser.js'
 import { killAll, requireBuiltCli, startCli } from './run-cli.js'
+import { redisDatabaseUrl } from '../storage/services.js'
 import { isolatedPostgres, reachable } from './services.js'
 
-// A database (and a Redis database number) of their own: see isolatedPostgres.
-const REDIS = 'redis://127.0.0.1:6379/7'
+// A database (and a Redis database number) of their own on the servers the
+// tests are given: see isolatedPostgres.
+const REDIS = redisDatabaseUrl(7)
 const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 let dir: string

@@ -15,6 +15,7 @@ import { createPostgresStorage } from '../../src/storage/postgres/index.js'
 import { createRedisStorage, redisFailFastOptions } from '../../src/storage/redis/index.js'
 import { basic, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
 import { describePostgres, pgTables } from '../storage/pg-harness.js'
+import { REDIS_URL, withDeadline } from '../storage/services.js'
 import { defaultUsers } from '../users/fixtures.js'
 
 /*
@@ -207,10 +208,10 @@ describePostgres('postgres', () => {
   })
 })
 
-const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const redis = new Redis(REDIS_URL, { ...redisFailFastOptions, lazyConnect: true, retryStrategy: () => null })
 redis.on('error', () => {})
-const redisUp = await redis.connect().then(
+// Bounded: no test timeout applies while the file is imported.
+const redisUp = await withDeadline(3000, 'Redis', () => redis.connect()).then(
   () => true,
   () => false,
 )

@@ -6,17 +6,18 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { POSTGRES_URL, REDIS_URL, shown, withDeadline } from '../storage/services.js'
 import { availability, type Availability } from './harness.js'
 
-export const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+/** The servers every test is given (GRANTKIT_TEST_POSTGRES, GRANTKIT_TEST_REDIS): see ../storage/services.ts. */
+export { POSTGRES_URL as PG_URL, REDIS_URL }
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`
 }
 
 export function newPool(): pg.Pool {
-  return new pg.Pool({ connectionString: PG_URL, connectionTimeoutMillis: 2000, max: 5 })
+  return new pg.Pool({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000, query_timeout: 10_000, max: 5 })
 }
 
 export function newRedis(): Redis {
@@ -26,10 +27,10 @@ export function newRedis(): Redis {
 async function probePg(): Promise<Availability> {
   const pool = newPool()
   try {
-    await pool.query('SELECT 1')
+    await withDeadline(3000, 'PostgreSQL', () => pool.query('SELECT 1'))
     return availability('PostgreSQL', undefined)
   } catch (error) {
-    return availability(`PostgreSQL at ${PG_URL}`, error)
+    return availability(`PostgreSQL at ${shown(POSTGRES_URL)}`, error)
   } finally {
     await pool.end().catch(() => undefined)
   }
@@ -40,11 +41,14 @@ async function probeRedis(): Promise<Availability> {
   let first: unknown
   redis.on('error', (error: unknown) => void (first ??= error))
   try {
-    await redis.connect()
-    await redis.ping()
+    // connectTimeout covers the TCP connection only, not a server that never answers.
+    await withDeadline(3000, 'Redis', async () => {
+      await redis.connect()
+      await redis.ping()
+    })
     return availability('Redis', undefined)
   } catch (error) {
-    return availability(`Redis at ${REDIS_URL}`, first ?? error)
+    return availability(`Redis at ${shown(REDIS_URL)}`, first ?? error)
   } finally {
     redis.disconnect()
   }

@@ -3,27 +3,30 @@ import pg from 'pg'
 import { afterAll, describe } from 'vitest'
 import { migrate } from '../../src/storage/postgres/index.js'
 import { TABLES, versionTable } from '../../src/storage/postgres/schema.js'
+import { POSTGRES_URL, shown } from './services.js'
 
-/** The test database: GRANTKIT_TEST_POSTGRES, or the local server `.ci/services.sh` starts. */
-export const POSTGRES_URL = process.env.GRANTKIT_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
+export { POSTGRES_URL }
 
 const HOW_TO_START = 'start it with `bash .ci/services.sh` (or `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`), or point GRANTKIT_TEST_POSTGRES at a server'
 
 /**
  * Whether PostgreSQL answers. Under CI=true an unreachable server fails the
  * run loudly; locally the PostgreSQL tests are skipped with a message.
+ * Bounded: this runs while a test file is imported, where no test or hook
+ * timeout applies, so a server that accepts the connection and then never
+ * answers must fail the probe rather than stall the file.
  */
 export async function postgresAvailable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 })
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000, query_timeout: 3000 })
   try {
     await client.connect()
     await client.query('SELECT 1')
     return true
   } catch (err) {
     if (process.env.CI === 'true') {
-      throw new Error(`PostgreSQL at ${POSTGRES_URL} is unreachable and CI=true: ${HOW_TO_START}`, { cause: err })
+      throw new Error(`PostgreSQL at ${shown(POSTGRES_URL)} is unreachable and CI=true: ${HOW_TO_START}`, { cause: err })
     }
-    console.warn(`[grantkit] skipping PostgreSQL tests: ${POSTGRES_URL} is unreachable (${(err as Error).message}); ${HOW_TO_START}`)
+    console.warn(`[grantkit] skipping PostgreSQL tests: ${shown(POSTGRES_URL)} is unreachable (${(err as Error).message}); ${HOW_TO_START}`)
     return false
   } finally {
     await client.end().catch(() => {})
@@ -35,18 +38,25 @@ export const describePostgres = (await postgresAvailable()) ? describe : describ
 
 /**
  * Fresh table prefixes for one test file, all dropped after it: `gk<run>_<n>_`.
- * Also the file's shared pool.
+ * Also the file's shared pool, made with `Pool` (another version of pg's, see
+ * client-modules.ts) when given.
  */
-export function pgTables(poolConfig: pg.PoolConfig = {}): {
+export function pgTables(poolConfig: pg.PoolConfig = {}, Pool: typeof pg.Pool = pg.Pool): {
   pool: pg.Pool
   /** A fresh prefix with the tables migrated. */
   fresh: () => Promise<string>
+  /**
+   * One migrated prefix per call of pgTables, emptied (TRUNCATE) on every
+   * call: for tests that need empty tables, not new ones, and run one at a
+   * time. Creating a dozen tables costs far more than emptying them.
+   */
+  empty: () => Promise<string>
   /** A fresh prefix with nothing created yet (dropped after the file like the others). */
   name: () => string
   drop: (prefix: string) => Promise<void>
 } {
   const run = randomBytes(4).toString('hex')
-  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 20, ...poolConfig })
+  const pool = new Pool({ connectionString: POSTGRES_URL, max: 20, connectionTimeoutMillis: 10_000, ...poolConfig })
   pool.on('error', () => {})
   let n = 0
   const name = (): string => `gk${run}_${++n}_`
@@ -59,11 +69,22 @@ export function pgTables(poolConfig: pg.PoolConfig = {}): {
     if (left.rows.length > 0) await pool.query(`DROP TABLE IF EXISTS ${left.rows.map((r) => r.tablename).join(', ')} CASCADE`)
     await pool.end()
   })
+  const fresh = async (): Promise<string> => {
+    const prefix = name()
+    await migrate(pool, { tablePrefix: prefix })
+    return prefix
+  }
+  let reused: Promise<string> | undefined
   return {
     pool,
-    async fresh() {
-      const prefix = name()
-      await migrate(pool, { tablePrefix: prefix })
+    fresh,
+    async empty() {
+      if (reused === undefined) {
+        reused = fresh()
+        return reused
+      }
+      const prefix = await reused
+      await pool.query(`TRUNCATE ${TABLES.map((t) => prefix + t).join(', ')}`)
       return prefix
     },
     name,

@@ -7,6 +7,7 @@ import { createPostgresStorage, migrate, schemaSql, SCHEMA_SQL, type PostgresSto
 import { isUnavailable } from '../../src/storage/postgres/errors.js'
 import { runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { basic, fakeClock, json, makeServer, tokenRequest } from '../helpers.js'
+import { PG_MODULES } from './client-modules.js'
 import { describePostgres, pgTables, POSTGRES_URL } from './pg-harness.js'
 
 describe('postgres schema', () => {
@@ -41,23 +42,27 @@ describe('postgres schema', () => {
   })
 })
 
+// The conformance kit (its atomicity tests included) once per end of the pg
+// peer range: the pool passed in is the application's, of whatever version.
+describePostgres.each(PG_MODULES)('postgres storage on $name', ({ name, Pool }) => {
+  const db = pgTables({}, Pool)
+
+  runStorageConformance(`postgres (${name})`, async () => {
+    const clock = fakeClock()
+    const prefix = await db.empty()
+    const storage = createPostgresStorage({ pool: db.pool, tablePrefix: prefix, now: clock.now })
+    return { storage, now: clock.now, advance: clock.advance, close: () => storage.close() }
+  }, { features: ['deviceFlow', 'sharedKeys'] })
+
+  it('migrates one fresh prefix once under concurrent callers on this pool', async () => {
+    const prefix = db.name()
+    const results = await Promise.all(Array.from({ length: 5 }, () => migrate(db.pool, { tablePrefix: prefix })))
+    expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1)
+  })
+})
+
 describePostgres('postgres storage', () => {
   const db = pgTables()
-
-  runStorageConformance('postgres', async () => {
-    const clock = fakeClock()
-    const prefix = await db.fresh()
-    const storage = createPostgresStorage({ pool: db.pool, tablePrefix: prefix, now: clock.now })
-    return {
-      storage,
-      now: clock.now,
-      advance: clock.advance,
-      async close() {
-        await storage.close()
-        await db.drop(prefix)
-      },
-    }
-  }, { features: ['deviceFlow', 'sharedKeys'] })
 
   const open = async (now = fakeClock().now): Promise<{ storage: PostgresStorage; prefix: string }> => {
     const prefix = await db.fresh()
@@ -250,6 +255,14 @@ describePostgres('postgres storage when the database is unreachable', () => {
     }
   }
 
+  /** The given database's URL (user, password, database, options) through another port on 127.0.0.1. */
+  const throughPort = (port: number): string => {
+    const url = new URL(POSTGRES_URL)
+    url.hostname = '127.0.0.1'
+    url.port = String(port)
+    return url.toString()
+  }
+
   const outage = (prefix: string, url: string, extra: pg.PoolConfig = {}): { storage: PostgresStorage; pool: pg.Pool; errors: unknown[] } => {
     const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 2000, max: 2, ...extra })
     const errors: unknown[] = []
@@ -271,7 +284,7 @@ describePostgres('postgres storage when the database is unreachable', () => {
   const rows = async (): Promise<number> => (await db.pool.query(`SELECT count(*)::int AS n FROM ${prefix}access_tokens`)).rows[0].n
 
   it('throws StorageUnavailableError for a closed port, from plain statements and transactions alike', async () => {
-    const { storage, pool } = outage(prefix, 'postgres://postgres@127.0.0.1:1/test')
+    const { storage, pool } = outage(prefix, throughPort(1))
     await expect(storage.accessTokens.find('x')).rejects.toBeInstanceOf(StorageUnavailableError)
     await expect(storage.authorizationCodes.consume('x')).rejects.toBeInstanceOf(StorageUnavailableError)
     await expect(storage.keys.initialize({ kid: 'k', privateJwk: '{}', activeFrom: 0, createdAt: 0 })).rejects.toBeInstanceOf(StorageUnavailableError)
@@ -284,7 +297,7 @@ describePostgres('postgres storage when the database is unreachable', () => {
   })
 
   it('answers 503 temporarily_unavailable at the token endpoint and issues nothing', async () => {
-    const { storage, pool } = outage(prefix, 'postgres://postgres@127.0.0.1:1/test')
+    const { storage, pool } = outage(prefix, throughPort(1))
     const { server } = makeServer({ storage, accessTokenFormat: 'opaque' })
     const events: GrantkitEvent[] = []
     server.on('*', (e) => events.push(e))
@@ -300,7 +313,7 @@ describePostgres('postgres storage when the database is unreachable', () => {
   it('answers 503 while the database is gone and recovers without a restart when it is back', async () => {
     const proxy = new Proxy()
     await proxy.up()
-    const { storage, pool } = outage(prefix, `postgres://postgres@127.0.0.1:${proxy.port}/test`)
+    const { storage, pool } = outage(prefix, throughPort(proxy.port))
     const { server } = makeServer({ storage, accessTokenFormat: 'opaque' })
     const before = await rows()
     expect((await tokenOnce(server)).status).toBe(200)

@@ -12,6 +12,8 @@ import { createAesKeyWrapper } from '../../src/keys/key-wrapper.js'
 import { createRedisStorage, REDIS_LAYOUT_VERSION, RedisLayoutError, redisFailFastOptions, type RedisStorage } from '../../src/storage/redis/index.js'
 import { CONFORMANCE_EPOCH, runStorageConformance } from '../../src/testing/storage-conformance.js'
 import { basic, clients, counterIds, fakeClock, ISSUER, json, tokenRequest } from '../helpers.js'
+import { REDIS_MODULES } from './client-modules.js'
+import { REDIS_URL, shown, withDeadline } from './services.js'
 
 /*
  * The Redis storage against the conformance suite on a shared Redis (a random
@@ -20,19 +22,24 @@ import { basic, clients, counterIds, fakeClock, ISSUER, json, tokenRequest } fro
  * stops itself. Without Redis the suite is skipped, unless CI=true, where it fails.
  */
 
-const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const START_REDIS =
   'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log' +
-  ' (or set GRANTKIT_REDIS_URL)'
+  ' (or bash .ci/services.sh, or set GRANTKIT_TEST_REDIS)'
 const CI = process.env.CI === 'true'
 
-/** Whether Redis answers PING at `url` within about a second. */
+/**
+ * Whether Redis answers PING at `url` within a few seconds. Runs while the file
+ * is imported, where no test timeout applies: ioredis's connectTimeout covers
+ * the TCP connection only, not a server that accepts it and never answers.
+ */
 async function reachable(url: string): Promise<boolean> {
   const client = new Redis(url, { ...redisFailFastOptions, lazyConnect: true, retryStrategy: () => null })
   client.on('error', () => {})
   try {
-    await client.connect()
-    return (await client.ping()) === 'PONG'
+    return await withDeadline(3000, `Redis at ${shown(url)}`, async () => {
+      await client.connect()
+      return (await client.ping()) === 'PONG'
+    })
   } catch {
     return false
   } finally {
@@ -181,7 +188,7 @@ function missing(what: string, message: string): void {
 const runId = randomBytes(6).toString('hex')
 
 if (!(await reachable(REDIS_URL))) {
-  missing('redis storage', `Redis is not reachable at ${REDIS_URL}. Start it with: ${START_REDIS}`)
+  missing('redis storage', `Redis is not reachable at ${shown(REDIS_URL)}. Start it with: ${START_REDIS}`)
 } else {
   const prefix = `grantkit-test:${runId}:`
   const shared = new Redis(REDIS_URL, { ...redisFailFastOptions })
@@ -198,7 +205,46 @@ if (!(await reachable(REDIS_URL))) {
     return { storage: createRedisStorage({ client: shared, prefix: p, now: clock.now }), now: clock.now, advance: clock.advance, prefix: p }
   }
 
-  runStorageConformance('redis', () => harness(), { features: ['deviceFlow', 'sharedKeys'] })
+  // The conformance kit (atomicity tests included) once per end of the ioredis
+  // peer range, on a client of that version passed in as applications do.
+  describe.each(REDIS_MODULES)('redis storage on $name', ({ name, Redis: Client }) => {
+    const client = new Client(REDIS_URL, { ...redisFailFastOptions })
+    client.on('error', () => {})
+    afterAll(async () => {
+      await client.quit()
+    })
+    const open = () => {
+      const clock = fakeClock()
+      const p = `${prefix}${++n}:`
+      return { storage: createRedisStorage({ client, prefix: p, now: clock.now }), now: clock.now, advance: clock.advance, prefix: p }
+    }
+
+    runStorageConformance(`redis (${name})`, open, { features: ['deviceFlow', 'sharedKeys'] })
+
+    it('shares one-time operations with a process on a client of its own: one winner across clients', async () => {
+      const clock = fakeClock()
+      const p = `${prefix}multi-${++n}:`
+      const a = createRedisStorage({ client, prefix: p, now: clock.now })
+      // The other process: a client grantkit makes from the URL, with the newest ioredis.
+      const b = createRedisStorage({ client: REDIS_URL, prefix: p, now: clock.now })
+      try {
+        const t = clock.now()
+        await a.authorizationCodes.save({ codeHash: 'x', clientId: 'c', redirectUri: 'https://a/cb', redirectUriSent: true, scope: 'openid', sub: 's', grantId: 'g', authTime: t, issuedAt: t, expiresAt: t + 60 })
+        const codes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).authorizationCodes.consume('x')))
+        expect(codes.filter((r) => r.outcome === 'consumed')).toHaveLength(1)
+        const starters = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).keys.initialize({ kid: `k${i}`, privateJwk: '{}', activeFrom: t, createdAt: t })))
+        expect(new Set(starters.map((r) => r.map((k) => k.kid).join()))).toHaveProperty('size', 1)
+        expect(await b.keys.list()).toEqual(starters[0])
+      } finally {
+        await a.close()
+        await b.close()
+      }
+      // close() ends only the client the storage made, never the application's.
+      expect(b.client.status).toBe('end')
+      expect(client.status).toBe('ready')
+    })
+  })
+
   // TTLs are counted from the storage's clock, so a clock behind Redis's keeps records too.
   runStorageConformance('redis, with a clock years behind the server', () => harness(1_000_000_000), { features: ['deviceFlow', 'sharedKeys'] })
 
@@ -279,26 +325,6 @@ if (!(await reachable(REDIS_URL))) {
       await s.authorizationCodes.save({ codeHash: 'c', clientId: 'c', redirectUri: 'https://a/cb', redirectUriSent: true, scope: 'openid', sub: 's', grantId: 'g', authTime: t, nonce: 'secret-nonce', issuedAt: t, expiresAt: t + 60 })
       await s.authorizationCodes.consume('c')
       expect(await shared.hgetall(`${p}code:c`)).toEqual({ x: String(t + 60), g: 'g', c: '1' })
-    })
-
-    it('shares one-time operations between processes: one winner across clients', async () => {
-      const clock = fakeClock()
-      const p = `${prefix}multi:`
-      const a = createRedisStorage({ client: REDIS_URL, prefix: p, now: clock.now })
-      const b = createRedisStorage({ client: REDIS_URL, prefix: p, now: clock.now })
-      try {
-        const t = clock.now()
-        await a.authorizationCodes.save({ codeHash: 'x', clientId: 'c', redirectUri: 'https://a/cb', redirectUriSent: true, scope: 'openid', sub: 's', grantId: 'g', authTime: t, issuedAt: t, expiresAt: t + 60 })
-        const codes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).authorizationCodes.consume('x')))
-        expect(codes.filter((r) => r.outcome === 'consumed')).toHaveLength(1)
-        const starters = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).keys.initialize({ kid: `k${i}`, privateJwk: '{}', activeFrom: t, createdAt: t })))
-        expect(new Set(starters.map((r) => r.map((k) => k.kid).join()))).toHaveProperty('size', 1)
-        expect(await b.keys.list()).toEqual(starters[0])
-      } finally {
-        await a.close()
-        await b.close()
-      }
-      expect(a.client.status).toBe('end')
     })
 
     it('shares signing keys between processes through createSharedKeyStore', async () => {
