@@ -4,13 +4,13 @@ import { DEFAULT_MAX_BODY_BYTES } from './incoming.js'
 
 /**
  * Headers of a Web request as the core takes them. `Headers` already holds
- * names in lower case with repeated fields joined by ", " (RFC 9110 §5.3),
- * except Cookie: fields HTTP/2 split are joined with "; " (RFC 9113 §8.2.3).
+ * names in lower case with a repeated field joined by ", " (RFC 9110 §5.3);
+ * the runtime (Node.js under @hono/node-server) has joined Cookie with "; ".
  */
 export function headersOfWeb(source: Headers): Record<string, string> {
   const headers: Record<string, string> = {}
   source.forEach((value, name) => {
-    headers[name] = name === 'cookie' && headers[name] !== undefined ? `${headers[name]}; ${value}` : value
+    headers[name] = value
   })
   return headers
 }
