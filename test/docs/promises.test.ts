@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { createServer, createUserSource } from '../../src/cli/config.js'
+import { demoConfig } from '../../src/cli/demo-config.js'
+import { documentationFiles } from './snippets.js'
+
+const ISSUER = 'http://127.0.0.1:4000'
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const read = (file: string) => readFileSync(join(root, file), 'utf8')
+
+/** The first ```json block after `marker` in a page. */
+function jsonAfter(page: string, marker: string): Record<string, unknown> {
+  const at = page.indexOf(marker)
+  if (at < 0) throw new Error(`marker not found: ${marker}`)
+  const start = page.indexOf('```json\n', at) + '```json\n'.length
+  return JSON.parse(page.slice(start, page.indexOf('\n```', start))) as Record<string, unknown>
+}
+
+async function demoDiscovery(): Promise<Record<string, unknown>> {
+  const server = createServer(demoConfig, ISSUER, { users: createUserSource(demoConfig) })
+  const res = await server.handle({ method: 'GET', url: new URL(ISSUER + '/.well-known/openid-configuration'), headers: {} })
+  return JSON.parse(res.body!) as Record<string, unknown>
+}
+
+describe('what the docs promise, against the code', () => {
+  it("docs/endpoints.md shows the demo server's discovery document: every field, and every value of each list not cut short with …", async () => {
+    const shown = jsonAfter(read('docs/endpoints.md'), '/.well-known/openid-configuration')
+    const actual = await demoDiscovery()
+    expect(Object.keys(shown).sort()).toEqual(Object.keys(actual).sort())
+    for (const [name, value] of Object.entries(shown)) {
+      if (Array.isArray(value) && value.includes('…')) {
+        // A shortened list: what it shows must still be offered.
+        expect(actual[name], name).toEqual(expect.arrayContaining(value.filter((v) => v !== '…')))
+      } else if (Array.isArray(value)) expect([...(actual[name] as unknown[])].sort(), name).toEqual([...value].sort())
+      else expect(actual[name], name).toEqual(value)
+    }
+  })
+})
+
+describe('links in README.md and docs/', () => {
+  const files = documentationFiles(root)
+
+  it.each(files)('%s links only to files that exist in the repository', (file) => {
+    const text = read(file)
+    const broken: string[] = []
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target!)) {
+        // README.md is read on npm and in clones too: it links only inside the repository.
+        if (file === 'README.md') broken.push(`${target} (external)`)
+        continue
+      }
+      const path = target!.split('#')[0]!
+      if (path !== '' && !existsSync(join(root, dirname(file), path))) broken.push(target!)
+    }
+    expect(broken).toEqual([])
+  })
+})
+
+describe('prompt values', () => {
+  it('docs/grants/authorization-code.md names as accepted exactly the prompt values discovery advertises', async () => {
+    const row = read('docs/grants/authorization-code.md').split('\n').find((l) => l.startsWith('| `prompt` |'))
+    expect(row).toBeDefined()
+    const accepted = [...row!.split('|')[2]!.split('(')[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1])
+    expect(accepted.sort()).toEqual([...((await demoDiscovery()).prompt_values_supported as string[])].sort())
+  })
+})
