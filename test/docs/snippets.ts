@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import ts from 'typescript'
+import { ENTRY_POINTS } from '../../scripts/entry-points.mjs'
 
 export interface Snippet {
   /** The Markdown file, relative to the repository root. */
@@ -70,18 +71,6 @@ export function documentationFiles(root: string): string[] {
   }
   walk('docs')
   return files.sort()
-}
-
-/** Where each public import of the package resolves in this repository (package.json "exports"). */
-export const ENTRY_POINTS: Readonly<Record<string, string>> = {
-  grantkit: 'src/index.ts',
-  'grantkit/node': 'adapters/node.ts',
-  'grantkit/express': 'adapters/express.ts',
-  'grantkit/hono': 'adapters/hono.ts',
-  'grantkit/client': 'src/oauth-client/index.ts',
-  'grantkit/storage/postgres': 'src/storage/postgres/index.ts',
-  'grantkit/storage/redis': 'src/storage/redis/index.ts',
-  'grantkit/testing': 'src/testing/index.ts',
 }
 
 /** The file a snippet is compiled as: inside the repository, so that its node_modules resolve, but never written. */
