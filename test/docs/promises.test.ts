@@ -18,8 +18,12 @@ function jsonAfter(page: string, marker: string): Record<string, unknown> {
   return JSON.parse(page.slice(start, page.indexOf('\n```', start))) as Record<string, unknown>
 }
 
+let demo: ReturnType<typeof createServer> | undefined
+/** The demo server (`npm start`), made once: its keys take a while. */
+const demoServer = () => (demo ??= createServer(demoConfig, ISSUER, { users: createUserSource(demoConfig) }))
+
 async function demoDiscovery(): Promise<Record<string, unknown>> {
-  const server = createServer(demoConfig, ISSUER, { users: createUserSource(demoConfig) })
+  const server = demoServer()
   const res = await server.handle({ method: 'GET', url: new URL(ISSUER + '/.well-known/openid-configuration'), headers: {} })
   return JSON.parse(res.body!) as Record<string, unknown>
 }
@@ -64,5 +68,29 @@ describe('prompt values', () => {
     expect(row).toBeDefined()
     const accepted = [...row!.split('|')[2]!.split('(')[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1])
     expect(accepted.sort()).toEqual([...((await demoDiscovery()).prompt_values_supported as string[])].sort())
+  })
+})
+
+describe('the endpoint table of docs/endpoints.md', () => {
+  const rows = read('docs/endpoints.md')
+    .split('\n')
+    .filter((l) => /^\| [A-Z]/.test(l) && !l.startsWith('| endpoint'))
+    .map((l) => l.split('|').map((c) => c.trim()))
+    .filter((cells) => cells[2]!.startsWith('`/') || cells[2]!.startsWith('(issuer path +)'))
+
+  it('lists the endpoints', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(10)
+  })
+
+  it.each(rows.map((cells) => [cells[1]!, cells[2]!, cells[3]!]))('%s: %s answers exactly %s', async (_name, pathCell, methodsCell) => {
+    const path = /`([^`]+)`/.exec(pathCell)![1]!.replace('{uid}', 'some-uid')
+    const res = await demoServer().handle({ method: 'PUT', url: new URL(ISSUER + path), headers: {} })
+    expect(res.status).toBe(405)
+    const allowed = new Set(String(res.headers.allow).split(', '))
+    // RFC 9110 §9.3.2: HEAD comes with GET.
+    if (allowed.has('GET')) allowed.add('HEAD')
+    const documented = new Set(methodsCell.replace(/\(form\)/g, '').split(/[,;]/).map((m) => m.trim()).filter((m) => m !== ''))
+    if (documented.has('GET')) documented.add('HEAD')
+    expect([...allowed].sort()).toEqual([...documented].sort())
   })
 })
