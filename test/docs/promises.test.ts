@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createServer, createUserSource } from '../../src/cli/config.js'
 import { demoConfig } from '../../src/cli/demo-config.js'
+import { defaults } from '../../src/index.js'
 import { documentationFiles } from './snippets.js'
 
 const ISSUER = 'http://127.0.0.1:4000'
@@ -92,5 +93,28 @@ describe('the endpoint table of docs/endpoints.md', () => {
     const documented = new Set(methodsCell.replace(/\(form\)/g, '').split(/[,;]/).map((m) => m.trim()).filter((m) => m !== ''))
     if (documented.has('GET')) documented.add('HEAD')
     expect([...allowed].sort()).toEqual([...documented].sort())
+  })
+})
+
+describe('defaults quoted in the docs', () => {
+  const flat = new Map<string, unknown>()
+  const walk = (obj: Record<string, unknown>, prefix: string): void => {
+    for (const [k, v] of Object.entries(obj)) {
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) walk(v as Record<string, unknown>, `${prefix}${k}.`)
+      else flat.set(`${prefix}${k}`, v)
+    }
+  }
+  walk(defaults as unknown as Record<string, unknown>, '')
+
+  it.each(documentationFiles(root).filter((f) => f !== 'docs/configuration.md'))('%s quotes each option default as the code has it ("`ttl.deviceCode` seconds (600)")', (file) => {
+    const wrong: string[] = []
+    let quoted = 0
+    for (const m of read(file).matchAll(/`([a-zA-Z]+(?:\.[a-zA-Z]+)*)`(?: seconds)? \((\d+)(?: s)?[),]/g)) {
+      if (!flat.has(m[1]!)) continue
+      quoted++
+      if (String(flat.get(m[1]!)) !== m[2]) wrong.push(`${m[0]}: the default is ${String(flat.get(m[1]!))}`)
+    }
+    expect(wrong).toEqual([])
+    return quoted
   })
 })
