@@ -80,9 +80,11 @@ function virtualPath(root: string, s: Snippet): string {
 
 /**
  * Type-checks the snippets in one program and returns every error in a
- * snippet, located in its Markdown file.
+ * snippet, located in its Markdown file. The compiler is synchronous; this
+ * yields to the event loop between files, so that a test runner's worker
+ * keeps answering while it works.
  */
-export function checkSnippets(root: string, snippets: readonly Snippet[]): SnippetError[] {
+export async function checkSnippets(root: string, snippets: readonly Snippet[]): Promise<SnippetError[]> {
   const configPath = join(root, 'tsconfig.json')
   const config = ts.readConfigFile(configPath, ts.sys.readFile)
   if (config.error !== undefined) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, '\n'))
@@ -99,12 +101,21 @@ export function checkSnippets(root: string, snippets: readonly Snippet[]): Snipp
     const own = sources.get(name)
     return own !== undefined ? ts.createSourceFile(name, own.text, version, true) : getSourceFile.call(host, name, version, onError, create)
   }
+  const pause = () => new Promise<void>((resolve) => setImmediate(resolve))
+  await pause()
   const program = ts.createProgram([...sources.keys()], options, host)
+  await pause()
+  // Errors outside the snippets (a bad option, a broken entry point) must not pass unseen either.
+  const diagnostics: ts.Diagnostic[] = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()]
+  for (const name of sources.keys()) {
+    await pause()
+    const file = program.getSourceFile(name)!
+    diagnostics.push(...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file))
+  }
   const errors: SnippetError[] = []
-  for (const d of ts.getPreEmitDiagnostics(program)) {
+  for (const d of diagnostics) {
     const own = d.file === undefined ? undefined : sources.get(d.file.fileName)
     if (own === undefined) {
-      // An error outside the snippets (a bad option, a broken entry point) must not pass unseen either.
       errors.push({ file: d.file === undefined ? '(program)' : relative(root, d.file.fileName), line: 0, message: ts.flattenDiagnosticMessageText(d.messageText, '\n') })
       continue
     }
