@@ -1,23 +1,45 @@
 import type { NextFunction, Request, Response } from 'express'
-import type { GrantkitRequest } from '../src/http/types.js'
+import type { GrantkitRequest, GrantkitResponse } from '../src/http/types.js'
 export { protect } from './protect-express.js'
-import { DEFAULT_MAX_BODY_BYTES, headersOf, readBody, writeResponse, type Handler } from './incoming.js'
+import { nodeRequestOf, urlOf, writeResponse, type Handler } from './incoming.js'
 
-/** Options of `toExpressHandler`. */
+/** Options of `toExpressHandler` and `toGrantkitRequest`. */
 export interface ExpressAdapterOptions {
-  /** Largest body read, in bytes, when no body parser ran before. Default 65536. */
+  /** Largest body accepted, in bytes, read here or by a parser before. Default 65536. */
   maxBodyBytes?: number
 }
 
-/** A body express.urlencoded() (or another parser) already produced, as the core's form. */
-function formOf(body: unknown): URLSearchParams | undefined {
-  if (typeof body !== 'object' || body === null || Buffer.isBuffer(body)) return undefined
-  const form = new URLSearchParams()
-  for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
-    // A repeated parameter arrives as an array: keep every value so the core can refuse it.
-    for (const v of Array.isArray(value) ? value : [value]) form.append(name, typeof v === 'string' ? v : JSON.stringify(v))
-  }
-  return form
+/**
+ * The request in grantkit's shape, for the interaction API
+ * (`server.interactions.details/finish`) or an endpoint called directly. A
+ * form `express.urlencoded()` already parsed is used as it is (repeated
+ * parameters kept); otherwise the body is read here. Either way it is held to
+ * `maxBodyBytes` (pass the server itself to use its limit). The URL is
+ * `req.originalUrl`, the address `req.ip` (the app's 'trust proxy' applies).
+ *
+ * Rejects with a TypeError when the request target and Host header make no URL.
+ *
+ * @example
+ * app.post('/login/:uid', express.urlencoded({ extended: false }), async (req, res) => {
+ *   const request = await toGrantkitRequest(req, server)
+ *   sendGrantkitResponse(res, await server.interactions.finish(request, req.params.uid, { login: { sub } }))
+ * })
+ */
+export function toGrantkitRequest(req: Request, options: ExpressAdapterOptions = {}): Promise<GrantkitRequest> {
+  return nodeRequestOf(req, { maxBodyBytes: options.maxBodyBytes, target: req.originalUrl, remoteAddress: req.ip ?? req.socket.remoteAddress })
+}
+
+/**
+ * Sends a grantkit response (status, headers, body) on an Express response.
+ * Its Set-Cookie values are added to any the app already set (a session
+ * cookie of yours survives); its other headers replace the app's. Does
+ * nothing once headers were sent.
+ *
+ * @example
+ * sendGrantkitResponse(res, await server.interactions.finish(request, uid, { consent: {} }))
+ */
+export function sendGrantkitResponse(res: Response, response: GrantkitResponse): void {
+  writeResponse(res, response)
 }
 
 /**
@@ -31,33 +53,15 @@ function formOf(body: unknown): URLSearchParams | undefined {
  * app.use(toExpressHandler(server))
  */
 export function toExpressHandler(server: Handler & { routes(pathname: string): boolean }, options: ExpressAdapterOptions = {}) {
-  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      const url = new URL(req.originalUrl, `http://${req.headers.host ?? 'localhost'}`)
+      const url = urlOf(req, req.originalUrl)
       // Not one of ours: leave the request, body unread, to the rest of the app.
-      if (!server.routes(url.pathname)) {
+      if (url !== undefined && !server.routes(url.pathname)) {
         next()
         return
       }
-      const request: GrantkitRequest = { method: req.method, url, headers: headersOf(req) }
-      // req.ip follows the app's 'trust proxy' setting, so per-source limits see the real client.
-      const remoteAddress = req.ip ?? req.socket.remoteAddress
-      if (remoteAddress !== undefined) request.remoteAddress = remoteAddress
-      let close = false
-      const parsed = req.is('application/x-www-form-urlencoded') ? formOf(req.body) : undefined
-      if (parsed !== undefined) {
-        // A parser before us read the body: hold it to the limit a body read here has.
-        if (Number(req.headers['content-length'] ?? 0) > limit || parsed.toString().length > limit) request.bodyTooLarge = close = true
-        else request.form = parsed
-      }
-      else if (typeof req.body === 'string') request.body = req.body
-      else if (!req.readableEnded) {
-        const { body, tooLarge } = await readBody(req, limit)
-        if (tooLarge) request.bodyTooLarge = close = true
-        else if (body !== undefined) request.body = body
-      }
-      writeResponse(res, await server.handle(request), close)
+      writeResponse(res, await server.handle(await toGrantkitRequest(req, options)))
     } catch (err) {
       next(err)
     }

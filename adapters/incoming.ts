@@ -9,11 +9,38 @@ export interface Handler {
 /** The default body limit of every adapter, in bytes (64 KiB). */
 export const DEFAULT_MAX_BODY_BYTES = 65_536
 
-/** Headers of a Node.js request as the core takes them: lower-case names, repeated values joined. */
+/**
+ * Marks a Node.js request whose body was left (partly) unread. A global symbol,
+ * so that the mark is seen by every copy of this module (ESM and CJS builds of
+ * different entry points).
+ */
+const BODY_UNREAD = Symbol.for('grantkit.bodyUnread')
+
+type Marked = IncomingMessage & { [BODY_UNREAD]?: true }
+
+/**
+ * Headers of a Node.js request as the core takes them: lower-case names, one
+ * string each. Node.js already applied RFC 9110 §5.3 (a repeated list field
+ * joined with ", ", Cookie with "; ", the first of a singleton field such as
+ * Host or Authorization); only Set-Cookie stays an array, joined here.
+ */
 export function headersOf(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
   return headers
+}
+
+/**
+ * The URL of a Node.js request, from its target and Host header, or undefined
+ * when they make no URL (a Host like "a b"). The core routes on path and
+ * query only; the issuer, not this host, names the server.
+ */
+export function urlOf(req: IncomingMessage, target: string | undefined = req.url): URL | undefined {
+  try {
+    return new URL(target ?? '/', `http://${req.headers.host ?? 'localhost'}`)
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -47,10 +74,90 @@ export function readBody(req: IncomingMessage, limit: number): Promise<{ body?: 
   })
 }
 
-/** Writes a core response to a Node.js response; `close` ends the connection (after an unread body). */
-export function writeResponse(res: ServerResponse, out: GrantkitResponse, close: boolean): void {
+/** A body express.urlencoded() (or another parser) already produced, as the core's form. */
+export function formOf(body: unknown): URLSearchParams | undefined {
+  if (typeof body !== 'object' || body === null || Buffer.isBuffer(body)) return undefined
+  const form = new URLSearchParams()
+  for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+    // A repeated parameter arrives as an array: keep every value so the core can refuse it.
+    for (const v of Array.isArray(value) ? value : [value]) form.append(name, typeof v === 'string' ? v : JSON.stringify(v))
+  }
+  return form
+}
+
+/**
+ * Sets the body of `request`: a form a parser already put on `req.body`
+ * (held to the same limit as a body read here), a string body, or the stream
+ * read up to `limit`. A body over the limit becomes `bodyTooLarge`, and the
+ * request is marked so that the response closes the connection instead of
+ * draining the rest.
+ */
+export async function setBody(request: GrantkitRequest, req: IncomingMessage & { body?: unknown }, limit: number): Promise<void> {
+  const parsed = isForm(req) ? formOf(req.body) : undefined
+  if (parsed !== undefined) {
+    if (Number(req.headers['content-length'] ?? 0) > limit || parsed.toString().length > limit) tooLarge(request, req)
+    else request.form = parsed
+    return
+  }
+  if (typeof req.body === 'string') {
+    if (Buffer.byteLength(req.body) > limit) tooLarge(request, req)
+    else request.body = req.body
+    return
+  }
+  // A parser already took the stream (JSON, a Buffer): nothing left to read.
+  if (req.readableEnded) return
+  const { body, tooLarge: over } = await readBody(req, limit)
+  if (over) tooLarge(request, req)
+  else if (body !== undefined) request.body = body
+}
+
+function isForm(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded'
+}
+
+function tooLarge(request: GrantkitRequest, req: Marked): void {
+  request.bodyTooLarge = true
+  req[BODY_UNREAD] = true
+}
+
+/**
+ * Builds the core's request from a Node.js request: URL, headers, peer address
+ * and body (see `setBody`). Rejects with a TypeError when the target and Host
+ * make no URL.
+ */
+export async function nodeRequestOf(
+  req: IncomingMessage & { body?: unknown },
+  options: { maxBodyBytes?: number | undefined; target?: string | undefined; remoteAddress?: string | undefined },
+): Promise<GrantkitRequest> {
+  const url = urlOf(req, options.target ?? req.url)
+  if (url === undefined) {
+    ;(req as Marked)[BODY_UNREAD] = true
+    throw new TypeError('The request target and Host header make no URL.')
+  }
+  const request: GrantkitRequest = { method: req.method ?? 'GET', url, headers: headersOf(req) }
+  if (options.remoteAddress !== undefined) request.remoteAddress = options.remoteAddress
+  await setBody(request, req, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
+  return request
+}
+
+/**
+ * Writes a core response to a Node.js response. Set-Cookie values are added
+ * to those the app already set (RFC 6265 §3: one field per cookie); any other
+ * header of the core's replaces the app's. After a body left unread (too
+ * large, or no URL), the connection is closed rather than drained. Does
+ * nothing once headers were sent.
+ */
+export function writeResponse(res: ServerResponse, out: GrantkitResponse): void {
   if (res.headersSent) return
-  if (close) res.setHeader('connection', 'close')
-  res.writeHead(out.status, out.headers)
+  if ((res.req as Marked | undefined)?.[BODY_UNREAD] === true) res.setHeader('connection', 'close')
+  for (const [name, value] of Object.entries(out.headers)) {
+    const lower = name.toLowerCase()
+    if (lower === 'set-cookie') {
+      const before = res.getHeader('set-cookie')
+      const earlier = before === undefined ? [] : Array.isArray(before) ? before : [String(before)]
+      res.setHeader('set-cookie', [...earlier, ...(Array.isArray(value) ? value : [value])])
+    } else res.setHeader(lower, value)
+  }
+  res.statusCode = out.status
   res.end(out.body)
 }

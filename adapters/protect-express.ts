@@ -32,7 +32,7 @@ export function protect(protector: ResourceProtector, scopes?: readonly string[]
     try {
       const result = await protector.check(protectedRequestOf(req, protectedUrlOf(req.originalUrl), protector), required)
       if (!result.ok) {
-        writeResponse(res, result.response, false)
+        writeResponse(res, result.response)
         return
       }
       req.grantkit = { token: result.token }

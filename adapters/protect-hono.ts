@@ -3,6 +3,7 @@ import type { GrantkitRequest } from '../src/http/types.js'
 import { checkRequiredScopes, type ResourceProtector } from '../src/resource/protector.js'
 import type { VerifiedToken } from '../src/resource/types.js'
 import { DEFAULT_MAX_BODY_BYTES } from './incoming.js'
+import { headersOfWeb, webResponseOf } from './web.js'
 
 /** Hono variables `protect` sets: `c.get('grantkit')` is the verified token. */
 export interface ProtectEnv {
@@ -43,20 +44,10 @@ export function protect(protector: ResourceProtector, scopes?: readonly string[]
   const required = checkRequiredScopes(scopes, 'scopes')
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   return async (c, next) => {
-    const headers: Record<string, string> = {}
-    c.req.raw.headers.forEach((value, name) => {
-      headers[name] = value
-    })
-    const request: GrantkitRequest = { method: c.req.method, url: new URL(c.req.url), headers }
+    const request: GrantkitRequest = { method: c.req.method, url: new URL(c.req.url), headers: headersOfWeb(c.req.raw.headers) }
     if (protector.readsBody(request)) await readBody(c, request, limit)
     const result = await protector.check(request, required)
-    if (!result.ok) {
-      const out = new Headers()
-      for (const [name, value] of Object.entries(result.response.headers)) {
-        for (const v of Array.isArray(value) ? value : [value]) out.append(name, v)
-      }
-      return new Response(result.response.body ?? null, { status: result.response.status, headers: out })
-    }
+    if (!result.ok) return webResponseOf(result.response)
     c.set('grantkit', result.token)
     await next()
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { GrantkitRequest } from '../src/http/types.js'
 import { checkRequiredScopes, type ResourceProtector } from '../src/resource/protector.js'
 import type { VerifiedToken } from '../src/resource/types.js'
-import { headersOf, writeResponse } from './incoming.js'
+import { formOf, headersOf, writeResponse } from './incoming.js'
 
 /** A request that passed `protect`: the verified token is on `grantkit.token`. */
 export type ProtectedRequest = IncomingMessage & { grantkit: { token: VerifiedToken } }
@@ -25,15 +25,9 @@ export function protectedRequestOf(req: IncomingMessage & { body?: unknown }, ur
   const request: GrantkitRequest = { method: req.method ?? 'GET', url, headers: headersOf(req) }
   if (!protector.readsBody(request)) return request
   const body = req.body
+  const form = formOf(body)
   if (typeof body === 'string') request.body = body
-  else if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body)) {
-    const form = new URLSearchParams()
-    // A repeated parameter arrives as an array: keep every value so the core can refuse it.
-    for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
-      for (const v of Array.isArray(value) ? value : [value]) form.append(name, typeof v === 'string' ? v : JSON.stringify(v))
-    }
-    request.form = form
-  }
+  else if (form !== undefined) request.form = form
   return request
 }
 
@@ -58,7 +52,7 @@ export function protect(protector: ResourceProtector, scopes?: readonly string[]
   return async (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): Promise<VerifiedToken | undefined> => {
     const result = await protector.check(protectedRequestOf(req, protectedUrlOf(req.url), protector), required)
     if (!result.ok) {
-      writeResponse(res, result.response, false)
+      writeResponse(res, result.response)
       return undefined
     }
     ;(req as ProtectedRequest).grantkit = { token: result.token }

@@ -1,9 +1,12 @@
 /**
  * `npm run docs`: regenerates the pages of docs/ that are derived from the
- * code. With `--check` it writes nothing and exits 1 when a page is stale.
+ * code, and the API reference in api-docs/ (TypeDoc, git-ignored). With
+ * `--check` it writes nothing and exits 1 when a page is stale or TypeDoc
+ * warns (a broken link, an unexported type in the API).
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { buildApiDocs } from './docs/api.js'
 import { renderConfigurationPage } from './docs/configuration.js'
 
 const pages: Array<{ file: string; render: (current: string) => string }> = [
@@ -24,4 +27,8 @@ for (const { file, render } of pages) {
     console.log(`wrote ${file}`)
   }
 }
-if (check && stale > 0) process.exit(1)
+
+const api = await buildApiDocs({ emit: !check })
+for (const problem of api.problems) console.error(`api-docs: ${problem}`)
+if (api.problems.length === 0 && !check) console.log(`wrote api-docs/ (${api.modules.join(', ')})`)
+if ((check && stale > 0) || api.problems.length > 0) process.exit(1)

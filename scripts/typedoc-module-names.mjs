@@ -1,0 +1,20 @@
+// TypeDoc plugin: names each module of the API docs after the import that
+// reaches it (`grantkit/node`), not after its path in the repository
+// (`adapters/node`).
+import { relative, resolve } from 'node:path'
+import { Converter, ReflectionKind } from 'typedoc'
+import { ENTRY_POINTS } from './entry-points.mjs'
+
+const root = resolve(import.meta.dirname, '..')
+const byFile = new Map(Object.entries(ENTRY_POINTS).map(([name, file]) => [file, name]))
+
+/** @param {import('typedoc').Application} app */
+export function load(app) {
+  app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
+    for (const module of context.project.getReflectionsByKind(ReflectionKind.Module)) {
+      const file = module.sources?.[0]?.fullFileName
+      const name = file === undefined ? undefined : byFile.get(relative(root, file).replaceAll('\\', '/'))
+      if (name !== undefined) module.name = name
+    }
+  })
+}
