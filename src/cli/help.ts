@@ -29,7 +29,8 @@ Commands:
   serve       Serve a config file (or the demo configuration) over HTTP.
   migrate     Bring a PostgreSQL schema or Redis key layout up to date.
   cleanup     Delete expired PostgreSQL rows once (for cron).
-  keys seal   Seal signing keys stored in clear; re-seal with a new key-encryption key.
+  keys seal   Seal signing keys stored in clear, or re-seal them with a new
+              key-encryption key.
 
 Options:
   -h, --help          Show this help, or a command's with "grantkit COMMAND --help".
