@@ -33,7 +33,8 @@ Commands:
               key-encryption key.
 
 Options:
-  -h, --help          Show this help, or a command's with "grantkit COMMAND --help".
+  -h, --help          Show this help; "grantkit COMMAND --help" shows a
+                      command's own.
   -v, --version       Print the version of grantkit.
 
 Every setting of a flag can come from the environment instead (GRANTKIT_PORT for
