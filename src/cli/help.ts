@@ -58,7 +58,8 @@ Options:
   --host HOST         Address to listen on. Default ${DEFAULT_HOST}.
   --port PORT         Port to listen on; 0 picks a free port. Default ${DEFAULT_PORT}.
   --adapter NAME      HTTP adapter: node (default), express or hono (these
-                      need the express, or hono and @hono/node-server, packages).
+                      need the express, or hono and @hono/node-server,
+                      packages).
   --storage URL       memory (default), postgres://... (tables created or
                       upgraded at start) or redis://...; processes sharing
                       one database act as one server and share the signing
