@@ -2,15 +2,15 @@ import { DEFAULT_HOST, DEFAULT_PORT, type HelpTopic } from './args.js'
 
 const KEK_HOWTO = `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`
 
-const KEY_ENCRYPTION = `  GRANTKIT_KEY_ENCRYPTION_KEY       32 random bytes in base64url that seal the
-                                    private signing keys kept in the database
-                                    (AES-256-GCM); the same value in every process.
-                                    Make one with:
-                                    ${KEK_HOWTO}
-  GRANTKIT_KEY_ENCRYPTION_KEY_FILE  Instead: a file holding that value.
+const KEY_ENCRYPTION = `  GRANTKIT_KEY_ENCRYPTION_KEY
+      32 random bytes in base64url that seal the private signing keys kept in
+      the database (AES-256-GCM); the same value in every process. Make one:
+  ${KEK_HOWTO}
+  GRANTKIT_KEY_ENCRYPTION_KEY_FILE
+      Instead: a file holding that value.
   GRANTKIT_PREVIOUS_KEY_ENCRYPTION_KEYS
-                                    Comma-separated older values: they still open the
-                                    keys they sealed (rotation of the key-encryption key).`
+      Comma-separated older values: they still open the keys they sealed
+      (rotation of the key-encryption key).`
 
 const STORAGE_FLAG = `  --storage URL       postgres://... or redis://... (also GRANTKIT_STORAGE).
                       The URL is never printed: it may hold a password.`
