@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # grantkit serve in a container: docker build -t grantkit . && docker compose up
 # (see compose.yaml). test/container/dockerfile.test.ts replays the runtime
 # stage's install and start commands, so keep every RUN of that stage relative
@@ -8,7 +9,7 @@ FROM node:20-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: "prepare" builds with tsup, and the sources are not here yet.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build && npm pack --ignore-scripts && mv grantkit-*.tgz grantkit.tgz
 
@@ -21,12 +22,13 @@ COPY --from=build /src/grantkit.tgz /src/package-lock.json ./
 # needs them for postgres:// and redis:// storage: they become dependencies of
 # this image, at the versions package-lock.json pins (npm keeps a locked
 # version that satisfies the range). --ignore-scripts: the package is built.
-RUN tar -xzf grantkit.tgz --strip-components=1 --no-same-owner && rm grantkit.tgz \
+# The npm cache is a build cache mount, so it never lands in the image.
+RUN --mount=type=cache,target=/root/.npm \
+    tar -xzf grantkit.tgz --strip-components=1 --no-same-owner && rm grantkit.tgz \
  && node -e 'const fs = require("fs"); const p = JSON.parse(fs.readFileSync("package.json", "utf8")); \
       for (const name of ["pg", "ioredis"]) p.dependencies[name] = p.peerDependencies[name]; \
       delete p.devDependencies; fs.writeFileSync("package.json", JSON.stringify(p, null, 2));' \
- && npm install --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+ && npm install --omit=dev --ignore-scripts --no-audit --no-fund
 # Configuration comes from the environment (grantkit help serve): listen on
 # every interface inside the container. No GRANTKIT_PORT here, so that a
 # platform's PORT is honoured (the default is 4000), and no GRANTKIT_ISSUER,

@@ -85,6 +85,9 @@ function replayRuntimeStage(stage: Stage, buildDir: string, buildWorkdir: string
       case 'RUN': {
         // Absolute paths would name this machine's folders, not the container's.
         expect(instruction.text, `${at}: keep RUN relative to WORKDIR`).not.toMatch(/(^|\s)\/(?!dev\/null)/)
+        // SECURITY (of the machine running the tests): the replay shares this user's npm cache, so it must
+        // never empty it; keep the cache out of the image with RUN --mount=type=cache instead.
+        expect(instruction.text, `${at}: use a cache mount, not "npm cache clean"`).not.toMatch(/npm cache (clean|rm|clear)/)
         const result = spawnSync('sh', ['-c', instruction.text], { cwd: inRoot(rootfs, workdir, '.'), env, encoding: 'utf8', timeout: RUN_TIMEOUT_MS })
         expect(result.status, `${at}: ${instruction.text}\n${result.stdout}\n${result.stderr}${result.error === undefined ? '' : `\n${result.error.message}`}`).toBe(0)
         break
