@@ -165,7 +165,7 @@ describe('issuer precedence: --issuer, then GRANTKIT_ISSUER, then the config fil
     const cli = startCli(['serve'], dir, { GRANTKIT_CONFIG: 'grantkit.json', GRANTKIT_PORT: '0', GRANTKIT_HOST: '127.0.0.1', GRANTKIT_ISSUER: 'http://localhost:5555' })
     const url = await cli.listening()
     expect(cli.stdout).toContain('grantkit: grantkit.json: 1 client(s), issuer http://localhost:5555')
-    // Flags win over the environment: --port 0 above came from GRANTKIT_PORT, so PORT 0 gave a free port.
+    // GRANTKIT_PORT=0 picked a free port, on the GRANTKIT_HOST address.
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     const discovery = (await (await fetch(`${url}/.well-known/openid-configuration`)).json()) as { issuer: string }
     expect(discovery.issuer).toBe('http://localhost:5555')
