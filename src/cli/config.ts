@@ -16,6 +16,8 @@ import {
 } from '../index.js'
 import { unknownName } from '../config/did-you-mean.js'
 import { optionSchema, type OptionEntry, type OptionName, type OptionSchema } from '../config/schema.js'
+import type { ServeArgs } from './args.js'
+import { demoConfig } from './demo-config.js'
 import { CliError } from './errors.js'
 
 /** Library options that a config file may set, under the same names: every JSON-configurable entry of the option schema. */
@@ -32,6 +34,8 @@ export type ServeConfig = Omit<Pick<AuthorizationServerOptions, FileOptionName>,
   source: string
   /** Absent: the issuer is `http://HOST:PORT` of the listening socket. */
   issuer?: string
+  /** Set when `issuer` came from the command line or the environment (`--issuer`, `GRANTKIT_ISSUER`) rather than the file: messages name it. */
+  issuerFrom?: string
   /** RFC 7591 client metadata, validated by the core. */
   clients: ClientMetadata[]
   /** People who sign in, validated (and their passwords hashed) by the core's `StaticUserSource`. */
@@ -228,7 +232,7 @@ export function createUserSource(config: ServeConfig): UserSource | undefined {
  * const options = toServerOptions(config, 'http://127.0.0.1:4000', { storage: createMemoryStorage() })
  */
 export function toServerOptions(config: ServeConfig, issuer: string, parts: ServerParts = {}): AuthorizationServerOptions {
-  const { source: _source, devicePollInterval, keys, users: fileUsers, ...options } = config
+  const { source: _source, issuerFrom: _issuerFrom, devicePollInterval, keys, users: fileUsers, ...options } = config
   const users = parts.users ?? fileUsers
   return {
     // Every library option of the file goes through as it is.
@@ -254,7 +258,31 @@ export function toServerOptions(config: ServeConfig, issuer: string, parts: Serv
  * const server = createServer(config, 'http://127.0.0.1:4000', { users: createUserSource(config) })
  */
 export function createServer(config: ServeConfig, issuer: string, parts: ServerParts = {}): AuthorizationServer {
-  return withSource(config.source, () => createAuthorizationServer(toServerOptions(config, issuer, parts)))
+  try {
+    return withSource(config.source, () => createAuthorizationServer(toServerOptions(config, issuer, parts)))
+  } catch (error) {
+    // The file is not at fault for an issuer it did not give: name where it came from.
+    const prefix = `${config.source}: issuer: `
+    if (config.issuerFrom !== undefined && error instanceof CliError && error.message.startsWith(prefix)) {
+      throw new CliError(`${config.issuerFrom}: ${error.message.slice(prefix.length)}`)
+    }
+    throw error
+  }
+}
+
+/**
+ * The configuration `grantkit serve` runs: the config file (or the demo
+ * configuration), with the issuer of `--issuer` or `GRANTKIT_ISSUER` over the
+ * file's (flags and the environment win over the file).
+ *
+ * @throws CliError naming the file, as `loadConfigFile`
+ * @example
+ * const config = loadServeConfig({ config: 'grantkit.json', issuer: 'https://auth.example.com', sources: { issuer: 'GRANTKIT_ISSUER' } })
+ */
+export function loadServeConfig(args: Pick<ServeArgs, 'config' | 'issuer' | 'sources'>): ServeConfig {
+  const config = args.config === undefined ? demoConfig : loadConfigFile(args.config)
+  if (args.issuer === undefined) return config
+  return { ...config, issuer: args.issuer, issuerFrom: args.sources?.issuer ?? '--issuer' }
 }
 
 function withSource<T>(source: string, fn: () => T): T {

@@ -1,31 +1,9 @@
 import pino from 'pino'
 import type { Logger } from '../index.js'
-import { CliError, EXIT_USAGE } from './errors.js'
+import type { LogLevel } from './args.js'
 
-/** Levels `--log-level` and `GRANTKIT_LOG_LEVEL` accept; `silent` writes nothing. */
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
-
-/** A level of `grantkit serve`'s log. */
-export type CliLogLevel = (typeof LOG_LEVELS)[number]
-
-/** The level when neither the flag nor the environment names one. */
-export const DEFAULT_LOG_LEVEL: CliLogLevel = 'info'
-
-/**
- * The log level: `--log-level`, else `GRANTKIT_LOG_LEVEL`, else info. Case is
- * ignored.
- *
- * @throws CliError (exit 2) for a level that is not one of `LOG_LEVELS`, naming where it came from
- * @example
- * logLevel(undefined, { GRANTKIT_LOG_LEVEL: 'warn' }) // 'warn'
- */
-export function logLevel(flag: string | undefined, env: NodeJS.ProcessEnv): CliLogLevel {
-  const [value, source] = flag !== undefined ? [flag, '--log-level'] : [env.GRANTKIT_LOG_LEVEL, 'GRANTKIT_LOG_LEVEL']
-  if (value === undefined || value === '') return DEFAULT_LOG_LEVEL
-  const level = value.toLowerCase()
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new CliError(`${source}: "${value.slice(0, 40)}" is not one of ${LOG_LEVELS.join(', ')}`, EXIT_USAGE)
-  return level as CliLogLevel
-}
+/** The level when neither `--log-level` nor `GRANTKIT_LOG_LEVEL` names one (args.ts parses both). */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info'
 
 /** Where the lines go: one whole line per call. */
 export type LineSink = (line: string) => void
@@ -39,7 +17,7 @@ export type LineSink = (line: string) => void
  * @example
  * const logger = createCliLogger('info', (line) => process.stdout.write(line), process.stdout.isTTY === true)
  */
-export function createCliLogger(level: CliLogLevel, sink: LineSink, readable = false): Logger {
+export function createCliLogger(level: LogLevel, sink: LineSink, readable = false): Logger {
   return pino(
     {
       level,

@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net'
 import { defaults, type AuthorizationServer, type Logger } from '../index.js'
 import { checkAdapterPackages, listenerFor } from './adapters.js'
 import type { ServeArgs } from './args.js'
-import { createServer, createUserSource, loadConfigFile, type ServeConfig, type ServerParts } from './config.js'
-import { demoConfig, describeDemo, readDemoMetadata } from './demo-config.js'
+import { createServer, createUserSource, loadServeConfig, type ServeConfig, type ServerParts } from './config.js'
+import { describeDemo, readDemoMetadata } from './demo-config.js'
 import { CliError } from './errors.js'
 import { healthEndpoints } from './health.js'
 import { cookieSecretsFromEnv } from './keys.js'
-import { createCliLogger, logLevel } from './log.js'
+import { createCliLogger, DEFAULT_LOG_LEVEL } from './log.js'
 import { openStorage } from './storage.js'
 import { closingTelemetry, startTelemetry } from './telemetry.js'
 
@@ -48,8 +48,13 @@ export interface RunningServer {
   close(): Promise<boolean>
 }
 
-/** `HOST` as it appears in a URL: IPv6 literals in brackets. */
-function urlHost(host: string): string {
+/**
+ * `HOST` as it appears in a URL: IPv6 literals in brackets.
+ *
+ * @example
+ * urlHost('::1') // '[::1]'
+ */
+export function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }
 
@@ -75,8 +80,12 @@ function listen(http: Server, host: string, port: number): Promise<number> {
 /**
  * Checks the config as the core will use it, before anything listens. Without
  * an `issuer` in the config, the one derived from `--host` is checked too.
+ *
+ * @throws CliError naming the file and field, or the host whose issuer is refused
+ * @example
+ * validate(loadServeConfig(args), args, { users: createUserSource(config) })
  */
-function validate(config: ServeConfig, args: ServeArgs, parts: ServerParts): AuthorizationServer {
+export function validate(config: ServeConfig, args: ServeArgs, parts: ServerParts): AuthorizationServer {
   const derived = `http://${urlHost(args.host)}:${args.port}`
   try {
     return createServer(config, derived, parts)
@@ -85,7 +94,7 @@ function validate(config: ServeConfig, args: ServeArgs, parts: ServerParts): Aut
     if (config.issuer === undefined && error instanceof CliError && error.message.startsWith(prefix)) {
       throw new CliError(
         `--host ${args.host}: the issuer would be ${derived}, which is refused (${error.message.slice(prefix.length)}); ` +
-          'set "issuer" in a config file to the URL clients use',
+          'set --issuer (or GRANTKIT_ISSUER, or "issuer" in a config file) to the URL clients use',
       )
     }
     throw error
@@ -107,7 +116,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   const out = options.out ?? processOutput
   const log = requestLogger(args, options, out)
   await checkAdapterPackages(args.adapter)
-  const config = args.config === undefined ? demoConfig : loadConfigFile(args.config)
+  const config = loadServeConfig(args)
   // StaticUserSource hashes every password with scrypt: built once, for the
   // check before listening and for the server that listens.
   const users = createUserSource(config)
@@ -225,7 +234,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
 
 /** The library's logger for `--log-level`, writing nothing until `open()`; undefined for `silent`. */
 function requestLogger(args: ServeArgs, options: ServeOptions, out: Output): { logger: Logger; open(): void } | undefined {
-  const level = logLevel(args.logLevel, process.env)
+  const level = args.logLevel ?? DEFAULT_LOG_LEVEL
   if (level === 'silent') return undefined
   const readable = options.out === undefined && process.stdout.isTTY === true
   const pino = createCliLogger(level, (line) => out.stdout(line), readable)

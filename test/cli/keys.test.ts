@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { parseArgs, USAGE } from '../../src/cli/args.js'
+import { parseArgs } from '../../src/cli/args.js'
+import { helpText } from '../../src/cli/help.js'
 import { CliError } from '../../src/cli/errors.js'
 import { keyEncryptionFromEnv, sealStorage } from '../../src/cli/keys.js'
 import { createSharedKeyStore, exportPrivateJwk, generateSigningKey, parseKeyEncryptionKey } from '../../src/index.js'
@@ -39,8 +40,8 @@ describe('grantkit keys seal: command line', () => {
     expect(() => parseArgs(['keys', 'rotate'])).toThrow(/unknown command "keys rotate"/)
     expect(() => parseArgs(['keys', 'seal'])).toThrow(/--storage is required/)
     expect(() => parseArgs(['keys', 'seal', '--storage', 'redis://r', '--port', '1'])).toThrow(/unknown option "--port"/)
-    expect(USAGE).toContain('grantkit keys seal --storage URL')
-    expect(USAGE).toContain('GRANTKIT_KEY_ENCRYPTION_KEY')
+    expect(helpText()).toContain('grantkit keys seal --storage URL')
+    expect(helpText('keys')).toContain('GRANTKIT_KEY_ENCRYPTION_KEY')
   })
 
   it('takes exactly 32 bytes of base64url from the environment or a file, and names the variable otherwise', () => {

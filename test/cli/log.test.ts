@@ -1,19 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createCliLogger, logLevel, readableLine } from '../../src/cli/log.js'
-
-describe('grantkit serve log level', () => {
-  it('takes --log-level over GRANTKIT_LOG_LEVEL over info, in any case', () => {
-    expect(logLevel(undefined, {})).toBe('info')
-    expect(logLevel(undefined, { GRANTKIT_LOG_LEVEL: 'WARN' })).toBe('warn')
-    expect(logLevel('debug', { GRANTKIT_LOG_LEVEL: 'warn' })).toBe('debug')
-    expect(logLevel('silent', {})).toBe('silent')
-  })
-
-  it('refuses an unknown level with exit code 2, naming where it came from', () => {
-    expect(() => logLevel('loud', {})).toThrow(expect.objectContaining({ message: '--log-level: "loud" is not one of debug, info, warn, error, silent', exitCode: 2 }))
-    expect(() => logLevel(undefined, { GRANTKIT_LOG_LEVEL: 'verbose' })).toThrow(/^GRANTKIT_LOG_LEVEL: "verbose"/)
-  })
-})
+import { createCliLogger, readableLine } from '../../src/cli/log.js'
 
 describe('grantkit serve logger', () => {
   it('writes one JSON object per line, level as a word, at and above its level', () => {
