@@ -581,7 +581,9 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     migrate: () => migrate(pool, { tablePrefix: prefix }),
     async probe() {
       const version = await schemaVersion(pool, { tablePrefix: prefix })
-      if (version > SCHEMA_VERSION) throw new SchemaVersionError(prefix, version)
+      // A newer schema is ready: migrations only add, so the processes of the
+      // previous version keep serving during a rolling upgrade (migrate() of
+      // this version still refuses to touch it).
       if (version < SCHEMA_VERSION) {
         throw new StorageNotMigratedError(`postgres: the tables prefixed "${prefix}" are at schema version ${version}, this grantkit needs ${SCHEMA_VERSION}; ${HOW_TO_MIGRATE}`)
       }
