@@ -198,9 +198,9 @@ if (!(await reachable(REDIS_URL))) {
     return { storage: createRedisStorage({ client: shared, prefix: p, now: clock.now }), now: clock.now, advance: clock.advance, prefix: p }
   }
 
-  runStorageConformance('redis', () => harness(), { features: ['deviceFlow', 'sharedKeys'] })
+  runStorageConformance('redis', () => harness(), { features: ['deviceFlow', 'sharedKeys', 'storedClients'] })
   // TTLs are counted from the storage's clock, so a clock behind Redis's keeps records too.
-  runStorageConformance('redis, with a clock years behind the server', () => harness(1_000_000_000), { features: ['deviceFlow', 'sharedKeys'] })
+  runStorageConformance('redis, with a clock years behind the server', () => harness(1_000_000_000), { features: ['deviceFlow', 'sharedKeys', 'storedClients'] })
 
   describe('redis storage', () => {
     it('puts every key under the prefix and gives every artefact a TTL from its expiry', async () => {
