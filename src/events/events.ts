@@ -21,6 +21,14 @@ export type GrantkitEvent =
   | { type: 'device.code.throttled'; remoteAddress: string | undefined }
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
   | { type: 'server.error'; endpoint: string; error: unknown }
+  /** A stored client changed through this process (`server.clients`). Never carries the secret. */
+  | { type: 'client.changed'; clientId: string; change: 'created' | 'updated' | 'deleted' | 'secret.rotated' | 'keys.replaced' }
+  /**
+   * A stored client is ignored: the configuration names its id (`shadowed`),
+   * or it no longer passes the server's rules (`invalid`, e.g. after the
+   * configuration changed). `detail` says which rule.
+   */
+  | { type: 'client.ignored'; clientId: string; reason: 'shadowed' | 'invalid'; detail: string }
   | { type: 'storage.unavailable'; endpoint: string; error: unknown }
 
 /**
