@@ -1,3 +1,4 @@
+import type { ClientManager } from './clients/manager.js'
 import type { ClientRegistry } from './clients/registry.js'
 import type { EventHub } from './events/events.js'
 import type { Logger } from './observability/logger.js'
@@ -80,6 +81,8 @@ export interface ServerContext {
   /** HMAC secrets of signed cookies: the first signs, all verify. */
   readonly cookieSecrets: readonly string[]
   readonly clients: ClientRegistry
+  /** Stored clients: create, update, rotate secrets (`server.clients`). */
+  readonly clientManager: ClientManager
   readonly storage: Storage
   readonly keys: KeyStore
   readonly grants: ReadonlyMap<string, GrantHandler>

@@ -38,6 +38,16 @@ export type { ErrorSummary } from './observability/error-summary.js'
 
 export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
 export { prepareClient, hashClientSecret, type Client, type ClientMetadata, type ClientAuthMethod } from './clients/metadata.js'
+export {
+  ClientManagementError,
+  SECRET_ROTATION_OVERLAP,
+  type ClientManager,
+  type ClientManagementErrorCode,
+  type ClientRegistration,
+  type ClientWithSecret,
+  type ManagedClient,
+  type RotateSecretOptions,
+} from './clients/manager.js'
 
 export { defaultGrants, authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer, saml2Bearer } from './grants/index.js'
 export { SAML2_BEARER_GRANT } from './grants/saml2-bearer.js'

@@ -1,3 +1,5 @@
+import type { ClientManager } from './clients/manager.js'
+import { setupClients } from './clients/setup.js'
 import type { AuthorizationServerOptions } from './config/options.js'
 import { resolveOptions } from './config/resolve.js'
 import type { EndpointUrls, ServerContext } from './context.js'
@@ -48,6 +50,12 @@ export interface AuthorizationServer {
     details(req: GrantkitRequest, uid: string): Promise<InteractionDetails | null>
     finish(req: GrantkitRequest, uid: string, result: InteractionResult): Promise<GrantkitResponse>
   }
+  /**
+   * Clients kept in the storage beside the configured ones: create, list,
+   * update, delete, rotate a secret. Needs a storage with a `clients` store
+   * (the memory, PostgreSQL and Redis storages have one).
+   */
+  readonly clients: ClientManager
   /** Listens to events (token issued, authentication failed, …). Returns an unsubscribe function. */
   on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void
   /** The issuer identifier (RFC 8414 §2). */
@@ -100,6 +108,24 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
   const customUrl = o.interaction.url
   // Undefined without a tracer or meter provider: then nothing is wrapped and requests take the plain path.
   const telemetry = createTelemetry(o.telemetry)
+  const events = new EventHub(o.deps.now)
+  const clients = setupClients(
+    {
+      clients: o.clients,
+      storage: o.storage,
+      clientCacheTtl: o.clientCacheTtl,
+      grants: o.grants,
+      scopes: o.scopes,
+      keys: o.keys,
+      users: o.users,
+      interactionUrl: customUrl,
+      allowHttpRedirectUris: o.allowHttpRedirectUris,
+      now: o.deps.now,
+      randomId: o.deps.randomId,
+      randomToken: o.deps.randomToken,
+    },
+    events,
+  )
   const ctx: ServerContext = {
     issuer,
     endpoints,
@@ -118,7 +144,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     deviceFlow: o.deviceFlow,
     passwordGrant: o.passwordGrant,
     cookieSecrets: o.cookieSecrets,
-    clients: o.clients,
+    clients: clients.registry,
+    clientManager: clients.manager,
     storage: telemetry === undefined ? o.storage : instrumentStorage(telemetry, o.storage),
     keys: o.keys,
     grants: o.grants,
@@ -130,7 +157,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     scopes: o.scopes,
     maxBodyBytes: o.maxBodyBytes,
     metadataMaxAge: o.metadataMaxAge,
-    events: new EventHub(o.deps.now),
+    events,
     logger: o.logger,
     now: o.deps.now,
     randomId: o.deps.randomId,
@@ -183,6 +210,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       details: (req, uid) => interactionDetails(ctx, req, uid),
       finish: (req, uid, result) => finishInteraction(ctx, req, uid, result),
     },
+    clients: ctx.clientManager,
     on: (type, listener) => ctx.events.on(type, listener),
   }
   contexts.set(server, ctx)

@@ -62,11 +62,39 @@ function lookup(ctx: ServerContext, clientId: string): Client | undefined | Prom
 
 function secretMatches(client: Client | undefined, secret: string, now: number): boolean {
   const presented = hashClientSecret(secret)
-  const expected = client?.secretHash ?? DUMMY_HASH
-  const equal = timingSafeEqual(presented, expected)
+  // SECURITY: every candidate is compared, in constant time and with no early
+  // exit, so the time taken tells neither whether the client has a previous
+  // secret in its rotation overlap nor which secret matched.
+  const current = timingSafeEqual(presented, client?.secretHash ?? DUMMY_HASH)
+  const previous = timingSafeEqual(presented, client?.previousSecret?.hash ?? DUMMY_HASH)
   if (client === undefined || client.secretHash === undefined) return false
-  if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= now) return false
-  return equal
+  // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing.
+  const currentLive = client.secretExpiresAt === 0 || client.secretExpiresAt > now
+  const previousLive = client.previousSecret !== undefined && client.previousSecret.validUntil > now
+  return (current && currentLive) || (previous && previousLive)
+}
+
+/**
+ * After a failure, a registry that caches (stored clients) is asked once for
+ * a fresher copy: the secret may have been rotated, or the keys replaced,
+ * through another process since this one cached the client. The registry
+ * limits how often it reads again, so wrong guesses cannot flood the store.
+ */
+async function fresher(ctx: ServerContext, clientId: string, had: Client | undefined): Promise<Client | undefined> {
+  const reloaded = ctx.clients.reload?.(clientId)
+  if (reloaded === undefined) return undefined
+  const client = await reloaded
+  return client === had ? undefined : client
+}
+
+/** Looks the client up and checks its secret, asking once for a fresher copy when that fails. */
+async function clientWithSecret(ctx: ServerContext, clientId: string, secret: string): Promise<{ client: Client | undefined; ok: boolean }> {
+  const found = lookup(ctx, clientId)
+  const client = found instanceof Promise ? await found : found
+  if (secretMatches(client, secret, ctx.now())) return { client, ok: true }
+  const again = ctx.clients.reload === undefined ? undefined : await fresher(ctx, clientId, client)
+  if (again === undefined) return { client, ok: false }
+  return { client: again, ok: secretMatches(again, secret, ctx.now()) }
 }
 
 /**
@@ -129,9 +157,7 @@ async function identifyClient(
     if (paramId !== undefined && paramId !== creds.id) {
       throw authFailure(ctx, req, creds.id, 'client_secret_basic', 'client_id parameter differs from the Basic username')
     }
-    const found = lookup(ctx, creds.id)
-    const client = found instanceof Promise ? await found : found
-    const ok = secretMatches(client, creds.secret, ctx.now())
+    const { client, ok } = await clientWithSecret(ctx, creds.id, creds.secret)
     if (client === undefined || !ok) throw authFailure(ctx, req, creds.id, 'client_secret_basic', client === undefined ? 'unknown client' : 'wrong or expired secret')
     if (client.authMethod !== 'client_secret_basic') {
       throw authFailure(ctx, req, client.id, 'client_secret_basic', `client is registered for ${client.authMethod}`)
@@ -141,9 +167,7 @@ async function identifyClient(
 
   if (postSecret !== undefined) {
     if (paramId === undefined) throw authFailure(ctx, req, undefined, 'client_secret_post', 'client_secret without client_id')
-    const found = lookup(ctx, paramId)
-  const client = found instanceof Promise ? await found : found
-    const ok = secretMatches(client, postSecret, ctx.now())
+    const { client, ok } = await clientWithSecret(ctx, paramId, postSecret)
     if (client === undefined || !ok) throw authFailure(ctx, req, paramId, 'client_secret_post', client === undefined ? 'unknown client' : 'wrong or expired secret')
     if (client.authMethod !== 'client_secret_post') {
       throw authFailure(ctx, req, client.id, 'client_secret_post', `client is registered for ${client.authMethod}`)
@@ -160,7 +184,7 @@ async function identifyClient(
 
   if (paramId === undefined) throw authFailure(ctx, req, undefined, undefined, 'no client authentication')
   const found = lookup(ctx, paramId)
-  const client = found instanceof Promise ? await found : found
+  const client = (found instanceof Promise ? await found : found) ?? (await fresher(ctx, paramId, undefined))
   if (client === undefined) throw authFailure(ctx, req, paramId, 'none', 'unknown client')
   if (!client.isPublic) throw authFailure(ctx, req, paramId, 'none', `confidential client sent no credentials (registered for ${client.authMethod})`)
   return { client, method: 'none' }
@@ -180,9 +204,21 @@ async function verifyClientAssertion(
   if (claimedId === undefined || claimedId === '') throw authFailure(ctx, req, paramId, 'client_assertion', 'assertion has no sub')
   if (paramId !== undefined && paramId !== claimedId) throw authFailure(ctx, req, paramId, 'client_assertion', 'client_id differs from the assertion sub')
   const found = lookup(ctx, claimedId)
-  const client = found instanceof Promise ? await found : found
+  const client = (found instanceof Promise ? await found : found) ?? (await fresher(ctx, claimedId, undefined))
   if (client === undefined) throw authFailure(ctx, req, claimedId, 'client_assertion', 'unknown client')
+  let failure = await verifyAssertionOf(ctx, client, assertion, endpointUrl)
+  if (failure === undefined) return { client, method: client.authMethod }
+  // The keys may have been replaced through another process since this one cached the client.
+  const again = await fresher(ctx, client.id, client)
+  if (again !== undefined) {
+    failure = await verifyAssertionOf(ctx, again, assertion, endpointUrl)
+    if (failure === undefined) return { client: again, method: again.authMethod }
+  }
+  throw authFailure(ctx, req, client.id, failure.method, failure.detail)
+}
 
+/** Verifies a client's assertion: undefined when it holds, else why not (reported once, by the caller). */
+async function verifyAssertionOf(ctx: ServerContext, client: Client, assertion: string, endpointUrl: string): Promise<{ method: string; detail: string } | undefined> {
   const method = client.authMethod
   // The algorithms come from the registration, never from the token's header:
   // an HMAC over a public key cannot pass for private_key_jwt.
@@ -193,13 +229,13 @@ async function verifyClientAssertion(
     keys = client.keys
   } else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
     // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing, whatever the method.
-    if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) throw authFailure(ctx, req, client.id, method, 'client secret expired')
+    if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) return { method, detail: 'client secret expired' }
     // RFC 7518 §3.2: only the algorithms whose hash the secret is at least as long as.
     const secretBytes = client.hmacSecret.byteLength
     algorithms = HMAC_ALGORITHMS.filter((a) => secretBytes >= HMAC_MIN_KEY_BYTES[a])
     keys = client.hmacSecret
   }
-  else throw authFailure(ctx, req, client.id, 'client_assertion', `client is registered for ${method}`)
+  else return { method: 'client_assertion', detail: `client is registered for ${method}` }
   const pinned = client.metadata.token_endpoint_auth_signing_alg
   if (typeof pinned === 'string') algorithms = algorithms.filter((a) => a === pinned)
 
@@ -218,8 +254,8 @@ async function verifyClientAssertion(
       replay: ctx.storage.replay,
     })
   } catch (cause) {
-    if (cause instanceof JwtAssertionError) throw authFailure(ctx, req, client.id, method, `client_assertion ${cause.detail}`)
+    if (cause instanceof JwtAssertionError) return { method, detail: `client_assertion ${cause.detail}` }
     throw cause
   }
-  return { client, method }
+  return undefined
 }

@@ -86,6 +86,12 @@ export interface Client {
   /** SHA-256 of the client secret, for constant-time comparison. */
   readonly secretHash: Buffer | undefined
   readonly secretExpiresAt: number
+  /**
+   * A stored client's secret replaced by the last rotation: it keeps
+   * authenticating until `validUntil` (seconds since the epoch), so that the
+   * client can switch to the new secret without an outage.
+   */
+  readonly previousSecret?: { readonly hash: Buffer; readonly validUntil: number }
   /** Raw secret bytes: only for client_secret_jwt, which needs the HMAC key. */
   readonly hmacSecret: Uint8Array | undefined
   /** The client's key set, imported once. */

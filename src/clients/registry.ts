@@ -8,6 +8,20 @@ export interface ClientRegistry {
   find(clientId: string): Client | undefined | Promise<Client | undefined>
   /** Every client, when the registry can list them (used to validate configuration). */
   list?(): Iterable<Client>
+  /**
+   * A fresher copy of a client than `find` gave, when the registry caches and
+   * the cached copy may be stale; undefined when it has none fresher. Client
+   * authentication asks once after a failure, so that a secret rotated or a
+   * key replaced through another process works here at once.
+   */
+  reload?(clientId: string): Promise<Client | undefined> | undefined
+  /**
+   * Whether some client allows `origin` (CORS preflights, which name no
+   * client). Without it, a registry that can `list` is asked once at start,
+   * and one that cannot allows every origin there and leaves the decision to
+   * the request's own client.
+   */
+  allowsOrigin?(origin: string): boolean
 }
 
 /**

@@ -30,6 +30,13 @@ export interface AuthorizationServerOptions {
   issuer: string
   /** Clients: RFC 7591 metadata, or a registry of your own. */
   clients: readonly ClientMetadata[] | ClientRegistry
+  /**
+   * Seconds each process trusts what it read of a stored client (and that an
+   * id is not stored): a change made through another process sharing the
+   * storage is in force here within this bound. 0 reads the store at every
+   * lookup. Default 30.
+   */
+  clientCacheTtl?: number
   /** Storage for every artefact. Default: in memory (`createMemoryStorage`). */
   storage?: Storage
   /** Signing keys: a key store of your own, or private JWKs (the last signs). Default: one generated key. */

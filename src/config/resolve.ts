@@ -1,6 +1,6 @@
 import type { AuthorizationServerOptions } from './options.js'
 import { checkGrantPrerequisites } from '../grants/prerequisites.js'
-import { canSignIdTokens } from '../tokens/id-token.js'
+import { checkClientMetadataForServer } from '../clients/server-rules.js'
 import { refuseUnknownNames } from './did-you-mean.js'
 import { checkPath, optionSchema, resolveEntry, type CheckContext, type OptionEntry, type ResolvedSchema } from './schema.js'
 
@@ -50,25 +50,7 @@ function checkAcrossOptions(resolved: ResolvedSchema): void {
   const { clients, grants, scopes, users, keys } = resolved
   if (clients.list !== undefined) {
     let i = 0
-    for (const client of clients.list()) {
-      // OIDC Registration §2: the server must be able to sign with the algorithm the client registered.
-      if (!canSignIdTokens(keys, client, resolved.deps.now())) {
-        const source = client.metadata.id_token_signed_response_alg === undefined ? ' (the default, OIDC Core §3.1.3.7)' : ''
-        throw new TypeError(`clients[${i}].id_token_signed_response_alg: the server has no ${client.idTokenAlg} signing key${source}; add one to keys`)
-      }
-      for (const g of client.grantTypes) {
-        // implicit is a response type at the authorization endpoint, not a token-endpoint grant.
-        if (!grants.has(g) && g !== 'implicit') {
-          throw new TypeError(`clients[${i}].grant_types: "${g}" is not a grant this server supports (${[...grants.keys()].join(', ')})`)
-        }
-      }
-      if (scopes !== undefined) {
-        for (const s of client.scopes) {
-          if (!scopes.has(s)) throw new TypeError(`clients[${i}].scope: "${s}" is not in scopes`)
-        }
-      }
-      i++
-    }
+    for (const client of clients.list()) checkClientMetadataForServer(client, { grants, scopes, keys, now: resolved.deps.now }, `clients[${i++}]`)
   }
   const signIn = users !== undefined || resolved.interaction.url !== undefined
   checkGrantPrerequisites(grants, clients, { users: users !== undefined, signIn, storage: resolved.storage })

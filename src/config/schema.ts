@@ -391,6 +391,13 @@ export const optionSchema = {
     required: 'an array of client metadata or a registry with find(clientId)',
     check: checkClients,
   }),
+  clientCacheTtl: option({
+    feature: 'core',
+    type: 'seconds',
+    doc: 'How long each process trusts what it read of a stored client (and that an id is not stored): a change made through another process sharing the storage is in force here within this bound. 0 reads the store at every lookup. See [Clients](clients.md).',
+    default: 30 as number,
+    check: nonNegative,
+  }),
   storage: option({
     feature: 'core',
     json: false,

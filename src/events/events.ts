@@ -28,6 +28,14 @@ export type GrantkitEventData =
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
   /** `error` is what was thrown; `JSON.stringify(event)` writes its name, message and code, never its stack. */
   | { type: 'server.error'; endpoint: string; error: unknown }
+  /** A stored client changed through this process (`server.clients`). Never carries the secret. */
+  | { type: 'client.changed'; clientId: string; change: 'created' | 'updated' | 'deleted' | 'secret.rotated' | 'keys.replaced' }
+  /**
+   * A stored client is ignored: the configuration names its id (`shadowed`),
+   * or it no longer passes the server's rules (`invalid`, e.g. after the
+   * configuration changed). `detail` says which rule.
+   */
+  | { type: 'client.ignored'; clientId: string; reason: 'shadowed' | 'invalid'; detail: string }
   /** `error` is the `StorageUnavailableError` (or `StorageNotMigratedError`); serialised as for `server.error`. */
   | { type: 'storage.unavailable'; endpoint: string; error: unknown }
 

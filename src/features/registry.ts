@@ -192,15 +192,19 @@ function corsPolicy(kind: 'public' | 'client', allow: string, clientOrigins: (or
 }
 
 /**
- * Whether any client may be called from `origin`. A static registry is asked
- * once; a registry that cannot list its clients allows every origin here and
- * leaves the decision to the request's own client.
+ * Whether any client may be called from `origin`. A registry that answers
+ * itself (stored clients: an index rebuilt within the cache TTL) is asked at
+ * each preflight; a static registry is asked once; a registry that can do
+ * neither allows every origin here and leaves the decision to the request's
+ * own client.
  */
 function clientOriginsOf(ctx: ServerContext): (origin: string) => boolean {
   const issuerOrigin = new URL(ctx.issuer).origin
-  if (ctx.clients.list === undefined) return () => true
+  const registry = ctx.clients
+  if (registry.allowsOrigin !== undefined) return (origin) => origin === issuerOrigin || registry.allowsOrigin!(origin)
+  if (registry.list === undefined) return () => true
   const origins = new Set<string>([issuerOrigin])
-  for (const client of ctx.clients.list()) for (const o of client.allowedOrigins) origins.add(o)
+  for (const client of registry.list()) for (const o of client.allowedOrigins) origins.add(o)
   return (origin) => origins.has(origin)
 }
 

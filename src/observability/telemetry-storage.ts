@@ -16,6 +16,7 @@ const STORE_NAMES = [
   'rateLimits',
   'deviceCodes',
   'keys',
+  'clients',
 ] as const satisfies readonly StoreName[]
 
 // A store added to `Storage` without a line above fails to compile here.

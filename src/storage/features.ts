@@ -23,6 +23,8 @@ export const FEATURE_STORES = {
   deviceFlow: ['deviceCodes', 'interactions', 'rateLimits'],
   /** Signing keys shared by several processes (`createSharedKeyStore(storage.keys)`). */
   sharedKeys: ['keys'],
+  /** Clients kept in storage beside the static list: `server.clients`, and lookups of ids the static list lacks. */
+  storedClients: ['clients'],
 } as const satisfies Record<string, readonly StoreName[]>
 
 /** A feature named in `FEATURE_STORES`. */
@@ -35,6 +37,7 @@ const FEATURE_TITLES: Record<StorageFeature, string> = {
   throttling: 'throttling',
   deviceFlow: 'the device flow',
   sharedKeys: 'shared signing keys',
+  storedClients: 'stored clients',
 }
 
 /**

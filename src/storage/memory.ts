@@ -22,9 +22,11 @@ import type {
   SessionRecord,
   SessionStore,
   Storage,
+  StoredClientStores,
 } from './types.js'
 import { consentKey } from './codec.js'
 import { deviceCodeKeepUntil, isLive } from './policy.js'
+import { MemoryClients } from './memory-clients.js'
 
 /**
  * A map whose entries vanish at their expiry. Reads never return an expired
@@ -310,7 +312,7 @@ export interface MemoryStorageOptions {
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores {
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores {
   const now = options.now ?? (() => Date.now() / 1000)
   const accessTokens = new MemoryAccessTokens(now)
   return {
@@ -324,5 +326,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     consents: new MemoryConsents(now),
     rateLimits: new MemoryRateLimits(now),
     deviceCodes: new MemoryDeviceCodes(now),
+    clients: new MemoryClients(),
   }
 }

@@ -79,3 +79,16 @@ export function isRetiredByRotation(record: { retiredAt?: number | null }, retir
 export function compareKeys(a: { activeFrom: number; createdAt: number; kid: string }, b: { activeFrom: number; createdAt: number; kid: string }): number {
   return a.activeFrom - b.activeFrom || a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0)
 }
+
+/**
+ * The order of `ClientStore.list()`: by client id, code point by code point,
+ * which is the byte order of UTF-8. PostgreSQL sorts so with `COLLATE "C"` and
+ * Redis's ZRANGEBYLEX does by itself; JavaScript's `<` compares UTF-16 units,
+ * which differs past U+FFFF, hence this.
+ */
+export function compareClientIds(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}
+
+/** The largest page `ClientStore.list()` is asked for. */
+export const CLIENT_PAGE_LIMIT = 1000

@@ -291,6 +291,56 @@ export interface KeyStorage {
 }
 
 /**
+ * A client kept in storage (beside the static list of the configuration):
+ * its RFC 7591 metadata, and the hashes of the secrets that authenticate it.
+ * Secrets themselves are never stored.
+ */
+export interface StoredClientRecord {
+  clientId: string
+  /** RFC 7591 §2 metadata as registered, without `client_secret` and `client_secret_hash` (the hashes are below). */
+  metadata: Record<string, unknown>
+  /** The current secret: `sha256:` and the base64url SHA-256 of it. Absent for clients without one. */
+  secretHash?: string
+  /** Seconds since the epoch at which the current secret stops working; 0 means never (RFC 7591 §3.2.1). */
+  secretExpiresAt: number
+  /** The secret replaced by the last rotation, which keeps working until `previousSecretValidUntil`. */
+  previousSecretHash?: string
+  /** Seconds since the epoch at which the previous secret stops working. */
+  previousSecretValidUntil?: number
+  /** Seconds since the epoch: registration (RFC 7591 `client_id_issued_at`). */
+  createdAt: number
+  /** Seconds since the epoch of the last change. */
+  updatedAt: number
+  /** 1 at creation, one more at each change: what `update` compares and swaps. */
+  version: number
+}
+
+/**
+ * Clients kept in storage. Every write is atomic; `update` is a
+ * compare-and-swap on `version`, so two processes changing one client at once
+ * cannot both win and lose the other's change.
+ */
+export interface ClientStore {
+  /** Stores a new client. Atomic: false, and nothing written, when the id exists. */
+  create(record: StoredClientRecord): Promise<boolean>
+  /** The client, or null. */
+  get(clientId: string): Promise<StoredClientRecord | null>
+  /**
+   * Replaces the client only while its stored version is `expectedVersion`
+   * (`record.version` is the new one). False, and nothing written, otherwise,
+   * also when the client is gone.
+   */
+  update(record: StoredClientRecord, expectedVersion: number): Promise<boolean>
+  /** Deletes the client. True when it existed. */
+  delete(clientId: string): Promise<boolean>
+  /**
+   * One page of clients in ascending order of `clientId` (code-point order),
+   * those after `after` (exclusive), at most `limit`.
+   */
+  list(page: { after?: string; limit: number }): Promise<StoredClientRecord[]>
+}
+
+/**
  * The stores every server needs, whatever features it enables: issuing,
  * introspecting and revoking tokens, refresh rotation, and one-time marks.
  */
@@ -328,6 +378,11 @@ export interface SharedKeyStores {
   keys: KeyStorage
 }
 
+/** The store of clients kept in storage beside the static list (`server.clients`). */
+export interface StoredClientStores {
+  clients: ClientStore
+}
+
 /**
  * Every store the core uses, grouped by the feature that needs it. Stores of a
  * feature that a server may leave off are optional: a backend without them
@@ -340,7 +395,7 @@ export interface SharedKeyStores {
  * The interactive and throttling groups are still required (the core serves the
  * authorization endpoint and throttles logins unconditionally today).
  */
-export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores> {
+export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores>, Partial<StoredClientStores> {
   /**
    * A cheap check that the storage can serve now: reachable, and its schema
    * as recent as this grantkit needs. Throws `StorageUnavailableError`, or

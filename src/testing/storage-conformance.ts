@@ -7,6 +7,7 @@ import type {
   RefreshTokenRecord,
   SigningKeyRecord,
   Storage,
+  StoredClientRecord,
 } from '../storage/types.js'
 import { missingStores, type StorageFeature } from '../storage/features.js'
 
@@ -129,6 +130,25 @@ const signingKey = (kid: string, now: number, over: Partial<SigningKeyRecord> = 
   privateJwk: JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: 'x-' + kid, d: 'd-' + kid, kid }),
   activeFrom: now,
   createdAt: now,
+  ...over,
+})
+
+const storedClient = (clientId: string, now: number, over: Partial<StoredClientRecord> = {}): StoredClientRecord => ({
+  clientId,
+  metadata: {
+    client_id: clientId,
+    client_name: 'Ünïcode app ✓',
+    redirect_uris: ['https://app.example/cb?x=1&y=%20'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    scope: 'openid api:read',
+    jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'x-' + clientId }] },
+    nested: { list: [1, 'two', null, true], n: 0.5 },
+  },
+  secretHash: 'sha256:' + 'A'.repeat(43),
+  secretExpiresAt: 0,
+  createdAt: now,
+  updatedAt: now,
+  version: 1,
   ...over,
 })
 
@@ -706,6 +726,126 @@ export function runStorageConformance(
         const results = await times(n, (i) => dc.poll('d9', 'tv', h.now() + i))
         expect(results.filter((r) => r?.status === 'approved')).toHaveLength(1)
         expect(results.filter((r) => r?.status === 'consumed')).toHaveLength(n - 1)
+      })
+    })
+
+    describe('clients (stored clients, when the storage has them)', () => {
+      it('creates a client once and reads it back whole; a second create of the id is refused and changes nothing', async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        expect(await clients.get('c1')).toBeNull()
+        const rec = storedClient('c1', h.now(), { previousSecretHash: 'sha256:' + 'B'.repeat(43), previousSecretValidUntil: h.now() + 3600.5 })
+        expect(await clients.create(rec)).toBe(true)
+        expect(await clients.get('c1')).toEqual(rec)
+        expect(await clients.create(storedClient('c1', h.now(), { metadata: { client_id: 'c1' } }))).toBe(false)
+        expect(await clients.get('c1')).toEqual(rec)
+        // A client without a secret keeps none.
+        const pub = storedClient('pub', h.now(), { secretHash: undefined })
+        delete pub.secretHash
+        await clients.create(pub)
+        expect(await clients.get('pub')).toEqual(pub)
+      })
+
+      it('keeps ids with any characters apart, and stores no expiry of its own', async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        const ids = ['a:b', 'a', 'a%3Ab', 'x y', 'ü', '𝒳', "q'\"--"]
+        for (const id of ids) expect(await clients.create(storedClient(id, h.now()))).toBe(true)
+        await h.advance(10 * 365 * 24 * 3600)
+        for (const id of ids) expect((await clients.get(id))?.clientId).toBe(id)
+      })
+
+      it(`lets exactly one of ${n} concurrent creates of one id win`, async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        const results = await times(n, (i) => clients.create(storedClient('race', h.now(), { metadata: { client_id: 'race', n: i } })))
+        expect(results.filter(Boolean)).toHaveLength(1)
+        const winner = results.indexOf(true)
+        expect((await clients.get('race'))?.metadata.n).toBe(winner)
+      })
+
+      it('updates by compare-and-swap on the version: a stale version or a missing client changes nothing', async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        const v1 = storedClient('c1', h.now())
+        await clients.create(v1)
+        const v2 = { ...v1, metadata: { client_id: 'c1', client_name: 'two' }, secretHash: 'sha256:' + 'C'.repeat(43), previousSecretHash: v1.secretHash, previousSecretValidUntil: h.now() + 60, updatedAt: h.now() + 1, version: 2 }
+        expect(await clients.update(v2, 1)).toBe(true)
+        expect(await clients.get('c1')).toEqual(v2)
+        expect(await clients.update({ ...v1, version: 2 }, 1)).toBe(false)
+        expect(await clients.get('c1')).toEqual(v2)
+        // Fields left out of the new record are gone, not merged.
+        const v3: StoredClientRecord = { ...v2, version: 3 }
+        delete v3.previousSecretHash
+        delete v3.previousSecretValidUntil
+        expect(await clients.update(v3, 2)).toBe(true)
+        expect(await clients.get('c1')).toEqual(v3)
+        expect(await clients.update(storedClient('nobody', h.now(), { version: 2 }), 1)).toBe(false)
+        expect(await clients.get('nobody')).toBeNull()
+      })
+
+      it(`lets exactly one of ${n} concurrent updates from one version win`, async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        await clients.create(storedClient('c1', h.now()))
+        const results = await times(n, (i) => clients.update(storedClient('c1', h.now(), { metadata: { client_id: 'c1', n: i }, version: 2 }), 1))
+        expect(results.filter(Boolean)).toHaveLength(1)
+        const stored = await clients.get('c1')
+        expect(stored?.version).toBe(2)
+        expect(stored?.metadata.n).toBe(results.indexOf(true))
+      })
+
+      it('deletes a client once', async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        await clients.create(storedClient('c1', h.now()))
+        await clients.create(storedClient('c2', h.now()))
+        expect(await clients.delete('c1')).toBe(true)
+        expect(await clients.delete('c1')).toBe(false)
+        expect(await clients.get('c1')).toBeNull()
+        expect((await clients.list({ limit: 10 })).map((c) => c.clientId)).toEqual(['c2'])
+        // The id can be registered again.
+        expect(await clients.create(storedClient('c1', h.now()))).toBe(true)
+      })
+
+      it('lists in pages, in code-point order of the id, after a cursor', async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        expect(await clients.list({ limit: 10 })).toEqual([])
+        const ids = ['b', 'a', 'a:b', 'B', 'ab', '\uffff', '𝒳', 'é', 'a b']
+        for (const id of ids) await clients.create(storedClient(id, h.now()))
+        const order = [...ids].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+        const seen: string[] = []
+        let after: string | undefined
+        for (;;) {
+          const page = await clients.list({ ...(after !== undefined && { after }), limit: 4 })
+          seen.push(...page.map((c) => c.clientId))
+          if (page.length < 4) break
+          after = page[page.length - 1]!.clientId
+        }
+        expect(seen).toEqual(order)
+        const first = (await clients.list({ limit: 1 }))[0]
+        expect(first).toEqual(storedClient(order[0]!, h.now()))
+        expect((await clients.list({ after: 'zz', limit: 10 })).map((c) => c.clientId)).toEqual(order.filter((id) => Buffer.compare(Buffer.from(id), Buffer.from('zz')) > 0))
+      })
+
+      it('hands out copies: changing a record read or written does not change the stored client', async (ctx) => {
+        const h = await make()
+        const clients = h.storage.clients
+        if (clients === undefined) return ctx.skip()
+        const rec = storedClient('c1', h.now())
+        await clients.create(rec)
+        ;(rec.metadata as { client_name: string }).client_name = 'changed'
+        const read = await clients.get('c1')
+        ;(read!.metadata.nested as { n: number }).n = 7
+        expect(await clients.get('c1')).toEqual(storedClient('c1', h.now()))
       })
     })
 

@@ -18,6 +18,7 @@ import type { UserSource } from '../../src/users/user-source.js'
 interface Expected<P extends string> {
   readonly issuer: string
   readonly clients: ClientRegistry
+  readonly clientCacheTtl: number
   readonly storage: Storage
   readonly keys: KeyStore
   readonly grants: ReadonlyMap<string, GrantHandler>

@@ -56,6 +56,8 @@ describe('the option schema', () => {
         deviceVerification: '/device',
       },
       maxBodyBytes: 65_536,
+      // New in 0.3: stored clients (issue 14).
+      clientCacheTtl: 30,
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -82,6 +84,7 @@ describe('the option schema', () => {
         deviceVerification: string
       }
       maxBodyBytes: number
+      clientCacheTtl: number
     }>()
   })
 

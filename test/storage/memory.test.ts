@@ -10,4 +10,4 @@ runStorageConformance('memory', () => {
     now: clock.now,
     advance: clock.advance,
   }
-}, { features: ['deviceFlow', 'sharedKeys'] })
+}, { features: ['deviceFlow', 'sharedKeys', 'storedClients'] })

@@ -4,6 +4,7 @@ import type {
   AccessTokenStore,
   AuthorizationCodeRecord,
   AuthorizationCodeStore,
+  ClientStore,
   CodeConsumption,
   ConsentStore,
   DeviceCodeRecord,
@@ -32,6 +33,7 @@ import { HOW_TO_MIGRATE, translateError } from './errors.js'
 import { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
 import { checkTablePrefix, SCHEMA_VERSION, TABLES } from './schema.js'
 import { StorageNotMigratedError } from '../../errors.js'
+import { postgresClients } from './clients.js'
 
 export { schemaSql, SCHEMA_SQL, checkTablePrefix, SCHEMA_VERSION } from './schema.js'
 export { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
@@ -59,6 +61,7 @@ export interface PostgresStorageOptions {
 export interface PostgresStorage extends Storage {
   deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
+  clients: ClientStore
   /** The pool in use. */
   readonly pool: PostgresPool
   /** Applies the schema migrations this database lacks, one at a time under an advisory lock; see `migrate`. */
@@ -452,7 +455,7 @@ const CLEANUP_BATCH = 1000
  * rotated refresh tokens at their own expiry (until then they detect reuse),
  * signing keys once no longer published.
  */
-const EXPIRY: Record<(typeof TABLES)[number], string> = {
+const EXPIRY: Record<(typeof TABLES)[number], string | null> = {
   access_tokens: 'expires_at <= $1',
   revoked_jtis: 'expires_at <= $1',
   authorization_codes: 'expires_at <= $1',
@@ -465,6 +468,8 @@ const EXPIRY: Record<(typeof TABLES)[number], string> = {
   rate_limits: 'window_ends_at <= $1',
   device_codes: 'keep_until <= $1',
   signing_keys: 'published_until <= $1',
+  // Clients live until they are deleted; an expired previous secret is ignored where it is read.
+  clients: null,
 }
 
 /**
@@ -477,9 +482,11 @@ async function purgeExpired(pool: PostgresPool, t: Tables, at: number): Promise<
   let deleted = 0
   for (const table of TABLES) {
     const name = t.name(table)
+    const expired = EXPIRY[table]
+    if (expired === null) continue
     for (;;) {
       const r = await run(pool, `DELETE FROM ${name} WHERE ctid IN (
-        SELECT ctid FROM ${name} WHERE ${EXPIRY[table]} LIMIT $2 FOR UPDATE SKIP LOCKED
+        SELECT ctid FROM ${name} WHERE ${expired} LIMIT $2 FOR UPDATE SKIP LOCKED
       )`, [at, CLEANUP_BATCH])
       const n = r.rowCount ?? 0
       deleted += n
@@ -577,6 +584,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     rateLimits: rateLimits(pool, t, now),
     deviceCodes: deviceCodes(pool, t, now),
     keys: keyStorage(pool, t, now),
+    clients: postgresClients(pool, t.name('clients')),
     pool,
     migrate: () => migrate(pool, { tablePrefix: prefix }),
     async probe() {

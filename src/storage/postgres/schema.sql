@@ -1,4 +1,4 @@
--- grantkit PostgreSQL schema, version 1 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
+-- grantkit PostgreSQL schema, version 2 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
 -- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
 
 -- Migration 1: the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys.
@@ -112,6 +112,17 @@ CREATE TABLE IF NOT EXISTS grantkit_signing_keys (
 );
 CREATE INDEX IF NOT EXISTS grantkit_signing_keys_published_until ON grantkit_signing_keys (published_until);
 
+-- Migration 2: stored clients: metadata, secret hashes and a version for compare-and-swap.
+
+CREATE TABLE IF NOT EXISTS grantkit_clients (
+  -- COLLATE "C": list() pages in code-point order, the order of every backend.
+  client_id text COLLATE "C" PRIMARY KEY,
+  -- The StoredClientRecord (metadata, secret hashes, times); secrets themselves are never stored.
+  record jsonb NOT NULL,
+  -- Compare-and-swap counter of update().
+  version integer NOT NULL
+);
+
 -- Which migrations this schema contains; migrate() applies only those missing.
 CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   version integer PRIMARY KEY,
@@ -119,5 +130,6 @@ CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   applied_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO grantkit_schema_version (version, description) VALUES
-  (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys')
+  (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys'),
+  (2, 'stored clients: metadata, secret hashes and a version for compare-and-swap')
 ON CONFLICT (version) DO NOTHING;

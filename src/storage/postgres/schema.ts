@@ -154,6 +154,19 @@ CREATE TABLE IF NOT EXISTS ${p}signing_keys (
 CREATE INDEX IF NOT EXISTS ${p}signing_keys_published_until ON ${p}signing_keys (published_until);
 `,
   },
+  {
+    version: 2,
+    description: 'stored clients: metadata, secret hashes and a version for compare-and-swap',
+    sql: (p) => `CREATE TABLE IF NOT EXISTS ${p}clients (
+  -- COLLATE "C": list() pages in code-point order, the order of every backend.
+  client_id text COLLATE "C" PRIMARY KEY,
+  -- The StoredClientRecord (metadata, secret hashes, times); secrets themselves are never stored.
+  record jsonb NOT NULL,
+  -- Compare-and-swap counter of update().
+  version integer NOT NULL
+);
+`,
+  },
 ]
 
 /** The schema version of the newest migration: what `migrate()` brings a database to. */
@@ -215,4 +228,5 @@ export const TABLES = [
   'rate_limits',
   'device_codes',
   'signing_keys',
+  'clients',
 ] as const

@@ -4,7 +4,8 @@
  * `ioredis`.
  */
 import { Redis } from 'ioredis'
-import type { DeviceFlowStores, KeyStorage, Storage } from '../types.js'
+import type { ClientStore, DeviceFlowStores, KeyStorage, Storage } from '../types.js'
+import { RedisClients } from './clients.js'
 import { Connection, redisFailFastOptions } from './connection.js'
 import { checkLayout, writeLayout } from './layout.js'
 import { defineScripts } from './scripts.js'
@@ -49,6 +50,7 @@ export interface RedisStorageOptions {
 export interface RedisStorage extends Storage {
   deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
+  clients: ClientStore
   /** The ioredis client in use. */
   readonly client: Redis
   /**
@@ -132,6 +134,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     rateLimits: new RedisRateLimits(ctx),
     deviceCodes: new RedisDeviceCodes(ctx),
     keys: new RedisKeys(ctx),
+    clients: new RedisClients(ctx),
     client,
     migrate: () => ctx.conn.run('migrate', () => writeLayout(client, prefix)),
     probe: () => ctx.conn.run('probe', () => checkLayout(client, prefix)),

@@ -227,6 +227,32 @@ for i, item in ipairs(items) do
 end
 return 0`,
   },
+  /** KEYS[1] client hash, KEYS[2] id index; ARGV: id, version, record. Set-if-absent of a stored client. */
+  createClient: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1`,
+  },
+  /** KEYS[1] client hash; ARGV: expected version, new version, record. Compare-and-swap on the version. */
+  updateClient: {
+    keys: 1,
+    lua: `
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v or v ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3])
+return 1`,
+  },
+  /** KEYS[1] client hash, KEYS[2] id index; ARGV: id. The client and its index entry go together. */
+  deleteClient: {
+    keys: 2,
+    lua: `
+local n = redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return n`,
+  },
 } satisfies Record<string, ScriptDefinition>
 
 export type ScriptName = keyof typeof definitions
