@@ -1,4 +1,4 @@
--- grantkit PostgreSQL schema, version 1 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
+-- grantkit PostgreSQL schema, version 2 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
 -- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
 
 -- Migration 1: the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys.
@@ -112,6 +112,13 @@ CREATE TABLE IF NOT EXISTS grantkit_signing_keys (
 );
 CREATE INDEX IF NOT EXISTS grantkit_signing_keys_published_until ON grantkit_signing_keys (published_until);
 
+-- Migration 2: sessions that can be listed and ended: sid, the clients signed in through each, an index by person.
+
+ALTER TABLE grantkit_sessions ADD COLUMN IF NOT EXISTS sid text;
+ALTER TABLE grantkit_sessions ADD COLUMN IF NOT EXISTS clients text[] NOT NULL DEFAULT '{}';
+CREATE UNIQUE INDEX IF NOT EXISTS grantkit_sessions_sid ON grantkit_sessions (sid);
+CREATE INDEX IF NOT EXISTS grantkit_sessions_sub ON grantkit_sessions (sub);
+
 -- Which migrations this schema contains; migrate() applies only those missing.
 CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   version integer PRIMARY KEY,
@@ -119,5 +126,6 @@ CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   applied_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO grantkit_schema_version (version, description) VALUES
-  (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys')
+  (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys'),
+  (2, 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person')
 ON CONFLICT (version) DO NOTHING;
