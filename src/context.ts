@@ -2,6 +2,7 @@ import type { ClientRegistry } from './clients/registry.js'
 import type { EventHub } from './events/events.js'
 import type { GrantHandler } from './grants/types.js'
 import type { KeyStore } from './keys/key-store.js'
+import type { LogoutDeliveries } from './logout/delivery.js'
 import type { Storage } from './storage/types.js'
 import type { TokenLifetimes } from './tokens/types.js'
 import type { TrustRegistry } from './trust/registry.js'
@@ -90,6 +91,10 @@ export interface ServerContext {
   readonly maxBodyBytes: number
   readonly metadataMaxAge: number
   readonly events: EventHub
+  /** SECURITY: whether requests the server makes itself may reach loopback and private addresses. */
+  readonly allowPrivateNetworkFetches: boolean
+  /** Back-channel logout deliveries in flight (OIDC Back-Channel Logout §2.5). */
+  readonly logoutDeliveries: LogoutDeliveries
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

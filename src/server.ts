@@ -5,6 +5,8 @@ import { defaultFeatures } from './features/index.js'
 import { bindFeatures, checkFeatures, collectDiscovery, type BoundEndpoint } from './features/registry.js'
 import { finishInteraction, interactionDetails, type InteractionDetails, type InteractionResult } from './interaction/interactions.js'
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
+import { LogoutDeliveries } from './logout/delivery.js'
+import { sessionsApi, type SessionsApi } from './logout/sessions.js'
 import { notFound } from './http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 
@@ -45,6 +47,12 @@ export interface AuthorizationServer {
     details(req: GrantkitRequest, uid: string): Promise<InteractionDetails | null>
     finish(req: GrantkitRequest, uid: string, result: InteractionResult): Promise<GrantkitResponse>
   }
+  /**
+   * A person's browser sessions (single sign-on): `list(sub)` and `end(id)`.
+   * Ending one signs the person out in that browser and sends logout tokens
+   * to its clients (OIDC Back-Channel Logout).
+   */
+  readonly sessions: SessionsApi
   /** Listens to events (token issued, authentication failed, …). Returns an unsubscribe function. */
   on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void
   /** The issuer identifier (RFC 8414 §2). */
@@ -95,6 +103,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
   const routes: Record<string, string> = {}
   let discovery: Record<string, unknown> | undefined
   const customUrl = o.interaction.url
+  const events = new EventHub()
   const ctx: ServerContext = {
     issuer,
     endpoints,
@@ -124,7 +133,15 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     scopes: o.scopes,
     maxBodyBytes: o.maxBodyBytes,
     metadataMaxAge: o.metadataMaxAge,
-    events: new EventHub(),
+    events,
+    allowPrivateNetworkFetches: o.allowPrivateNetworkFetches,
+    logoutDeliveries: new LogoutDeliveries({
+      timeoutMs: o.backchannelLogout.timeout * 1000,
+      maxAttempts: o.backchannelLogout.maxAttempts,
+      retryDelayMs: o.backchannelLogout.retryDelay * 1000,
+      allowPrivate: o.allowPrivateNetworkFetches,
+      emit: (event) => events.emit(event),
+    }),
     now: o.deps.now,
     randomId: o.deps.randomId,
     randomToken: o.deps.randomToken,
@@ -174,6 +191,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       details: (req, uid) => interactionDetails(ctx, req, uid),
       finish: (req, uid, result) => finishInteraction(ctx, req, uid, result),
     },
+    sessions: sessionsApi(ctx),
     on: (type, listener) => ctx.events.on(type, listener),
   }
   contexts.set(server, ctx)

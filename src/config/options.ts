@@ -91,6 +91,14 @@ export interface AuthorizationServerOptions {
   allowHttpRedirectUris?: boolean
   /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */
   allowHttpIssuer?: boolean
+  /**
+   * SECURITY: let requests the server makes itself (back-channel logout
+   * deliveries) reach loopback and private addresses. Without it a client
+   * registered with such a URL is refused. Only for tests and closed networks.
+   */
+  allowPrivateNetworkFetches?: boolean
+  /** Back-channel logout deliveries (seconds): `timeout` per attempt, `maxAttempts`, `retryDelay` before the second (doubling after). */
+  backchannelLogout?: Partial<{ timeout: number; maxAttempts: number; retryDelay: number }>
   /** Replaceable sources of time and randomness, for tests. */
   deps?: Partial<{
     /** Seconds since the epoch. */

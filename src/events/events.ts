@@ -22,6 +22,16 @@ export type GrantkitEvent =
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }
   | { type: 'server.error'; endpoint: string; error: unknown }
   | { type: 'storage.unavailable'; endpoint: string; error: unknown }
+  /** A browser session ended: signed out at the end-session endpoint (`logout`) or through `server.sessions.end` (`admin`). */
+  | { type: 'session.ended'; sid: string | undefined; sub: string; reason: 'logout' | 'admin'; clients: string[] }
+  /** A client acknowledged a logout token (OIDC Back-Channel Logout §2.8). */
+  | { type: 'logout.delivered'; clientId: string; sid: string | undefined; attempts: number }
+  /**
+   * A logout token could not be delivered after the last attempt, or was
+   * refused for good (`status 400`, `private_address`). `reason` names the
+   * failure, never the token.
+   */
+  | { type: 'logout.delivery.failed'; clientId: string; sid: string | undefined; attempts: number; reason: string }
 
 /**
  * The name of an event, e.g. `token.issued`; what `server.on(type, …)` takes.
