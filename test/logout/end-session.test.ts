@@ -283,6 +283,15 @@ describe('end-session endpoint: without a session', () => {
     expect(Object.fromEntries(url.searchParams)).toEqual({ client_id: 'web', post_logout_redirect_uri: WEB_BYE, state: 'p', ui_locales: 'fr' })
   })
 
+  it('moves with paths.endSession, and discovery follows', async () => {
+    const h = setup({ paths: { endSession: '/logout', endSessionConfirm: '/logout/confirm' } })
+    expect(metadata(h).end_session_endpoint).toBe(`${ISSUER}/logout`)
+    const browser = new Browser()
+    await signIn(h, browser)
+    const page = await h.server.handle({ method: 'GET', url: new URL(`${ISSUER}/logout?client_id=web`), headers: { cookie: browser.cookie } })
+    expect(page.body).toContain(`action="${ISSUER}/logout/confirm"`)
+  })
+
   it('answers other methods with 405', async () => {
     const h = setup()
     const res = await h.server.handle({ method: 'PUT', url: new URL(`${ISSUER}/session/end`), headers: {} })
