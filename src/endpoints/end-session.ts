@@ -118,7 +118,8 @@ export async function endSessionEndpoint(ctx: ServerContext, req: GrantkitReques
   }
   const session = await readSession(ctx, req)
   if (session === null) return finish(request, { 'set-cookie': clearSessionCookie(ctx) })
-  if (trusted(request, session)) {
+  // HEAD is for checking a link, never for signing anyone out.
+  if (req.method !== 'HEAD' && trusted(request, session)) {
     await endSession(ctx, session, 'logout')
     return finish(request, { 'set-cookie': clearSessionCookie(ctx) })
   }

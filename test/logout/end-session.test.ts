@@ -95,6 +95,15 @@ describe('end-session endpoint: a trusted request (RP-Initiated Logout §2, §3)
     })
   }
 
+  it('never ends a session on HEAD', async () => {
+    const h = setup()
+    const browser = new Browser()
+    const idToken = await signIn(h, browser)
+    const res = await h.server.handle({ ...endSessionRequest(browser, { id_token_hint: idToken }), method: 'HEAD' })
+    expect(res.headers.location).toBeUndefined()
+    expect(await h.server.sessions.list('sub-alice')).toHaveLength(1)
+  })
+
   it('keeps the registered URI\'s own query and adds state to it', async () => {
     const h = setup()
     const browser = new Browser()
