@@ -44,6 +44,8 @@ export default defineConfig([
   {
     // The `grantkit` command: ESM only, with a shebang.
     entry: { 'cli/grantkit': 'src/cli/grantkit.ts' },
+    // An optional peer, imported only when OTEL_* asks for OTLP export: never bundled (tsup would anyway, as a peer; said here so it stays so).
+    external: ['@opentelemetry/sdk-node'],
     format: ['esm'],
     sourcemap: true,
     ...noSourcesInMaps,

@@ -3,6 +3,7 @@ import type { EventHub } from './events/events.js'
 import type { GrantHandler } from './grants/types.js'
 import type { KeyStore } from './keys/key-store.js'
 import type { LogoutDeliveries } from './logout/delivery.js'
+import type { PageSettings } from './pages/settings.js'
 import type { Storage } from './storage/types.js'
 import type { TokenLifetimes } from './tokens/types.js'
 import type { TrustRegistry } from './trust/registry.js'
@@ -49,6 +50,8 @@ export interface ServerContext {
   interactionUrl(uid: string): string
   /** True when the built-in pages serve interactions (no custom `interaction.url`). */
   readonly builtInPages: boolean
+  /** Look and languages of the built-in pages (option `pages`). */
+  readonly pages: PageSettings
   /** People: needed by the built-in pages, the password grant and userinfo. */
   readonly users: UserSource | undefined
   /** Issuers whose assertions the JWT and SAML bearer grants accept. */

@@ -4,6 +4,11 @@
  */
 export { createAuthorizationServer, type AuthorizationServer } from './server.js'
 export type { AuthorizationServerOptions } from './config/options.js'
+export type { PagesOptions } from './pages/settings.js'
+export type { PageThemeOptions } from './pages/theme.js'
+export type { ColorName } from './pages/style.js'
+export { MESSAGE_KEYS, type Catalogue, type MessageKey } from './pages/i18n/keys.js'
+export type { TelemetryOptions } from './observability/telemetry.js'
 export { defaults } from './config/defaults.js'
 export type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 export { OAuthError, StorageUnavailableError, type OAuthErrorCode, type OAuthErrorOptions } from './errors.js'

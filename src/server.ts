@@ -9,6 +9,9 @@ import { LogoutDeliveries } from './logout/delivery.js'
 import { sessionsApi, type SessionsApi } from './logout/sessions.js'
 import { notFound } from './http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
+import { createTelemetry, observeEvents } from './observability/telemetry.js'
+import { instrumentRoutes } from './observability/telemetry-endpoints.js'
+import { instrumentStorage } from './observability/telemetry-storage.js'
 
 /** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
 export interface AuthorizationServer {
@@ -104,6 +107,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
   let discovery: Record<string, unknown> | undefined
   const customUrl = o.interaction.url
   const events = new EventHub()
+  // Undefined without a tracer or meter provider: then nothing is wrapped and requests take the plain path.
+  const telemetry = createTelemetry(o.telemetry)
   const ctx: ServerContext = {
     issuer,
     endpoints,
@@ -111,6 +116,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     discovery: () => (discovery ??= collectDiscovery(ctx, bound.enabled)),
     interactionUrl: customUrl ?? ((uid: string) => `${endpoints.interaction}/${uid}`),
     builtInPages: customUrl === undefined,
+    pages: o.pages,
     users: o.users,
     trust: o.trust,
     cookies: { secure: issuerUrl.protocol === 'https:', path: basePath === '' ? '/' : basePath },
@@ -122,7 +128,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     passwordGrant: o.passwordGrant,
     cookieSecrets: o.cookieSecrets,
     clients: o.clients,
-    storage: o.storage,
+    storage: telemetry === undefined ? o.storage : instrumentStorage(telemetry, o.storage),
     keys: o.keys,
     grants: o.grants,
     accessTokenFormat: o.accessTokenFormat,
@@ -147,7 +153,9 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     randomToken: o.deps.randomToken,
   }
   const bound = bindFeatures(ctx, o.features, o.paths, basePath)
-  return { ctx, bound }
+  if (telemetry === undefined) return { ctx, bound }
+  observeEvents(telemetry, ctx.events)
+  return { ctx, bound: instrumentRoutes(telemetry, bound, ctx.routes) }
 }
 
 /**

@@ -8,6 +8,7 @@ import { matchesRedirectUri } from './redirect-uri.js'
 import type { RedirectTarget } from './target.js'
 import { RedirectError } from '../endpoints/failure.js'
 import { Scope } from '../tokens/scope.js'
+import { parseUiLocales } from '../pages/i18n/negotiate.js'
 
 /** Response types grantkit answers (RFC 6749 §3.1.1, OAuth 2.0 Multiple Response Types §3). */
 export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as const
@@ -222,6 +223,9 @@ export async function parseAuthorizationRequest(
     }
     const loginHint = params.get('login_hint')
     if (loginHint !== undefined) request.loginHint = loginHint
+    // OIDC Core §3.1.2.1: ui_locales is a preference; unsupported or malformed tags are not an error.
+    const uiLocales = parseUiLocales(params.get('ui_locales'))
+    if (uiLocales.length > 0) request.uiLocales = uiLocales
     // Each value is capped above; this bounds their sum (and the multi-byte
     // characters among them), as the interaction record will hold it.
     if (Buffer.byteLength(JSON.stringify(request)) > AUTHORIZATION_LIMITS.storedRequestBytes) {

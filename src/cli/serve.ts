@@ -8,6 +8,7 @@ import { demoConfig, describeDemo, readDemoMetadata } from './demo-config.js'
 import { CliError } from './errors.js'
 import { cookieSecretsFromEnv } from './keys.js'
 import { openStorage } from './storage.js'
+import { closingTelemetry, startTelemetry } from './telemetry.js'
 
 /** Where the CLI writes; the process streams unless a caller captures them. */
 export interface Output {
@@ -109,7 +110,9 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   const users = createUserSource(config)
   // A bad config is refused before any database is touched.
   validate(config, args, { users })
-  const opened = await openStorage(args.storage, { sharedKeys: config.keys === undefined })
+  // OTLP export when OTEL_* asks for it: started before the servers below are built, since they instrument only what is registered then.
+  const telemetry = await startTelemetry(process.env, out)
+  const opened = await closingTelemetry(telemetry, openStorage(args.storage, { sharedKeys: config.keys === undefined }))
   if (config.keys !== undefined && args.storage !== 'memory' && !config.keys.some((k) => k.alg === 'RS256' || (k.alg === undefined && k.kty === 'RSA'))) {
     // OIDC Core §3.1.3.7: ID tokens default to RS256; a key generated per process would not verify at the others.
     out.stderr(`grantkit: warning: ${config.source}: keys: no RS256 key, so each process generates its own for ID tokens and the other processes cannot verify them; add an RS256 key to the key file\n`)

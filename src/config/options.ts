@@ -4,9 +4,11 @@ import type { Feature } from '../features/types.js'
 import type { GrantHandler } from '../grants/types.js'
 import type { KeyStore } from '../keys/key-store.js'
 import type { PrivateJwk, SigningAlgorithm } from '../keys/signing-key.js'
+import type { PagesOptions } from '../pages/settings.js'
 import type { Storage } from '../storage/types.js'
 import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
+import type { TelemetryOptions } from '../observability/telemetry.js'
 
 /**
  * Options of `createAuthorizationServer`; durations are in seconds. Each one
@@ -69,6 +71,12 @@ export interface AuthorizationServerOptions {
    * UI calls `server.interactions.details` and `.finish`. Default: the built-in pages.
    */
   interaction?: { url?: (uid: string) => string }
+  /**
+   * Look and languages of the built-in pages: `theme` (name, logo, colours,
+   * CSS), `locales` (default `['en', 'de']`), `defaultLocale` (default `en`)
+   * and `messages` (texts by language). See docs/pages.md.
+   */
+  pages?: PagesOptions
   /** Browser session (single sign-on) lifetime in seconds. Default 86400. */
   sessionTtl?: number
   /** Remembered-consent lifetime in seconds. Default 31536000. */
@@ -99,6 +107,12 @@ export interface AuthorizationServerOptions {
   allowPrivateNetworkFetches?: boolean
   /** Back-channel logout deliveries (seconds): `timeout` per attempt, `maxAttempts`, `retryDelay` before the second (doubling after). */
   backchannelLogout?: Partial<{ timeout: number; maxAttempts: number; retryDelay: number }>
+  /**
+   * OpenTelemetry providers for spans and metrics. Default: those registered
+   * with `@opentelemetry/api` when the server is built; with none, nothing is
+   * instrumented and requests take the uninstrumented path.
+   */
+  telemetry?: TelemetryOptions
   /** Replaceable sources of time and randomness, for tests. */
   deps?: Partial<{
     /** Seconds since the epoch. */

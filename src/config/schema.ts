@@ -12,7 +12,9 @@ import { createMemoryStorage } from '../storage/memory.js'
 import type { Storage } from '../storage/types.js'
 import { createTrustRegistry, type JwtIssuerTrust, type SamlIdpTrust, type TrustOptions, type TrustRegistry } from '../trust/registry.js'
 import { StaticUserSource, type StaticUser, type UserSource } from '../users/user-source.js'
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { refuseUnknownNames } from './did-you-mean.js'
+import { DEFAULT_LOCALE, DEFAULT_LOCALES, pagesShape, resolvePages, type PageSettings } from '../pages/settings.js'
 
 /**
  * The part of grantkit that owns an option. The configuration reference groups
@@ -32,6 +34,7 @@ export type OptionFeature =
   | 'assertion-grants'
   | 'discovery'
   | 'logout'
+  | 'telemetry'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -599,6 +602,48 @@ export const optionSchema = {
       }),
     },
   }),
+  pages: {
+    feature: 'interaction',
+    json: true,
+    type: 'object',
+    doc: 'Look and languages of the built-in pages (see [pages.md](pages.md)).',
+    defaultText: 'the built-in look, in every built-in language',
+    memberNoun: 'option',
+    members: {
+      theme: option({
+        feature: 'interaction',
+        type: '{ name?, logoUrl?, colors?, css? }',
+        doc: 'Product name, logo (an https URL or a same-origin path), CSS colours (`primary`, `onPrimary`, `background`, `surface`, `text`, `border`) and extra CSS, admitted by the pages\' Content-Security-Policy through its hash; CSS containing `</style` or loading another origin is refused.',
+        defaultText: 'the built-in look',
+        check: (value: unknown): unknown => value,
+      }),
+      locales: option({
+        feature: 'interaction',
+        type: 'string[]',
+        doc: 'Languages the pages speak (BCP 47 tags), chosen by `ui_locales` (OIDC Core §3.1.2.1), then `Accept-Language`; published as `ui_locales_supported`. A language grantkit does not ship needs every text in `messages`.',
+        defaultText: DEFAULT_LOCALES.map((l) => `\`${l}\``).join(', '),
+        check: (value: unknown): unknown => value,
+      }),
+      defaultLocale: option({
+        feature: 'interaction',
+        type: 'string',
+        doc: 'Language when neither `ui_locales` nor `Accept-Language` names one of `locales`.',
+        defaultText: `\`${DEFAULT_LOCALE}\` (else the first of \`locales\`)`,
+        check: (value: unknown): unknown => value,
+      }),
+      messages: option({
+        feature: 'interaction',
+        type: 'Record<locale, Partial<Catalogue>>',
+        doc: 'Texts by language and message key, replacing the built-in ones; each keeps the `{placeholders}` of the English text.',
+        defaultText: 'none',
+        check: (value: unknown): unknown => value,
+      }),
+    },
+    shape: pagesShape,
+    // The members are documented one by one but resolved together: locales, defaults and texts constrain each other.
+    check: (value: unknown, path: string, ctx: CheckContext): PageSettings => resolvePages(value, path, ctx.input.issuer as string),
+    fallback: (ctx: CheckContext): PageSettings => resolvePages(undefined, 'pages', ctx.input.issuer as string),
+  } satisfies OptionEntry<PageSettings>,
   sessionTtl: option({ feature: 'interaction', type: 'seconds', doc: 'Browser session (single sign-on) lifetime.', default: 86_400 as number, check: positiveSeconds }),
   consentTtl: option({ feature: 'interaction', type: 'seconds', doc: 'How long granted consent is remembered.', default: 31_536_000 as number, check: positiveSeconds }),
   interactionTtl: option({
@@ -714,6 +759,35 @@ export const optionSchema = {
         check: wholeNumberAtLeastOne,
       }),
       retryDelay: seconds('logout', 2, 'Wait before the second attempt; it doubles before each later one.'),
+    },
+  }),
+  telemetry: group({
+    feature: 'telemetry',
+    json: false,
+    doc: 'OpenTelemetry providers for spans and metrics (see [operations](operations.md#metrics-and-traces)). Without either, and without a provider registered globally when the server is built, nothing is instrumented.',
+    members: {
+      tracerProvider: option({
+        feature: 'telemetry',
+        json: false,
+        type: 'TracerProvider',
+        doc: 'Receives a span per endpoint call (`grantkit token`) and per storage call below it.',
+        defaultText: 'the provider registered with `@opentelemetry/api`, if any',
+        check: (value: unknown, path: string): TracerProvider => {
+          if (!isRecord(value) || typeof value.getTracer !== 'function') throw new TypeError(`${path}: must be an OpenTelemetry TracerProvider (with getTracer)`)
+          return value as unknown as TracerProvider
+        },
+      }),
+      meterProvider: option({
+        feature: 'telemetry',
+        json: false,
+        type: 'MeterProvider',
+        doc: 'Receives the `grantkit.requests`, `grantkit.request.duration`, `grantkit.tokens.issued` and `grantkit.storage.failures` instruments.',
+        defaultText: 'the provider registered with `@opentelemetry/api`, if any',
+        check: (value: unknown, path: string): MeterProvider => {
+          if (!isRecord(value) || typeof value.getMeter !== 'function') throw new TypeError(`${path}: must be an OpenTelemetry MeterProvider (with getMeter)`)
+          return value as unknown as MeterProvider
+        },
+      }),
     },
   }),
   deps: group({

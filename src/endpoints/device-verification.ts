@@ -8,6 +8,8 @@ import { beginInteraction } from '../interaction/interactions.js'
 import { readSession } from '../interaction/session.js'
 import { deviceCodePage } from '../pages/device.js'
 import { readPageForm } from '../pages/form.js'
+import { PageError } from '../pages/page-error.js'
+import { requestView } from '../pages/view.js'
 import { requireStore } from '../storage/features.js'
 
 /** Identifies the browser for the code-entry form: CSRF value and per-browser attempt counting. */
@@ -36,6 +38,7 @@ const DEVICE_PURPOSE = 'device-browser'
  */
 export async function deviceVerificationEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
   const action = ctx.endpoints.deviceVerification
+  const view = requestView(ctx, req)
   const sent = readCookie(req.headers.cookie, DEVICE_COOKIE, ctx.cookies)
   // SECURITY: only a value this server signed names a browser; anything else is a new browser.
   const browserId = verifyCookieValue(ctx.cookieSecrets, DEVICE_PURPOSE, sent)
@@ -48,18 +51,18 @@ export async function deviceVerificationEndpoint(ctx: ServerContext, req: Grantk
     const prefill = (req.url.searchParams.get('user_code') ?? '').slice(0, 32)
     // A valid cookie is set again to renew its lifetime.
     const fresh = browserId !== undefined ? { value: sent!, cookie: serializeCookie(DEVICE_COOKIE, sent!, { ...ctx.cookies, maxAge: ctx.interactionTtl }) } : freshBrowser()
-    return deviceCodePage(action, fresh.value, prefill, undefined, 200, { 'set-cookie': fresh.cookie })
+    return deviceCodePage(view, action, fresh.value, prefill, undefined, 200, { 'set-cookie': fresh.cookie })
   }
   const form = readPageForm(ctx, req)
   const csrf = form.get('csrf')
   // Double-submit CSRF: the form must carry the value this browser's cookie holds.
   if (sent === undefined || csrf === undefined || !constantTimeEqual(csrf, sent)) {
-    throw new OAuthError('invalid_request', { status: 403, description: 'The form has expired. Reload the page and enter the code again.' })
+    throw new PageError('invalid_request', 'device.formExpiredReload', { status: 403 })
   }
   const typed = form.get('user_code') ?? ''
   if (browserId === undefined) {
     const fresh = freshBrowser()
-    return deviceCodePage(action, fresh.value, typed.slice(0, 32), 'The form has expired. Enter the code again.', 400, { 'set-cookie': fresh.cookie })
+    return deviceCodePage(view, action, fresh.value, typed.slice(0, 32), 'device.formExpired', 400, { 'set-cookie': fresh.cookie })
   }
 
   const normalized = normalizeUserCode(typed)
@@ -75,12 +78,12 @@ export async function deviceVerificationEndpoint(ctx: ServerContext, req: Grantk
     ctx.events.emit({ type: 'device.code.throttled', remoteAddress: req.remoteAddress })
     // RFC 6585 §4 (429) with RFC 9110 §10.2.3 Retry-After: when the window that refused this entry ends.
     const until = byBrowser > maxAttempts || byCode > maxAttempts ? windowEnd : addressWindowEnd
-    throw new OAuthError('slow_down', { status: 429, headers: { 'retry-after': String(Math.max(1, until - now)) }, description: 'Too many codes were tried. Wait a while and try again.' })
+    throw new PageError('slow_down', 'device.throttled', { status: 429, headers: { 'retry-after': String(Math.max(1, until - now)) } })
   }
 
   const record = normalized === undefined ? null : await requireStore(ctx.storage, 'deviceCodes', 'the device flow').findByUserCode(hashToken(normalized))
   if (record === null) {
-    return deviceCodePage(action, sent, typed.slice(0, 32), 'That code is not valid or has expired. Check the code on your device.', 400)
+    return deviceCodePage(view, action, sent, typed.slice(0, 32), 'device.invalidCode', 400)
   }
   const session = await readSession(ctx, req)
   const login = session !== null ? { sub: session.sub, authTime: session.authTime, fresh: false } : undefined

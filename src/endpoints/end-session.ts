@@ -10,6 +10,8 @@ import { endSession } from '../logout/end-session.js'
 import { verifyIdTokenHint, type IdTokenHint } from '../logout/id-token-hint.js'
 import { readPageForm } from '../pages/form.js'
 import { logoutConfirmationPage, signedOutPage } from '../pages/logout.js'
+import { parseUiLocales } from '../pages/i18n/negotiate.js'
+import { requestView } from '../pages/view.js'
 import type { SessionRecord } from '../storage/types.js'
 
 /** The parameters of RP-Initiated Logout §2; others are ignored. */
@@ -28,6 +30,8 @@ interface LogoutRequest {
   /** Set only when it exactly matches one the client registered. */
   redirectUri: string | undefined
   state: string | undefined
+  /** The person's preferred languages for the pages (§2 `ui_locales`). */
+  uiLocales: string | undefined
 }
 
 const invalid = (description: string, detail?: string): OAuthError => new OAuthError('invalid_request', { description, ...(detail !== undefined && { detail }) })
@@ -65,12 +69,12 @@ async function checkRequest(ctx: ServerContext, params: FormParams): Promise<Log
       throw invalid('The address to return to after signing out is not registered for this application.', `post_logout_redirect_uri not registered for ${client.id}`)
     }
   }
-  return { client, hint, redirectUri: redirect, state: params.get('state') }
+  return { client, hint, redirectUri: redirect, state: params.get('state'), uiLocales: params.get('ui_locales') }
 }
 
 /** Back to the client's registered URI with `state` (§3), or a page saying the person is signed out. */
-function finish(request: LogoutRequest, headers: Record<string, string | string[]>): GrantkitResponse {
-  if (request.redirectUri === undefined) return signedOutPage(headers)
+function finish(ctx: ServerContext, req: GrantkitRequest, request: LogoutRequest, headers: Record<string, string | string[]>): GrantkitResponse {
+  if (request.redirectUri === undefined) return signedOutPage(requestView(ctx, req, parseUiLocales(request.uiLocales)), headers)
   const url = new URL(request.redirectUri)
   if (request.state !== undefined) url.searchParams.append('state', request.state)
   return { status: 303, headers: { location: url.toString(), 'cache-control': 'no-store', pragma: 'no-cache', ...headers } }
@@ -117,18 +121,18 @@ export async function endSessionEndpoint(ctx: ServerContext, req: GrantkitReques
     return { status: 303, headers: { location: again.toString(), 'cache-control': 'no-store' } }
   }
   const session = await readSession(ctx, req)
-  if (session === null) return finish(request, { 'set-cookie': clearSessionCookie(ctx) })
+  if (session === null) return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
   // HEAD is for checking a link, never for signing anyone out.
   if (req.method !== 'HEAD' && trusted(request, session)) {
     await endSession(ctx, session, 'logout')
-    return finish(request, { 'set-cookie': clearSessionCookie(ctx) })
+    return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
   }
   const carry: Record<string, string> = {}
   if (request.client !== undefined) carry.client_id = request.client.id
   if (request.redirectUri !== undefined) carry.post_logout_redirect_uri = request.redirectUri
   if (request.state !== undefined && request.redirectUri !== undefined) carry.state = request.state
   const name = request.client?.metadata.client_name
-  return logoutConfirmationPage({
+  return logoutConfirmationPage(requestView(ctx, req, parseUiLocales(request.uiLocales)), {
     action: ctx.endpoints.endSessionConfirm!,
     csrf: csrfFor(ctx, session),
     sub: session.sub,
@@ -147,8 +151,8 @@ export async function endSessionConfirmEndpoint(ctx: ServerContext, req: Grantki
   }
   const request = await checkRequest(ctx, params)
   const session = await readSession(ctx, req)
-  if (session === null) return finish(request, { 'set-cookie': clearSessionCookie(ctx) })
+  if (session === null) return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
   if (!csrfMatches(ctx, session, form.get('csrf'))) throw new OAuthError('invalid_request', { status: 403, description: 'The form has expired. Go back and try again.' })
   await endSession(ctx, session, 'logout')
-  return finish(request, { 'set-cookie': clearSessionCookie(ctx) })
+  return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
 }

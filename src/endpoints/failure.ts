@@ -3,8 +3,9 @@ import type { ServerContext } from '../context.js'
 import { OAuthError, StorageUnavailableError } from '../errors.js'
 import type { ErrorStyle } from '../features/types.js'
 import { errorResponse, serverErrorResponse } from '../http/response.js'
-import type { GrantkitResponse } from '../http/types.js'
-import { errorPage } from '../pages/html.js'
+import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import { errorPage, oauthErrorPage } from '../pages/html.js'
+import { queryUiLocales, requestView } from '../pages/view.js'
 
 /**
  * An error answered by redirecting to the client (RFC 6749 §4.1.2.1, §4.2.2.1).
@@ -38,7 +39,9 @@ const RETRY_AFTER = '5'
  * `Retry-After` (fail closed), and anything else a bare `server_error`.
  * Details reach events, never the response.
  */
-export function failureResponse(ctx: ServerContext, endpoint: string, err: unknown, style: ErrorStyle = 'json'): GrantkitResponse {
+export function failureResponse(ctx: ServerContext, endpoint: string, err: unknown, style: ErrorStyle = 'json', req?: GrantkitRequest): GrantkitResponse {
+  // A page speaks the person's language: ui_locales of the query (OIDC Core §3.1.2.1), then Accept-Language.
+  const view = () => requestView(ctx, req ?? { headers: {} }, req === undefined ? [] : queryUiLocales(req))
   if (err instanceof RedirectError) {
     ctx.events.emit({ type: 'authorization.error', clientId: err.clientId, error: err.oauth.error, detail: err.oauth.detail ?? err.oauth.description })
     return redirectToClient(ctx, err.target, { error: err.oauth.error, error_description: err.oauth.description })
@@ -46,15 +49,15 @@ export function failureResponse(ctx: ServerContext, endpoint: string, err: unkno
   if (err instanceof OAuthError) {
     if (style === 'json') return errorResponse(err)
     if (endpoint === 'authorization') ctx.events.emit({ type: 'authorization.error', clientId: undefined, error: err.error, detail: err.detail ?? err.description })
-    return errorPage(err.error, err.description, err.status, err.headers)
+    return oauthErrorPage(view(), err)
   }
   if (err instanceof StorageUnavailableError) {
     ctx.events.emit({ type: 'storage.unavailable', endpoint, error: err })
     const unavailable = new OAuthError('temporarily_unavailable', { status: 503, headers: { 'retry-after': RETRY_AFTER } })
     return style === 'json'
       ? errorResponse(unavailable)
-      : errorPage('temporarily_unavailable', 'The service is temporarily unavailable. Try again in a moment.', 503, unavailable.headers)
+      : errorPage(view(), 'temporarily_unavailable', 'error.unavailable', 503, unavailable.headers)
   }
   ctx.events.emit({ type: 'server.error', endpoint, error: err })
-  return style === 'json' ? serverErrorResponse() : errorPage('server_error', 'The server could not complete the request.', 500)
+  return style === 'json' ? serverErrorResponse() : errorPage(view(), 'server_error', 'error.server', 500)
 }

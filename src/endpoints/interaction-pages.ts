@@ -3,16 +3,18 @@ import { constantTimeEqual } from '../crypto/random.js'
 import { OAuthError } from '../errors.js'
 import { methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
-import { finishInteraction, interactionDetails } from '../interaction/interactions.js'
+import { finishInteraction, interactionDetails, type InteractionDetails } from '../interaction/interactions.js'
 import { readPageForm } from '../pages/form.js'
 import { consentPage, loginPage } from '../pages/login.js'
+import { PageError } from '../pages/page-error.js'
+import { requestView, type PageView } from '../pages/view.js'
+import { oauthErrorPage } from '../pages/html.js'
 import { readCookie, serializeCookie } from '../http/cookies.js'
 import { KNOWN_DEVICE_COOKIE, knownDeviceValue, loginWithPassword } from '../users/login.js'
 
 const UID = /^[A-Za-z0-9_-]{16,128}$/
 
-const expired = (): OAuthError =>
-  new OAuthError('invalid_request', { description: 'This sign-in request has expired or was opened in another browser. Start again from the application.' })
+const expired = (): OAuthError => new PageError('invalid_request', 'error.expired')
 
 /**
  * The built-in login and consent pages, at `{interaction}/{uid}` (GET shows
@@ -23,33 +25,45 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
   const rest = req.url.pathname.slice(ctx.routes.interaction!.length + 1)
   const uid = rest.split('/')[0] ?? ''
   const action = rest.slice(uid.length)
-  if (!UID.test(uid) || (action !== '' && action !== '/login' && action !== '/consent')) throw new OAuthError('invalid_request', { status: 404, description: 'There is no such page.' })
+  if (!UID.test(uid) || (action !== '' && action !== '/login' && action !== '/consent')) throw new PageError('invalid_request', 'error.noSuchPage', { status: 404 })
   const base = ctx.interactionUrl(uid)
   const details = await interactionDetails(ctx, req, uid)
   if (details === null) throw expired()
+  // OIDC Core §3.1.2.1: ui_locales of the authorization request, carried by the interaction, outranks Accept-Language.
+  const view = requestView(ctx, req, details.uiLocales)
 
   if (action === '') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed('GET')
-    return details.prompt === 'login' ? loginPage(details, `${base}/login`) : consentPage(details, `${base}/consent`)
+    return details.prompt === 'login' ? loginPage(view, details, `${base}/login`) : consentPage(view, details, `${base}/consent`)
   }
   if (req.method !== 'POST') return methodNotAllowed('POST')
+  try {
+    return await submitStep(ctx, req, details, action, uid, base, view)
+  } catch (err) {
+    // Shown in the interaction's language, which the failure path (Accept-Language only) does not know.
+    if (err instanceof PageError) return oauthErrorPage(view, err)
+    throw err
+  }
+}
+
+/** A POSTed login or consent form. */
+async function submitStep(ctx: ServerContext, req: GrantkitRequest, details: InteractionDetails, action: string, uid: string, base: string, view: PageView): Promise<GrantkitResponse> {
   const form = readPageForm(ctx, req)
   // CSRF: the value must be the one this interaction printed into its own form.
   const csrf = form.get('csrf')
-  if (csrf === undefined || !constantTimeEqual(csrf, details.csrf)) throw new OAuthError('invalid_request', { status: 403, description: 'The form has expired. Go back and try again.' })
+  if (csrf === undefined || !constantTimeEqual(csrf, details.csrf)) throw new PageError('invalid_request', 'error.formExpired', { status: 403 })
 
   if (action === '/login') {
     if (details.prompt !== 'login') return finishInteraction(ctx, req, uid, {})
     const username = form.get('username') ?? ''
     const password = form.get('password') ?? ''
-    if (username === '' || password === '') return loginPage(details, `${base}/login`, 'Enter your username and password.', username)
+    if (username === '' || password === '') return loginPage(view, details, `${base}/login`, 'login.missing', username)
     const result = await loginWithPassword(ctx, username.slice(0, 256), password.slice(0, 1024), details.client.id, {
       remoteAddress: req.remoteAddress,
       knownDevice: readCookie(req.headers.cookie, KNOWN_DEVICE_COOKIE, ctx.cookies),
     })
     if ('failure' in result) {
-      const message = result.failure === 'throttled' ? 'Too many attempts. Wait a few minutes and try again.' : 'The username or password is wrong.'
-      return loginPage(details, `${base}/login`, message, username)
+      return loginPage(view, details, `${base}/login`, result.failure === 'throttled' ? 'login.throttled' : 'login.wrong', username)
     }
     const done = await finishInteraction(ctx, req, uid, { login: { sub: result.account.sub } })
     // This browser is now known for this account: someone guessing the account elsewhere does not throttle it.
@@ -63,5 +77,5 @@ export async function interactionPagesEndpoint(ctx: ServerContext, req: Grantkit
   const decision = form.get('decision')
   if (decision === 'allow') return finishInteraction(ctx, req, uid, { consent: {} })
   if (decision === 'deny') return finishInteraction(ctx, req, uid, { error: 'access_denied', description: 'The person denied the request.' })
-  return consentPage(details, `${base}/consent`)
+  return consentPage(view, details, `${base}/consent`)
 }

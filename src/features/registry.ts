@@ -103,7 +103,7 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   const methods = new Set(e.methods)
   if (methods.has('GET')) methods.add('HEAD')
   const allow = e.methods.join(', ')
-  const fail = (err: unknown): GrantkitResponse => failureResponse(ctx, e.name, err, e.errors)
+  const fail = (err: unknown, req: GrantkitRequest): GrantkitResponse => failureResponse(ctx, e.name, err, e.errors, req)
   const cors = e.cors === undefined ? undefined : corsPolicy(e.cors, allow, corsOrigins)
   // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path.
   return (req) => {
@@ -121,9 +121,9 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   function run(req: GrantkitRequest): GrantkitResponse | Promise<GrantkitResponse> {
     try {
       const res = e.handle(ctx, req)
-      return res instanceof Promise ? res.catch(fail) : res
+      return res instanceof Promise ? res.catch((err: unknown) => fail(err, req)) : res
     } catch (err) {
-      return fail(err)
+      return fail(err, req)
     }
   }
 }

@@ -8,6 +8,7 @@ import { completeAuthorization } from '../authorize/complete.js'
 import { redirectToClient } from '../authorize/target.js'
 import { deviceDonePage } from '../pages/device.js'
 import { errorPage } from '../pages/html.js'
+import { requestView, type PageView } from '../pages/view.js'
 import type { AuthorizationRequest, InteractionRecord } from '../storage/types.js'
 import { startSession } from './session.js'
 import { requireStore } from '../storage/features.js'
@@ -41,6 +42,8 @@ export interface InteractionDetails {
   sub?: string
   /** Anti-CSRF value for the UI's forms (the built-in pages use it). */
   csrf: string
+  /** The request's `ui_locales` (OIDC Core §3.1.2.1): languages for the UI, most preferred first. */
+  uiLocales?: string[]
 }
 
 /** How a login or consent UI finishes an interaction. */
@@ -139,6 +142,7 @@ export async function interactionDetails(ctx: ServerContext, req: GrantkitReques
     csrf: record.csrf,
   }
   if (record.request.loginHint !== undefined) details.loginHint = record.request.loginHint
+  if (record.request.uiLocales !== undefined) details.uiLocales = [...record.request.uiLocales]
   if (record.login !== undefined && step !== 'login') details.sub = record.login.sub
   return details
 }
@@ -146,22 +150,22 @@ export async function interactionDetails(ctx: ServerContext, req: GrantkitReques
 /** Records the person's answer on the device authorization (RFC 8628 §3.3) and tells them they are done. */
 async function finishDevice(
   ctx: ServerContext,
+  view: PageView,
   record: InteractionRecord,
   approval: { sub: string; authTime: number; scope: string } | undefined,
   cookies: string | string[],
 ): Promise<GrantkitResponse> {
   const userCodeHash = record.device!.userCodeHash
   const decided = await requireStore(ctx.storage, 'deviceCodes', 'the device flow').decide(userCodeHash, approval === undefined ? { status: 'denied' } : { status: 'approved', ...approval })
-  if (!decided) return errorPage('expired_token', 'The code has expired or was already used. Start again on your device.')
+  if (!decided) return errorPage(view, 'expired_token', 'device.codeUsed')
   const client = await lookupClient(ctx, record.request.clientId)
   const name = client === undefined ? record.request.clientId : typeof client.metadata.client_name === 'string' ? client.metadata.client_name : client.id
-  const done = deviceDonePage(approval !== undefined, name)
+  const done = deviceDonePage(view, approval !== undefined, name)
   done.headers['set-cookie'] = cookies
   return done
 }
 
-const expiredPage = (): GrantkitResponse =>
-  errorPage('invalid_request', 'This sign-in request has expired or was opened in another browser. Start again from the application.')
+const expiredPage = (view: PageView): GrantkitResponse => errorPage(view, 'invalid_request', 'error.expired')
 
 /**
  * Finishes a step of an interaction. After a login that still needs consent,
@@ -170,14 +174,15 @@ const expiredPage = (): GrantkitResponse =>
  */
 export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest, uid: string, result: InteractionResult): Promise<GrantkitResponse> {
   const record = await findInteraction(ctx, req, uid)
-  if (record === null) return expiredPage()
+  const view = requestView(ctx, req, record?.request.uiLocales)
+  if (record === null) return expiredPage(view)
   const request = record.request
   const target = { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined && { state: request.state }) }
   const clearBinding = bindingCookie(ctx, '', 0)
 
   if ('error' in result) {
-    if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage()
-    if (record.device !== undefined) return finishDevice(ctx, record, undefined, clearBinding)
+    if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage(view)
+    if (record.device !== undefined) return finishDevice(ctx, view, record, undefined, clearBinding)
     const err = new OAuthError(result.error, result.description !== undefined ? { description: result.description } : {})
     return redirectToClient(ctx, target, { error: err.error, error_description: err.description }, { 'set-cookie': clearBinding })
   }
@@ -204,9 +209,9 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
     return { status: 303, headers: { location: ctx.interactionUrl(uid), 'cache-control': 'no-store', ...(cookies.length > 0 && { 'set-cookie': cookies }) } }
   }
   // Consumed atomically: a double-submitted form cannot produce two codes.
-  if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage()
+  if ((await ctx.storage.interactions.consume(uid)) === null) return expiredPage(view)
   const client = await lookupClient(ctx, request.clientId)
-  if (client === undefined) return errorPage('invalid_client', 'The application is no longer registered.')
+  if (client === undefined) return errorPage(view, 'invalid_client', 'error.clientGone')
   const login = record.login!
   const scope = granted ?? request.scope
   if (granted !== undefined) {
@@ -215,7 +220,7 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
     await ctx.storage.consents.save(login.sub, client.id, union, Math.floor(ctx.now()) + ctx.consentTtl)
   }
   cookies.push(clearBinding)
-  if (record.device !== undefined) return finishDevice(ctx, record, { sub: login.sub, authTime: login.authTime, scope }, cookies)
+  if (record.device !== undefined) return finishDevice(ctx, view, record, { sub: login.sub, authTime: login.authTime, scope }, cookies)
   const session = login.session === undefined ? null : await ctx.storage.sessions.find(login.session)
   return completeAuthorization(ctx, client, request, { sub: login.sub, authTime: login.authTime, scope, ...(session !== null && { session }) }, { 'set-cookie': cookies })
 }

@@ -1,21 +1,20 @@
-import type { OAuthErrorCode } from '../errors.js'
+import type { OAuthError, OAuthErrorCode } from '../errors.js'
 import type { GrantkitResponse } from '../http/types.js'
+import { escapeHtml } from './escape.js'
+import type { MessageKey } from './i18n/index.js'
+import { PageError } from './page-error.js'
+import type { PageView } from './view.js'
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-
-/** Escapes text for HTML content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c]!)
-}
+export { escapeHtml } from './escape.js'
 
 /**
  * Headers of every page a person sees: no framing (clickjacking, RFC 9700
  * §4.16), no scripts, no caching of pages that carry CSRF values, no referrer
- * leaking the interaction URL.
+ * leaking the interaction URL. The Content-Security-Policy comes with the
+ * theme: it admits the pages' one style element by its hash.
  */
 const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -23,51 +22,82 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
   pragma: 'no-cache',
 }
 
-const STYLE = `
-*{box-sizing:border-box}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2129}
-main{max-width:26rem;margin:8vh auto;padding:1.5rem;background:#fff;border-radius:.75rem;box-shadow:0 1px 4px rgba(0,0,0,.12)}
-h1{font-size:1.35rem;margin:0 0 1rem}
-label{display:block;margin:.75rem 0 .25rem;font-weight:600}
-input[type=text],input[type=password]{width:100%;min-height:2.75rem;padding:.65rem;font-size:1rem;border:1px solid #b8bec7;border-radius:.4rem}
-button{font-size:1rem;min-height:2.75rem;padding:.65rem 1.2rem;border-radius:.4rem;border:1px solid #1a56db;background:#1a56db;color:#fff;cursor:pointer;margin:1rem .5rem 0 0}
-button.secondary{background:#fff;color:#1a56db}
-.error{background:#fdecea;color:#8a1c12;padding:.6rem .8rem;border-radius:.4rem}
-ul{padding-left:1.2rem}
-code{background:#eef0f3;padding:.1rem .3rem;border-radius:.25rem}
-@media (max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}
-`
+/** The theme's name and logo above the page, when it has either. */
+function brand(view: PageView): string {
+  const { name, logoUrl } = view.theme
+  if (name === undefined && logoUrl === undefined) return ''
+  // The logo sits next to the name, so it is decorative (empty alt, WCAG H67): the name is read once.
+  const logo = logoUrl === undefined ? '' : `<img src="${escapeHtml(logoUrl)}" alt="">`
+  const label = name === undefined ? '' : `<span>${escapeHtml(name)}</span>`
+  return `<header class="brand">${logo}${label}</header>\n`
+}
 
-/** A complete page around already-escaped HTML. */
-export function page(title: string, bodyHtml: string, status = 200, extraHeaders: Record<string, string | string[]> = {}): GrantkitResponse {
+/**
+ * A complete page around already-escaped HTML, in the view's language and theme.
+ *
+ * @param titleHtml the page's title, escaped (usually `view.t(…)`)
+ * @example
+ * page(view, view.t('login.title'), `<h1>${view.t('login.title')}</h1>`)
+ */
+export function page(view: PageView, titleHtml: string, bodyHtml: string, status = 200, extraHeaders: Record<string, string | string[]> = {}): GrantkitResponse {
+  const name = view.theme.name === undefined ? '' : ` · ${escapeHtml(view.theme.name)}`
   const body = `<!doctype html>
-<html lang="en">
+<html lang="${escapeHtml(view.lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
+<title>${titleHtml}${name}</title>
+<style>${view.theme.style}</style>
 </head>
 <body>
 <main>
-${bodyHtml}
+${brand(view)}${bodyHtml}
 </main>
 </body>
 </html>
 `
-  return { status, headers: { ...PAGE_HEADERS, ...extraHeaders }, body }
+  return { status, headers: { ...PAGE_HEADERS, 'content-security-policy': view.theme.csp, ...view.headers, ...extraHeaders }, body }
 }
 
-/** The page shown instead of redirecting when the client or redirect_uri cannot be trusted. */
-export function errorPage(error: OAuthErrorCode, description: string | undefined, status = 400, extraHeaders: Record<string, string> = {}): GrantkitResponse {
+/** The error page's frame around a message that is already HTML. */
+function errorFrame(view: PageView, error: OAuthErrorCode, messageHtml: string, status: number, extraHeaders: Record<string, string>): GrantkitResponse {
   return page(
-    'Sign-in error',
-    `<h1>Something went wrong</h1>
-<p class="error" role="alert">${escapeHtml(description ?? 'The request could not be completed.')}</p>
-<p>Error code: <code>${escapeHtml(error)}</code></p>
-<p>Go back to the application you came from and try again.</p>`,
+    view,
+    view.t('error.title'),
+    `<h1>${view.t('error.heading')}</h1>
+<p class="error" role="alert">${messageHtml}</p>
+<p>${view.t('error.code', { code: `<code>${escapeHtml(error)}</code>` })}</p>
+<p>${view.t('error.back')}</p>`,
     status,
     extraHeaders,
   )
+}
+
+/**
+ * The page shown instead of redirecting when the client or redirect_uri cannot
+ * be trusted, or when a step of the pages fails, with a text of the catalogue.
+ *
+ * @example
+ * errorPage(view, 'invalid_request', 'error.expired')
+ */
+export function errorPage(view: PageView, error: OAuthErrorCode, message: MessageKey, status = 400, extraHeaders: Record<string, string> = {}): GrantkitResponse {
+  return errorFrame(view, error, view.t(message), status, extraHeaders)
+}
+
+/**
+ * The error page of a thrown `OAuthError`: a `PageError`'s text in the
+ * page's language; any other error's description as it was written, in
+ * English, marked so (HTML §3.2.6.2) on a page in another language.
+ *
+ * @example
+ * oauthErrorPage(view, new OAuthError('invalid_request', { description: 'The request has no client_id.' }))
+ */
+export function oauthErrorPage(view: PageView, err: OAuthError): GrantkitResponse {
+  const headers = err.headers ?? {}
+  if (err instanceof PageError) return errorFrame(view, err.error, view.t(err.messageKey), err.status, headers)
+  if (err.description === undefined) return errorFrame(view, err.error, view.t('error.generic'), err.status, headers)
+  const english = view.lang.toLowerCase() === 'en' || view.lang.toLowerCase().startsWith('en-')
+  const text = escapeHtml(err.description)
+  return errorFrame(view, err.error, english ? text : `<span lang="en">${text}</span>`, err.status, headers)
 }

@@ -1,56 +1,76 @@
 import type { GrantkitResponse } from '../http/types.js'
 import type { InteractionDetails } from '../interaction/interactions.js'
 import { escapeHtml, page } from './html.js'
+import type { MessageKey } from './i18n/index.js'
+import type { PageView } from './view.js'
 
-/** The default login page (contract: inputs `username` and `password`, a submit button). */
-export function loginPage(details: InteractionDetails, action: string, error?: string, username?: string): GrantkitResponse {
+/**
+ * The default login page (contract: inputs `username` and `password`, a
+ * submit button; in English the button says `Sign in`).
+ *
+ * @param error a text of the catalogue, shown above the form (401)
+ */
+export function loginPage(view: PageView, details: InteractionDetails, action: string, error?: MessageKey, username?: string): GrantkitResponse {
   const prefill = username ?? details.loginHint ?? ''
   return page(
-    'Sign in',
-    `<h1>Sign in</h1>
-<p>to continue to <strong>${escapeHtml(details.client.name)}</strong></p>
-${error !== undefined ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
+    view,
+    view.t('login.title'),
+    `<h1>${view.t('login.title')}</h1>
+<p>${view.t('login.continueTo', { client: `<strong>${escapeHtml(details.client.name)}</strong>` })}</p>
+${error !== undefined ? `<p class="error" role="alert">${view.t(error)}</p>` : ''}
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(details.csrf)}">
-<label for="username">Username</label>
+<label for="username">${view.t('login.username')}</label>
 <input type="text" id="username" name="username" value="${escapeHtml(prefill)}" autocomplete="username" autocapitalize="none" spellcheck="false" required${prefill === '' ? ' autofocus' : ''}>
-<label for="password">Password</label>
+<label for="password">${view.t('login.password')}</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required${prefill !== '' ? ' autofocus' : ''}>
-<button type="submit">Sign in</button>
+<button type="submit">${view.t('login.submit')}</button>
 </form>`,
     error === undefined ? 200 : 401,
   )
 }
 
-const SCOPE_TEXT: Record<string, string> = {
-  openid: 'Know who you are',
-  profile: 'See your name and profile',
-  email: 'See your email address',
-  address: 'See your postal address',
-  phone: 'See your phone number',
-  offline_access: 'Keep access while you are away',
+/** Scopes of OIDC Core §5.4 (and §11 offline_access) that the catalogue describes in words. */
+const SCOPE_TEXT: Readonly<Record<string, MessageKey>> = {
+  openid: 'scope.openid',
+  profile: 'scope.profile',
+  email: 'scope.email',
+  address: 'scope.address',
+  phone: 'scope.phone',
+  offline_access: 'scope.offline_access',
 }
 
-/** The default consent page (contract: names the client and the scopes; buttons `Allow` and `Deny`). */
-export function consentPage(details: InteractionDetails, action: string): GrantkitResponse {
+/**
+ * The default consent page (contract: names the client and the scopes; two
+ * buttons, in English exactly `Allow` and `Deny`). The buttons' `name` and
+ * `value` are the same in every language: the form, not the label, carries
+ * the decision.
+ */
+export function consentPage(view: PageView, details: InteractionDetails, action: string): GrantkitResponse {
   const items = details.scopes
-    .map((s) => `<li><code>${escapeHtml(s)}</code>${SCOPE_TEXT[s] !== undefined ? ` — ${SCOPE_TEXT[s]}` : ''}</li>`)
+    .map((s) => {
+      const key = Object.hasOwn(SCOPE_TEXT, s) ? SCOPE_TEXT[s] : undefined
+      return `<li><code>${escapeHtml(s)}</code>${key !== undefined ? ` — ${view.t(key)}` : ''}</li>`
+    })
     .join('\n')
-  const clientLine =
+  const client =
     details.client.name === details.client.id
       ? `<strong>${escapeHtml(details.client.name)}</strong>`
       : `<strong>${escapeHtml(details.client.name)}</strong> (<code>${escapeHtml(details.client.id)}</code>)`
+  const asks =
+    details.sub !== undefined ? view.t('consent.asksAccount', { client, account: `<strong>${escapeHtml(details.sub)}</strong>` }) : view.t('consent.asks', { client })
   return page(
-    'Allow access?',
-    `<h1>Allow access?</h1>
-<p>${clientLine} asks for access to your account${details.sub !== undefined ? ` (<strong>${escapeHtml(details.sub)}</strong>)` : ''}:</p>
+    view,
+    view.t('consent.title'),
+    `<h1>${view.t('consent.title')}</h1>
+<p>${asks}</p>
 <ul>
-${items || '<li>No extra access (sign-in only)</li>'}
+${items || `<li>${view.t('consent.nothing')}</li>`}
 </ul>
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(details.csrf)}">
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+<button type="submit" name="decision" value="allow">${view.t('consent.allow')}</button>
+<button type="submit" name="decision" value="deny" class="secondary">${view.t('consent.deny')}</button>
 </form>`,
   )
 }

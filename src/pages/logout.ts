@@ -1,5 +1,6 @@
 import type { GrantkitResponse } from '../http/types.js'
 import { escapeHtml, page } from './html.js'
+import type { PageView } from './view.js'
 
 /** What the logout confirmation page shows and posts back. */
 export interface LogoutConfirmation {
@@ -21,12 +22,13 @@ export interface LogoutConfirmation {
  * from the person (OIDC RP-Initiated Logout §2: no valid id_token_hint for
  * this session).
  */
-export function logoutConfirmationPage(c: LogoutConfirmation): GrantkitResponse {
+export function logoutConfirmationPage(view: PageView, c: LogoutConfirmation): GrantkitResponse {
   const hidden = Object.entries(c.carry)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n')
   const from = c.clientName !== undefined ? `<p><strong>${escapeHtml(c.clientName)}</strong> asks to sign you out.</p>\n` : ''
   return page(
+    view,
     'Sign out?',
     `<h1>Sign out?</h1>
 ${from}<p>You are signed in as <strong>${escapeHtml(c.sub)}</strong>. Signing out here signs you out of every application that uses this sign-in.</p>
@@ -40,7 +42,7 @@ ${hidden}
 }
 
 /** Shown after signing out when there is no registered place to return to. */
-export function signedOutPage(headers: Record<string, string | string[]> = {}): GrantkitResponse {
-  return page('Signed out', `<h1>You are signed out</h1>
+export function signedOutPage(view: PageView, headers: Record<string, string | string[]> = {}): GrantkitResponse {
+  return page(view, 'Signed out', `<h1>You are signed out</h1>
 <p>You can close this page.</p>`, 200, headers)
 }

@@ -165,6 +165,8 @@ export interface AuthorizationRequest {
   /** OIDC `max_age`, seconds. */
   maxAge?: number
   loginHint?: string
+  /** OIDC `ui_locales`: well-formed language tags, most preferred first, for the pages a person sees. */
+  uiLocales?: string[]
 }
 
 /** A login or consent step in progress. */

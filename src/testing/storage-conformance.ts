@@ -104,6 +104,7 @@ const interaction = (uid: string, now: number, over: Partial<InteractionRecord> 
     prompt: ['login', 'consent'],
     maxAge: 300,
     loginHint: 'alice@example.com',
+    uiLocales: ['de-CH', 'en'],
   },
   browserHash: 'b-' + uid,
   csrf: 'x-' + uid,

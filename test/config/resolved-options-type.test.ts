@@ -1,9 +1,11 @@
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import type { ClientRegistry } from '../../src/clients/registry.js'
 import type { ResolvedOptions } from '../../src/config/resolve.js'
 import type { GrantHandler } from '../../src/grants/types.js'
 import type { Feature } from '../../src/features/types.js'
 import type { KeyStore } from '../../src/keys/key-store.js'
+import type { PageSettings } from '../../src/pages/settings.js'
 import type { Storage } from '../../src/storage/types.js'
 import type { TrustRegistry } from '../../src/trust/registry.js'
 import type { UserSource } from '../../src/users/user-source.js'
@@ -38,6 +40,7 @@ interface Expected<P extends string> {
   readonly trust: TrustRegistry
   readonly users: UserSource | undefined
   readonly interaction: { readonly url: ((uid: string) => string) | undefined }
+  readonly pages: PageSettings
   readonly sessionTtl: number
   readonly consentTtl: number
   readonly interactionTtl: number
@@ -56,6 +59,7 @@ interface Expected<P extends string> {
   readonly allowHttpIssuer: boolean
   readonly allowPrivateNetworkFetches: boolean
   readonly backchannelLogout: { readonly timeout: number; readonly maxAttempts: number; readonly retryDelay: number }
+  readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }
 }
 
