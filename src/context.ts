@@ -4,6 +4,7 @@ import type { EventHub } from './events/events.js'
 import type { Logger } from './observability/logger.js'
 import type { GrantHandler } from './grants/types.js'
 import type { KeyStore } from './keys/key-store.js'
+import type { LogoutDeliveries } from './logout/delivery.js'
 import type { PageSettings } from './pages/settings.js'
 import type { Storage } from './storage/types.js'
 import type { TokenLifetimes } from './tokens/types.js'
@@ -99,6 +100,10 @@ export interface ServerContext {
   readonly events: EventHub
   /** Where one line per request goes; undefined (the default) logs nothing and does no work for it. */
   readonly logger: Logger | undefined
+  /** SECURITY: whether requests the server makes itself may reach loopback and private addresses. */
+  readonly allowPrivateNetworkFetches: boolean
+  /** Back-channel logout deliveries in flight (OIDC Back-Channel Logout §2.5). */
+  readonly logoutDeliveries: LogoutDeliveries
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

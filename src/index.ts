@@ -25,6 +25,7 @@ export {
   introspectionFeature,
   deviceFlowFeature,
   interactionPagesFeature,
+  logoutFeature,
   discoveryFeature,
   type Feature,
   type Endpoint,
@@ -68,6 +69,8 @@ export type { VerifiedToken } from './resource/types.js'
 export { verifyPkce } from './tokens/pkce.js'
 export { resolveAssertionGrant } from './tokens/assertion-grant.js'
 export type { InteractionDetails, InteractionResult } from './interaction/interactions.js'
+export type { SessionInfo, SessionsApi } from './logout/sessions.js'
+export { BACKCHANNEL_LOGOUT_EVENT } from './logout/logout-token.js'
 export { StaticUserSource, authenticateUser, type UserSource, type UserAccount, type UserClaims, type StaticUser } from './users/user-source.js'
 export { hashPassword, type ScryptCost } from './users/password.js'
 export { createTrustRegistry, type TrustOptions, type JwtIssuerTrust, type SamlIdpTrust, type TrustRegistry } from './trust/registry.js'

@@ -7,6 +7,8 @@ import { defaultFeatures } from './features/index.js'
 import { bindFeatures, checkFeatures, collectDiscovery, type BoundEndpoint } from './features/registry.js'
 import { finishInteraction, interactionDetails, type InteractionDetails, type InteractionResult } from './interaction/interactions.js'
 import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events/events.js'
+import { LogoutDeliveries } from './logout/delivery.js'
+import { sessionsApi, type SessionsApi } from './logout/sessions.js'
 import { notFound } from './http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 import { createTelemetry, observeEvents } from './observability/telemetry.js'
@@ -56,6 +58,12 @@ export interface AuthorizationServer {
    * (the memory, PostgreSQL and Redis storages have one).
    */
   readonly clients: ClientManager
+  /**
+   * A person's browser sessions (single sign-on): `list(sub)` and `end(id)`.
+   * Ending one signs the person out in that browser and sends logout tokens
+   * to its clients (OIDC Back-Channel Logout).
+   */
+  readonly sessions: SessionsApi
   /** Listens to events (token issued, authentication failed, …). Returns an unsubscribe function. */
   on<T extends GrantkitEventType>(type: T | '*', listener: (event: GrantkitEventOf<T>) => void): () => void
   /** The issuer identifier (RFC 8414 §2). */
@@ -159,6 +167,14 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     metadataMaxAge: o.metadataMaxAge,
     events,
     logger: o.logger,
+    allowPrivateNetworkFetches: o.allowPrivateNetworkFetches,
+    logoutDeliveries: new LogoutDeliveries({
+      timeoutMs: o.backchannelLogout.timeout * 1000,
+      maxAttempts: o.backchannelLogout.maxAttempts,
+      retryDelayMs: o.backchannelLogout.retryDelay * 1000,
+      allowPrivate: o.allowPrivateNetworkFetches,
+      emit: (event) => events.emit(event),
+    }),
     now: o.deps.now,
     randomId: o.deps.randomId,
     randomToken: o.deps.randomToken,
@@ -211,6 +227,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       finish: (req, uid, result) => finishInteraction(ctx, req, uid, result),
     },
     clients: ctx.clientManager,
+    sessions: sessionsApi(ctx),
     on: (type, listener) => ctx.events.on(type, listener),
   }
   contexts.set(server, ctx)

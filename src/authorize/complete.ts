@@ -2,7 +2,8 @@ import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import type { GrantkitResponse } from '../http/types.js'
-import type { AuthorizationRequest } from '../storage/types.js'
+import { recordSessionClient } from '../interaction/session.js'
+import type { AuthorizationRequest, SessionRecord } from '../storage/types.js'
 import { claimsForScope, issueIdToken } from '../tokens/id-token.js'
 import { issueTokenSet } from '../tokens/issue.js'
 import { redirectToClient } from './target.js'
@@ -13,6 +14,8 @@ export interface AuthorizationOutcome {
   authTime: number
   /** The scope granted: the requested scope, or less if the person narrowed it. */
   scope: string
+  /** The browser session it was authorized through: its sid goes in the ID token, and the client is recorded on it. */
+  session?: SessionRecord
 }
 
 /**
@@ -30,6 +33,10 @@ export async function completeAuthorization(
   const now = Math.floor(ctx.now())
   const grantId = ctx.randomId()
   const target = { redirectUri: request.redirectUri, responseMode: request.responseMode, ...(request.state !== undefined && { state: request.state }) }
+  // OIDC Back-Channel Logout §2.1: the ID token names the session, and the session remembers the client to tell when it ends.
+  const session = outcome.session !== undefined && outcome.session.sub === outcome.sub ? outcome.session : undefined
+  const sid = session?.sid
+  if (session !== undefined) await recordSessionClient(ctx.storage.sessions, session, client.id)
 
   if (request.responseType === 'code') {
     const code = ctx.randomToken()
@@ -44,6 +51,7 @@ export async function completeAuthorization(
       authTime: outcome.authTime,
       ...(request.codeChallenge !== undefined && { codeChallenge: request.codeChallenge, codeChallengeMethod: request.codeChallengeMethod! }),
       ...(request.nonce !== undefined && { nonce: request.nonce }),
+      ...(sid !== undefined && { sid }),
       issuedAt: now,
       expiresAt: now + ctx.ttl.authorizationCode,
     })
@@ -77,6 +85,7 @@ export async function completeAuthorization(
       sub: outcome.sub,
       authTime: outcome.authTime,
       ...(request.nonce !== undefined && { nonce: request.nonce }),
+      ...(sid !== undefined && { sid }),
       ...(accessToken !== undefined && { accessToken }),
       ...(claims !== undefined && { claims }),
     })

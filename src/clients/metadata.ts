@@ -3,6 +3,7 @@ import { createHash, createPublicKey, type JsonWebKey as NodeJsonWebKey } from '
 import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, localKeySet, type JSONWebKeySet, type JWK, type LocalKeySet } from '../crypto/jose.js'
 import { ID_TOKEN_DEFAULT_ALGORITHM } from '../keys/key-store.js'
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../keys/signing-key.js'
+import { checkLogoutMetadata } from '../logout/client-metadata.js'
 
 /** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
 export type ClientAuthMethod =
@@ -66,6 +67,12 @@ export interface ClientMetadata {
    * (OIDC Core §3.1.3.7). `none` is refused.
    */
   id_token_signed_response_alg?: string
+  /** Where the client may send a person after RP-initiated logout; exact match (OIDC RP-Initiated Logout §3.1). */
+  post_logout_redirect_uris?: string[]
+  /** Where logout tokens are posted when a session the client is in ends (OIDC Back-Channel Logout §2.2). */
+  backchannel_logout_uri?: string
+  /** The client needs `sid` in logout tokens (OIDC Back-Channel Logout §2.2); grantkit always sends it. */
+  backchannel_logout_session_required?: boolean
   [extension: string]: unknown
 }
 
@@ -163,6 +170,8 @@ function allowedOrigins(metadata: ClientMetadata, method: ClientAuthMethod, redi
 export interface PrepareClientOptions {
   /** SECURITY: accept http redirect URIs on hosts other than loopback (RFC 9700 §2.6 forbids them). Default false. */
   allowHttpRedirectUris?: boolean
+  /** SECURITY: accept a `backchannel_logout_uri` on loopback or private addresses. Default false. */
+  allowPrivateNetworkFetches?: boolean
 }
 
 function checkRedirectUri(uri: string, path: string, allowHttp: boolean): void {
@@ -279,6 +288,8 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
     if (extra !== undefined) fail(`${path}.default_scope`, `"${extra}" is not in the client's scope`)
     defaultScope = wanted.join(' ')
   }
+
+  checkLogoutMetadata(metadata, path, options)
 
   const idTokenAlg = metadata.id_token_signed_response_alg ?? ID_TOKEN_DEFAULT_ALGORITHM
   if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(idTokenAlg)) {

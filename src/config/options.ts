@@ -108,6 +108,14 @@ export interface AuthorizationServerOptions {
   /** SECURITY: accept an http issuer on a non-loopback host. Only for tests behind TLS termination. */
   allowHttpIssuer?: boolean
   /**
+   * SECURITY: let requests the server makes itself (back-channel logout
+   * deliveries) reach loopback and private addresses. Without it a client
+   * registered with such a URL is refused. Only for tests and closed networks.
+   */
+  allowPrivateNetworkFetches?: boolean
+  /** Back-channel logout deliveries (seconds): `timeout` per attempt, `maxAttempts`, `retryDelay` before the second (doubling after). */
+  backchannelLogout?: Partial<{ timeout: number; maxAttempts: number; retryDelay: number }>
+  /**
    * OpenTelemetry providers for spans and metrics. Default: those registered
    * with `@opentelemetry/api` when the server is built; with none, nothing is
    * instrumented and requests take the uninstrumented path.

@@ -34,6 +34,7 @@ export type OptionFeature =
   | 'password-grant'
   | 'assertion-grants'
   | 'discovery'
+  | 'logout'
   | 'telemetry'
 
 /** What a validator sees besides the value it checks. */
@@ -273,7 +274,10 @@ function checkIssuer(value: unknown, path: string, ctx: CheckContext): string {
 
 function checkClients(value: unknown, path: string, ctx: CheckContext): ClientRegistry {
   if (Array.isArray(value)) {
-    return new StaticClientRegistry(value as ClientMetadata[], path, { allowHttpRedirectUris: ctx.input.allowHttpRedirectUris === true })
+    return new StaticClientRegistry(value as ClientMetadata[], path, {
+      allowHttpRedirectUris: ctx.input.allowHttpRedirectUris === true,
+      allowPrivateNetworkFetches: ctx.input.allowPrivateNetworkFetches === true,
+    })
   }
   if (!isRecord(value) || typeof value.find !== 'function') {
     throw new TypeError(`${path}: must be an array of client metadata or a registry with find(clientId)`)
@@ -741,6 +745,29 @@ export const optionSchema = {
     defaultText: '`false`',
     check: boolean,
     fallback: () => false,
+  }),
+  allowPrivateNetworkFetches: option({
+    feature: 'core',
+    type: 'boolean',
+    doc: 'SECURITY: let requests the server makes itself (back-channel logout deliveries) reach loopback, private, link-local and CGNAT addresses; without it a client registered with such a URL is refused, and a name resolving to one is never contacted. Only for tests and closed networks.',
+    defaultText: '`false`',
+    check: boolean,
+    fallback: () => false,
+  }),
+  backchannelLogout: group({
+    feature: 'logout',
+    doc: 'Delivery of logout tokens to the clients of an ended session (OpenID Connect Back-Channel Logout).',
+    members: {
+      timeout: seconds('logout', 5, 'How long one delivery may take, connection to response.'),
+      maxAttempts: option({
+        feature: 'logout',
+        type: 'count',
+        doc: 'Deliveries tried per client and logout (network errors, timeouts, 5xx, 408 and 429 are tried again); after the last, a `logout.delivery.failed` event.',
+        default: 4 as number,
+        check: wholeNumberAtLeastOne,
+      }),
+      retryDelay: seconds('logout', 2, 'Wait before the second attempt; it doubles before each later one.'),
+    },
   }),
   telemetry: group({
     feature: 'telemetry',

@@ -24,9 +24,9 @@ export async function authorizationEndpoint(ctx: ServerContext, req: GrantkitReq
   }
   const { client, request, target } = await parseAuthorizationRequest(ctx, req, form)
   const session = await readSession(ctx, req)
-  const login = session !== null ? { sub: session.sub, authTime: session.authTime, fresh: false } : undefined
+  const login = session !== null ? { sub: session.sub, authTime: session.authTime, fresh: false, session: session.idHash } : undefined
   const { step } = await nextStep(ctx, request, login, false)
-  if (step === 'done') return await completeAuthorization(ctx, client, request, { sub: login!.sub, authTime: login!.authTime, scope: request.scope })
+  if (step === 'done') return await completeAuthorization(ctx, client, request, { sub: login!.sub, authTime: login!.authTime, scope: request.scope, session: session! })
   if (request.prompt.includes('none')) {
     throw new RedirectError(target, new OAuthError(step === 'login' ? 'login_required' : 'consent_required'), client.id)
   }

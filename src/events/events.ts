@@ -38,6 +38,16 @@ export type GrantkitEventData =
   | { type: 'client.ignored'; clientId: string; reason: 'shadowed' | 'invalid'; detail: string }
   /** `error` is the `StorageUnavailableError` (or `StorageNotMigratedError`); serialised as for `server.error`. */
   | { type: 'storage.unavailable'; endpoint: string; error: unknown }
+  /** A browser session ended: signed out at the end-session endpoint (`logout`) or through `server.sessions.end` (`admin`). */
+  | { type: 'session.ended'; sid: string | undefined; sub: string; reason: 'logout' | 'admin'; clients: string[] }
+  /** A client acknowledged a logout token (OIDC Back-Channel Logout §2.8). */
+  | { type: 'logout.delivered'; clientId: string; sid: string | undefined; attempts: number }
+  /**
+   * A logout token could not be delivered after the last attempt, or was
+   * refused for good (`status 400`, `private_address`). `reason` names the
+   * failure, never the token.
+   */
+  | { type: 'logout.delivery.failed'; clientId: string; sid: string | undefined; attempts: number; reason: string }
 
 /** What every event carries besides its own fields. */
 export interface EventEnvelope {

@@ -7,6 +7,7 @@ import { tokenFeature } from '../endpoints/token.js'
 import { userinfoFeature } from '../endpoints/userinfo.js'
 import { deviceFlowFeature } from './device-flow.js'
 import { interactionPagesFeature } from './interaction-pages.js'
+import { logoutFeature } from './logout.js'
 import type { Feature } from './types.js'
 
 /**
@@ -23,6 +24,7 @@ export const defaultFeatures: readonly Feature[] = [
   introspectionFeature,
   deviceFlowFeature,
   interactionPagesFeature,
+  logoutFeature,
   discoveryFeature,
 ]
 
@@ -35,6 +37,7 @@ export {
   introspectionFeature,
   deviceFlowFeature,
   interactionPagesFeature,
+  logoutFeature,
   discoveryFeature,
 }
 export type { Feature, Endpoint, ErrorStyle } from './types.js'

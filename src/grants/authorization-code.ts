@@ -39,7 +39,7 @@ export const authorizationCode: GrantHandler = {
 
     const scope = Scope.parse(record.scope)
     const refreshToken = ctx.refreshTokens.shouldIssue(scope)
-      ? await ctx.refreshTokens.issue({ sub: record.sub, scope: record.scope, grantId: record.grantId, authTime: record.authTime })
+      ? await ctx.refreshTokens.issue({ sub: record.sub, scope: record.scope, grantId: record.grantId, authTime: record.authTime, ...(record.sid !== undefined && { sid: record.sid }) })
       : undefined
     const openid = scope.has('openid')
     return ctx.tokens.issue({
@@ -48,7 +48,7 @@ export const authorizationCode: GrantHandler = {
       grantId: record.grantId,
       claims: { auth_time: record.authTime },
       ...(refreshToken !== undefined && { refreshToken }),
-      ...(openid && { idToken: { authTime: record.authTime, ...(record.nonce !== undefined && { nonce: record.nonce }) } }),
+      ...(openid && { idToken: { authTime: record.authTime, ...(record.nonce !== undefined && { nonce: record.nonce }), ...(record.sid !== undefined && { sid: record.sid }) } }),
     })
   },
 }

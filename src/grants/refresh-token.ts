@@ -46,6 +46,7 @@ export const refreshToken: GrantHandler = {
       grantId: record.grantId,
       absoluteExpiresAt: record.absoluteExpiresAt,
       ...(record.authTime !== undefined && { authTime: record.authTime }),
+      ...(record.sid !== undefined && { sid: record.sid }),
       ...(record.claims !== undefined && { claims: record.claims }),
     })
     const openid = scope.has('openid')
@@ -59,7 +60,7 @@ export const refreshToken: GrantHandler = {
       refreshToken: next.token,
       ...(record.authTime !== undefined && { claims: { auth_time: record.authTime } }),
       // OIDC Core §12.2: an ID token may accompany a refreshed access token.
-      ...(openid && record.authTime !== undefined && { idToken: { authTime: record.authTime } }),
+      ...(openid && record.authTime !== undefined && { idToken: { authTime: record.authTime, ...(record.sid !== undefined && { sid: record.sid }) } }),
     })
     const outcome = await ctx.refreshTokens.rotate(record, next.record, tokens)
     // SECURITY: losing a race to a simultaneous use of the same token is refused

@@ -191,8 +191,9 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
   if (result.login !== undefined) {
     if (typeof result.login.sub !== 'string' || result.login.sub === '') throw new TypeError('finish: login.sub must be a non-empty string')
     const authTime = Math.floor(result.login.authTime ?? ctx.now())
-    record.login = { sub: result.login.sub, authTime, fresh: true }
-    cookies.push(await startSession(ctx, req, result.login.sub, authTime))
+    const started = await startSession(ctx, req, result.login.sub, authTime)
+    record.login = { sub: result.login.sub, authTime, fresh: true, session: started.session.idHash }
+    cookies.push(started.cookie)
   }
   let granted: string | undefined
   if (result.consent !== undefined && record.login !== undefined) {
@@ -220,5 +221,6 @@ export async function finishInteraction(ctx: ServerContext, req: GrantkitRequest
   }
   cookies.push(clearBinding)
   if (record.device !== undefined) return finishDevice(ctx, view, record, { sub: login.sub, authTime: login.authTime, scope }, cookies)
-  return completeAuthorization(ctx, client, request, { sub: login.sub, authTime: login.authTime, scope }, { 'set-cookie': cookies }, req.requestId)
+  const session = login.session === undefined ? null : await ctx.storage.sessions.find(login.session)
+  return completeAuthorization(ctx, client, request, { sub: login.sub, authTime: login.authTime, scope, ...(session !== null && { session }) }, { 'set-cookie': cookies }, req.requestId)
 }

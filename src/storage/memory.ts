@@ -206,17 +206,59 @@ class MemoryInteractions implements InteractionStore {
 
 class MemorySessions implements SessionStore {
   private readonly items: ExpiringMap<SessionRecord>
+  /** sid → idHash. */
+  private readonly bySid: ExpiringMap<string>
+  /** sub → idHashes; an entry lives as long as the person's longest session, and dead members are dropped when read. */
+  private readonly bySub: ExpiringMap<Set<string>>
   constructor(now: () => number) {
     this.items = new ExpiringMap(now)
+    this.bySid = new ExpiringMap(now)
+    this.bySub = new ExpiringMap(now)
   }
   async save(record: SessionRecord): Promise<void> {
-    this.items.set(record.idHash, record, record.expiresAt)
+    const stored = { ...record, ...(record.clients !== undefined && { clients: [...record.clients] }) }
+    this.items.set(record.idHash, stored, record.expiresAt)
+    if (record.sid !== undefined) this.bySid.set(record.sid, record.idHash, record.expiresAt)
+    const hashes = this.bySub.get(record.sub) ?? new Set<string>()
+    hashes.add(record.idHash)
+    this.bySub.setAtLeast(record.sub, hashes, record.expiresAt)
   }
   async find(idHash: string): Promise<SessionRecord | null> {
-    return this.items.get(idHash) ?? null
+    return this.copy(this.items.get(idHash))
   }
   async delete(idHash: string): Promise<void> {
+    const record = this.items.get(idHash)
     this.items.delete(idHash)
+    if (record?.sid !== undefined) this.bySid.delete(record.sid)
+    if (record !== undefined) this.bySub.get(record.sub)?.delete(idHash)
+  }
+  async addClient(idHash: string, clientId: string): Promise<void> {
+    const record = this.items.get(idHash)
+    if (record === undefined) return
+    record.clients ??= []
+    if (!record.clients.includes(clientId)) record.clients.push(clientId)
+  }
+  async listBySub(sub: string): Promise<SessionRecord[]> {
+    const hashes = this.bySub.get(sub)
+    if (hashes === undefined) return []
+    const out: SessionRecord[] = []
+    for (const idHash of hashes) {
+      const record = this.items.get(idHash)
+      // A session saved again for another person no longer belongs here.
+      if (record === undefined || record.sub !== sub) hashes.delete(idHash)
+      else out.push(this.copy(record)!)
+    }
+    return out
+  }
+  async findBySid(sid: string): Promise<SessionRecord | null> {
+    const idHash = this.bySid.get(sid)
+    const record = idHash === undefined ? undefined : this.items.get(idHash)
+    return record?.sid === sid ? this.copy(record) : null
+  }
+  /** Callers get copies: a record changed after a read must not change the store. */
+  private copy(record: SessionRecord | undefined): SessionRecord | null {
+    if (record === undefined) return null
+    return { ...record, ...(record.clients !== undefined && { clients: [...record.clients] }) }
   }
 }
 

@@ -52,6 +52,8 @@ export interface AuthorizationCodeRecord {
   codeChallenge?: string
   codeChallengeMethod?: 'S256' | 'plain'
   nonce?: string
+  /** The browser session the code was issued through: the `sid` of its ID token (OIDC Back-Channel Logout §2.1). */
+  sid?: string
   claims?: Record<string, unknown>
   issuedAt: number
   expiresAt: number
@@ -83,6 +85,8 @@ export interface RefreshTokenRecord {
   /** The grant's absolute end: rotation never extends past it. */
   absoluteExpiresAt: number
   authTime?: number
+  /** The browser session it was issued through (OIDC Back-Channel Logout §2.1 `sid`), for the ID tokens it refreshes. */
+  sid?: string
   claims?: Record<string, unknown>
 }
 
@@ -176,7 +180,13 @@ export interface InteractionRecord {
   /** Set when the interaction approves a device (RFC 8628 §3.3) rather than answering a redirect. */
   device?: { userCodeHash: string }
   /** Who is signed in: from the browser session when the interaction starts, or from the login step. */
-  login?: { sub: string; authTime: number; fresh: boolean }
+  login?: {
+    sub: string
+    authTime: number
+    fresh: boolean
+    /** The browser session signed in to, by hash of its secret: where the client is recorded when the interaction completes. */
+    session?: string
+  }
   expiresAt: number
 }
 
@@ -194,13 +204,36 @@ export interface SessionRecord {
   sub: string
   authTime: number
   expiresAt: number
+  /**
+   * The session's public identifier: the `sid` claim of ID tokens and logout
+   * tokens (OIDC Back-Channel Logout §2.1), and the id of `server.sessions`.
+   * Random, unrelated to the cookie secret. Absent in records written before
+   * grantkit 0.2; such a session is given one the next time it is read.
+   */
+  sid?: string
+  /** Clients that received a code or tokens through this session, to be told when it ends. */
+  clients?: string[]
 }
 
-/** Browser sessions by hash of the cookie secret. */
+/**
+ * Browser sessions by hash of the cookie secret. The optional methods serve
+ * logout and `server.sessions`; the built-in backends have them all. A backend
+ * without them still serves single sign-on, but `server.sessions` names the
+ * missing method, and without `addClient` the clients of a session are
+ * recorded by `find` then `save` (two authorizations at the same instant may
+ * then lose one, which would not be told of the logout).
+ */
 export interface SessionStore {
+  /** Saves or replaces the session under `idHash`, with its sid and clients. */
   save(record: SessionRecord): Promise<void>
   find(idHash: string): Promise<SessionRecord | null>
   delete(idHash: string): Promise<void>
+  /** Atomic: adds `clientId` to the live session's `clients` unless already there. Unknown or expired sessions are ignored. */
+  addClient?(idHash: string, clientId: string): Promise<void>
+  /** Every live session of a person, in no particular order. */
+  listBySub?(sub: string): Promise<SessionRecord[]>
+  /** The live session with this `sid`, or null. */
+  findBySid?(sid: string): Promise<SessionRecord | null>
 }
 
 /** Scopes a person granted a client, remembered so that consent is asked again only for more. */

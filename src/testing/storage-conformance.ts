@@ -529,6 +529,52 @@ export function runStorageConformance(
         await h.advance(50)
         expect(await h.storage.sessions.find('s3')).toEqual(again)
       })
+
+      it('keeps a session\'s sid and clients, and adds each client once, atomically', async (t) => {
+        const h = await make()
+        const sessions = h.storage.sessions
+        if (sessions.addClient === undefined) return t.skip()
+        await sessions.save({ idHash: 's4', sub: 'alice', authTime: h.now(), expiresAt: h.now() + 100, sid: 'sid-4', clients: ['web'] })
+        await Promise.all(['a', 'b', 'c', 'web', 'a', 'd'].map((c) => sessions.addClient!('s4', c)))
+        const found = await sessions.find('s4')
+        expect(found).toMatchObject({ idHash: 's4', sub: 'alice', sid: 'sid-4' })
+        expect([...found!.clients!].sort()).toEqual(['a', 'b', 'c', 'd', 'web'])
+        // An unknown session gains nothing and is not created.
+        await sessions.addClient('s-none', 'web')
+        expect(await sessions.find('s-none')).toBeNull()
+        // A record read and changed by the caller does not change the store.
+        found!.clients!.push('mutated')
+        expect((await sessions.find('s4'))!.clients).not.toContain('mutated')
+      })
+
+      it('loads a session saved without sid or clients (written by 0.1) with neither', async () => {
+        const h = await make()
+        const old = { idHash: 's5', sub: 'alice', authTime: h.now(), expiresAt: h.now() + 100 }
+        await h.storage.sessions.save(old)
+        const found = await h.storage.sessions.find('s5')
+        expect(found).toEqual(old)
+      })
+
+      it('lists a person\'s live sessions and finds one by sid, until it is deleted or expires', async (t) => {
+        const h = await make()
+        const sessions = h.storage.sessions
+        if (sessions.listBySub === undefined || sessions.findBySid === undefined) return t.skip()
+        await sessions.save({ idHash: 's6', sub: 'carol', authTime: h.now(), expiresAt: h.now() + 10, sid: 'sid-6' })
+        await sessions.save({ idHash: 's7', sub: 'carol', authTime: h.now(), expiresAt: h.now() + 100, sid: 'sid-7', clients: ['web'] })
+        await sessions.save({ idHash: 's8', sub: 'dave', authTime: h.now(), expiresAt: h.now() + 100, sid: 'sid-8' })
+        const ids = async (sub: string) => (await sessions.listBySub!(sub)).map((r) => r.sid).sort()
+        expect(await ids('carol')).toEqual(['sid-6', 'sid-7'])
+        expect(await ids('nobody')).toEqual([])
+        expect(await sessions.findBySid('sid-7')).toEqual({ idHash: 's7', sub: 'carol', authTime: h.now(), expiresAt: h.now() + 100, sid: 'sid-7', clients: ['web'] })
+        expect(await sessions.findBySid('sid-unknown')).toBeNull()
+        await h.advance(10)
+        expect(await ids('carol')).toEqual(['sid-7'])
+        expect(await sessions.findBySid('sid-6')).toBeNull()
+        await sessions.delete('s7')
+        expect(await ids('carol')).toEqual([])
+        expect(await sessions.findBySid('sid-7')).toBeNull()
+        expect(await ids('dave')).toEqual(['sid-8'])
+      })
     })
 
     describe('consents', () => {

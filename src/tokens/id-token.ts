@@ -75,6 +75,8 @@ export interface IdTokenInput {
   sub: string
   authTime: number
   nonce?: string
+  /** The browser session it was issued through (OIDC Back-Channel Logout §2.1, Front-Channel Logout §3). */
+  sid?: string
   /** Present when issued beside an access token from the authorization endpoint (at_hash). */
   accessToken?: string
   /** Present when issued beside a code from the authorization endpoint (c_hash). */
@@ -106,6 +108,7 @@ export function issueIdToken(ctx: ServerContext, input: IdTokenInput): string {
     auth_time: input.authTime,
   }
   if (input.nonce !== undefined) payload.nonce = input.nonce
+  if (input.sid !== undefined) payload.sid = input.sid
   if (input.accessToken !== undefined) payload.at_hash = halfHash(input.accessToken, key.alg)
   if (input.code !== undefined) payload.c_hash = halfHash(input.code, key.alg)
   return signJwt(key, 'JWT', payload)

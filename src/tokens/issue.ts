@@ -48,6 +48,7 @@ export function prepareTokenSet(server: ServerContext, client: Client, grantType
       authTime: issue.idToken.authTime,
       accessToken: access.token,
       ...(issue.idToken.nonce !== undefined && { nonce: issue.idToken.nonce }),
+      ...(issue.idToken.sid !== undefined && { sid: issue.idToken.sid }),
     })
   }
   const respond = (): TokenResponseBody => {

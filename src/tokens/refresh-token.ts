@@ -47,6 +47,7 @@ export function createRefreshToken(ctx: ServerContext, input: RefreshTokenInput)
     absoluteExpiresAt: input.absoluteExpiresAt,
   }
   if (input.authTime !== undefined) record.authTime = input.authTime
+  if (input.sid !== undefined) record.sid = input.sid
   if (input.claims !== undefined) record.claims = input.claims
   return { token, record }
 }

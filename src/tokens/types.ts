@@ -15,7 +15,7 @@ export interface TokenIssue {
   /** A refresh token the grant already stored (see `createRefreshToken`). */
   refreshToken?: string
   /** Issue an ID token too (OIDC Core §3.1.3.3). */
-  idToken?: { authTime: number; nonce?: string }
+  idToken?: { authTime: number; nonce?: string; sid?: string }
 }
 
 /** What a refresh token is issued for: its client, subject, scope and grant. Times in seconds since the epoch. */
@@ -27,6 +27,8 @@ export interface RefreshTokenInput {
   /** End of the whole chain; rotation never extends past it. */
   absoluteExpiresAt: number
   authTime?: number
+  /** The browser session it descends from, for the `sid` of the ID tokens it refreshes. */
+  sid?: string
   claims?: Record<string, unknown>
 }
 

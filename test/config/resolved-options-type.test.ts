@@ -59,6 +59,8 @@ interface Expected<P extends string> {
   readonly cookieSecrets: readonly string[]
   readonly allowHttpRedirectUris: boolean
   readonly allowHttpIssuer: boolean
+  readonly allowPrivateNetworkFetches: boolean
+  readonly backchannelLogout: { readonly timeout: number; readonly maxAttempts: number; readonly retryDelay: number }
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly logger: Logger | undefined
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }

@@ -20,7 +20,7 @@ const everyEntryIsAnOption: [MissingFromInterface] extends [never] ? true : Miss
 type KnownKeys<T> = keyof { [P in keyof T as string extends P ? never : P]: T[P] }
 type MembersOf<K extends SchemaKeys> = KnownKeys<Exclude<NonNullable<AuthorizationServerOptions[K]>, KeyStore>>
 type EntryMembers<K extends SchemaKeys> = OptionSchema[K] extends { members: infer M } ? keyof M : never
-type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys'
+type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout'
 type MemberGaps = { [K in Grouped]: [Exclude<MembersOf<K>, EntryMembers<K>> | Exclude<EntryMembers<K>, MembersOf<K>>] extends [never] ? never : K }[Grouped]
 const everyMemberHasAnEntry: [MemberGaps] extends [never] ? true : MemberGaps = true
 
@@ -58,6 +58,8 @@ describe('the option schema', () => {
       maxBodyBytes: 65_536,
       // New in 0.3: stored clients (issue 14).
       clientCacheTtl: 30,
+      // New in 0.2 (issue 14): back-channel logout deliveries.
+      backchannelLogout: { timeout: 5, maxAttempts: 4, retryDelay: 2 },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -85,6 +87,7 @@ describe('the option schema', () => {
       }
       maxBodyBytes: number
       clientCacheTtl: number
+      backchannelLogout: { timeout: number; maxAttempts: number; retryDelay: number }
     }>()
   })
 

@@ -122,6 +122,8 @@ describePostgres('postgres migrations on a database', () => {
     const key = generateSigningKey('ES256')
     await db.pool.query(`INSERT INTO ${prefix}signing_keys (kid, private_jwk, active_from, retired_at, published_until, created_at) VALUES ($1, $2, $3, NULL, NULL, $4)`, [key.kid, JSON.stringify(exportPrivateJwk(key)), now - 100, now - 100])
     expect(await schemaVersion(db.pool, { tablePrefix: prefix })).toBe(0)
+    const session = { idHash: hashToken('session-from-0.1.0'), sub: 'alice', authTime: now - 30, expiresAt: now + 3600 }
+    await db.pool.query(`INSERT INTO ${prefix}sessions (id_hash, sub, auth_time, expires_at) VALUES ($1, $2, $3, $4)`, [session.idHash, session.sub, session.authTime, session.expiresAt])
 
     const result = await migrate(db.pool, { tablePrefix: prefix })
     expect(result.version).toBe(SCHEMA_VERSION)
@@ -137,6 +139,13 @@ describePostgres('postgres migrations on a database', () => {
     const next = { ...refresh, tokenHash: hashToken('refresh-after-upgrade') }
     expect(await storage.refreshTokens.rotate(refresh.tokenHash, next)).toBe('rotated')
     expect(await storage.refreshTokens.find(next.tokenHash)).toEqual({ record: next, rotated: false })
+
+    // A 0.1.0 session loads without sid or clients, is listed, and takes both once saved again (migration 2).
+    expect(await storage.sessions.find(session.idHash)).toEqual(session)
+    expect(await storage.sessions.listBySub!('alice')).toEqual([session])
+    await storage.sessions.save({ ...session, sid: 'sid-after-upgrade' })
+    await storage.sessions.addClient!(session.idHash, 'web')
+    expect(await storage.sessions.findBySid!('sid-after-upgrade')).toEqual({ ...session, sid: 'sid-after-upgrade', clients: ['web'] })
 
     // The server introspects the 0.1.0 token as active, and signs with the 0.1.0 key.
     // 0.1.0 stored the key in clear: it is refused until "grantkit keys seal" (sealKeyRecords) seals it.

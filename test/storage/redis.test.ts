@@ -273,7 +273,7 @@ if (!(await reachable(REDIS_URL))) {
         csrf: 'x',
         expiresAt: t + 600,
       })
-      await s.sessions.save({ idHash: `sess-${m}`, sub: 's', authTime: t, expiresAt: t + 3600 })
+      await s.sessions.save({ idHash: `sess-${m}`, sub: `s-${m}`, authTime: t, expiresAt: t + 3600, sid: `sid-${m}`, clients: ['c'] })
       await s.consents.save(`sub-${m}`, 'c', 'openid', t + 86400)
       await s.rateLimits.increment(`rl-${m}`, t + 300)
       await s.rateLimits.increment(`rl-${m}`, t + 600)
@@ -286,7 +286,7 @@ if (!(await reachable(REDIS_URL))) {
 
       const keys = await keysUnder(shared, p)
       const kinds = [...new Set(keys.map((k) => k.slice(p.length).split(':')[0]))].sort()
-      expect(kinds).toEqual(['at', 'code', 'consent', 'dc', 'grant', 'int', 'jti', 'keys', 'replay', 'rl', 'rt', 'sess', 'uc'])
+      expect(kinds).toEqual(['at', 'code', 'consent', 'dc', 'grant', 'int', 'jti', 'keys', 'replay', 'rl', 'rt', 'sess', 'sessc', 'sid', 'subsess', 'uc'])
       const ttl: Record<string, number> = {}
       for (const k of keys) {
         ttl[k.slice(p.length)] = await shared.pttl(k)
@@ -307,6 +307,9 @@ if (!(await reachable(REDIS_URL))) {
       near(`replay:replay-${m}`, 30)
       near(`int:int-${m}`, 600)
       near(`sess:sess-${m}`, 3600)
+      near(`sessc:sess-${m}`, 3600)
+      near(`sid:sid-${m}`, 3600)
+      near(`subsess:s-${m}`, 3600)
       near(`rl:rl-${m}`, 300) // the first increment's window
       near(`dc:dc-${m}`, 600 + 3600)
       near(`uc:uc-${m}`, 600)

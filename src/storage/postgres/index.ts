@@ -244,22 +244,53 @@ function interactions(pool: PostgresPool, t: Tables, now: () => number): Interac
   }
 }
 
+/** A sessions row as read. */
+interface SessionRow {
+  id_hash: string
+  sub: string
+  auth_time: number
+  expires_at: number
+  sid: string | null
+  clients: string[] | null
+}
+
+const SESSION_COLUMNS = 'id_hash, sub, auth_time, expires_at, sid, clients'
+
+function sessionRecord(row: SessionRow): SessionRecord {
+  const record: SessionRecord = { idHash: row.id_hash, sub: row.sub, authTime: row.auth_time, expiresAt: row.expires_at }
+  if (row.sid !== null) record.sid = row.sid
+  if (row.clients !== null && row.clients.length > 0) record.clients = row.clients
+  return record
+}
+
 function sessions(pool: PostgresPool, t: Tables, now: () => number): SessionStore {
   const items = t.name('sessions')
   return {
     async save(record: SessionRecord) {
-      await run(pool, `INSERT INTO ${items} (id_hash, sub, auth_time, expires_at) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (id_hash) DO UPDATE SET sub = EXCLUDED.sub, auth_time = EXCLUDED.auth_time, expires_at = EXCLUDED.expires_at`,
-        [record.idHash, record.sub, record.authTime, record.expiresAt])
+      await run(pool, `INSERT INTO ${items} (id_hash, sub, auth_time, expires_at, sid, clients) VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (id_hash) DO UPDATE SET sub = EXCLUDED.sub, auth_time = EXCLUDED.auth_time, expires_at = EXCLUDED.expires_at,
+          sid = EXCLUDED.sid, clients = EXCLUDED.clients`,
+        [record.idHash, record.sub, record.authTime, record.expiresAt, record.sid ?? null, record.clients ?? []])
     },
     async find(idHash) {
-      const r = await run<{ id_hash: string; sub: string; auth_time: number; expires_at: number }>(pool, `SELECT id_hash, sub, auth_time, expires_at FROM ${items}
-        WHERE id_hash = $1 AND expires_at > $2`, [idHash, now()])
-      const row = r.rows[0]
-      return row === undefined ? null : { idHash: row.id_hash, sub: row.sub, authTime: row.auth_time, expiresAt: row.expires_at }
+      const r = await run<SessionRow>(pool, `SELECT ${SESSION_COLUMNS} FROM ${items} WHERE id_hash = $1 AND expires_at > $2`, [idHash, now()])
+      return r.rows[0] === undefined ? null : sessionRecord(r.rows[0])
     },
     async delete(idHash) {
       await run(pool, `DELETE FROM ${items} WHERE id_hash = $1`, [idHash])
+    },
+    async addClient(idHash, clientId) {
+      // One statement: two authorizations finishing together both land.
+      await run(pool, `UPDATE ${items} SET clients = array_append(clients, $2::text)
+        WHERE id_hash = $1 AND expires_at > $3 AND NOT ($2::text = ANY(clients))`, [idHash, clientId, now()])
+    },
+    async listBySub(sub) {
+      const r = await run<SessionRow>(pool, `SELECT ${SESSION_COLUMNS} FROM ${items} WHERE sub = $1 AND expires_at > $2`, [sub, now()])
+      return r.rows.map(sessionRecord)
+    },
+    async findBySid(sid) {
+      const r = await run<SessionRow>(pool, `SELECT ${SESSION_COLUMNS} FROM ${items} WHERE sid = $1 AND expires_at > $2`, [sid, now()])
+      return r.rows[0] === undefined ? null : sessionRecord(r.rows[0])
     },
   }
 }

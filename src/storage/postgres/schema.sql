@@ -1,4 +1,4 @@
--- grantkit PostgreSQL schema, version 2 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
+-- grantkit PostgreSQL schema, version 3 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
 -- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
 
 -- Migration 1: the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys.
@@ -123,6 +123,13 @@ CREATE TABLE IF NOT EXISTS grantkit_clients (
   version integer NOT NULL
 );
 
+-- Migration 3: sessions that can be listed and ended: sid, the clients signed in through each, an index by person.
+
+ALTER TABLE grantkit_sessions ADD COLUMN IF NOT EXISTS sid text;
+ALTER TABLE grantkit_sessions ADD COLUMN IF NOT EXISTS clients text[] NOT NULL DEFAULT '{}';
+CREATE UNIQUE INDEX IF NOT EXISTS grantkit_sessions_sid ON grantkit_sessions (sid);
+CREATE INDEX IF NOT EXISTS grantkit_sessions_sub ON grantkit_sessions (sub);
+
 -- Which migrations this schema contains; migrate() applies only those missing.
 CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   version integer PRIMARY KEY,
@@ -131,5 +138,6 @@ CREATE TABLE IF NOT EXISTS grantkit_schema_version (
 );
 INSERT INTO grantkit_schema_version (version, description) VALUES
   (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys'),
-  (2, 'stored clients: metadata, secret hashes and a version for compare-and-swap')
+  (2, 'stored clients: metadata, secret hashes and a version for compare-and-swap'),
+  (3, 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person')
 ON CONFLICT (version) DO NOTHING;

@@ -167,6 +167,16 @@ CREATE INDEX IF NOT EXISTS ${p}signing_keys_published_until ON ${p}signing_keys 
 );
 `,
   },
+  {
+    version: 3,
+    description: 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person',
+    // Additive: rows of 0.1 keep a NULL sid (one is assigned when the session is next read) and no clients.
+    sql: (p) => `ALTER TABLE ${p}sessions ADD COLUMN IF NOT EXISTS sid text;
+ALTER TABLE ${p}sessions ADD COLUMN IF NOT EXISTS clients text[] NOT NULL DEFAULT '{}';
+CREATE UNIQUE INDEX IF NOT EXISTS ${p}sessions_sid ON ${p}sessions (sid);
+CREATE INDEX IF NOT EXISTS ${p}sessions_sub ON ${p}sessions (sub);
+`,
+  },
 ]
 
 /** The schema version of the newest migration: what `migrate()` brings a database to. */

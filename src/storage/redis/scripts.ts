@@ -253,6 +253,44 @@ local n = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return n`,
   },
+
+  /**
+   * A session and its indexes, in one step. KEYS[1] record, KEYS[2] its
+   * clients (a set), KEYS[3] sid → id hash, KEYS[4] the person's id hashes (a
+   * set); ARGV: ttl ms, record JSON, id hash, '1' when it has a sid, then its
+   * clients. The person's set lives as long as their longest session; members
+   * whose session is gone are dropped when it is read.
+   */
+  saveSession: {
+    keys: 4,
+    lua: `
+local ttl = tonumber(ARGV[1])
+redis.call('DEL', KEYS[2])
+if ttl <= 0 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+if #ARGV > 4 then
+  redis.call('SADD', KEYS[2], unpack(ARGV, 5))
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if ARGV[4] == '1' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ttl) end
+redis.call('SADD', KEYS[4], ARGV[3])
+if redis.call('PTTL', KEYS[4]) < ttl then redis.call('PEXPIRE', KEYS[4], ttl) end
+return 1`,
+  },
+
+  /** KEYS[1] session record, KEYS[2] its clients; ARGV: client id. Adds it while the session lives, for as long. */
+  addSessionClient: {
+    keys: 2,
+    lua: `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ttl)
+return 1`,
+  },
 } satisfies Record<string, ScriptDefinition>
 
 export type ScriptName = keyof typeof definitions

@@ -184,17 +184,74 @@ export class RedisInteractions implements InteractionStore {
   }
 }
 
+/**
+ * Keys: `sess:<hash>` the record JSON (as 0.1 wrote it, without clients),
+ * `sessc:<hash>` its clients (a set, so adding one is a single SADD),
+ * `sid:<sid>` the hash of the session with that sid, `subsess:<sub>` the
+ * hashes of a person's sessions. The indexes are additive: a 0.1 process
+ * ignores them, and records it wrote load with no sid or clients.
+ */
 export class RedisSessions implements SessionStore {
   constructor(private readonly ctx: RedisContext) {}
   async save(record: SessionRecord): Promise<void> {
-    await setUntil(this.ctx, 'sessions.save', this.ctx.key('sess', record.idHash), encodeRecord(record), record.expiresAt)
+    const { clients = [], ...rest } = record
+    const keys = [this.ctx.key('sess', record.idHash), this.ctx.key('sessc', record.idHash), this.ctx.key('sid', record.sid ?? ''), this.ctx.key('subsess', record.sub)]
+    const args = [ttlMs(this.ctx, record.expiresAt), encodeRecord(rest), record.idHash, record.sid === undefined ? '0' : '1', ...clients]
+    await this.ctx.conn.run('sessions.save', () => this.ctx.script('saveSession', keys, args))
   }
   async find(idHash: string): Promise<SessionRecord | null> {
-    const json = await this.ctx.conn.run('sessions.find', () => this.ctx.client.get(this.ctx.key('sess', idHash)))
-    return live<SessionRecord>(this.ctx, 'session', json)
+    return (await this.read('sessions.find', [idHash]))[0] ?? null
   }
   async delete(idHash: string): Promise<void> {
-    await this.ctx.conn.run('sessions.delete', () => this.ctx.client.del(this.ctx.key('sess', idHash)))
+    const [record] = await this.read('sessions.delete', [idHash])
+    const keys = [this.ctx.key('sess', idHash), this.ctx.key('sessc', idHash)]
+    if (record?.sid !== undefined) keys.push(this.ctx.key('sid', record.sid))
+    await this.ctx.conn.run('sessions.delete', async () => {
+      const tx = this.ctx.client.multi().del(...keys)
+      if (record !== undefined) tx.srem(this.ctx.key('subsess', record.sub), idHash)
+      return tx.exec()
+    })
+  }
+  async addClient(idHash: string, clientId: string): Promise<void> {
+    await this.ctx.conn.run('sessions.addClient', () => this.ctx.script('addSessionClient', [this.ctx.key('sess', idHash), this.ctx.key('sessc', idHash)], [clientId]))
+  }
+  async listBySub(sub: string): Promise<SessionRecord[]> {
+    const setKey = this.ctx.key('subsess', sub)
+    const hashes = await this.ctx.conn.run('sessions.listBySub', () => this.ctx.client.smembers(setKey))
+    if (hashes.length === 0) return []
+    const found = await this.read('sessions.listBySub', hashes)
+    const live = found.filter((r) => r.sub === sub)
+    const stale = hashes.filter((h) => !live.some((r) => r.idHash === h))
+    if (stale.length > 0) await this.ctx.conn.run('sessions.listBySub', () => this.ctx.client.srem(setKey, ...stale))
+    return live
+  }
+  async findBySid(sid: string): Promise<SessionRecord | null> {
+    const idHash = await this.ctx.conn.run('sessions.findBySid', () => this.ctx.client.get(this.ctx.key('sid', sid)))
+    if (idHash === null) return null
+    const record = await this.find(idHash)
+    return record?.sid === sid ? record : null
+  }
+  /** The live sessions among `hashes`, each with its clients, in one round trip. */
+  private async read(op: string, hashes: string[]): Promise<SessionRecord[]> {
+    const results = await this.ctx.conn.run(op, () => {
+      const pipe = this.ctx.client.pipeline()
+      for (const h of hashes) pipe.get(this.ctx.key('sess', h)).smembers(this.ctx.key('sessc', h))
+      return pipe.exec()
+    })
+    const out: SessionRecord[] = []
+    for (let i = 0; i < hashes.length; i++) {
+      const [getError, json] = results?.[2 * i] ?? [null, null]
+      const [setError, clients] = results?.[2 * i + 1] ?? [null, []]
+      if (getError !== null) throw getError
+      if (setError !== null) throw setError
+      const record = live<SessionRecord>(this.ctx, 'session', json as string | null)
+      if (record === null) continue
+      const all = [...new Set([...(record.clients ?? []), ...(clients as string[])])]
+      if (all.length > 0) record.clients = all
+      else delete record.clients
+      out.push(record)
+    }
+    return out
   }
 }
 
