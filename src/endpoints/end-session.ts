@@ -124,7 +124,7 @@ export async function endSessionEndpoint(ctx: ServerContext, req: GrantkitReques
   if (session === null) return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
   // HEAD is for checking a link, never for signing anyone out.
   if (req.method !== 'HEAD' && trusted(request, session)) {
-    await endSession(ctx, session, 'logout')
+    await endSession(ctx, session, 'logout', req.requestId)
     return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
   }
   const carry: Record<string, string> = {}
@@ -153,6 +153,6 @@ export async function endSessionConfirmEndpoint(ctx: ServerContext, req: Grantki
   const session = await readSession(ctx, req)
   if (session === null) return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
   if (!csrfMatches(ctx, session, form.get('csrf'))) throw new OAuthError('invalid_request', { status: 403, description: 'The form has expired. Go back and try again.' })
-  await endSession(ctx, session, 'logout')
+  await endSession(ctx, session, 'logout', req.requestId)
   return finish(ctx, req, request, { 'set-cookie': clearSessionCookie(ctx) })
 }

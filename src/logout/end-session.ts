@@ -18,10 +18,10 @@ import { createLogoutToken } from './logout-token.js'
  * @example
  * await endSession(ctx, session, 'admin')
  */
-export async function endSession(ctx: ServerContext, session: SessionRecord, reason: 'logout' | 'admin'): Promise<void> {
+export async function endSession(ctx: ServerContext, session: SessionRecord, reason: 'logout' | 'admin', requestId?: string): Promise<void> {
   await ctx.storage.sessions.delete(session.idHash)
   const clients = [...new Set(session.clients ?? [])]
-  ctx.events.emit({ type: 'session.ended', sid: session.sid, sub: session.sub, reason, clients })
+  ctx.events.emit({ type: 'session.ended', sid: session.sid, sub: session.sub, reason, clients }, requestId)
   for (const clientId of clients) {
     const found = ctx.clients.find(clientId)
     const client = found instanceof Promise ? await found.catch(() => undefined) : found
@@ -31,7 +31,7 @@ export async function endSession(ctx: ServerContext, session: SessionRecord, rea
     try {
       token = createLogoutToken(ctx, client, { sub: session.sub, ...(session.sid !== undefined && { sid: session.sid }) })
     } catch (error) {
-      ctx.events.emit({ type: 'logout.delivery.failed', clientId, sid: session.sid, attempts: 0, reason: `not signed: ${(error as Error).message}` })
+      ctx.events.emit({ type: 'logout.delivery.failed', clientId, sid: session.sid, attempts: 0, reason: `not signed: ${(error as Error).message}` }, requestId)
       continue
     }
     ctx.logoutDeliveries.start({ clientId, uri, token, sid: session.sid })

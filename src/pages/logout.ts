@@ -26,23 +26,23 @@ export function logoutConfirmationPage(view: PageView, c: LogoutConfirmation): G
   const hidden = Object.entries(c.carry)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
     .join('\n')
-  const from = c.clientName !== undefined ? `<p><strong>${escapeHtml(c.clientName)}</strong> asks to sign you out.</p>\n` : ''
+  const from = c.clientName !== undefined ? `<p>${view.t('logout.asks', { client: `<strong>${escapeHtml(c.clientName)}</strong>` })}</p>\n` : ''
   return page(
     view,
-    'Sign out?',
-    `<h1>Sign out?</h1>
-${from}<p>You are signed in as <strong>${escapeHtml(c.sub)}</strong>. Signing out here signs you out of every application that uses this sign-in.</p>
+    view.t('logout.title'),
+    `<h1>${view.t('logout.title')}</h1>
+${from}<p>${view.t('logout.signedInAs', { sub: `<strong>${escapeHtml(c.sub)}</strong>` })}</p>
 <form method="post" action="${escapeHtml(c.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(c.csrf)}">
 ${hidden}
-<button type="submit">Sign out</button>
+<button type="submit">${view.t('logout.submit')}</button>
 </form>
-<p>If you did not ask to sign out, close this page.</p>`,
+<p>${view.t('logout.notYou')}</p>`,
   )
 }
 
 /** Shown after signing out when there is no registered place to return to. */
 export function signedOutPage(view: PageView, headers: Record<string, string | string[]> = {}): GrantkitResponse {
-  return page(view, 'Signed out', `<h1>You are signed out</h1>
-<p>You can close this page.</p>`, 200, headers)
+  return page(view, view.t('logout.doneTitle'), `<h1>${view.t('logout.doneTitle')}</h1>
+<p>${view.t('logout.doneBody')}</p>`, 200, headers)
 }

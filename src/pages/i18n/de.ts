@@ -49,4 +49,11 @@ export const de: Catalogue = {
   'error.clientGone': 'Die Anwendung ist nicht mehr registriert.',
   'error.unavailable': 'Der Dienst ist vorübergehend nicht verfügbar. Versuchen Sie es gleich noch einmal.',
   'error.server': 'Der Server konnte die Anfrage nicht abschließen.',
+  'logout.title': 'Abmelden?',
+  'logout.asks': '{client} möchte Sie abmelden.',
+  'logout.signedInAs': 'Sie sind als {sub} angemeldet. Wenn Sie sich hier abmelden, werden Sie bei allen Anwendungen abgemeldet, die diese Anmeldung verwenden.',
+  'logout.submit': 'Abmelden',
+  'logout.notYou': 'Wenn Sie sich nicht abmelden wollten, schließen Sie diese Seite.',
+  'logout.doneTitle': 'Sie sind abgemeldet',
+  'logout.doneBody': 'Sie können diese Seite schließen.',
 }

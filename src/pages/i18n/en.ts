@@ -53,4 +53,11 @@ export const en: Catalogue = {
   'error.clientGone': 'The application is no longer registered.',
   'error.unavailable': 'The service is temporarily unavailable. Try again in a moment.',
   'error.server': 'The server could not complete the request.',
+  'logout.title': 'Sign out?',
+  'logout.asks': '{client} asks to sign you out.',
+  'logout.signedInAs': 'You are signed in as {sub}. Signing out here signs you out of every application that uses this sign-in.',
+  'logout.submit': 'Sign out',
+  'logout.notYou': 'If you did not ask to sign out, close this page.',
+  'logout.doneTitle': 'You are signed out',
+  'logout.doneBody': 'You can close this page.',
 }

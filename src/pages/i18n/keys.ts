@@ -58,6 +58,13 @@ export const MESSAGE_KEYS = [
   'error.clientGone',
   'error.unavailable',
   'error.server',
+  'logout.title',
+  'logout.asks',
+  'logout.signedInAs',
+  'logout.submit',
+  'logout.notYou',
+  'logout.doneTitle',
+  'logout.doneBody',
 ] as const
 
 /** The name of one text of the pages. */
