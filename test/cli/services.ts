@@ -23,8 +23,8 @@ export function reachable(service: keyof typeof ENDPOINTS): Promise<{ ok: boolea
 }
 
 /**
- * A PostgreSQL database of its own for the `grantkit serve` tests, created if
- * absent on the server GRANTKIT_TEST_POSTGRES names (connecting to that URL to
+ * A PostgreSQL database of its own for the `grantkit serve` tests, made afresh
+ * on the server GRANTKIT_TEST_POSTGRES names (connecting to that URL to
  * create it): the processes use the default table names, and the given
  * database's default tables are shared with whatever else runs on this server
  * (other checkouts, older grantkit versions that store keys unsealed).
@@ -35,6 +35,8 @@ export async function isolatedPostgres(name: string): Promise<string> {
   const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000, query_timeout: 20_000 })
   try {
     await client.connect()
+    // Fresh every run: tables left by an earlier run (of another branch, at another schema version) must not decide this one.
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     await client.query(`CREATE DATABASE ${name}`)
   } catch (error) {
     // 42P04 duplicate_database, 23505 when two files create it at the same instant.
