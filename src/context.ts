@@ -104,6 +104,8 @@ export interface ServerContext {
   readonly allowPrivateNetworkFetches: boolean
   /** Back-channel logout deliveries in flight (OIDC Back-Channel Logout §2.5). */
   readonly logoutDeliveries: LogoutDeliveries
+  /** The admin API (option `admin`): whether it is served, and the scope its callers' tokens must carry. */
+  readonly admin: { readonly enabled: boolean; readonly scope: string }
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

@@ -175,11 +175,13 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
       allowPrivate: o.allowPrivateNetworkFetches,
       emit: (event) => events.emit(event),
     }),
+    admin: { enabled: o.admin.enabled, scope: o.admin.scope },
     now: o.deps.now,
     randomId: o.deps.randomId,
     randomToken: o.deps.randomToken,
   }
-  const bound = bindFeatures(ctx, o.features, o.paths, basePath)
+  // The admin API's base is its own option (admin.path), like its switch and scope.
+  const bound = bindFeatures(ctx, o.features, { ...o.paths, adminApi: o.admin.path }, basePath)
   if (telemetry === undefined) return { ctx, bound }
   observeEvents(telemetry, ctx.events)
   return { ctx, bound: instrumentRoutes(telemetry, bound, ctx.routes) }

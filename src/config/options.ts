@@ -113,6 +113,11 @@ export interface AuthorizationServerOptions {
    * registered with such a URL is refused. Only for tests and closed networks.
    */
   allowPrivateNetworkFetches?: boolean
+  /**
+   * The admin API (docs/admin.md): `enabled` (default false), `scope` an access
+   * token must carry (default `grantkit:admin`), `path` its base (default `/admin/api`).
+   */
+  admin?: Partial<{ enabled: boolean; scope: string; path: string }>
   /** Back-channel logout deliveries (seconds): `timeout` per attempt, `maxAttempts`, `retryDelay` before the second (doubling after). */
   backchannelLogout?: Partial<{ timeout: number; maxAttempts: number; retryDelay: number }>
   /**

@@ -35,6 +35,7 @@ export type OptionFeature =
   | 'assertion-grants'
   | 'discovery'
   | 'logout'
+  | 'admin'
   | 'telemetry'
 
 /** What a validator sees besides the value it checks. */
@@ -148,6 +149,12 @@ function oneOf<const V extends string>(values: readonly V[]): (value: unknown, p
  */
 export function checkPath(value: unknown, path: string): string {
   if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(value)) throw new TypeError(`${path}: must be a path starting with "/"`)
+  return value
+}
+
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+function scopeToken(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(value)) throw new TypeError(`${path}: must be one scope token (RFC 6749 §3.3)`)
   return value
 }
 
@@ -753,6 +760,21 @@ export const optionSchema = {
     defaultText: '`false`',
     check: boolean,
     fallback: () => false,
+  }),
+  admin: group({
+    feature: 'admin',
+    doc: 'The admin API: a JSON API over clients, grants, consents and sessions, for callers holding an access token of this server with the admin scope. Off by default.',
+    members: {
+      enabled: option({ feature: 'admin', type: 'boolean', doc: 'Serve the admin API.', default: false as boolean, check: boolean }),
+      scope: option({
+        feature: 'admin',
+        type: 'string',
+        doc: 'The scope an access token must carry to call the admin API (RFC 6750 §3.1 `insufficient_scope` otherwise).',
+        default: 'grantkit:admin' as string,
+        check: scopeToken,
+      }),
+      path: endpointPath('admin', '/admin/api', 'Base path of the admin API, relative to the issuer.'),
+    },
   }),
   backchannelLogout: group({
     feature: 'logout',

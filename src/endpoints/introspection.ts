@@ -7,6 +7,7 @@ import { CLIENT_AUTH_METHODS } from '../clients/metadata.js'
 import type { Feature } from '../features/types.js'
 import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
+import { isCutOff } from '../tokens/cutoff.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { readFormBody } from './form-body.js'
 import { pickParameters } from './revocation.js'
@@ -44,6 +45,7 @@ async function introspectRefreshToken(ctx: ServerContext, caller: Client, token:
   if (found === null) return null
   const r = found.record
   if (found.rotated || (await ctx.storage.grants.isRevoked(r.grantId))) return INACTIVE
+  if (await isCutOff(ctx.storage, r.clientId, r.sub, r.issuedAt)) return INACTIVE
   if (!maySee(caller, r.clientId)) return INACTIVE
   return { active: true, scope: r.scope, client_id: r.clientId, sub: r.sub, exp: r.expiresAt, iat: r.issuedAt, token_type: 'refresh_token', iss: ctx.issuer }
 }

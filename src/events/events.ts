@@ -49,6 +49,20 @@ export type GrantkitEventData =
    */
   | { type: 'logout.delivery.failed'; clientId: string; sid: string | undefined; attempts: number; reason: string }
 
+  /**
+   * A change made through the admin API or the `grantkit clients|grants` CLI:
+   * who (`actor`: the access token's sub and client_id, or `cli` and the OS
+   * user), what (`action`, `target`) and how it ended (`outcome`, with the
+   * refusal's `error` code). Never a secret, token or code.
+   */
+  | {
+      type: 'admin.audit'
+      actor: { sub: string; clientId: string } | { cli: string }
+      action: string
+      target: Record<string, string>
+      outcome: 'success' | 'failure'
+      error?: string
+    }
 /** What every event carries besides its own fields. */
 export interface EventEnvelope {
   /** When it happened: milliseconds since the epoch, from the server's clock (`deps.now`). */

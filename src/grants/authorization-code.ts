@@ -1,4 +1,5 @@
 import { hashToken } from '../crypto/random.js'
+import { isCutOff } from '../tokens/cutoff.js'
 import { OAuthError } from '../errors.js'
 import { verifyPkce } from '../tokens/pkce.js'
 import { Scope } from '../tokens/scope.js'
@@ -36,6 +37,7 @@ export const authorizationCode: GrantHandler = {
       throw new OAuthError('invalid_grant', { detail: 'redirect_uri differs from the authorization request' })
     }
     verifyPkce(record.codeChallenge, record.codeChallengeMethod, params.get('code_verifier'))
+    if (await isCutOff(ctx.storage, record.clientId, record.sub, record.issuedAt)) throw new OAuthError('invalid_grant', { detail: 'tokens of this client or consent revoked' })
 
     const scope = Scope.parse(record.scope)
     const refreshToken = ctx.refreshTokens.shouldIssue(scope)

@@ -1,4 +1,5 @@
 import { hashToken } from '../crypto/random.js'
+import { isCutOff } from '../tokens/cutoff.js'
 import { OAuthError } from '../errors.js'
 import { Scope } from '../tokens/scope.js'
 import type { GrantHandler } from './types.js'
@@ -32,6 +33,7 @@ export const refreshToken: GrantHandler = {
       throw new OAuthError('invalid_grant', { detail: `refresh token reused; grant ${record.grantId} revoked` })
     }
     if (await ctx.storage.grants.isRevoked(record.grantId)) throw new OAuthError('invalid_grant', { detail: 'grant revoked' })
+    if (await isCutOff(ctx.storage, record.clientId, record.sub, record.issuedAt)) throw new OAuthError('invalid_grant', { detail: 'tokens of this client or consent revoked' })
 
     // RFC 6749 §6: the scope may narrow, never widen.
     const requested = params.get('scope')

@@ -17,6 +17,7 @@ const STORE_NAMES = [
   'deviceCodes',
   'keys',
   'clients',
+  'tokenCutoffs',
 ] as const satisfies readonly StoreName[]
 
 // A store added to `Storage` without a line above fails to compile here.

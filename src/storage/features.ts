@@ -25,6 +25,8 @@ export const FEATURE_STORES = {
   sharedKeys: ['keys'],
   /** Clients kept in storage beside the static list: `server.clients`, and lookups of ids the static list lacks. */
   storedClients: ['clients'],
+  /** Revocation by cutoff: every token of a client, or of a person at a client (admin API, `grantkit grants revoke`). */
+  tokenCutoffs: ['tokenCutoffs'],
 } as const satisfies Record<string, readonly StoreName[]>
 
 /** A feature named in `FEATURE_STORES`. */
@@ -38,6 +40,7 @@ const FEATURE_TITLES: Record<StorageFeature, string> = {
   deviceFlow: 'the device flow',
   sharedKeys: 'shared signing keys',
   storedClients: 'stored clients',
+  tokenCutoffs: 'revocation by cutoff',
 }
 
 /**

@@ -5,6 +5,9 @@ import type {
   AuthorizationCodeStore,
   CodeConsumption,
   ConsentStore,
+  ConsentRecord,
+  TokenCutoffStore,
+  TokenCutoffStores,
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
@@ -72,6 +75,12 @@ class ExpiringMap<V> {
 
   delete(key: string): boolean {
     return this.entries.delete(key)
+  }
+
+  /** Live entries whose key passes `match`: a walk of the whole map, for rare admin listings. */
+  *matching(match: (key: string) => boolean): Generator<[string, V, number]> {
+    const now = this.now()
+    for (const [key, e] of this.entries) if (isLive(e.expiresAt, now) && match(key)) yield [key, e.value, e.expiresAt]
   }
 
 }
@@ -276,6 +285,15 @@ class MemoryConsents implements ConsentStore {
   async revoke(sub: string, clientId: string): Promise<void> {
     this.items.delete(consentKey(sub, clientId))
   }
+  async listBySub(sub: string): Promise<ConsentRecord[]> {
+    const prefix = consentKey(sub, '').slice(0, -3)
+    const out: ConsentRecord[] = []
+    for (const [key, scope, expiresAt] of this.items.matching((k) => k.startsWith(prefix))) {
+      const [s, clientId] = JSON.parse(key) as [string, string]
+      if (s === sub) out.push({ clientId, scope, expiresAt })
+    }
+    return out
+  }
 }
 
 class MemoryRateLimits implements RateLimitStore {
@@ -354,7 +372,26 @@ export interface MemoryStorageOptions {
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores {
+class MemoryTokenCutoffs implements TokenCutoffStore {
+  private readonly items: ExpiringMap<number>
+  constructor(now: () => number) {
+    this.items = new ExpiringMap(now)
+  }
+  async set(key: string, at: number, until: number): Promise<void> {
+    const current = this.items.get(key)
+    if (current === undefined || current < at) this.items.setAtLeast(key, at, until)
+  }
+  async latest(keys: readonly string[]): Promise<number | null> {
+    let out: number | null = null
+    for (const key of keys) {
+      const at = this.items.get(key)
+      if (at !== undefined && (out === null || at > out)) out = at
+    }
+    return out
+  }
+}
+
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores {
   const now = options.now ?? (() => Date.now() / 1000)
   const accessTokens = new MemoryAccessTokens(now)
   return {
@@ -369,5 +406,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     rateLimits: new MemoryRateLimits(now),
     deviceCodes: new MemoryDeviceCodes(now),
     clients: new MemoryClients(),
+    tokenCutoffs: new MemoryTokenCutoffs(now),
   }
 }

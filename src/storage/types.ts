@@ -241,6 +241,19 @@ export interface ConsentStore {
   find(sub: string, clientId: string): Promise<string | null>
   save(sub: string, clientId: string, scope: string, expiresAt: number): Promise<void>
   revoke(sub: string, clientId: string): Promise<void>
+  /**
+   * Every live consent of a person, in no particular order: for the admin API
+   * and `grantkit grants list`. Optional; the built-in backends have it.
+   */
+  listBySub?(sub: string): Promise<ConsentRecord[]>
+}
+
+/** One remembered consent, as `ConsentStore.listBySub` returns it. */
+export interface ConsentRecord {
+  clientId: string
+  /** Space-separated scope granted. */
+  scope: string
+  expiresAt: number
 }
 
 /** Counters in fixed windows, for throttling (password failures, device code guesses). */
@@ -374,6 +387,24 @@ export interface ClientStore {
 }
 
 /**
+ * Revocation by cutoff, for what cannot be enumerated: "every token of client
+ * X issued at or before T is dead" (`client:X`), or of person S at client X
+ * (`consent:…`). Token validation, introspection, refresh and code
+ * redemption consult it whenever the storage has it.
+ */
+export interface TokenCutoffStore {
+  /** Records cutoff `at` for `key`, kept until `until`; a later cutoff already stored for the key wins. */
+  set(key: string, at: number, until: number): Promise<void>
+  /** The latest live cutoff among `keys`, or null when none is set. One round trip. */
+  latest(keys: readonly string[]): Promise<number | null>
+}
+
+/** The store of revocation cutoffs (admin API: revoke every token of a client, or of a person's consent). */
+export interface TokenCutoffStores {
+  tokenCutoffs: TokenCutoffStore
+}
+
+/**
  * The stores every server needs, whatever features it enables: issuing,
  * introspecting and revoking tokens, refresh rotation, and one-time marks.
  */
@@ -428,7 +459,7 @@ export interface StoredClientStores {
  * The interactive and throttling groups are still required (the core serves the
  * authorization endpoint and throttles logins unconditionally today).
  */
-export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores>, Partial<StoredClientStores> {
+export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores>, Partial<StoredClientStores>, Partial<TokenCutoffStores> {
   /**
    * A cheap check that the storage can serve now: reachable, and its schema
    * as recent as this grantkit needs. Throws `StorageUnavailableError`, or

@@ -1,6 +1,7 @@
 import type { ServerContext } from '../context.js'
 import { decodeJwt, verifyOwnJws } from '../crypto/jose.js'
 import { hashToken } from '../crypto/random.js'
+import { isCutOff } from './cutoff.js'
 import type { ActiveAccessToken } from './types.js'
 export type { ActiveAccessToken } from './types.js'
 
@@ -61,5 +62,6 @@ export async function validateAccessToken(ctx: ServerContext, token: string): Pr
     if (record.grantId !== undefined) active.grantId = record.grantId
   }
   if (active.grantId !== undefined && (await ctx.storage.grants.isRevoked(active.grantId))) return null
+  if (await isCutOff(ctx.storage, active.clientId, active.sub, active.issuedAt)) return null
   return active
 }

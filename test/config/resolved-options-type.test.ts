@@ -60,6 +60,7 @@ interface Expected<P extends string> {
   readonly allowHttpRedirectUris: boolean
   readonly allowHttpIssuer: boolean
   readonly allowPrivateNetworkFetches: boolean
+  readonly admin: { readonly enabled: boolean; readonly scope: string; readonly path: string }
   readonly backchannelLogout: { readonly timeout: number; readonly maxAttempts: number; readonly retryDelay: number }
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly logger: Logger | undefined

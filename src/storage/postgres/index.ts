@@ -309,6 +309,11 @@ function consents(pool: PostgresPool, t: Tables, now: () => number): ConsentStor
     async revoke(sub, clientId) {
       await run(pool, `DELETE FROM ${items} WHERE sub = $1 AND client_id = $2`, [sub, clientId])
     },
+    async listBySub(sub) {
+      // The primary key (sub, client_id) serves this lookup.
+      const r = await run<{ client_id: string; scope: string; expires_at: number }>(pool, `SELECT client_id, scope, expires_at FROM ${items} WHERE sub = $1 AND expires_at > $2`, [sub, now()])
+      return r.rows.map((row) => ({ clientId: row.client_id, scope: row.scope, expiresAt: Number(row.expires_at) }))
+    },
   }
 }
 

@@ -6,6 +6,8 @@ import type {
   AuthorizationCodeStore,
   CodeConsumption,
   ConsentStore,
+  ConsentRecord,
+  TokenCutoffStore,
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
@@ -260,15 +262,42 @@ export class RedisConsents implements ConsentStore {
   private keyOf(sub: string, clientId: string): string {
     return this.ctx.key('consent', consentKey(sub, clientId))
   }
+  /** A person's consented client ids, for listBySub; entries may outlive their consent and are pruned when read. */
+  private indexOf(sub: string): string {
+    return this.ctx.key('subconsent', sub)
+  }
   async find(sub: string, clientId: string): Promise<string | null> {
     const json = await this.ctx.conn.run('consents.find', () => this.ctx.client.get(this.keyOf(sub, clientId)))
     return live<{ scope: string; expiresAt: number }>(this.ctx, 'consent', json)?.scope ?? null
   }
   async save(sub: string, clientId: string, scope: string, expiresAt: number): Promise<void> {
-    await setUntil(this.ctx, 'consents.save', this.keyOf(sub, clientId), encodeRecord({ scope, expiresAt }), expiresAt)
+    const ttl = ttlMs(this.ctx, expiresAt)
+    if (ttl <= 0) return this.revoke(sub, clientId)
+    const index = this.indexOf(sub)
+    await this.ctx.conn.run('consents.save', async () => {
+      const tx = this.ctx.client.multi().set(this.keyOf(sub, clientId), encodeRecord({ scope, expiresAt }), 'PX', ttl).sadd(index, clientId)
+      // The index lives as long as the longest consent in it (GT: never shortened).
+      tx.pexpire(index, ttl, 'GT').pexpire(index, ttl, 'NX')
+      return tx.exec()
+    })
   }
   async revoke(sub: string, clientId: string): Promise<void> {
-    await this.ctx.conn.run('consents.revoke', () => this.ctx.client.del(this.keyOf(sub, clientId)))
+    await this.ctx.conn.run('consents.revoke', () => this.ctx.client.multi().del(this.keyOf(sub, clientId)).srem(this.indexOf(sub), clientId).exec())
+  }
+  async listBySub(sub: string): Promise<ConsentRecord[]> {
+    const index = this.indexOf(sub)
+    const ids = await this.ctx.conn.run('consents.listBySub', () => this.ctx.client.smembers(index))
+    if (ids.length === 0) return []
+    const values = await this.ctx.conn.run('consents.listBySub', () => this.ctx.client.mget(...ids.map((id) => this.keyOf(sub, id))))
+    const out: ConsentRecord[] = []
+    const stale: string[] = []
+    ids.forEach((clientId, i) => {
+      const record = live<{ scope: string; expiresAt: number }>(this.ctx, 'consent', values[i] ?? null)
+      if (record === null) stale.push(clientId)
+      else out.push({ clientId, scope: record.scope, expiresAt: record.expiresAt })
+    })
+    if (stale.length > 0) await this.ctx.conn.run('consents.listBySub', () => this.ctx.client.srem(index, ...stale))
+    return out
   }
 }
 
@@ -418,5 +447,28 @@ export class RedisKeys implements KeyStorage {
     const next = encodeKey({ ...decodeKey(entry), privateJwk: to })
     // The script swaps only the exact entry read, so a concurrent rotation or seal is never overwritten.
     return (await this.ctx.conn.run('keys.replace', () => this.ctx.script('replaceKey', [key], [entry, next]))) === 1
+  }
+}
+
+/** Cutoffs as plain numbers; the later of two cutoffs wins, in one atomic script. */
+export class RedisTokenCutoffs implements TokenCutoffStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async set(key: string, at: number, until: number): Promise<void> {
+    const ttl = ttlMs(this.ctx, until)
+    if (ttl <= 0) return
+    const lua = `local c = tonumber(redis.call('GET', KEYS[1]))
+if c == nil or c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`
+    await this.ctx.conn.run('tokenCutoffs.set', () => this.ctx.client.eval(lua, 1, this.ctx.key('cutoff', key), String(at), String(ttl)))
+  }
+  async latest(keys: readonly string[]): Promise<number | null> {
+    if (keys.length === 0) return null
+    const values = await this.ctx.conn.run('tokenCutoffs.latest', () => this.ctx.client.mget(...keys.map((k) => this.ctx.key('cutoff', k))))
+    let out: number | null = null
+    for (const v of values) {
+      const at = v === null ? NaN : Number(v)
+      if (Number.isFinite(at) && (out === null || at > out)) out = at
+    }
+    return out
   }
 }

@@ -1,0 +1,27 @@
+import { consentKey } from '../storage/codec.js'
+import type { Storage } from '../storage/types.js'
+
+/** The cutoff key of every token of a client (admin: revoke all tokens of a client). */
+export function clientCutoffKey(clientId: string): string {
+  return `client:${clientId}`
+}
+
+/** The cutoff key of the tokens a person's consent to a client gave (admin: revoke a consent). */
+export function consentCutoffKey(sub: string, clientId: string): string {
+  return `consent:${consentKey(sub, clientId)}`
+}
+
+/**
+ * True when a cutoff kills an artefact of `clientId` and `sub` issued at
+ * `issuedAt` (seconds): one issued at or before the cutoff's time. Tokens,
+ * refresh tokens and codes cannot be listed by client or person in every
+ * backend, so revoking "all of them" records a time instead of touching each.
+ * A storage without `tokenCutoffs` has no cutoffs.
+ */
+export async function isCutOff(storage: Storage, clientId: string, sub: string, issuedAt: number): Promise<boolean> {
+  const store = storage.tokenCutoffs
+  if (store === undefined) return false
+  const at = await store.latest([clientCutoffKey(clientId), consentCutoffKey(sub, clientId)])
+  // SECURITY: "at or before": an artefact issued in the very second of the revocation dies too, rather than one issued just before it surviving.
+  return at !== null && issuedAt <= at
+}
