@@ -11,6 +11,11 @@ export function consentCutoffKey(sub: string, clientId: string): string {
   return `consent:${consentKey(sub, clientId)}`
 }
 
+/** The cutoff key of every token of a person, at any client (`grantkit grants revoke --sub` without `--client`). */
+export function subjectCutoffKey(sub: string): string {
+  return `sub:${sub}`
+}
+
 /**
  * True when a cutoff kills an artefact of `clientId` and `sub` issued at
  * `issuedAt` (seconds): one issued at or before the cutoff's time. Tokens,
@@ -21,7 +26,7 @@ export function consentCutoffKey(sub: string, clientId: string): string {
 export async function isCutOff(storage: Storage, clientId: string, sub: string, issuedAt: number): Promise<boolean> {
   const store = storage.tokenCutoffs
   if (store === undefined) return false
-  const at = await store.latest([clientCutoffKey(clientId), consentCutoffKey(sub, clientId)])
+  const at = await store.latest([clientCutoffKey(clientId), consentCutoffKey(sub, clientId), subjectCutoffKey(sub)])
   // SECURITY: "at or before": an artefact issued in the very second of the revocation dies too, rather than one issued just before it surviving.
   return at !== null && issuedAt <= at
 }
