@@ -14,6 +14,8 @@ interface Call {
   req: GrantkitRequest
   params: string[]
   actor: AuditActor
+  /** What the audit event names as changed; a handler fills in what the path does not say (a new client's id). */
+  target: Record<string, string>
 }
 
 interface Route {
@@ -83,9 +85,11 @@ const ROUTES: readonly Route[] = [
     method: 'POST',
     pattern: ['clients'],
     action: 'client.create',
-    async handle({ ctx, req }) {
+    async handle({ ctx, req, target }) {
       const body = readJsonObject(req, ctx.maxBodyBytes)
+      if (typeof body.client_id === 'string') target.clientId = body.client_id
       const { client, secret } = await ctx.clientManager.create(body as ClientRegistration)
+      target.clientId = client.clientId
       // Shown this once: only its hash is stored.
       return adminJson(201, { ...show(client), ...(secret !== undefined && { client_secret: secret }) })
     },
@@ -191,7 +195,7 @@ const ROUTES: readonly Route[] = [
 
 /** The target of an audited change, named by the path parameters. */
 function targetOf(route: Route, params: string[]): Record<string, string> {
-  if (route.pattern[0] === 'clients') return { clientId: params[0]! }
+  if (route.pattern[0] === 'clients') return params[0] === undefined ? {} : { clientId: params[0] }
   const target: Record<string, string> = { sub: params[0]! }
   if (route.pattern[2] === 'sessions' && params[1] !== undefined) target.sid = params[1]
   if (route.pattern[2] === 'consents' && params[1] !== undefined) target.clientId = params[1]
@@ -241,9 +245,9 @@ export async function adminApiEndpoint(ctx: ServerContext, req: GrantkitRequest)
       if (allow.length === 0) throw new AdminError(404, 'not_found', 'No such admin API route.')
       return adminJson(405, { error: 'invalid_request', error_description: `Method not allowed; use ${allow.join(', ')}.` })
     }
-    const call: Call = { ctx, req, params, actor: auth.actor }
-    if (route.action === undefined) return await route.handle(call)
     const target = targetOf(route, params)
+    const call: Call = { ctx, req, params, actor: auth.actor, target }
+    if (route.action === undefined) return await route.handle(call)
     try {
       const res = await route.handle(call)
       audit(ctx, auth.actor, { action: route.action, target, outcome: 'success' }, req.requestId)
