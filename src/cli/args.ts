@@ -1,6 +1,8 @@
 import { closestName } from '../config/did-you-mean.js'
 import { ENV, envValue, PLATFORM_PORT_ENV, type Env } from './env.js'
 import { CliError, EXIT_USAGE } from './errors.js'
+import { parseClients, type ClientsCommand } from './clients.js'
+import { parseGrants, type GrantsCommand } from './grants.js'
 
 /** Default address `grantkit serve` binds to: loopback only, so a demo is never exposed by accident. */
 export const DEFAULT_HOST = '127.0.0.1'
@@ -21,7 +23,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
 /** Commands with a help page of their own: `grantkit help TOPIC` or `grantkit TOPIC --help`. */
-export const HELP_TOPICS = ['serve', 'migrate', 'cleanup', 'keys'] as const
+export const HELP_TOPICS = ['serve', 'migrate', 'cleanup', 'keys', 'clients', 'grants'] as const
 
 /** A command `grantkit help` explains. */
 export type HelpTopic = (typeof HELP_TOPICS)[number]
@@ -77,6 +79,8 @@ export type Command =
   /** `grantkit cleanup --storage URL`: the same one flag as migrate. */
   | ({ command: 'cleanup' } & MigrateArgs)
   | ({ command: 'keys-seal' } & KeysSealArgs)
+  | ClientsCommand
+  | GrantsCommand
 
 function usageError(message: string): CliError {
   return new CliError(message, EXIT_USAGE)
@@ -144,11 +148,11 @@ const SERVE_SETTINGS = {
 } as const satisfies { [K in ServeSetting]-?: Setting<NonNullable<ServeArgs[K]>> }
 
 const PRINT_CONFIG = '--print-config'
-const COMMANDS = ['serve', 'migrate', 'cleanup', 'keys', 'help'] as const
+const COMMANDS = ['serve', 'migrate', 'cleanup', 'keys', 'clients', 'grants', 'help'] as const
 
 function unknownCommand(command: string): CliError {
   const guess = closestName(command, COMMANDS)
-  const hint = guess !== undefined ? `did you mean "${guess}"?` : 'the commands are "serve", "migrate", "cleanup", "keys seal" and "help"'
+  const hint = guess !== undefined ? `did you mean "${guess}"?` : 'the commands are "serve", "migrate", "cleanup", "keys seal", "clients", "grants" and "help"'
   return usageError(`unknown command "${command}"; ${hint}`)
 }
 
@@ -270,6 +274,10 @@ export function parseArgs(argv: readonly string[], env: Env = {}): Command {
     if (sub !== 'seal') throw usageError(sub === undefined ? 'keys: which? (the only one is "grantkit keys seal --storage URL")' : `unknown command "keys ${sub}" (the only one is "keys seal")`)
     command = 'keys-seal'
     rest = tail
+  }
+  if (command === 'clients' || command === 'grants') {
+    if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: command }
+    return command === 'clients' ? parseClients(rest, env) : parseGrants(rest, env)
   }
   if (command !== 'serve' && command !== 'migrate' && command !== 'cleanup' && command !== 'keys-seal') throw unknownCommand(command)
   if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', topic: command === 'keys-seal' ? 'keys' : command }

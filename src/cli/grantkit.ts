@@ -9,10 +9,14 @@
  * npx grantkit migrate --storage postgres://localhost/auth
  * npx grantkit cleanup --storage postgres://localhost/auth
  * GRANTKIT_KEY_ENCRYPTION_KEY=… npx grantkit keys seal --storage postgres://localhost/auth
+ * npx grantkit clients add --storage redis://localhost --name App --redirect-uri https://app.example/cb
+ * npx grantkit grants revoke --sub alice --storage redis://localhost
  * npx grantkit help serve
  */
 import { HELP_TOPICS, parseArgs } from './args.js'
 import { cleanupStorage } from './cleanup.js'
+import { runClients } from './clients.js'
+import { runGrants } from './grants.js'
 import { misspeltVariables } from './env.js'
 import { CliError, EXIT_USAGE } from './errors.js'
 import { helpText } from './help.js'
@@ -51,6 +55,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     if (command.command === 'migrate') {
       await migrateStorage(command)
+      return
+    }
+    if (command.command === 'clients') {
+      await runClients(command)
+      return
+    }
+    if (command.command === 'grants') {
+      await runGrants(command)
       return
     }
     if (command.command === 'cleanup') {

@@ -20,6 +20,8 @@ export const USAGE = `Usage: grantkit serve [options]
        grantkit migrate --storage URL
        grantkit cleanup --storage URL
        grantkit keys seal --storage URL
+       grantkit clients add|list|show|rotate-secret|remove --storage URL ...
+       grantkit grants list|revoke --sub SUB --storage URL ...
        grantkit help [COMMAND]
        grantkit --version
 
@@ -31,6 +33,8 @@ Commands:
   cleanup     Delete expired PostgreSQL rows once (for cron).
   keys seal   Seal signing keys stored in clear, or re-seal them with a new
               key-encryption key.
+  clients     Add, list, show, rotate the secret of or remove stored clients.
+  grants      List or revoke a person's sessions, consents and tokens.
 
 Options:
   -h, --help          Show this help; "grantkit COMMAND --help" shows a
@@ -132,7 +136,45 @@ Exit codes: 0 success, 1 no key-encryption key or storage unreachable,
 2 bad command line or environment variable.
 `
 
-const PAGES: Record<HelpTopic, string> = { serve: SERVE, migrate: MIGRATE, cleanup: CLEANUP, keys: KEYS }
+const ADMIN_NOTES = `Works on the storage grantkit serve uses; a running server sees a change
+within its client cache TTL (clientCacheTtl). Each change is written to stderr
+as an admin.audit event (JSON), naming the operating-system user; never a
+secret. Output is for people; --json prints one JSON document for scripts.`
+
+const CLIENTS = `Usage: grantkit clients add --storage URL [--name NAME] [--redirect-uri URI]...
+                           [--grant-type TYPE]... [--auth-method METHOD]
+                           [--scope "A B"] [--client-id ID] [--json]
+       grantkit clients list --storage URL [--json]
+       grantkit clients show ID --storage URL [--json]
+       grantkit clients rotate-secret ID --storage URL [--old-valid-for SECONDS] [--json]
+       grantkit clients remove ID --storage URL [--json]
+
+Manages the clients kept in storage (RFC 7591 metadata). "add" and
+"rotate-secret" print the new secret once: only its hash is stored.
+--old-valid-for keeps the old secret working that many seconds (default
+86400; 0 ends it at once). Clients of the config file are not shown here.
+
+${STORAGE_FLAG}
+
+${ADMIN_NOTES}
+`
+
+const GRANTS = `Usage: grantkit grants list --sub SUB --storage URL [--json]
+       grantkit grants revoke --sub SUB [--client ID] --storage URL [--json]
+
+"list" shows a person's sessions and remembered consents. "revoke" with
+--client withdraws the consent to that client and revokes every token and
+code it got for the person; without --client it ends every session of the
+person, withdraws every consent and revokes every token at every client.
+Revocation needs a storage that can revoke in bulk (Redis, memory); on
+PostgreSQL it is refused.
+
+${STORAGE_FLAG}
+
+${ADMIN_NOTES}
+`
+
+const PAGES: Record<HelpTopic, string> = { serve: SERVE, migrate: MIGRATE, cleanup: CLEANUP, keys: KEYS, clients: CLIENTS, grants: GRANTS }
 
 /**
  * The help text of one command, or the overview.

@@ -65,7 +65,7 @@ describe('parseArgs', () => {
 
   it('rejects a missing or unknown command, naming the closest command', () => {
     expect(usageErrorOf([]).message).toMatch(/no command/)
-    expect(usageErrorOf(['start']).message).toBe('unknown command "start"; the commands are "serve", "migrate", "cleanup", "keys seal" and "help"')
+    expect(usageErrorOf(['start']).message).toBe('unknown command "start"; the commands are "serve", "migrate", "cleanup", "keys seal", "clients", "grants" and "help"')
     expect(usageErrorOf(['serv']).message).toBe('unknown command "serv"; did you mean "serve"?')
     expect(usageErrorOf(['migrat']).message).toContain('did you mean "migrate"?')
     expect(usageErrorOf(['clenup']).message).toContain('did you mean "cleanup"?')
