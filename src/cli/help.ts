@@ -20,7 +20,7 @@ export const USAGE = `Usage: grantkit serve [options]
        grantkit migrate --storage URL
        grantkit cleanup --storage URL
        grantkit keys seal --storage URL
-       grantkit clients add|list|show|rotate-secret|remove --storage URL ...
+       grantkit clients add|list|show|rotate-secret|remove ...
        grantkit grants list|revoke --sub SUB --storage URL ...
        grantkit help [COMMAND]
        grantkit --version
@@ -146,7 +146,8 @@ const CLIENTS = `Usage: grantkit clients add --storage URL [--name NAME] [--redi
                            [--scope "A B"] [--client-id ID] [--json]
        grantkit clients list --storage URL [--json]
        grantkit clients show ID --storage URL [--json]
-       grantkit clients rotate-secret ID --storage URL [--old-valid-for SECONDS] [--json]
+       grantkit clients rotate-secret ID --storage URL [--old-valid-for SECONDS]
+                                     [--json]
        grantkit clients remove ID --storage URL [--json]
 
 Manages the clients kept in storage (RFC 7591 metadata). "add" and
@@ -160,7 +161,8 @@ ${ADMIN_NOTES}
 `
 
 const GRANTS = `Usage: grantkit grants list --sub SUB --storage URL [--json]
-       grantkit grants revoke --sub SUB [--client ID] --storage URL [--json]
+       grantkit grants revoke --sub SUB [--client ID] --storage URL
+                              [--json]
 
 "list" shows a person's sessions and remembered consents. "revoke" with
 --client withdraws the consent to that client and revokes every token and
