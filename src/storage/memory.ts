@@ -364,14 +364,6 @@ export interface MemoryStorageOptions {
   now?: () => number
 }
 
-/**
- * In-process storage with expiry: the default. Everything is lost on restart
- * and nothing is shared between processes; use the PostgreSQL or Redis storage
- * for more than one process.
- *
- * @example
- * const storage = createMemoryStorage({ now: () => clock.now() })
- */
 class MemoryTokenCutoffs implements TokenCutoffStore {
   private readonly items: ExpiringMap<number>
   constructor(now: () => number) {
@@ -391,6 +383,14 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
   }
 }
 
+/**
+ * In-process storage with expiry: the default. Everything is lost on restart
+ * and nothing is shared between processes; use the PostgreSQL or Redis storage
+ * for more than one process.
+ *
+ * @example
+ * const storage = createMemoryStorage({ now: () => clock.now() })
+ */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores {
   const now = options.now ?? (() => Date.now() / 1000)
   const accessTokens = new MemoryAccessTokens(now)
