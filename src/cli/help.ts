@@ -168,8 +168,6 @@ const GRANTS = `Usage: grantkit grants list --sub SUB --storage URL [--json]
 --client withdraws the consent to that client and revokes every token and
 code it got for the person; without --client it ends every session of the
 person, withdraws every consent and revokes every token at every client.
-Revocation needs a storage that can revoke in bulk (Redis, memory); on
-PostgreSQL it is refused.
 
 ${STORAGE_FLAG}
 

@@ -613,6 +613,44 @@ export function runStorageConformance(
         await h.advance(1)
         expect(await h.storage.consents.find('alice', 'c')).toBeNull()
       })
+
+      it('lists the live consents of one person only (listBySub, when the store has it)', async (ctx) => {
+        const h = await make()
+        const consents = h.storage.consents
+        if (consents.listBySub === undefined) return ctx.skip()
+        await consents.save('alice', 'c', 'openid', h.now() + 100)
+        await consents.save('alice', 'd', 'api', h.now() + 10)
+        await consents.save('alice', 'gone', 'api', h.now() + 100)
+        await consents.revoke('alice', 'gone')
+        await consents.save('alice2', 'e', 'x', h.now() + 100)
+        await consents.save('["alice"', 'f', 'x', h.now() + 100)
+        const sorted = async () => (await consents.listBySub!('alice')).sort((a, b) => (a.clientId < b.clientId ? -1 : 1))
+        expect(await sorted()).toEqual([
+          { clientId: 'c', scope: 'openid', expiresAt: h.now() + 100 },
+          { clientId: 'd', scope: 'api', expiresAt: h.now() + 10 },
+        ])
+        await h.advance(10)
+        expect((await sorted()).map((c) => c.clientId)).toEqual(['c'])
+        expect(await consents.listBySub!('nobody')).toEqual([])
+      })
+    })
+
+    describe('tokenCutoffs (revocation by cutoff, when the storage has it)', () => {
+      it('keeps the later cutoff of a key, answers the latest of several keys, and forgets it at its end', async (ctx) => {
+        const h = await make()
+        const cutoffs = h.storage.tokenCutoffs
+        if (cutoffs === undefined) return ctx.skip()
+        expect(await cutoffs.latest(['client:a', 'sub:x'])).toBeNull()
+        await cutoffs.set('client:a', h.now(), h.now() + 100)
+        await cutoffs.set('client:a', h.now() - 50, h.now() + 100)
+        expect(await cutoffs.latest(['client:a'])).toBe(h.now())
+        await cutoffs.set('sub:x', h.now() + 5, h.now() + 20)
+        expect(await cutoffs.latest(['client:a', 'sub:x', 'client:none'])).toBe(h.now() + 5)
+        expect(await cutoffs.latest([])).toBeNull()
+        await h.advance(20)
+        expect(await cutoffs.latest(['sub:x'])).toBeNull()
+        expect(await cutoffs.latest(['client:a', 'sub:x'])).toBe(h.now() - 20)
+      })
     })
 
     describe('rateLimits', () => {

@@ -7,6 +7,7 @@ import type {
   ClientStore,
   CodeConsumption,
   ConsentStore,
+  TokenCutoffStore,
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
@@ -317,6 +318,23 @@ function consents(pool: PostgresPool, t: Tables, now: () => number): ConsentStor
   }
 }
 
+function tokenCutoffs(pool: PostgresPool, t: Tables, now: () => number): TokenCutoffStore {
+  const items = t.name('token_cutoffs')
+  return {
+    async set(key, at, until) {
+      // One upsert: the later cutoff wins, whichever process writes last.
+      await run(pool, `INSERT INTO ${items} AS t (key, cutoff, expires_at) VALUES ($1, $2, $3)
+        ON CONFLICT (key) DO UPDATE SET cutoff = GREATEST(t.cutoff, EXCLUDED.cutoff), expires_at = GREATEST(t.expires_at, EXCLUDED.expires_at)`, [key, at, until])
+    },
+    async latest(keys) {
+      if (keys.length === 0) return null
+      const r = await run<{ cutoff: number | null }>(pool, `SELECT max(cutoff) AS cutoff FROM ${items} WHERE key = ANY($1) AND expires_at > $2`, [keys, now()])
+      const v = r.rows[0]?.cutoff
+      return v === null || v === undefined ? null : Number(v)
+    },
+  }
+}
+
 function rateLimits(pool: PostgresPool, t: Tables, now: () => number): RateLimitStore {
   const counters = t.name('rate_limits')
   return {
@@ -506,6 +524,7 @@ const EXPIRY: Record<(typeof TABLES)[number], string | null> = {
   signing_keys: 'published_until <= $1',
   // Clients live until they are deleted; an expired previous secret is ignored where it is read.
   clients: null,
+  token_cutoffs: 'expires_at <= $1',
 }
 
 /**
@@ -617,6 +636,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     interactions: interactions(pool, t, now),
     sessions: sessions(pool, t, now),
     consents: consents(pool, t, now),
+    tokenCutoffs: tokenCutoffs(pool, t, now),
     rateLimits: rateLimits(pool, t, now),
     deviceCodes: deviceCodes(pool, t, now),
     keys: keyStorage(pool, t, now),

@@ -1,4 +1,4 @@
--- grantkit PostgreSQL schema, version 3 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
+-- grantkit PostgreSQL schema, version 4 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
 -- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
 
 -- Migration 1: the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys.
@@ -130,6 +130,15 @@ ALTER TABLE grantkit_sessions ADD COLUMN IF NOT EXISTS clients text[] NOT NULL D
 CREATE UNIQUE INDEX IF NOT EXISTS grantkit_sessions_sid ON grantkit_sessions (sid);
 CREATE INDEX IF NOT EXISTS grantkit_sessions_sub ON grantkit_sessions (sub);
 
+-- Migration 4: revocation cutoffs: every token of a client, or of a person, issued up to a time.
+
+CREATE TABLE IF NOT EXISTS grantkit_token_cutoffs (
+  key text PRIMARY KEY,
+  cutoff double precision NOT NULL,
+  expires_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grantkit_token_cutoffs_expires_at ON grantkit_token_cutoffs (expires_at);
+
 -- Which migrations this schema contains; migrate() applies only those missing.
 CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   version integer PRIMARY KEY,
@@ -139,5 +148,6 @@ CREATE TABLE IF NOT EXISTS grantkit_schema_version (
 INSERT INTO grantkit_schema_version (version, description) VALUES
   (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys'),
   (2, 'stored clients: metadata, secret hashes and a version for compare-and-swap'),
-  (3, 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person')
+  (3, 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person'),
+  (4, 'revocation cutoffs: every token of a client, or of a person, issued up to a time')
 ON CONFLICT (version) DO NOTHING;

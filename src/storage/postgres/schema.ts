@@ -177,6 +177,18 @@ CREATE UNIQUE INDEX IF NOT EXISTS ${p}sessions_sid ON ${p}sessions (sid);
 CREATE INDEX IF NOT EXISTS ${p}sessions_sub ON ${p}sessions (sub);
 `,
   },
+  {
+    version: 4,
+    description: 'revocation cutoffs: every token of a client, or of a person, issued up to a time',
+    // Additive: a new table, which processes of the previous version never read.
+    sql: (p) => `CREATE TABLE IF NOT EXISTS ${p}token_cutoffs (
+  key text PRIMARY KEY,
+  cutoff double precision NOT NULL,
+  expires_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${p}token_cutoffs_expires_at ON ${p}token_cutoffs (expires_at);
+`,
+  },
 ]
 
 /** The schema version of the newest migration: what `migrate()` brings a database to. */
@@ -239,4 +251,5 @@ export const TABLES = [
   'device_codes',
   'signing_keys',
   'clients',
+  'token_cutoffs',
 ] as const
