@@ -275,6 +275,7 @@ if (!(await reachable(REDIS_URL))) {
       })
       await s.sessions.save({ idHash: `sess-${m}`, sub: `s-${m}`, authTime: t, expiresAt: t + 3600, sid: `sid-${m}`, clients: ['c'] })
       await s.consents.save(`sub-${m}`, 'c', 'openid', t + 86400)
+      await s.tokenCutoffs!.set(`client:${m}`, t, t + 500)
       await s.rateLimits.increment(`rl-${m}`, t + 300)
       await s.rateLimits.increment(`rl-${m}`, t + 600)
       await s.deviceCodes.save({ deviceCodeHash: `dc-${m}`, userCodeHash: `uc-${m}`, clientId: 'tv', scope: 'openid', interval: 5, issuedAt: t, expiresAt: t + 600, status: 'pending' })
@@ -286,7 +287,7 @@ if (!(await reachable(REDIS_URL))) {
 
       const keys = await keysUnder(shared, p)
       const kinds = [...new Set(keys.map((k) => k.slice(p.length).split(':')[0]))].sort()
-      expect(kinds).toEqual(['at', 'code', 'consent', 'dc', 'grant', 'int', 'jti', 'keys', 'replay', 'rl', 'rt', 'sess', 'sessc', 'sid', 'subsess', 'uc'])
+      expect(kinds).toEqual(['at', 'code', 'consent', 'cutoff', 'dc', 'grant', 'int', 'jti', 'keys', 'replay', 'rl', 'rt', 'sess', 'sessc', 'sid', 'subconsent', 'subsess', 'uc'])
       const ttl: Record<string, number> = {}
       for (const k of keys) {
         ttl[k.slice(p.length)] = await shared.pttl(k)
@@ -315,6 +316,8 @@ if (!(await reachable(REDIS_URL))) {
       near(`uc:uc-${m}`, 600)
       near(`keys:signing`, 365 * 86400)
       near(`consent:${JSON.stringify([`sub-${m}`, 'c'])}`, 86400)
+      near(`subconsent:sub-${m}`, 86400)
+      near(`cutoff:client:${m}`, 500)
 
       // Nothing of this test was written outside the prefix.
       const marked = await scanKeys(shared, `*${m}*`)
