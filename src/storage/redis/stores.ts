@@ -450,24 +450,29 @@ export class RedisKeys implements KeyStorage {
   }
 }
 
-/** Cutoffs as plain numbers; the later of two cutoffs wins, in one atomic script. */
+/** Cutoffs as "at until" (the storage clock decides liveness, as for every record); the later cutoff wins, in one atomic script. */
 export class RedisTokenCutoffs implements TokenCutoffStore {
   constructor(private readonly ctx: RedisContext) {}
   async set(key: string, at: number, until: number): Promise<void> {
     const ttl = ttlMs(this.ctx, until)
     if (ttl <= 0) return
-    const lua = `local c = tonumber(redis.call('GET', KEYS[1]))
-if c == nil or c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+    const lua = `local v = redis.call('GET', KEYS[1])
+local c = nil
+if v then c = tonumber(string.match(v, '^(%S+)')) end
+if c == nil or c < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[3], 'PX', ARGV[2]) end
 return 1`
-    await this.ctx.conn.run('tokenCutoffs.set', () => this.ctx.client.eval(lua, 1, this.ctx.key('cutoff', key), String(at), String(ttl)))
+    await this.ctx.conn.run('tokenCutoffs.set', () => this.ctx.client.eval(lua, 1, this.ctx.key('cutoff', key), String(at), String(ttl), String(until)))
   }
   async latest(keys: readonly string[]): Promise<number | null> {
     if (keys.length === 0) return null
     const values = await this.ctx.conn.run('tokenCutoffs.latest', () => this.ctx.client.mget(...keys.map((k) => this.ctx.key('cutoff', k))))
+    const now = this.ctx.now()
     let out: number | null = null
     for (const v of values) {
-      const at = v === null ? NaN : Number(v)
-      if (Number.isFinite(at) && (out === null || at > out)) out = at
+      if (v === null) continue
+      const [at, until] = v.split(' ').map(Number) as [number, number]
+      if (!Number.isFinite(at) || !isLive(until, now)) continue
+      if (out === null || at > out) out = at
     }
     return out
   }
