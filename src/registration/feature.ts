@@ -23,7 +23,7 @@ export const registrationFeature: Feature = {
     },
   ],
   stores: FEATURE_STORES.storedClients,
-  options: ['registration.enabled', 'registration.initialAccessToken', 'registration.policy', 'registration.softwareStatement', 'registration.accessTokenTtl'],
+  options: ['registration', 'registration.enabled', 'registration.initialAccessToken', 'registration.policy', 'registration.softwareStatement', 'registration.accessTokenTtl'],
   // RFC 8414 §2: registration_endpoint only where registration is open.
   discovery: (ctx) => ({ registration_endpoint: ctx.endpoints.registration }),
 }
