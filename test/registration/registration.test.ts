@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { hashClientSecret, RegistrationPolicyError, type GrantkitEvent } from '../../src/index.js'
 import { basic, ISSUER, makeServer, tokenRequest } from '../helpers.js'
@@ -63,6 +64,18 @@ describe('dynamic client registration (RFC 7591 §3)', () => {
     expect(json).not.toHaveProperty('client_secret')
     expect(json).not.toHaveProperty('client_secret_expires_at')
     expect(json.registration_access_token).toBeTruthy()
+  })
+
+  it('registers a private_key_jwt client with its keys and no secret', async () => {
+    const { server } = registrationServer()
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const jwks = { keys: [{ ...(publicKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: 'k1', alg: 'ES256' }] }
+    const { res, json } = await register(server, { ...SERVICE, token_endpoint_auth_method: 'private_key_jwt', jwks })
+    expect(res.status, res.body).toBe(201)
+    expect(json).not.toHaveProperty('client_secret')
+    expect(json.jwks).toEqual(jwks)
+    // client_secret_jwt needs the secret in plain form, which is never kept.
+    expect((await register(server, { ...SERVICE, token_endpoint_auth_method: 'client_secret_jwt' })).json.error).toBe('invalid_client_metadata')
   })
 
   it('ignores metadata it does not understand, and never lets a client pick its id or privileges (§2)', async () => {
