@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { killAll, requireBuiltCli, startCli } from '../cli/run-cli.js'
+import { parseArgs } from '../../src/cli/args.js'
+import { resolvedConfig } from '../../src/cli/print-config.js'
 
 let dir: string
 beforeAll(() => {
@@ -53,5 +55,17 @@ describe('grantkit serve with "registration" in the config file', () => {
     const metadata = (await (await fetch(`${url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
     expect(metadata).not.toHaveProperty('registration_endpoint')
     expect((await fetch(`${url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404)
+  })
+})
+
+describe('grantkit serve --print-config with "registration"', () => {
+  it('masks the initial access token', async () => {
+    const file = join(dir, 'print.json')
+    writeFileSync(file, JSON.stringify({ clients: [], registration: { enabled: true, initialAccessToken: INITIAL } }))
+    const command = parseArgs(['serve', '--config', file, '--port', '0'], {})
+    if (command.command !== 'serve') throw new Error('not serve')
+    const printed = JSON.stringify(await resolvedConfig(command, {}))
+    expect(printed).toContain('"enabled":true')
+    expect(printed).not.toContain(INITIAL)
   })
 })
