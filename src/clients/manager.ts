@@ -162,6 +162,12 @@ function registrationFields(token: RegistrationTokenHash | undefined): Pick<Stor
   return { registrationTokenHash: token.hash, ...(token.expiresAt !== undefined && { registrationTokenExpiresAt: token.expiresAt }) }
 }
 
+/** The registration access token a record holds, if any. */
+function registrationTokenOf(record: StoredClientRecord): RegistrationTokenHash | undefined {
+  if (record.registrationTokenHash === undefined) return undefined
+  return { hash: record.registrationTokenHash, ...(record.registrationTokenExpiresAt !== undefined && { expiresAt: record.registrationTokenExpiresAt }) }
+}
+
 /** The ManagedClient view of a record. */
 function view(record: StoredClientRecord): ManagedClient {
   return {
@@ -329,9 +335,7 @@ export function createClientManager(options: ClientManagerOptions): ClientManage
           metadata: rest,
           secretExpiresAt: wantsSecret ? secretExpiry(metadata.client_secret_expires_at ?? current.secretExpiresAt, 'metadata.client_secret_expires_at') : 0,
           // RFC 7592 §2.2: an update through the registration endpoint rotates the token; any other keeps it.
-          ...(opts.registrationToken !== undefined
-            ? registrationFields(opts.registrationToken)
-            : registrationFields(current.registrationTokenHash === undefined ? undefined : { hash: current.registrationTokenHash, ...(current.registrationTokenExpiresAt !== undefined && { expiresAt: current.registrationTokenExpiresAt }) })),
+          ...registrationFields(opts.registrationToken ?? registrationTokenOf(current)),
           createdAt: current.createdAt,
           updatedAt: at,
           version: current.version + 1,
