@@ -10,6 +10,7 @@ import type { Storage } from '../storage/types.js'
 import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
 import type { TelemetryOptions } from '../observability/telemetry.js'
+import type { RegistrationOptions } from '../registration/options.js'
 
 /**
  * Options of `createAuthorizationServer`; durations are in seconds. Each one
@@ -113,6 +114,12 @@ export interface AuthorizationServerOptions {
    * registered with such a URL is refused. Only for tests and closed networks.
    */
   allowPrivateNetworkFetches?: boolean
+  /**
+   * Dynamic Client Registration (RFC 7591) and management (RFC 7592): `enabled`
+   * (default false), `initialAccessToken` (absent: open registration),
+   * `policy`, `softwareStatement` and `accessTokenTtl`. See docs/registration.md.
+   */
+  registration?: RegistrationOptions
   /** Back-channel logout deliveries (seconds): `timeout` per attempt, `maxAttempts`, `retryDelay` before the second (doubling after). */
   backchannelLogout?: Partial<{ timeout: number; maxAttempts: number; retryDelay: number }>
   /**

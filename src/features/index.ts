@@ -8,6 +8,7 @@ import { userinfoFeature } from '../endpoints/userinfo.js'
 import { deviceFlowFeature } from './device-flow.js'
 import { interactionPagesFeature } from './interaction-pages.js'
 import { logoutFeature } from './logout.js'
+import { registrationFeature } from '../registration/feature.js'
 import type { Feature } from './types.js'
 
 /**
@@ -25,6 +26,7 @@ export const defaultFeatures: readonly Feature[] = [
   deviceFlowFeature,
   interactionPagesFeature,
   logoutFeature,
+  registrationFeature,
   discoveryFeature,
 ]
 
@@ -38,6 +40,7 @@ export {
   deviceFlowFeature,
   interactionPagesFeature,
   logoutFeature,
+  registrationFeature,
   discoveryFeature,
 }
 export type { Feature, Endpoint, ErrorStyle } from './types.js'
