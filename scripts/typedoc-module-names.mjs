@@ -12,7 +12,8 @@ const byFile = new Map(Object.entries(ENTRY_POINTS).map(([name, file]) => [file,
 export function load(app) {
   app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
     for (const module of context.project.getReflectionsByKind(ReflectionKind.Module)) {
-      const file = module.sources?.[0]?.fullFileName
+      // From the symbol, not `module.sources`: sources are off (disableSources), since a clone's git remote is a path TypeDoc cannot link to.
+      const file = context.getSymbolFromReflection(module)?.declarations?.[0]?.getSourceFile().fileName
       const name = file === undefined ? undefined : byFile.get(relative(root, file).replaceAll('\\', '/'))
       if (name !== undefined) module.name = name
     }

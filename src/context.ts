@@ -10,6 +10,7 @@ import type { Storage } from './storage/types.js'
 import type { TokenLifetimes } from './tokens/types.js'
 import type { TrustRegistry } from './trust/registry.js'
 import type { UserSource } from './users/user-source.js'
+import type { ResolvedSchema } from './config/schema.js'
 
 /**
  * Absolute URLs of the enabled endpoints, by endpoint name, derived from the
@@ -100,6 +101,8 @@ export interface ServerContext {
   readonly events: EventHub
   /** Where one line per request goes; undefined (the default) logs nothing and does no work for it. */
   readonly logger: Logger | undefined
+  /** Dynamic Client Registration (option `registration`): initial access tokens as hashes, policy, software statement issuers. */
+  readonly registration: ResolvedSchema['registration']
   /** SECURITY: whether requests the server makes itself may reach loopback and private addresses. */
   readonly allowPrivateNetworkFetches: boolean
   /** Back-channel logout deliveries in flight (OIDC Back-Channel Logout §2.5). */

@@ -29,6 +29,10 @@ export type OAuthErrorCode =
   | 'registration_not_supported'
   | 'invalid_dpop_proof'
   | 'invalid_target'
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
+  | 'invalid_software_statement'
+  | 'unapproved_software_statement'
 
 const STATUS: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
@@ -66,6 +70,10 @@ const DESCRIPTION: Partial<Record<OAuthErrorCode, string>> = {
   registration_not_supported: 'The registration parameter is not supported.',
   invalid_dpop_proof: 'The DPoP proof is invalid.',
   invalid_target: 'The requested resource or audience is invalid, unknown or not allowed.',
+  invalid_redirect_uri: 'A redirect URI of the registration is invalid.',
+  invalid_client_metadata: 'A field of the client metadata is invalid.',
+  invalid_software_statement: 'The software statement is invalid.',
+  unapproved_software_statement: 'The software statement is not approved by this server.',
 }
 
 /**

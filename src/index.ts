@@ -26,6 +26,7 @@ export {
   deviceFlowFeature,
   interactionPagesFeature,
   logoutFeature,
+  registrationFeature,
   discoveryFeature,
   type Feature,
   type Endpoint,
@@ -48,7 +49,16 @@ export {
   type ClientWithSecret,
   type ManagedClient,
   type RotateSecretOptions,
+  type RegistrationTokenHash,
 } from './clients/manager.js'
+export { RegistrationPolicyError, type RegistrationErrorCode } from './registration/errors.js'
+export type {
+  RegistrationOptions,
+  RegistrationPolicy,
+  RegistrationPolicyContext,
+  SoftwareStatementOptions,
+  SoftwareStatementIssuer,
+} from './registration/options.js'
 
 export { defaultGrants, authorizationCode, clientCredentials, refreshToken, password, deviceCode, jwtBearer, saml2Bearer } from './grants/index.js'
 export { SAML2_BEARER_GRANT } from './grants/saml2-bearer.js'

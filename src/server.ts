@@ -168,6 +168,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     events,
     logger: o.logger,
     allowPrivateNetworkFetches: o.allowPrivateNetworkFetches,
+    registration: o.registration,
     logoutDeliveries: new LogoutDeliveries({
       timeoutMs: o.backchannelLogout.timeout * 1000,
       maxAttempts: o.backchannelLogout.maxAttempts,

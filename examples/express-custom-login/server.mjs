@@ -10,7 +10,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import http from 'node:http'
 import express from 'express'
 import { authenticateUser, createAuthorizationServer, StaticUserSource } from '../../dist/index.js'
-import { toExpressHandler } from '../../dist/adapters/express.js'
+import { sendGrantkitResponse, toExpressHandler, toGrantkitRequest } from '../../dist/adapters/express.js'
 
 const httpServer = http.createServer()
 await new Promise((resolve) => httpServer.listen(Number(process.env.PORT ?? 0), '127.0.0.1', resolve))
@@ -42,20 +42,10 @@ const server = createAuthorizationServer({
 
 // --- Glue between Express and the interaction API -------------------------
 
-/** The GrantkitRequest of an Express request. Its cookie ties the interaction to this browser. */
-function grantkitRequest(req) {
-  const headers = {}
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value
-  return { method: req.method, url: new URL(req.originalUrl, origin), headers }
-}
-
-/** Sends a GrantkitResponse (a redirect to the client, or back to /login) as it is. */
-function send(res, out) {
-  res.status(out.status)
-  // append, not set: keeps the app's own cookies and every grantkit set-cookie value.
-  for (const [name, value] of Object.entries(out.headers)) res.append(name, value)
-  res.end(out.body)
-}
+// toGrantkitRequest translates an Express request exactly as the adapter does
+// (its cookie ties the interaction to this browser); sendGrantkitResponse sends
+// grantkit's answer (a redirect to the client, or back to /login), keeping the
+// app's own cookies.
 
 // --- The app's own CSRF protection -----------------------------------------
 // A random value in an HttpOnly cookie; each form carries an HMAC of it and the
@@ -144,7 +134,7 @@ const form = express.urlencoded({ extended: false, limit: '8kb' })
 app.get('/login', async (req, res, next) => {
   try {
     const uid = typeof req.query.uid === 'string' ? req.query.uid : ''
-    const details = await server.interactions.details(grantkitRequest(req), uid)
+    const details = await server.interactions.details(await toGrantkitRequest(req, server), uid)
     if (details === null) return expired(res)
     const csrf = csrfToken(req, res, uid)
     if (details.prompt === 'login') loginPage(res, 200, { uid, csrf, details })
@@ -158,10 +148,10 @@ app.post('/login', form, async (req, res, next) => {
   try {
     const { uid, csrf, username, password, action } = req.body ?? {}
     if (typeof uid !== 'string' || !csrfValid(req, uid, csrf)) return forbidden(res)
-    const gk = grantkitRequest(req)
+    const gk = await toGrantkitRequest(req, server)
     const details = await server.interactions.details(gk, uid)
     if (details === null) return expired(res)
-    if (action === 'cancel') return send(res, await server.interactions.finish(gk, uid, { error: 'access_denied' }))
+    if (action === 'cancel') return sendGrantkitResponse(res, await server.interactions.finish(gk, uid, { error: 'access_denied' }))
     // The app's own check. A real app also throttles failures per username and address.
     const account = await authenticateUser(people, String(username ?? ''), String(password ?? ''))
     if (account === undefined) {
@@ -169,7 +159,7 @@ app.post('/login', form, async (req, res, next) => {
     }
     // grantkit starts its session and sends the browser back to /login for consent,
     // or straight to the client when consent was given before.
-    send(res, await server.interactions.finish(gk, uid, { login: { sub: account.sub } }))
+    sendGrantkitResponse(res, await server.interactions.finish(gk, uid, { login: { sub: account.sub } }))
   } catch (err) {
     next(err)
   }
@@ -180,7 +170,7 @@ app.post('/consent', form, async (req, res, next) => {
     const { uid, csrf, action } = req.body ?? {}
     if (typeof uid !== 'string' || !csrfValid(req, uid, csrf)) return forbidden(res)
     const result = action === 'allow' ? { consent: {} } : { error: 'access_denied' }
-    send(res, await server.interactions.finish(grantkitRequest(req), uid, result))
+    sendGrantkitResponse(res, await server.interactions.finish(await toGrantkitRequest(req, server), uid, result))
   } catch (err) {
     next(err)
   }

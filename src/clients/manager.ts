@@ -67,6 +67,18 @@ export interface ClientWithSecret {
   secret?: string
 }
 
+/**
+ * The registration access token a client registered through RFC 7591 gets
+ * (RFC 7592 §3), as stored: only its hash. Given by the registration endpoint;
+ * other callers leave it out, and their clients cannot be managed through RFC 7592.
+ */
+export interface RegistrationTokenHash {
+  /** `sha256:` and the base64url SHA-256 of the token. */
+  hash: string
+  /** Seconds since the epoch at which it stops working; absent: never. */
+  expiresAt?: number
+}
+
 /** Options of `rotateSecret`. Times in seconds since the epoch. */
 export interface RotateSecretOptions {
   /**
@@ -92,7 +104,7 @@ export interface RotateSecretOptions {
  */
 export interface ClientManager {
   /** Registers a client; returns it with its secret when its method uses one. */
-  create(metadata: ClientRegistration): Promise<ClientWithSecret>
+  create(metadata: ClientRegistration, options?: { registrationToken?: RegistrationTokenHash }): Promise<ClientWithSecret>
   /** A stored client, or undefined (configured clients are not shown here). */
   get(clientId: string): Promise<ManagedClient | undefined>
   /** One page of stored clients in id order; `next` is the `after` of the next page, absent on the last. */
@@ -103,7 +115,7 @@ export interface ClientManager {
    * loses it. With `expectedVersion`, refused ('conflict') when the client
    * changed since.
    */
-  update(clientId: string, metadata: ClientRegistration, options?: { expectedVersion?: number }): Promise<ClientWithSecret>
+  update(clientId: string, metadata: ClientRegistration, options?: { expectedVersion?: number; registrationToken?: RegistrationTokenHash }): Promise<ClientWithSecret>
   /** Deletes a stored client. False when there was none. */
   delete(clientId: string): Promise<boolean>
   /** Makes a new secret, working at once; the old one works until `oldSecretValidUntil`. */
@@ -142,6 +154,18 @@ const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post'])
 
 function methodOf(metadata: ClientRegistration): string {
   return typeof metadata.token_endpoint_auth_method === 'string' ? metadata.token_endpoint_auth_method : 'client_secret_basic'
+}
+
+/** The record fields of a registration access token. */
+function registrationFields(token: RegistrationTokenHash | undefined): Pick<StoredClientRecord, 'registrationTokenHash' | 'registrationTokenExpiresAt'> {
+  if (token === undefined) return {}
+  return { registrationTokenHash: token.hash, ...(token.expiresAt !== undefined && { registrationTokenExpiresAt: token.expiresAt }) }
+}
+
+/** The registration access token a record holds, if any. */
+function registrationTokenOf(record: StoredClientRecord): RegistrationTokenHash | undefined {
+  if (record.registrationTokenHash === undefined) return undefined
+  return { hash: record.registrationTokenHash, ...(record.registrationTokenExpiresAt !== undefined && { expiresAt: record.registrationTokenExpiresAt }) }
 }
 
 /** The ManagedClient view of a record. */
@@ -258,7 +282,7 @@ export function createClientManager(options: ClientManagerOptions): ClientManage
   }
 
   return {
-    async create(metadata) {
+    async create(metadata, opts = {}) {
       const given = (metadata as { client_id?: unknown } | null)?.client_id
       if (given !== undefined && (typeof given !== 'string' || !CLIENT_ID.test(given))) {
         throw new ClientManagementError('invalid_client_metadata', 'metadata.client_id: must be 1 to 255 visible ASCII characters or spaces (RFC 6749 Appendix A.1)', 'client_id')
@@ -273,6 +297,7 @@ export function createClientManager(options: ClientManagerOptions): ClientManage
         metadata: rest,
         ...(made !== undefined && { secretHash: made.hash }),
         secretExpiresAt: made === undefined ? 0 : secretExpiry(metadata.client_secret_expires_at, 'metadata.client_secret_expires_at'),
+        ...registrationFields(opts.registrationToken),
         createdAt: at,
         updatedAt: at,
         version: 1,
@@ -309,6 +334,8 @@ export function createClientManager(options: ClientManagerOptions): ClientManage
           clientId,
           metadata: rest,
           secretExpiresAt: wantsSecret ? secretExpiry(metadata.client_secret_expires_at ?? current.secretExpiresAt, 'metadata.client_secret_expires_at') : 0,
+          // RFC 7592 §2.2: an update through the registration endpoint rotates the token; any other keeps it.
+          ...registrationFields(opts.registrationToken ?? registrationTokenOf(current)),
           createdAt: current.createdAt,
           updatedAt: at,
           version: current.version + 1,

@@ -10,6 +10,7 @@ import type { Storage } from '../storage/types.js'
 import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
 import type { TelemetryOptions } from '../observability/telemetry.js'
+import type { RegistrationOptions } from '../registration/options.js'
 
 /**
  * Options of `createAuthorizationServer`; durations are in seconds. Each one
@@ -118,6 +119,12 @@ export interface AuthorizationServerOptions {
    * token must carry (default `grantkit:admin`), `path` its base (default `/admin/api`).
    */
   admin?: Partial<{ enabled: boolean; scope: string; path: string }>
+  /**
+   * Dynamic Client Registration (RFC 7591) and management (RFC 7592): `enabled`
+   * (default false), `initialAccessToken` (absent: open registration),
+   * `policy`, `softwareStatement` and `accessTokenTtl`. See docs/registration.md.
+   */
+  registration?: RegistrationOptions
   /** Back-channel logout deliveries (seconds): `timeout` per attempt, `maxAttempts`, `retryDelay` before the second (doubling after). */
   backchannelLogout?: Partial<{ timeout: number; maxAttempts: number; retryDelay: number }>
   /**

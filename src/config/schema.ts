@@ -15,6 +15,7 @@ import { StaticUserSource, type StaticUser, type UserSource } from '../users/use
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { checkLogger } from '../observability/logger.js'
 import { refuseUnknownNames } from './did-you-mean.js'
+import { checkInitialAccessTokens, checkSoftwareStatementOptions, type RegistrationPolicy } from '../registration/options.js'
 import { DEFAULT_LOCALE, DEFAULT_LOCALES, pagesShape, resolvePages, type PageSettings } from '../pages/settings.js'
 
 /**
@@ -37,6 +38,7 @@ export type OptionFeature =
   | 'logout'
   | 'admin'
   | 'telemetry'
+  | 'registration'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -774,6 +776,48 @@ export const optionSchema = {
         check: scopeToken,
       }),
       path: endpointPath('admin', '/admin/api', 'Base path of the admin API, relative to the issuer.'),
+    },
+  }),
+  registration: group({
+    feature: 'registration',
+    doc: 'Dynamic Client Registration (RFC 7591) and its management (RFC 7592); see [registration](registration.md). Needs a storage with a `clients` store.',
+    members: {
+      enabled: option({
+        feature: 'registration',
+        type: 'boolean',
+        doc: 'Opens the registration endpoint and advertises `registration_endpoint`; absent or false, the endpoint is 404.',
+        default: false as boolean,
+        check: boolean,
+      }),
+      initialAccessToken: option({
+        feature: 'registration',
+        type: 'string | string[]',
+        doc: 'SECURITY: the bearer token(s) a registration must present (RFC 7591 §3); kept only as SHA-256 hashes, compared in constant time. Absent: anyone may register (open registration). Use 32+ random characters.',
+        defaultText: 'none: open registration',
+        check: checkInitialAccessTokens,
+      }),
+      policy: option({
+        feature: 'registration',
+        json: false,
+        type: '(metadata, ctx) => metadata',
+        doc: 'Decides what a registration or update may be: returns the metadata to register (defaults filled in) or throws a `RegistrationPolicyError` with an RFC 7591 code. The server\'s own rules still apply to what it returns.',
+        defaultText: 'none: the server\'s rules only',
+        check: fn<RegistrationPolicy>('(metadata, ctx) returning the metadata to register'),
+      }),
+      softwareStatement: option({
+        feature: 'registration',
+        type: '{ issuers: { issuer, jwks }[], required? }',
+        doc: 'Issuers whose signed software statements (RFC 7591 §2.3) are accepted; their claims win over the request\'s. With `required: true` a registration must carry one.',
+        defaultText: 'none: a statement is `unapproved_software_statement`',
+        check: checkSoftwareStatementOptions,
+      }),
+      accessTokenTtl: option({
+        feature: 'registration',
+        type: 'seconds',
+        doc: 'Lifetime of a registration access token (RFC 7592 §3); each update issues a new one.',
+        defaultText: 'none: until the next update',
+        check: positiveSeconds,
+      }),
     },
   }),
   backchannelLogout: group({

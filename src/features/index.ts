@@ -9,6 +9,7 @@ import { deviceFlowFeature } from './device-flow.js'
 import { interactionPagesFeature } from './interaction-pages.js'
 import { logoutFeature } from './logout.js'
 import { adminFeature } from './admin.js'
+import { registrationFeature } from '../registration/feature.js'
 import type { Feature } from './types.js'
 
 /**
@@ -27,6 +28,7 @@ export const defaultFeatures: readonly Feature[] = [
   interactionPagesFeature,
   logoutFeature,
   adminFeature,
+  registrationFeature,
   discoveryFeature,
 ]
 
@@ -41,6 +43,7 @@ export {
   interactionPagesFeature,
   logoutFeature,
   adminFeature,
+  registrationFeature,
   discoveryFeature,
 }
 export type { Feature, Endpoint, ErrorStyle } from './types.js'

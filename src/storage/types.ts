@@ -353,6 +353,14 @@ export interface StoredClientRecord {
   previousSecretHash?: string
   /** Seconds since the epoch at which the previous secret stops working. */
   previousSecretValidUntil?: number
+  /**
+   * The registration access token of a client registered dynamically (RFC 7592 §3):
+   * `sha256:` and the base64url SHA-256 of it. Absent for clients made otherwise,
+   * which RFC 7592 management cannot reach.
+   */
+  registrationTokenHash?: string
+  /** Seconds since the epoch at which the registration access token stops working; absent: never. */
+  registrationTokenExpiresAt?: number
   /** Seconds since the epoch: registration (RFC 7591 `client_id_issued_at`). */
   createdAt: number
   /** Seconds since the epoch of the last change. */

@@ -83,7 +83,7 @@ describe('grantkit serve logs', () => {
   it('exits 2 for an unknown --log-level', async () => {
     const cli = startCli(['serve', '--port', '0', '--log-level', 'chatty'])
     expect(await cli.exited()).toBe(2)
-    expect(cli.stderr).toContain('--log-level: "chatty" is not one of debug, info, warn, error, silent')
+    expect(cli.stderr).toContain('--log-level: "chatty" is not one of trace, debug, info, warn, error, fatal, silent')
   })
 })
 

@@ -1,3 +1,4 @@
+import { REDIS_URL } from '../storage/services.js'
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import pg from 'pg'
@@ -14,7 +15,6 @@ import { postgresAvailable, POSTGRES_URL } from '../storage/pg-harness.js'
  * clientCacheTtl, and not before.
  */
 
-const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const TTL = 20
 
 async function redisAvailable(): Promise<boolean> {

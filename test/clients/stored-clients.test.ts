@@ -127,7 +127,7 @@ describe('stored clients (server.clients)', () => {
     const events: GrantkitEvent[] = []
     server.on('client.ignored', (e) => events.push(e))
     await new Promise((r) => setTimeout(r, 10))
-    expect(events).toEqual([{ type: 'client.ignored', clientId: 'svc', reason: 'shadowed', detail: expect.stringContaining('configured') }])
+    expect(events).toMatchObject([{ type: 'client.ignored', clientId: 'svc', reason: 'shadowed', detail: expect.stringContaining('configured') }])
     expect(await server.clients.shadowed()).toEqual(['svc'])
     expect((await credentials(server, 'svc', 'svc-secret')).status).toBe(200)
     expect((await credentials(server, 'svc', 'stored-secret')).status).toBe(401)

@@ -10,6 +10,7 @@ import type { Logger } from '../../src/observability/logger.js'
 import type { Storage } from '../../src/storage/types.js'
 import type { TrustRegistry } from '../../src/trust/registry.js'
 import type { UserSource } from '../../src/users/user-source.js'
+import type { RegistrationPolicy, ResolvedSoftwareStatement } from '../../src/registration/options.js'
 
 /**
  * What `resolveOptions` returns, written out: a change to an entry's check or
@@ -62,6 +63,13 @@ interface Expected<P extends string> {
   readonly allowPrivateNetworkFetches: boolean
   readonly admin: { readonly enabled: boolean; readonly scope: string; readonly path: string }
   readonly backchannelLogout: { readonly timeout: number; readonly maxAttempts: number; readonly retryDelay: number }
+  readonly registration: {
+    readonly enabled: boolean
+    readonly initialAccessToken: readonly Buffer[] | undefined
+    readonly policy: RegistrationPolicy | undefined
+    readonly softwareStatement: ResolvedSoftwareStatement | undefined
+    readonly accessTokenTtl: number | undefined
+  }
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly logger: Logger | undefined
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }

@@ -20,7 +20,7 @@ const everyEntryIsAnOption: [MissingFromInterface] extends [never] ? true : Miss
 type KnownKeys<T> = keyof { [P in keyof T as string extends P ? never : P]: T[P] }
 type MembersOf<K extends SchemaKeys> = KnownKeys<Exclude<NonNullable<AuthorizationServerOptions[K]>, KeyStore>>
 type EntryMembers<K extends SchemaKeys> = OptionSchema[K] extends { members: infer M } ? keyof M : never
-type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin'
+type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin' | 'registration'
 type MemberGaps = { [K in Grouped]: [Exclude<MembersOf<K>, EntryMembers<K>> | Exclude<EntryMembers<K>, MembersOf<K>>] extends [never] ? never : K }[Grouped]
 const everyMemberHasAnEntry: [MemberGaps] extends [never] ? true : MemberGaps = true
 
@@ -62,6 +62,8 @@ describe('the option schema', () => {
       backchannelLogout: { timeout: 5, maxAttempts: 4, retryDelay: 2 },
       // New in 0.3 (issue 14): the admin API, off.
       admin: { enabled: false, scope: 'grantkit:admin', path: '/admin/api' },
+      // New in 0.3 (issue 14): dynamic client registration, off by default.
+      registration: { enabled: false },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -91,6 +93,7 @@ describe('the option schema', () => {
       clientCacheTtl: number
       backchannelLogout: { timeout: number; maxAttempts: number; retryDelay: number }
       admin: { enabled: boolean; scope: string; path: string }
+      registration: { enabled: boolean }
     }>()
   })
 

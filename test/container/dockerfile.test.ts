@@ -13,6 +13,7 @@ import { basename, isAbsolute, join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isolatedPostgres, reachable } from '../cli/services.js'
+import { REDIS_URL } from '../storage/services.js'
 import { requireBuiltCli, TEST_KEY_ENCRYPTION_KEY } from '../cli/run-cli.js'
 import { composeServices, interpolate } from './compose.js'
 import { envPairs, instructionsOf, lastOf, parseDockerfile, type Stage } from './dockerfile.js'
@@ -217,7 +218,7 @@ describe('the runtime stage, replayed from a clean folder', () => {
     // ioredis loads from the image's own node_modules too.
     const redis = await reachable('redis')
     if (redis.ok) {
-      const onRedis = await run([...entrypoint, 'migrate'], app, { ...envOf('migrate'), GRANTKIT_STORAGE: 'redis://127.0.0.1:6379' }, START_TIMEOUT_MS)
+      const onRedis = await run([...entrypoint, 'migrate'], app, { ...envOf('migrate'), GRANTKIT_STORAGE: REDIS_URL }, START_TIMEOUT_MS)
       expect(onRedis.code, onRedis.stderr).toBe(0)
       expect(onRedis.stdout).toMatch(/^redis: key layout/)
     }

@@ -1,3 +1,4 @@
+import { REDIS_URL } from '../storage/services.js'
 import { SCHEMA_VERSION, versionTable } from '../../src/storage/postgres/schema.js'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -118,7 +119,6 @@ describePostgres('checkHealth on PostgreSQL', () => {
   })
 })
 
-const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 describe('checkHealth on Redis', () => {
   it('fails while Redis cannot be reached', async () => {
