@@ -1,3 +1,4 @@
+import { REDIS_URL } from '../storage/services.js'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -14,7 +15,6 @@ import { body, manageRequest, registerRequest } from './fixtures.js'
  * same token, and a rotation at one kills the old token at the other at once.
  */
 
-const REDIS_URL = process.env.GRANTKIT_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const closers: Array<() => Promise<void>> = []
 afterAll(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => {})
