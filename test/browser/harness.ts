@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext } from 'playwright-core'
 import { toNodeListener } from '../../adapters/node.js'
-import { createAuthorizationServer, type AuthorizationServer } from '../../src/index.js'
+import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions, type ClientMetadata } from '../../src/index.js'
 
 /** Debian's `chromium` package; `.ci/install-chromium.sh` installs it. */
 export const CHROMIUM_PATH = '/usr/bin/chromium'
@@ -150,10 +150,18 @@ export const ALICE = {
 export interface AuthServer extends Listening {
   issuer: string
   as: AuthorizationServer
-  endpoints: { authorization: string; token: string; userinfo: string; jwks: string }
+  endpoints: { authorization: string; token: string; userinfo: string; jwks: string; endSession: string }
 }
 
-export async function startAuthServer(clientRedirectUri: string): Promise<AuthServer> {
+/**
+ * The test authorization server on loopback, with the public client `spa`.
+ * `extra.client` adds metadata to that client (post_logout_redirect_uris),
+ * `extra.options` adds server options (pages).
+ */
+export async function startAuthServer(
+  clientRedirectUri: string,
+  extra: { client?: Partial<ClientMetadata>; options?: Partial<AuthorizationServerOptions> } = {},
+): Promise<AuthServer> {
   const handler: { listener: RequestListener } = { listener: (_req, res) => void res.writeHead(503).end() }
   const listening = await listen(handler)
   const issuer = listening.origin
@@ -169,8 +177,10 @@ export async function startAuthServer(clientRedirectUri: string): Promise<AuthSe
         response_types: ['code'],
         scope: 'openid profile email offline_access',
         redirect_uris: [clientRedirectUri],
+        ...extra.client,
       },
     ],
+    ...extra.options,
   })
   handler.listener = toNodeListener(as)
   // Clients find the endpoints through discovery, as a real one would.
@@ -180,6 +190,7 @@ export async function startAuthServer(clientRedirectUri: string): Promise<AuthSe
     token: meta.token_endpoint!,
     userinfo: meta.userinfo_endpoint!,
     jwks: meta.jwks_uri!,
+    endSession: meta.end_session_endpoint!,
   }
   return { ...listening, issuer, as, endpoints }
 }

@@ -5,12 +5,9 @@
  * "Sign out", lands back on the client with its state, and the next
  * authorization asks them to sign in again.
  */
-import type { RequestListener } from 'node:http'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { toNodeListener } from '../../adapters/node.js'
-import { createAuthorizationServer } from '../../src/index.js'
-import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, listen, redeemCode, startClientApp, type AuthServer, type ClientApp, type Listening } from './harness.js'
+import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, redeemCode, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
 
 const chromium = chromiumAvailability()
 
@@ -24,42 +21,10 @@ if (chromium.mustFail) {
   console.warn(`[test/browser] skipped: ${chromium.message}`)
 }
 
-/** The harness's server, with the client registered for post-logout redirection to its callback page. */
-async function startLogoutServer(client: ClientApp): Promise<AuthServer & { endSession: string }> {
-  const handler: { listener: RequestListener } = { listener: (_req, res) => void res.writeHead(503).end() }
-  const listening: Listening = await listen(handler)
-  const issuer = listening.origin
-  const as = createAuthorizationServer({
-    issuer,
-    users: [ALICE],
-    clients: [
-      {
-        client_id: 'spa',
-        client_name: 'Demo SPA',
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        scope: 'openid profile email',
-        redirect_uris: [client.redirectUri],
-        post_logout_redirect_uris: [client.redirectUri],
-      },
-    ],
-  })
-  handler.listener = toNodeListener(as)
-  const meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>
-  return {
-    ...listening,
-    issuer,
-    as,
-    endpoints: { authorization: meta.authorization_endpoint!, token: meta.token_endpoint!, userinfo: meta.userinfo_endpoint!, jwks: meta.jwks_uri! },
-    endSession: meta.end_session_endpoint!,
-  }
-}
-
 let browser: Browser
 let closeBrowser: (() => Promise<void>) | undefined
 let client: ClientApp | undefined
-let server: (AuthServer & { endSession: string }) | undefined
+let server: AuthServer | undefined
 let context: BrowserContext | undefined
 
 beforeAll(async () => {
@@ -68,7 +33,8 @@ beforeAll(async () => {
   browser = launched.browser
   closeBrowser = launched.close
   client = await startClientApp()
-  server = await startLogoutServer(client)
+  // The client is registered for post-logout redirection to its callback page.
+  server = await startAuthServer(client.redirectUri, { client: { post_logout_redirect_uris: [client.redirectUri] } })
   context = await browser.newContext()
 })
 
@@ -105,7 +71,7 @@ describe.skipIf(!chromium.available)('RP-initiated logout with the confirmation 
     expect((await as.as.sessions.list('alice')).map((s) => s.id)).toEqual([sid])
 
     // Without an id_token_hint the server cannot tell the person asked: it asks them.
-    const logout = new URL(as.endSession)
+    const logout = new URL(as.endpoints.endSession)
     logout.search = new URLSearchParams({ client_id: 'spa', post_logout_redirect_uri: app.redirectUri, state: 'bye-1' }).toString()
     await page.goto(logout.toString())
     expect(await page.locator('h1').textContent()).toBe('Sign out?')

@@ -7,9 +7,8 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { toNodeListener } from '../../adapters/node.js'
-import { createAuthorizationServer, type AuthorizationServerOptions } from '../../src/index.js'
-import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, listen, redeemCode, startClientApp, type AuthServer, type ClientApp } from './harness.js'
+import type { AuthorizationServerOptions } from '../../src/index.js'
+import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, redeemCode, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
 
 const chromium = chromiumAvailability()
 
@@ -40,33 +39,6 @@ afterAll(async () => {
   await client?.close()
 })
 
-/** The harness's authorization server, with `pages` options of the scenario. */
-async function startThemedServer(redirectUri: string, pages: AuthorizationServerOptions['pages']): Promise<AuthServer> {
-  const handler: { listener: Parameters<typeof listen>[0]['listener'] } = { listener: (_req, res) => void res.writeHead(503).end() }
-  const listening = await listen(handler)
-  const issuer = listening.origin
-  const as = createAuthorizationServer({
-    issuer,
-    users: [ALICE],
-    clients: [
-      {
-        client_id: 'spa',
-        client_name: 'Demo SPA',
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        scope: 'openid profile email',
-        redirect_uris: [redirectUri],
-      },
-    ],
-    ...(pages !== undefined && { pages }),
-  })
-  handler.listener = toNodeListener(as)
-  const meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>
-  const endpoints = { authorization: meta.authorization_endpoint!, token: meta.token_endpoint!, userinfo: meta.userinfo_endpoint!, jwks: meta.jwks_uri! }
-  return { ...listening, issuer, as, endpoints }
-}
-
 interface Scenario {
   as: AuthServer
   client: ClientApp
@@ -81,7 +53,7 @@ function scenario(options: { locale?: string; pages?: AuthorizationServerOptions
   const s = {} as Scenario
   beforeAll(async () => {
     s.client = client!
-    s.as = await startThemedServer(s.client.redirectUri, options.pages)
+    s.as = await startAuthServer(s.client.redirectUri, { options: { pages: options.pages } })
     // Playwright sends Accept-Language from the context's locale, as the browser's language setting would.
     s.context = await browser.newContext(options.locale !== undefined ? { locale: options.locale } : {})
     await options.setup?.(s.context)
