@@ -11,6 +11,8 @@ import type { TokenLifetimes } from './tokens/types.js'
 import type { TrustRegistry } from './trust/registry.js'
 import type { UserSource } from './users/user-source.js'
 import type { ResolvedSchema } from './config/schema.js'
+import type { ResourceServers } from './tokens/resource-indicators.js'
+import type { TokenExchangePolicy } from './grants/token-exchange.js'
 
 /**
  * Absolute URLs of the enabled endpoints, by endpoint name, derived from the
@@ -91,6 +93,10 @@ export interface ServerContext {
   readonly accessTokenFormat: 'jwt' | 'opaque'
   /** `aud` of access tokens. */
   readonly accessTokenAudience: string | string[]
+  /** Resource servers a `resource` parameter may name (RFC 8707), by identifier. */
+  readonly resourceServers: ResourceServers
+  /** Token exchange (RFC 8693) policy hook. */
+  readonly tokenExchange: { readonly policy: TokenExchangePolicy | undefined }
   readonly ttl: TokenLifetimes
   readonly clockSkew: number
   readonly maxAssertionLifetime: number

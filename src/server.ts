@@ -159,6 +159,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     grants: o.grants,
     accessTokenFormat: o.accessTokenFormat,
     accessTokenAudience: o.accessTokenAudience,
+    resourceServers: o.resourceServers,
+    tokenExchange: { policy: o.tokenExchange?.policy },
     ttl: o.ttl,
     clockSkew: o.clockSkew,
     maxAssertionLifetime: o.maxAssertionLifetime,

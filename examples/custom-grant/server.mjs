@@ -7,6 +7,10 @@ import { createAuthorizationServer, defaultGrants } from '../../dist/index.js'
 import { toNodeListener } from '../../dist/adapters/node.js'
 import { createTokenExchange, TOKEN_EXCHANGE } from './token-exchange.mjs'
 
+// grantkit has token exchange built in since 0.3; this example replaces it with
+// its own, the way any built-in grant can be replaced: leave it out, add yours.
+const builtIns = defaultGrants.filter((g) => g.grantType !== TOKEN_EXCHANGE)
+
 const ORDERS_API = 'https://orders.example.com'
 const BILLING_API = 'https://billing.example.com'
 
@@ -16,7 +20,7 @@ const origin = `http://127.0.0.1:${httpServer.address().port}`
 
 const server = createAuthorizationServer({
   issuer: origin,
-  grants: [...defaultGrants, createTokenExchange({ targets: [ORDERS_API, BILLING_API] })],
+  grants: [...builtIns, createTokenExchange({ targets: [ORDERS_API, BILLING_API] })],
   clients: [
     // Where the person's token comes from (the password grant keeps the demo to curl).
     { client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: ['password'], scope: 'orders:read orders:write profile' },

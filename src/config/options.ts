@@ -11,6 +11,8 @@ import type { TrustOptions } from '../trust/registry.js'
 import type { StaticUser, UserSource } from '../users/user-source.js'
 import type { TelemetryOptions } from '../observability/telemetry.js'
 import type { RegistrationOptions } from '../registration/options.js'
+import type { ResourceServerOptions } from '../tokens/resource-indicators.js'
+import type { TokenExchangePolicy } from '../grants/token-exchange.js'
 
 /**
  * Options of `createAuthorizationServer`; durations are in seconds. Each one
@@ -61,6 +63,15 @@ export interface AuthorizationServerOptions {
   }>
   /** Scopes this server knows. A request for another is invalid_scope. Default: any scope a client is registered for. */
   scopes?: readonly string[]
+  /**
+   * Resource servers (RFC 8707) a `resource` parameter or a token exchange
+   * `audience` may name. A token for one carries it as `aud` and only the asked
+   * scopes it lists, in its own format and lifetime when it has them. Any
+   * other `resource` is `invalid_target`. Default: none.
+   */
+  resourceServers?: readonly ResourceServerOptions[]
+  /** The token exchange grant (RFC 8693): `policy` decides who may exchange what, after the built-in checks. */
+  tokenExchange?: { policy?: TokenExchangePolicy }
   /** Seconds of clock skew tolerated on incoming JWTs. Default 60. */
   clockSkew?: number
   /** Longest accepted lifetime of a client or grant assertion, in seconds. Default 300. */

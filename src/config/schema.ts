@@ -12,6 +12,8 @@ import { createMemoryStorage } from '../storage/memory.js'
 import type { Storage } from '../storage/types.js'
 import { createTrustRegistry, type JwtIssuerTrust, type SamlIdpTrust, type TrustOptions, type TrustRegistry } from '../trust/registry.js'
 import { StaticUserSource, type StaticUser, type UserSource } from '../users/user-source.js'
+import { checkResourceServers, RESOURCE_SERVER_FIELDS, type ResourceServers } from '../tokens/resource-indicators.js'
+import type { TokenExchangePolicy } from '../grants/token-exchange.js'
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { checkLogger } from '../observability/logger.js'
 import { refuseUnknownNames } from './did-you-mean.js'
@@ -39,6 +41,8 @@ export type OptionFeature =
   | 'admin'
   | 'telemetry'
   | 'registration'
+  | 'resource-indicators'
+  | 'token-exchange'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -497,6 +501,30 @@ export const optionSchema = {
     doc: 'Scopes the server knows; others are `invalid_scope`. Published as `scopes_supported`.',
     defaultText: 'any scope a client is registered for',
     check: checkScopes,
+  }),
+  resourceServers: option({
+    feature: 'resource-indicators',
+    type: 'ResourceServerOptions[]',
+    doc: 'Resource servers a `resource` parameter (RFC 8707) or a token exchange `audience` (RFC 8693) may name: `{ resource, scopes, accessTokenFormat?, accessTokenTtl? }`. A token asked for one carries it as `aud` and only the asked scopes it lists; another `resource` is `invalid_target`. See [resource indicators](resource-indicators.md).',
+    defaultText: 'none: every `resource` is `invalid_target`',
+    shape: (value: unknown, path: string) => refuseUnknownFieldsInEntries(value, RESOURCE_SERVER_FIELDS, path),
+    // Resolved after `scopes`: an entry's scope the server does not know is a mistake.
+    check: (value: unknown, path: string, ctx: CheckContext): ResourceServers =>
+      checkResourceServers(value, path, Array.isArray(ctx.input.scopes) ? new Set(ctx.input.scopes as string[]) : undefined),
+    fallback: (): ResourceServers => new Map(),
+  }),
+  tokenExchange: option({
+    feature: 'token-exchange',
+    json: false,
+    type: '{ policy?: (request) => boolean | Promise<boolean> }',
+    doc: 'The token exchange grant (RFC 8693; see [token exchange](grants/token-exchange.md)). `policy` decides whether a client may exchange a subject token (acting for an actor) for the asked audience and scope; false refuses with `invalid_request` (RFC 8693 §2.2.2). It runs after every built-in check.',
+    defaultText: 'no policy: the built-in checks only',
+    check: (value: unknown, path: string): { readonly policy: TokenExchangePolicy | undefined } => {
+      if (!isRecord(value)) throw new TypeError(`${path}: must be an object { policy }`)
+      refuseUnknownNames(value, ['policy'], path, 'option')
+      const policy = value.policy === undefined ? undefined : fn<TokenExchangePolicy>('(request) returning true to allow the exchange')(value.policy, `${path}.policy`)
+      return { policy }
+    },
   }),
   clockSkew: option({
     feature: 'core',

@@ -2,6 +2,7 @@ import { hashToken } from '../crypto/random.js'
 import { isCutOff } from '../tokens/cutoff.js'
 import { OAuthError } from '../errors.js'
 import { verifyPkce } from '../tokens/pkce.js'
+import { narrowResources } from '../tokens/resource-indicators.js'
 import { Scope } from '../tokens/scope.js'
 import type { GrantHandler } from './types.js'
 
@@ -12,7 +13,9 @@ import type { GrantHandler } from './types.js'
  */
 export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
-  parameters: ['code', 'redirect_uri', 'code_verifier'],
+  parameters: ['code', 'redirect_uri', 'code_verifier', 'resource'],
+  // RFC 8707 §2: resource may be repeated.
+  repeatable: ['resource'],
   clientAuth: 'optional',
   requires: ['sign-in'],
   stores: ['authorizationCodes', 'refreshTokens', 'grants'],
@@ -21,6 +24,8 @@ export const authorizationCode: GrantHandler = {
     const code = params.get('code')
     if (code === undefined) throw new OAuthError('invalid_request', { description: 'code is required.' })
     if (code.length > 512) throw new OAuthError('invalid_grant', { detail: 'code too long to be ours' })
+    // Checked before the code is consumed: a malformed or unknown resource does not cost the client its code.
+    const requested = ctx.resources.requested()
     const consumed = await ctx.storage.authorizationCodes.consume(hashToken(code))
     if (consumed.outcome === 'reused') {
       // RFC 6749 §4.1.2: if a code is used more than once, revoke all tokens previously issued from it.
@@ -40,13 +45,17 @@ export const authorizationCode: GrantHandler = {
     if (await isCutOff(ctx.storage, record.clientId, record.sub, record.issuedAt)) throw new OAuthError('invalid_grant', { detail: 'tokens of this client or consent revoked' })
 
     const scope = Scope.parse(record.scope)
+    // RFC 8707 §2.2: the token request may narrow the resources of the authorization, never add one; none named means all of them.
+    const authorized = record.resource ?? []
+    const target = ctx.resources.target(narrowResources(authorized, requested), scope)
+    // The refresh token keeps every authorized resource, so that a refresh may ask for another of them (RFC 8707 §2.2).
     const refreshToken = ctx.refreshTokens.shouldIssue(scope)
-      ? await ctx.refreshTokens.issue({ sub: record.sub, scope: record.scope, grantId: record.grantId, authTime: record.authTime, ...(record.sid !== undefined && { sid: record.sid }) })
+      ? await ctx.refreshTokens.issue({ sub: record.sub, scope: record.scope, grantId: record.grantId, authTime: record.authTime, resource: [...authorized], ...(record.sid !== undefined && { sid: record.sid }) })
       : undefined
     const openid = scope.has('openid')
     return ctx.tokens.issue({
       sub: record.sub,
-      scope,
+      ...target,
       grantId: record.grantId,
       claims: { auth_time: record.authTime },
       ...(refreshToken !== undefined && { refreshToken }),

@@ -12,7 +12,8 @@ import type { RefreshTokenRecord, RotationOutcome, Storage } from '../storage/ty
 import type { ActiveAccessToken, TokenIssue } from '../tokens/types.js'
 import type { TrustRegistry } from '../trust/registry.js'
 import type { UserAccount, UserSource } from '../users/user-source.js'
-import type { GrantConfig, GrantContext, PreparedTokens, RefreshTokenRules, TokenIssuer, TokenResponseBody } from './types.js'
+import { accessTokenTarget, checkRequestedResources, type AccessTokenTarget } from '../tokens/resource-indicators.js'
+import type { GrantConfig, GrantContext, PreparedTokens, RefreshTokenRules, ResourceRules, TokenIssuer, TokenResponseBody } from './types.js'
 
 /** The request-specific part of a grant's context. */
 export interface GrantRequest {
@@ -42,6 +43,7 @@ export function grantContextFactory(server: ServerContext): (r: GrantRequest) =>
     ttl: server.ttl,
     clockSkew: server.clockSkew,
     maxAssertionLifetime: server.maxAssertionLifetime,
+    tokenExchange: server.tokenExchange,
   }
   const shared: SharedCapabilities = { server, config }
   return (r) => new RequestGrantContext(shared, r)
@@ -65,6 +67,7 @@ class RequestGrantContext implements GrantContext {
   private tokenIssuer: RequestTokens | undefined
   private refreshRules: RequestRefreshTokens | undefined
   private scopePolicy: RequestScopes | undefined
+  private resourceRules: RequestResources | undefined
 
   constructor(shared: SharedCapabilities, r: GrantRequest) {
     this.#server = shared.server
@@ -94,6 +97,9 @@ class RequestGrantContext implements GrantContext {
   }
   get scopes(): RequestScopes {
     return (this.scopePolicy ??= new RequestScopes(this.#server, this))
+  }
+  get resources(): RequestResources {
+    return (this.resourceRules ??= new RequestResources(this.#server, this))
   }
   once(namespace: string, key: string, until: number): Promise<boolean> {
     // A namespace without ":" keeps "a:b" + "c" apart from "a" + "b:c".
@@ -168,5 +174,18 @@ class RequestScopes {
   ) {}
   resolve(requested: string | undefined): Scope {
     return Scope.parse(resolveScope(this.server.scopes, this.c.client, requested))
+  }
+}
+
+class RequestResources implements ResourceRules {
+  constructor(
+    private readonly server: ServerContext,
+    private readonly c: RequestGrantContext,
+  ) {}
+  requested(name = 'resource'): readonly string[] {
+    return checkRequestedResources(this.server.resourceServers, this.c.values(name), name)
+  }
+  target(resources: readonly string[], scope: Scope): AccessTokenTarget {
+    return accessTokenTarget(this.server.resourceServers, resources, scope, this.server.accessTokenFormat)
   }
 }

@@ -13,7 +13,9 @@ export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
  */
 export const deviceCode: GrantHandler = {
   grantType: DEVICE_CODE_GRANT,
-  parameters: ['device_code'],
+  parameters: ['device_code', 'resource'],
+  // RFC 8707 §2: resource may be repeated.
+  repeatable: ['resource'],
   clientAuth: 'optional',
   requires: ['sign-in'],
   stores: ['deviceCodes', 'refreshTokens'],
@@ -22,6 +24,7 @@ export const deviceCode: GrantHandler = {
     const devices = requireStore(ctx.storage, 'deviceCodes', 'the device flow')
     const code = params.get('device_code')
     if (code === undefined) throw new OAuthError('invalid_request', { description: 'device_code is required.' })
+    const resources = ctx.resources.requested()
     if (code.length > 512) throw new OAuthError('invalid_grant', { detail: 'device code too long to be ours' })
     const now = Math.floor(ctx.now())
     const hash = hashToken(code)
@@ -50,11 +53,13 @@ export const deviceCode: GrantHandler = {
     const scope = Scope.parse(before.grantedScope ?? before.scope)
     const authTime = before.authTime ?? now
     const grantId = ctx.randomId()
-    const refreshToken = ctx.refreshTokens.shouldIssue(scope) ? await ctx.refreshTokens.issue({ sub, scope: String(scope), grantId, authTime }) : undefined
+    // RFC 8707 §2.2: the resources of the token request bound the audience; a scope they cannot carry fails here, before the code is spent on a refresh token.
+    const target = ctx.resources.target(resources, scope)
+    const refreshToken = ctx.refreshTokens.shouldIssue(scope) ? await ctx.refreshTokens.issue({ sub, scope: String(scope), grantId, authTime, resource: [...resources] }) : undefined
     const openid = scope.has('openid')
     return ctx.tokens.issue({
       sub,
-      scope,
+      ...target,
       grantId,
       claims: { auth_time: authTime },
       ...(refreshToken !== undefined && { refreshToken }),

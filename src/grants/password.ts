@@ -10,7 +10,9 @@ import type { GrantHandler } from './types.js'
  */
 export const password: GrantHandler = {
   grantType: 'password',
-  parameters: ['username', 'password'],
+  parameters: ['username', 'password', 'resource'],
+  // RFC 8707 §2: resource may be repeated.
+  repeatable: ['resource'],
   clientAuth: 'optional',
   requires: ['users'],
   stores: ['rateLimits', 'refreshTokens'],
@@ -21,18 +23,22 @@ export const password: GrantHandler = {
     if (username === undefined || secret === undefined) throw new OAuthError('invalid_request', { description: 'username and password are required.' })
     if (username.length > 256 || secret.length > 1024) throw new OAuthError('invalid_grant', { detail: 'credentials too long' })
     const scope = ctx.scopes.resolve(params.get('scope'))
+    const resources = ctx.resources.requested()
+    // Checked before the password, so a request that cannot succeed costs no login attempt.
+    const target = ctx.resources.target(resources, scope)
     if (ctx.users === undefined) throw new OAuthError('unsupported_grant_type', { detail: 'no user source configured' })
     const account = await ctx.login(username, secret)
     // The same error for a wrong password, an unknown user and a locked username (the event says which).
     if (account === undefined) throw new OAuthError('invalid_grant', { detail: 'bad credentials or username locked' })
     const now = Math.floor(ctx.now())
     const grantId = ctx.randomId()
-    const refreshToken = ctx.refreshTokens.shouldIssue(scope) ? await ctx.refreshTokens.issue({ sub: account.sub, scope: String(scope), grantId, authTime: now }) : undefined
+    // The refresh token may later name these resources, and only these (RFC 8707 §2.2).
+    const refreshToken = ctx.refreshTokens.shouldIssue(scope) ? await ctx.refreshTokens.issue({ sub: account.sub, scope: String(scope), grantId, authTime: now, resource: [...resources] }) : undefined
     // Like the refreshes of this grant later: auth_time, and an ID token when openid was granted.
     const openid = scope.has('openid')
     return ctx.tokens.issue({
       sub: account.sub,
-      scope,
+      ...target,
       grantId,
       claims: { auth_time: now },
       ...(refreshToken !== undefined && { refreshToken }),

@@ -1,6 +1,7 @@
 import { hashToken } from '../crypto/random.js'
 import { isCutOff } from '../tokens/cutoff.js'
 import { OAuthError } from '../errors.js'
+import { narrowResources } from '../tokens/resource-indicators.js'
 import { Scope } from '../tokens/scope.js'
 import type { GrantHandler } from './types.js'
 
@@ -10,7 +11,9 @@ import type { GrantHandler } from './types.js'
  */
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
-  parameters: ['refresh_token'],
+  parameters: ['refresh_token', 'resource'],
+  // RFC 8707 §2: resource may be repeated.
+  repeatable: ['resource'],
   clientAuth: 'optional',
   stores: ['refreshTokens', 'grants'],
   async handle(ctx) {
@@ -19,6 +22,7 @@ export const refreshToken: GrantHandler = {
     const presented = params.get('refresh_token')
     if (presented === undefined) throw new OAuthError('invalid_request', { description: 'refresh_token is required.' })
     if (presented.length > 512) throw new OAuthError('invalid_grant', { detail: 'refresh token too long to be ours' })
+    const resources = ctx.resources.requested()
     const hash = hashToken(presented)
     const found = await store.find(hash)
     if (found === null) throw new OAuthError('invalid_grant', { detail: 'unknown, expired or revoked refresh token' })
@@ -40,6 +44,8 @@ export const refreshToken: GrantHandler = {
     const granted = Scope.parse(record.scope)
     const scope = requested === undefined ? granted : Scope.parse(requested)
     if (!scope.isSubsetOf(granted)) throw new OAuthError('invalid_scope', { detail: 'scope wider than the original grant' })
+    // RFC 8707 §2.2: a refresh may name any resource of the grant, never another; none named means all of them.
+    const target = ctx.resources.target(narrowResources(record.resource ?? [], resources), scope)
 
     // The successor keeps the original scope (RFC 6749 §6) and the chain's absolute end.
     const next = ctx.refreshTokens.create({
@@ -50,6 +56,7 @@ export const refreshToken: GrantHandler = {
       ...(record.authTime !== undefined && { authTime: record.authTime }),
       ...(record.sid !== undefined && { sid: record.sid }),
       ...(record.claims !== undefined && { claims: record.claims }),
+      ...(record.resource !== undefined && { resource: record.resource }),
     })
     const openid = scope.has('openid')
     // Everything is made before anything is written, and the rotation stores
@@ -57,7 +64,7 @@ export const refreshToken: GrantHandler = {
     // nothing changed, and the client's retry with the same token is not reuse.
     const tokens = ctx.tokens.prepare({
       sub: record.sub,
-      scope,
+      ...target,
       grantId: record.grantId,
       refreshToken: next.token,
       ...(record.authTime !== undefined && { claims: { auth_time: record.authTime } }),

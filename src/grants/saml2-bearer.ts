@@ -99,13 +99,16 @@ function checkAssertion(ctx: GrantContext, a: SamlAssertion): number {
  */
 export const saml2Bearer: GrantHandler = {
   grantType: SAML2_BEARER_GRANT,
-  parameters: ['assertion'],
+  parameters: ['assertion', 'resource'],
+  // RFC 8707 §2: resource may be repeated.
+  repeatable: ['resource'],
   clientAuth: 'optional',
   async handle(ctx) {
     const { params } = ctx
     const encoded = params.get('assertion')
     if (encoded === undefined) throw new OAuthError('invalid_request', { description: 'assertion is required.' })
     const xml = decodeAssertion(encoded)
+    const resources = ctx.resources.requested()
 
     const { verifySamlAssertion } = await loadSamlVerifier()
     let assertion: SamlAssertion
@@ -125,6 +128,6 @@ export const saml2Bearer: GrantHandler = {
 
     // RFC 7522 §3 item 3: the NameID is the resource owner (a known user) or the client itself.
     const { sub, scope } = await resolveAssertionGrant(ctx, assertion.nameId, params.get('scope'), idp)
-    return ctx.tokens.issue({ sub, scope })
+    return ctx.tokens.issue({ sub, ...ctx.resources.target(resources, scope) })
   },
 }

@@ -5,6 +5,8 @@ import type { GrantkitRequest } from '../http/types.js'
 import type { AccessTokenRecord, RefreshTokenRecord, RotationOutcome, Storage } from '../storage/types.js'
 import type { Scope } from '../tokens/scope.js'
 import type { ActiveAccessToken, RefreshTokenInput, TokenIssue, TokenLifetimes } from '../tokens/types.js'
+import type { AccessTokenTarget } from '../tokens/resource-indicators.js'
+import type { TokenExchangePolicy } from './token-exchange.js'
 import type { TrustRegistry } from '../trust/registry.js'
 import type { UserAccount, UserSource } from '../users/user-source.js'
 
@@ -67,6 +69,29 @@ export interface RefreshTokenRules {
   rotate(presented: RefreshTokenRecord, next: RefreshTokenRecord, tokens: PreparedTokens): Promise<RotationOutcome>
 }
 
+/**
+ * Resource indicators (RFC 8707) for a grant: which resources a request names
+ * and what an access token for them is.
+ */
+export interface ResourceRules {
+  /**
+   * The request's values of `name` (default `resource`; RFC 8693 `audience`
+   * too), checked: absolute URIs without fragment naming registered resource
+   * servers, repeats dropped. The grant must declare the parameter repeatable.
+   *
+   * @throws OAuthError `invalid_target`
+   */
+  requested(name?: string): readonly string[]
+  /**
+   * The access token for `resources` given the granted `scope`: `aud`, the
+   * scopes every one of them lists, and their own format and lifetime. Spread
+   * it into `tokens.issue`. With no resources, `{ scope }`.
+   *
+   * @throws OAuthError `invalid_target`, `invalid_scope`
+   */
+  target(resources: readonly string[], scope: Scope): AccessTokenTarget
+}
+
 /** The lifetimes and limits a grant checks against, in seconds, with every default applied. */
 export interface GrantConfig {
   readonly issuer: string
@@ -75,6 +100,8 @@ export interface GrantConfig {
   readonly ttl: TokenLifetimes
   readonly clockSkew: number
   readonly maxAssertionLifetime: number
+  /** Option `tokenExchange`: the policy hook of the token exchange grant (RFC 8693), if any. */
+  readonly tokenExchange: { readonly policy: TokenExchangePolicy | undefined }
 }
 
 /**
@@ -106,6 +133,8 @@ export interface GrantContext {
   readonly config: GrantConfig
   readonly tokens: TokenIssuer
   readonly refreshTokens: RefreshTokenRules
+  /** Resource indicators (RFC 8707): the resources a request names and the access token for them. */
+  readonly resources: ResourceRules
   /** The scope rules of this server for the request's client. */
   readonly scopes: {
     /** The scope to grant: the request's, when the client and server allow every token; the client's default when absent (RFC 6749 §3.3). */

@@ -55,6 +55,8 @@ export interface AuthorizationCodeRecord {
   /** The browser session the code was issued through: the `sid` of its ID token (OIDC Back-Channel Logout §2.1). */
   sid?: string
   claims?: Record<string, unknown>
+  /** The resources (RFC 8707 §2.1) the authorization request named; the token request may narrow them. */
+  resource?: string[]
   issuedAt: number
   expiresAt: number
 }
@@ -88,6 +90,8 @@ export interface RefreshTokenRecord {
   /** The browser session it was issued through (OIDC Back-Channel Logout §2.1 `sid`), for the ID tokens it refreshes. */
   sid?: string
   claims?: Record<string, unknown>
+  /** The resources (RFC 8707) the grant was authorized for: a refresh may name any of them, and no other. */
+  resource?: string[]
 }
 
 /** What a refresh-token rotation found: it won, the token was rotated before, or there is none. */
@@ -167,6 +171,8 @@ export interface AuthorizationRequest {
   loginHint?: string
   /** OIDC `ui_locales`: well-formed language tags, most preferred first, for the pages a person sees. */
   uiLocales?: string[]
+  /** RFC 8707 §2.1 `resource` values, each a registered resource server. */
+  resource?: string[]
 }
 
 /** A login or consent step in progress. */

@@ -15,6 +15,10 @@ export interface AccessTokenGrant {
   audience?: string | string[]
   /** Extra claims, e.g. `auth_time` (RFC 9068 §2.2.1). Must not override registered ones. */
   claims?: Record<string, unknown>
+  /** Overrides the configured format (a resource server's own, RFC 8707). */
+  format?: 'jwt' | 'opaque'
+  /** Overrides `ttl.accessToken`, in seconds (a resource server's own). */
+  ttl?: number
 }
 
 /** An access token just issued. `expiresIn` in seconds, `expiresAt` in seconds since the epoch. */
@@ -24,6 +28,7 @@ export interface IssuedAccessToken {
   id: string
   expiresIn: number
   expiresAt: number
+  format: 'jwt' | 'opaque'
 }
 
 /**
@@ -56,11 +61,11 @@ export interface PreparedAccessToken {
  */
 export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant): PreparedAccessToken {
   const now = Math.floor(ctx.now())
-  const expiresIn = ctx.ttl.accessToken
+  const expiresIn = grant.ttl ?? ctx.ttl.accessToken
   const expiresAt = now + expiresIn
   const id = ctx.randomId()
   const audience = grant.audience ?? ctx.accessTokenAudience
-  if (ctx.accessTokenFormat === 'jwt') {
+  if ((grant.format ?? ctx.accessTokenFormat) === 'jwt') {
     // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti are required.
     const payload: Record<string, unknown> = {
       ...grant.claims,
@@ -75,7 +80,7 @@ export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant):
     if (grant.scope !== '') payload.scope = grant.scope
     if (grant.grantId !== undefined) payload.gid = grant.grantId
     const token = signJwt(ctx.keys.signingKey(now), 'at+jwt', payload)
-    return { issued: { token, id, expiresIn, expiresAt } }
+    return { issued: { token, id, expiresIn, expiresAt, format: 'jwt' } }
   }
   const token = ctx.randomToken()
   const record: AccessTokenRecord & { tokenHash: string } = {
@@ -90,5 +95,5 @@ export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant):
     issuedAt: now,
     expiresAt,
   }
-  return { issued: { token, id, expiresIn, expiresAt }, record }
+  return { issued: { token, id, expiresIn, expiresAt, format: 'opaque' }, record }
 }

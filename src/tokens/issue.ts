@@ -32,6 +32,8 @@ export function prepareTokenSet(server: ServerContext, client: Client, grantType
   // RFC 9068 §2.2: aud is required; an empty list means none was asked for, so the configured one applies.
   if (issue.audience !== undefined && !(Array.isArray(issue.audience) && issue.audience.length === 0)) grant.audience = issue.audience
   if (issue.claims !== undefined) grant.claims = issue.claims
+  if (issue.accessTokenFormat !== undefined) grant.format = issue.accessTokenFormat
+  if (issue.accessTokenTtl !== undefined) grant.ttl = issue.accessTokenTtl
   const { issued: access, record } = prepareAccessToken(server, grant)
   const body: TokenResponseBody = {
     access_token: access.token,
@@ -59,7 +61,7 @@ export function prepareTokenSet(server: ServerContext, client: Client, grantType
       sub: issue.sub,
       scope,
       tokenId: access.id,
-      format: server.accessTokenFormat,
+      format: access.format,
       refreshToken: issue.refreshToken !== undefined,
     }, requestId)
     return body

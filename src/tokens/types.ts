@@ -9,7 +9,12 @@ export interface TokenIssue {
   /** Scope of the access token. */
   scope: string | Scope
   grantId?: string
+  /** `aud` of the access token (RFC 8707 resources); absent or empty: the server's `accessTokenAudience`. */
   audience?: string | string[]
+  /** The access token's format, when not the server's (a resource server's own, RFC 8707). */
+  accessTokenFormat?: 'jwt' | 'opaque'
+  /** The access token's lifetime in seconds, when not `ttl.accessToken` (a resource server's own). */
+  accessTokenTtl?: number
   /** Extra access-token claims. */
   claims?: Record<string, unknown>
   /** A refresh token the grant already stored (see `createRefreshToken`). */
@@ -30,6 +35,8 @@ export interface RefreshTokenInput {
   /** The browser session it descends from, for the `sid` of the ID tokens it refreshes. */
   sid?: string
   claims?: Record<string, unknown>
+  /** The resources (RFC 8707) the grant was authorized for: a refresh may name any of them, and no other. */
+  resource?: string[]
 }
 
 /** An access token this server issued, found live. Times in seconds since the epoch. */

@@ -10,6 +10,8 @@ import type { Logger } from '../../src/observability/logger.js'
 import type { Storage } from '../../src/storage/types.js'
 import type { TrustRegistry } from '../../src/trust/registry.js'
 import type { UserSource } from '../../src/users/user-source.js'
+import type { ResourceServers } from '../../src/tokens/resource-indicators.js'
+import type { TokenExchangePolicy } from '../../src/grants/token-exchange.js'
 import type { RegistrationPolicy, ResolvedSoftwareStatement } from '../../src/registration/options.js'
 
 /**
@@ -70,6 +72,8 @@ interface Expected<P extends string> {
     readonly softwareStatement: ResolvedSoftwareStatement | undefined
     readonly accessTokenTtl: number | undefined
   }
+  readonly resourceServers: ResourceServers
+  readonly tokenExchange: { readonly policy: TokenExchangePolicy | undefined } | undefined
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly logger: Logger | undefined
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }
