@@ -6,6 +6,10 @@ import { recordSessionClient } from '../interaction/session.js'
 import type { AuthorizationRequest, SessionRecord } from '../storage/types.js'
 import { claimsForScope, issueIdToken } from '../tokens/id-token.js'
 import { issueTokenSet } from '../tokens/issue.js'
+import { accessTokenTarget } from '../tokens/resource-indicators.js'
+import { Scope } from '../tokens/scope.js'
+import { OAuthError } from '../errors.js'
+import { RedirectError } from '../endpoints/failure.js'
 import { redirectToClient } from './target.js'
 
 /** Who was authenticated for an authorization, and what they granted. */
@@ -52,6 +56,8 @@ export async function completeAuthorization(
       ...(request.codeChallenge !== undefined && { codeChallenge: request.codeChallenge, codeChallengeMethod: request.codeChallengeMethod! }),
       ...(request.nonce !== undefined && { nonce: request.nonce }),
       ...(sid !== undefined && { sid }),
+      // RFC 8707 §2.2: the token request may narrow these, never add to them.
+      ...(request.resource !== undefined && { resource: request.resource }),
       issuedAt: now,
       expiresAt: now + ctx.ttl.authorizationCode,
     })
@@ -63,7 +69,16 @@ export async function completeAuthorization(
   let accessToken: string | undefined
   if (types.includes('token')) {
     // RFC 6749 §4.2.2: the implicit grant never issues a refresh token.
-    const body = await issueTokenSet(ctx, client, 'implicit', { sub: outcome.sub, scope: outcome.scope, grantId }, requestId)
+    let tokenTarget
+    try {
+      // RFC 8707 §2.1: an access token from the authorization endpoint is for the resources the request named.
+      tokenTarget = accessTokenTarget(ctx.resourceServers, request.resource ?? [], Scope.parse(outcome.scope), ctx.accessTokenFormat)
+    } catch (err) {
+      // The person narrowed the scope to one the resources cannot carry: the client hears it at its redirect_uri.
+      if (err instanceof OAuthError) throw new RedirectError(target, err, client.id)
+      throw err
+    }
+    const body = await issueTokenSet(ctx, client, 'implicit', { sub: outcome.sub, ...tokenTarget, grantId }, requestId)
     accessToken = body.access_token
     params.access_token = body.access_token
     params.token_type = body.token_type

@@ -9,6 +9,7 @@ import type { RedirectTarget } from './target.js'
 import { RedirectError } from '../endpoints/failure.js'
 import { Scope } from '../tokens/scope.js'
 import { parseUiLocales } from '../pages/i18n/negotiate.js'
+import { readAuthorizationResources } from './resource.js'
 
 /** Response types grantkit answers (RFC 6749 §3.1.1, OAuth 2.0 Multiple Response Types §3). */
 export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'] as const
@@ -48,18 +49,24 @@ export const AUTHORIZATION_LIMITS = Object.freeze({
 const MAX_PARAM_LENGTH = AUTHORIZATION_LIMITS.parameter
 
 /** Reads the parameters of a GET query or POST form, noting names that repeat. */
-function readParams(req: GrantkitRequest, form: Iterable<[string, string]> | undefined): { params: Map<string, string>; repeated: Set<string> } {
+function readParams(req: GrantkitRequest, form: Iterable<[string, string]> | undefined): { params: Map<string, string>; repeated: Set<string>; resources: string[] } {
   const params = new Map<string, string>()
   const seen = new Set<string>()
   const repeated = new Set<string>()
+  const resources: string[] = []
   const source: Iterable<[string, string]> = form ?? req.url.searchParams
   for (const [k, v] of source) {
+    // RFC 8707 §2: resource is the one parameter that may repeat.
+    if (k === 'resource') {
+      if (v !== '') resources.push(v)
+      continue
+    }
     if (seen.has(k)) repeated.add(k)
     seen.add(k)
     // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
     if (v !== '' && !repeated.has(k)) params.set(k, v)
   }
-  return { params, repeated }
+  return { params, repeated, resources }
 }
 
 function normalizeResponseType(raw: string): string {
@@ -85,7 +92,7 @@ export async function parseAuthorizationRequest(
   req: GrantkitRequest,
   form?: Iterable<[string, string]>,
 ): Promise<ParsedAuthorization> {
-  const { params, repeated } = readParams(req, form)
+  const { params, repeated, resources } = readParams(req, form)
   // Until client and redirect_uri are trusted, an error is a page, never a
   // redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11: no open redirector).
   const page = (description: string): never => {
@@ -226,6 +233,8 @@ export async function parseAuthorizationRequest(
     // OIDC Core §3.1.2.1: ui_locales is a preference; unsupported or malformed tags are not an error.
     const uiLocales = parseUiLocales(params.get('ui_locales'))
     if (uiLocales.length > 0) request.uiLocales = uiLocales
+    const resource = readAuthorizationResources(ctx, resources, responseType, scope)
+    if (resource.length > 0) request.resource = resource
     // Each value is capped above; this bounds their sum (and the multi-byte
     // characters among them), as the interaction record will hold it.
     if (Buffer.byteLength(JSON.stringify(request)) > AUTHORIZATION_LIMITS.storedRequestBytes) {

@@ -120,7 +120,7 @@ describe('the option schema', () => {
       if (entry.json && entry.default !== undefined) expect(JSON.parse(JSON.stringify(entry.default)), name).toEqual(entry.default)
     }
     const collaborators = Object.entries(optionSchema).filter(([, e]) => !e.json).map(([name]) => name)
-    expect(collaborators.sort()).toEqual(['deps', 'features', 'grants', 'interaction', 'keys', 'logger', 'storage', 'telemetry'])
+    expect(collaborators.sort()).toEqual(['deps', 'features', 'grants', 'interaction', 'keys', 'logger', 'storage', 'telemetry', 'tokenExchange'])
   })
 
   it('resolves an absent option to its default and refuses a given null', () => {

@@ -15,7 +15,7 @@ describe('discovery (RFC 8414, OIDC Discovery)', () => {
       issuer: ISSUER,
       token_endpoint: ISSUER + '/token',
       jwks_uri: ISSUER + '/jwks',
-      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer', 'implicit'],
+      grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:saml2-bearer', 'urn:ietf:params:oauth:grant-type:token-exchange', 'implicit'],
       revocation_endpoint: ISSUER + '/revoke',
       introspection_endpoint: ISSUER + '/introspect',
       device_authorization_endpoint: ISSUER + '/device_authorization',
