@@ -37,6 +37,8 @@ async function introspectAccessToken(ctx: ServerContext, caller: Client, token: 
     jti: active.id,
   }
   if (typeof active.claims.auth_time === 'number') out.auth_time = active.claims.auth_time
+  // RFC 8693 §4.1, §2.2 of RFC 7662: who acts for the subject, for tokens issued by token exchange.
+  if (typeof active.claims.act === 'object' && active.claims.act !== null) out.act = active.claims.act
   return out
 }
 
