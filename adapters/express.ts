@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { GrantkitRequest, GrantkitResponse } from '../src/http/types.js'
-export { protect } from './protect-express.js'
+export { protect, resourceMetadata } from './protect-express.js'
 import { nodeRequestOf, urlOf, writeResponse, type Handler } from './incoming.js'
 
 /** Options of `toExpressHandler` and `toGrantkitRequest`. */

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { GrantkitRequest, GrantkitResponse } from '../src/http/types.js'
-export { protect, type ProtectEnv } from './protect-hono.js'
+export { protect, resourceMetadata, type ProtectEnv } from './protect-hono.js'
 import type { Handler } from './incoming.js'
 import { honoRequestOf, webResponseOf } from './web.js'
 

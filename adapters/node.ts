@@ -3,7 +3,7 @@ import type { GrantkitRequest, GrantkitResponse } from '../src/http/types.js'
 import { nodeRequestOf, writeResponse, type Handler } from './incoming.js'
 
 export type { Handler } from './incoming.js'
-export { protect, type ProtectedRequest } from './protect-node.js'
+export { protect, resourceMetadata, type ProtectedRequest } from './protect-node.js'
 
 /** Options of `toNodeListener` and `toGrantkitRequest`. */
 export interface NodeAdapterOptions {

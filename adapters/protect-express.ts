@@ -42,3 +42,22 @@ export function protect(protector: ResourceProtector, scopes?: readonly string[]
     }
   }
 }
+
+/**
+ * Express middleware serving the protected resource metadata (RFC 9728) of a
+ * protector built with `resource`, at its well-known path; every other
+ * request goes on to `next`. Mount it at the application's root.
+ *
+ * @example
+ * app.use(resourceMetadata(protector))
+ * app.get('/mcp', protect(protector), handler)
+ */
+export function resourceMetadata(protector: ResourceProtector) {
+  if (protector.resourceMetadataUrl === undefined) throw new TypeError('protector: has no resource, so no metadata to serve (RFC 9728)')
+  return (req: Request, res: Response, next: NextFunction): void => {
+    // originalUrl: the path as the client sent it, whatever router this is mounted on.
+    const answer = protector.handleMetadata({ method: req.method, url: protectedUrlOf(req.originalUrl), headers: {} })
+    if (answer === undefined) next()
+    else writeResponse(res, answer)
+  }
+}

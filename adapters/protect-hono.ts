@@ -52,3 +52,20 @@ export function protect(protector: ResourceProtector, scopes?: readonly string[]
     await next()
   }
 }
+
+/**
+ * Hono middleware serving the protected resource metadata (RFC 9728) of a
+ * protector built with `resource`, at its well-known path; every other
+ * request goes on.
+ *
+ * @example
+ * app.use(resourceMetadata(protector))
+ */
+export function resourceMetadata(protector: ResourceProtector): MiddlewareHandler {
+  if (protector.resourceMetadataUrl === undefined) throw new TypeError('protector: has no resource, so no metadata to serve (RFC 9728)')
+  return async (c, next) => {
+    const answer = protector.handleMetadata({ method: c.req.method, url: new URL(c.req.url), headers: {} })
+    if (answer !== undefined) return webResponseOf(answer)
+    await next()
+  }
+}

@@ -60,3 +60,27 @@ export function protect(protector: ResourceProtector, scopes?: readonly string[]
     return result.token
   }
 }
+
+/**
+ * node:http handler for the protected resource metadata (RFC 9728) of a
+ * protector built with `resource`: answers GET and HEAD at its well-known
+ * path and resolves to true; resolves to false for any other request, which
+ * it leaves untouched.
+ *
+ * @example
+ * const metadata = resourceMetadata(protector)
+ * http.createServer(async (req, res) => {
+ *   if (metadata(req, res)) return
+ *   const token = await guard(req, res)
+ *   …
+ * })
+ */
+export function resourceMetadata(protector: ResourceProtector) {
+  if (protector.resourceMetadataUrl === undefined) throw new TypeError('protector: has no resource, so no metadata to serve (RFC 9728)')
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const answer = protector.handleMetadata({ method: req.method ?? 'GET', url: protectedUrlOf(req.url), headers: {} })
+    if (answer === undefined) return false
+    writeResponse(res, answer)
+    return true
+  }
+}

@@ -77,7 +77,9 @@ export {
   type RemoteJwksOptions,
   type RemoteIntrospectionOptions,
   type ProtectionResult,
+  type ProtectedResourceMetadataOptions,
 } from './resource/protector.js'
+export { protectedResourceMetadataUrl, PROTECTED_RESOURCE_WELL_KNOWN } from './resource/metadata.js'
 export type { VerifiedToken } from './resource/types.js'
 export { verifyPkce } from './tokens/pkce.js'
 export { resolveAssertionGrant } from './tokens/assertion-grant.js'

@@ -6,7 +6,8 @@ import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
 
 /**
- * The answer of a protected resource per RFC 6750 §3: a `WWW-Authenticate:
+ * The answer of a protected resource per RFC 6750 §3 (with RFC 9728 §5.1
+ * `resource_metadata` when given): a `WWW-Authenticate:
  * Bearer` challenge, the status that goes with the error (401 none or
  * invalid_token, 403 insufficient_scope, 400 invalid_request), and a JSON
  * body that no cache may keep.
@@ -15,11 +16,13 @@ export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficien
  * bearerError('https://api.example', 'insufficient_scope', 'Needs more scope.', 'orders:read')
  * // 403, WWW-Authenticate: Bearer realm="https://api.example", error="insufficient_scope", …, scope="orders:read"
  */
-export function bearerError(realm: string, error?: BearerErrorCode, description?: string, scope?: string): GrantkitResponse {
+export function bearerError(realm: string, error?: BearerErrorCode, description?: string, scope?: string, resourceMetadata?: string): GrantkitResponse {
   let challenge = `Bearer realm="${realm}"`
   if (error !== undefined) challenge += `, error="${error}"`
   if (description !== undefined) challenge += `, error_description="${description.replace(/["\\]/g, '')}"`
   if (scope !== undefined) challenge += `, scope="${scope}"`
+  // RFC 9728 §5.1: where the client finds this resource's metadata (a URL, checked at construction: no quote in it).
+  if (resourceMetadata !== undefined) challenge += `, resource_metadata="${resourceMetadata}"`
   const status = error === undefined || error === 'invalid_token' ? 401 : error === 'insufficient_scope' ? 403 : 400
   // RFC 6750 §3.1: a request without credentials gets no error code, in the header or the body.
   const body = error === undefined ? {} : { error, ...(description !== undefined && { error_description: description }) }

@@ -8,9 +8,11 @@ import { createIntrospectionVerifier } from './introspection.js'
 import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm } from '../crypto/jose.js'
 import { createJwksVerifier } from './jwks.js'
 import { createLocalVerifier } from './local.js'
+import { checkResourceIdentifier, createResourceMetadataEndpoint, type ProtectedResourceMetadataOptions, type ResourceMetadataEndpoint } from './metadata.js'
 import type { TokenVerifier, VerifiedToken } from './types.js'
 
 export type { VerifiedToken } from './types.js'
+export type { ProtectedResourceMetadataOptions } from './metadata.js'
 
 /** Verify JWT access tokens (RFC 9068) with the keys a remote authorization server publishes. */
 export interface RemoteJwksOptions {
@@ -59,8 +61,22 @@ export interface ResourceProtectorOptions {
   /** A remote introspection endpoint, for opaque tokens. */
   introspection?: RemoteIntrospectionOptions
   /**
-   * This resource server's identifier: a token must name one of these in `aud`
-   * (RFC 9068 §4, RFC 7662 §2.2). Applies to every mode. Default: not checked.
+   * This resource server's identifier (RFC 9728 §1.2, RFC 8707 §2): an https
+   * URL without fragment. With it, a token must name it in `aud` (unless
+   * `audience` says otherwise), the protector serves the protected resource
+   * metadata (RFC 9728) at its well-known URL (`handleMetadata`), and every
+   * challenge points there with `resource_metadata` (RFC 9728 §5.1). With
+   * `server`, it must be one of that server's `resourceServers`.
+   */
+  resource?: string
+  /** More of the protected resource metadata document (RFC 9728 §2); needs `resource`. */
+  metadata?: ProtectedResourceMetadataOptions
+  /**
+   * The identifiers a token must name (one of) in `aud` (RFC 9068 §4, RFC 7662
+   * §2.2). Applies to every mode. Default: `[resource]` when `resource` is
+   * given; else, with `server`, that server's `accessTokenAudience` (so a
+   * token issued for a particular resource server is refused here); else
+   * (remote modes) not checked.
    */
   audience?: string | string[]
   /** `realm` of the WWW-Authenticate challenge. Default: the audience, else the issuer (or the introspection endpoint's origin). */
@@ -100,6 +116,23 @@ export interface ResourceProtector {
    * ask it (with a request that has no body yet) to read the body only then.
    */
   readsBody(req: GrantkitRequest): boolean
+  /** The resource identifier (option `resource`), when given. */
+  readonly resource: string | undefined
+  /** RFC 9728 §3.1: where the metadata document is served; undefined without `resource`. */
+  readonly resourceMetadataUrl: string | undefined
+  /** RFC 9728 §2: the metadata document; undefined without `resource`. */
+  readonly resourceMetadata: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The answer to a request for the metadata document: GET or HEAD at its
+   * well-known path (RFC 9728 §3.1) gets it, another method 405. Undefined
+   * for every other path, and always without `resource`, so that a server
+   * falls through to its own routes.
+   *
+   * @example
+   * const res = protector.handleMetadata(req)
+   * if (res !== undefined) return res
+   */
+  handleMetadata(req: GrantkitRequest): GrantkitResponse | undefined
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
@@ -189,8 +222,16 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const now = options.deps?.now ?? (() => Date.now() / 1000)
 
+  const resourceUrl = options.resource === undefined ? undefined : checkResourceIdentifier(options.resource, 'resource')
+  const resource = resourceUrl === undefined ? undefined : (options.resource as string)
+  if (options.metadata !== undefined && resource === undefined) fail('metadata', 'needs resource: the document describes that resource (RFC 9728 §2)')
+  if (options.metadata !== undefined && (typeof options.metadata !== 'object' || options.metadata === null)) fail('metadata', 'must be an object')
+  if (audience === undefined && resource !== undefined) audience = [resource]
+
   let verify: TokenVerifier
   let defaultRealm: string
+  let issuer: string | undefined
+  let scopesSupported: readonly string[] | undefined
   if (options.server !== undefined) {
     let ctx: ServerContext
     try {
@@ -200,10 +241,19 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
     }
     verify = createLocalVerifier(ctx)
     defaultRealm = ctx.issuer
+    issuer = ctx.issuer
+    if (resource !== undefined) {
+      const entry = ctx.resourceServers.get(resource)
+      // A token for a resource the server does not know would be invalid_target: this protector would refuse everything.
+      if (entry === undefined) fail('resource', `"${resource}" is not one of the server's resourceServers, so no token could name it`)
+      scopesSupported = [...entry.scopes]
+    }
+    // RFC 9068 §4: the audience is checked by default; in-process, we know what the server puts in aud.
+    audience ??= typeof ctx.accessTokenAudience === 'string' ? [ctx.accessTokenAudience] : [...ctx.accessTokenAudience]
   } else if (options.jwks !== undefined) {
     const j = options.jwks
     if (typeof j !== 'object' || j === null) fail('jwks', 'must be an object')
-    const issuer = nonEmpty(j.issuer, 'jwks.issuer')
+    issuer = nonEmpty(j.issuer, 'jwks.issuer')
     const algorithms = j.algorithms ?? [...ASYMMETRIC_ALGORITHMS]
     if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !isAsymmetricAlgorithm(a))) {
       fail('jwks.algorithms', `must be a non-empty list of asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`)
@@ -247,13 +297,29 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   const allowBody = options.allowBodyToken === true
   const queryPolicy = options.allowQueryToken === true ? 'accept' : 'ignore'
   const report = options.onError ?? (() => {})
+  let metadata: ResourceMetadataEndpoint | undefined
+  if (resource !== undefined) {
+    metadata = createResourceMetadataEndpoint({
+      resource,
+      authorizationServers: issuer === undefined ? undefined : [issuer],
+      scopesSupported,
+      // RFC 9728 §2: how this resource accepts tokens (RFC 6750 §2.1, §2.2, §2.3).
+      bearerMethods: ['header', ...(allowBody ? ['body'] : []), ...(queryPolicy === 'accept' ? ['query'] : [])],
+      options: options.metadata ?? {},
+      path: 'metadata',
+    })
+    // The URL goes into a quoted-string of the challenge (RFC 7235 §2.1).
+    if (/["\\\x00-\x1f\x7f]/.test(metadata.url)) fail('resource', 'must not contain quotes, backslashes or control characters')
+  }
+  const metadataUrl = metadata?.url
+  const challenge = (error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope', description?: string, scope?: string) => bearerError(realm, error, description, scope, metadataUrl)
 
   async function check(req: GrantkitRequest, requiredScopes?: readonly string[]): Promise<ProtectionResult> {
     const required = checkRequiredScopes(requiredScopes)
     const { token, error } = extractBearer(req, allowBody, queryPolicy)
-    if (error !== undefined) return { ok: false, response: bearerError(realm, 'invalid_request', 'The bearer token is malformed or sent more than once.') }
-    // RFC 6750 §3.1: no credentials at all → 401 without an error code.
-    if (token === undefined) return { ok: false, response: bearerError(realm) }
+    if (error !== undefined) return { ok: false, response: challenge('invalid_request', 'The bearer token is malformed or sent more than once.') }
+    // RFC 6750 §3.1: no credentials at all → 401 without an error code; RFC 9728 §5.1 says where to find the metadata.
+    if (token === undefined) return { ok: false, response: challenge() }
     let outcome
     try {
       outcome = await verify(token)
@@ -266,15 +332,15 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
       report(outcome.cause)
       return { ok: false, response: unavailable() }
     }
-    if (outcome.status === 'invalid') return { ok: false, response: bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.') }
+    if (outcome.status === 'invalid') return { ok: false, response: challenge('invalid_token', 'The access token is invalid, expired or revoked.') }
     const verified = outcome.token
     // RFC 9068 §4 / RFC 7662 §2.2: the token must be meant for this resource server.
-    if (audience !== undefined && !verified.aud.some((a) => audience.includes(a))) {
-      return { ok: false, response: bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.') }
+    if (audience !== undefined && !verified.aud.some((a) => audience!.includes(a))) {
+      return { ok: false, response: challenge('invalid_token', 'The access token is invalid, expired or revoked.') }
     }
     // RFC 6750 §3.1: every required scope must be granted; the challenge names them all.
     if (required.some((s) => !verified.scope.includes(s))) {
-      return { ok: false, response: bearerError(realm, 'insufficient_scope', 'The access token lacks a required scope.', required.join(' ')) }
+      return { ok: false, response: challenge('insufficient_scope', 'The access token lacks a required scope.', required.join(' ')) }
     }
     return { ok: true, token: verified }
   }
@@ -282,5 +348,9 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   return {
     check,
     readsBody: (req) => bodyMayCarryToken(req, allowBody),
+    resource,
+    resourceMetadataUrl: metadataUrl,
+    resourceMetadata: metadata?.document,
+    handleMetadata: (req) => metadata?.handle(req),
   }
 }
