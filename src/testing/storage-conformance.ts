@@ -70,6 +70,8 @@ const code = (hash: string, now: number, over: Partial<AuthorizationCodeRecord> 
   codeChallengeMethod: 'S256',
   nonce: 'n-0S6_WzA2Mj',
   claims: { acr: '1' },
+  // RFC 8707: the resources of the authorization, kept for the token request to narrow.
+  resource: ['https://api.example/v1', 'urn:example:billing'],
   issuedAt: now,
   expiresAt: now + 60,
   ...over,
@@ -86,6 +88,7 @@ const refresh = (hash: string, now: number, over: Partial<RefreshTokenRecord> = 
   absoluteExpiresAt: now + 6000,
   authTime: now - 3,
   claims: { acr: 'urn:y' },
+  resource: ['https://api.example/v1'],
   ...over,
 })
 
