@@ -131,6 +131,18 @@ describe('a config file is the library options as JSON, plus the CLI\'s own fiel
     expect(ctx.trust.jwtIssuers.has('https://idp.example')).toBe(true)
   })
 
+  it('takes resourceServers of the serve contract (RFC 8707) and names a misspelt or bad entry field', () => {
+    const config = parse({ clients: [svc], resourceServers: [{ resource: 'https://api.example', scopes: ['api:read'] }] })
+    const ctx = contextOf(createServer(config, ISSUER))
+    expect([...ctx.resourceServers.keys()]).toEqual(['https://api.example'])
+    expect(errorOf(() => parse({ clients: [svc], resourceServers: [{ resource: 'https://api.example', scope: ['api:read'] }] }))).toBe(
+      'grantkit.json: resourceServers[0].scope: unknown field; did you mean resourceServers[0].scopes?',
+    )
+    expect(errorOf(() => createServer(parse({ clients: [svc], resourceServers: [{ resource: 'https://api.example#x', scopes: [] }] }), ISSUER))).toMatch(
+      /^grantkit\.json: resourceServers\[0\]\.resource: .*fragment/,
+    )
+  })
+
   it('keeps devicePollInterval as the CLI\'s name for deviceFlow.interval, beside the rest of deviceFlow', () => {
     expect(toServerOptions(parse({ clients: [svc], devicePollInterval: 7, deviceFlow: { maxAttempts: 3 } }), ISSUER).deviceFlow).toEqual({ maxAttempts: 3, interval: 7 })
     expect(errorOf(() => parse({ clients: [svc], devicePollInterval: 7, deviceFlow: { interval: 8 } }))).toBe(
