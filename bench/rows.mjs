@@ -63,6 +63,7 @@ export const RSS_TARGET = 0.7
 export const ALL_ROWS = [
   { id: 'core-jwt', label: 'core in-process, JWT', kind: 'core', format: 'jwt', table: 'core' },
   { id: 'core-opaque', label: 'core in-process, opaque', kind: 'core', format: 'opaque', table: 'core' },
+  { id: 'core-introspect', label: 'core in-process, introspection (opaque)', kind: 'core', format: 'introspect', table: 'core' },
   // Targets of the core table are ratios to the raw ceiling.
   { id: 'http-jwt', label: 'HTTP node adapter, JWT', kind: 'http', server: 'grantkit-jwt', work: 'cc', format: 'jwt', target: 0.25, table: 'core', workload: 'cc-jwt', handRolled: 'http-raw-es256' },
   { id: 'oidc-cc-jwt', kind: 'http', server: 'oidc', work: 'cc', format: 'jwt', workload: 'cc-jwt' },
