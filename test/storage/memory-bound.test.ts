@@ -206,3 +206,54 @@ describe('ExpiringMap (memory storage internals)', () => {
     expect(m.get('b')).toBe('2')
   })
 })
+
+describe('ExpiringMap against a plain model', () => {
+  it.each([
+    ['without a bound', 1_000_000],
+    ['with a bound that evicts', 40],
+  ])('answers every read as a map with expiry would (%s), through random writes, deletes and time', async (_name, max) => {
+    const { RecordBudget } = await import('../../src/storage/memory-expiring.js')
+    // A small deterministic generator, so a failure can be replayed.
+    let seed = 42
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      return seed % n
+    }
+    const clock = fakeClock(T0)
+    const budget = new RecordBudget(max)
+    const m = new ExpiringMap<number>(clock.now, budget, 'evictable')
+    const model = new Map<string, { value: number; expiresAt: number }>()
+    for (let step = 0; step < 20_000; step++) {
+      const key = `k${rand(200)}`
+      const op = rand(10)
+      if (op < 4) {
+        const at = clock.now() + 1 + rand(50)
+        m.set(key, step, at)
+        model.set(key, { value: step, expiresAt: at })
+      } else if (op === 4) {
+        const at = clock.now() + 1 + rand(50)
+        const cur = model.get(key)
+        const live = cur !== undefined && cur.expiresAt > clock.now()
+        m.setAtLeast(key, step, at)
+        model.set(key, { value: step, expiresAt: live && cur.expiresAt > at ? cur.expiresAt : at })
+      } else if (op === 5) {
+        m.delete(key)
+        model.delete(key)
+      } else if (op === 6) {
+        m.keep(key, rand(2) === 0)
+      } else if (op === 7) {
+        clock.advance(rand(5))
+      } else {
+        const want = model.get(key)
+        const expected = want !== undefined && want.expiresAt > clock.now() ? want.value : undefined
+        const got = m.get(key)
+        // An evicted record is missing; a record is never wrong, stale or back from expiry.
+        if (max === 1_000_000 || got !== undefined) expect(got).toBe(expected)
+        expect(budget.count).toBeLessThanOrEqual(max)
+      }
+    }
+    // Every live key of the model is there, and the count the budget keeps is the map's size.
+    for (const [key, { value, expiresAt }] of model) if (expiresAt > clock.now() && (max === 1_000_000 || m.get(key) !== undefined)) expect(m.get(key)).toBe(value)
+    expect(budget.count).toBe(m.size)
+  })
+})
