@@ -26,7 +26,12 @@ type Marked = IncomingMessage & { [BODY_UNREAD]?: true }
  */
 export function headersOf(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+  const from = req.headers
+  // for…in over Node's own header object (no prototype keys): no array of pairs per request.
+  for (const name in from) {
+    const value = from[name]
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+  }
   return headers
 }
 
@@ -92,23 +97,26 @@ export function formOf(body: unknown): URLSearchParams | undefined {
  * request is marked so that the response closes the connection instead of
  * draining the rest.
  */
-export async function setBody(request: GrantkitRequest, req: IncomingMessage & { body?: unknown }, limit: number): Promise<void> {
-  const parsed = isForm(req) ? formOf(req.body) : undefined
+export function setBody(request: GrantkitRequest, req: IncomingMessage & { body?: unknown }, limit: number): Promise<void> | undefined {
+  // A parser (Express) put a body on req: only then is the content type looked at.
+  const parsed = req.body !== undefined && isForm(req) ? formOf(req.body) : undefined
   if (parsed !== undefined) {
     if (Number(req.headers['content-length'] ?? 0) > limit || parsed.toString().length > limit) tooLarge(request, req)
     else request.form = parsed
-    return
+    return undefined
   }
   if (typeof req.body === 'string') {
     if (Buffer.byteLength(req.body) > limit) tooLarge(request, req)
     else request.body = req.body
-    return
+    return undefined
   }
   // A parser already took the stream (JSON, a Buffer): nothing left to read.
-  if (req.readableEnded) return
-  const { body, tooLarge: over } = await readBody(req, limit)
-  if (over) tooLarge(request, req)
-  else if (body !== undefined) request.body = body
+  if (req.readableEnded) return undefined
+  // One promise for the read, none for this function: the body is on the hot path of every token request.
+  return readBody(req, limit).then(({ body, tooLarge: over }) => {
+    if (over) tooLarge(request, req)
+    else if (body !== undefined) request.body = body
+  })
 }
 
 function isForm(req: IncomingMessage): boolean {
@@ -125,19 +133,19 @@ function tooLarge(request: GrantkitRequest, req: Marked): void {
  * and body (see `setBody`). Rejects with a TypeError when the target and Host
  * make no URL.
  */
-export async function nodeRequestOf(
+export function nodeRequestOf(
   req: IncomingMessage & { body?: unknown },
   options: { maxBodyBytes?: number | undefined; target?: string | undefined; remoteAddress?: string | undefined },
 ): Promise<GrantkitRequest> {
   const url = urlOf(req, options.target ?? req.url)
   if (url === undefined) {
     ;(req as Marked)[BODY_UNREAD] = true
-    throw new TypeError('The request target and Host header make no URL.')
+    return Promise.reject(new TypeError('The request target and Host header make no URL.'))
   }
   const request: GrantkitRequest = { method: req.method ?? 'GET', url, headers: headersOf(req) }
   if (options.remoteAddress !== undefined) request.remoteAddress = options.remoteAddress
-  await setBody(request, req, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
-  return request
+  const reading = setBody(request, req, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)
+  return reading === undefined ? Promise.resolve(request) : reading.then(() => request)
 }
 
 /**

@@ -1,5 +1,6 @@
-// Child process: client_credentials through server.handle() with a plain
-// request object, no HTTP. Usage: node bench/in-process.mjs <jwt|opaque> <warmupSeconds> <seconds>
+// Child process: client_credentials (or, with `introspect`, introspection of one opaque token by the
+// resource server) through server.handle() with a plain request object, no HTTP.
+// Usage: node bench/in-process.mjs <jwt|opaque|introspect> <warmupSeconds> <seconds>
 // Prints one JSON line with the result. The parent pins this process to one core.
 import { performance } from 'node:perf_hooks'
 import {
@@ -7,6 +8,9 @@ import {
   FORM_BODY,
   FORM_CONTENT_TYPE,
   ISSUER,
+  RS_AUTHORIZATION,
+  RS_CLIENT_ID,
+  SCOPE,
   TOKEN_PATH,
   WRONG_AUTHORIZATION,
   checkTokenResponse,
@@ -15,8 +19,9 @@ import {
   serverOptions,
 } from './common.mjs'
 
-const [format, warmupArg, secondsArg] = process.argv.slice(2)
-if (format !== 'jwt' && format !== 'opaque') throw new Error(`format must be jwt or opaque, not ${format}`)
+const [mode, warmupArg, secondsArg] = process.argv.slice(2)
+if (mode !== 'jwt' && mode !== 'opaque' && mode !== 'introspect') throw new Error(`mode must be jwt, opaque or introspect, not ${mode}`)
+const format = mode === 'introspect' ? 'opaque' : mode
 const warmupMs = Number(warmupArg ?? 1) * 1000
 const measureMs = Number(secondsArg ?? 3) * 1000
 
@@ -27,19 +32,32 @@ const server = grantkit.createAuthorizationServer(serverOptions(format, grantkit
 // adapter's work, so they are built once here and the core alone is measured.
 const url = new URL(ISSUER + TOKEN_PATH)
 const headers = { host: '127.0.0.1', 'content-type': FORM_CONTENT_TYPE, authorization: AUTHORIZATION }
-const request = () => ({ method: 'POST', url, headers, body: FORM_BODY })
+const tokenRequest = () => ({ method: 'POST', url, headers, body: FORM_BODY })
 
-// Preflight: the real answer is checked in full, and a wrong secret must fail.
-const first = await server.handle(request())
-const problem = checkTokenResponse(format, first.status, first.body)
-if (problem !== null) {
-  process.stdout.write(JSON.stringify({ fatal: `preflight: ${problem}` }) + '\n')
+function fatal(message) {
+  process.stdout.write(JSON.stringify({ fatal: `preflight: ${message}` }) + '\n')
   process.exit(1)
 }
+
+// Preflight: the real answer is checked in full, and a wrong secret must fail.
+const first = await server.handle(tokenRequest())
+const problem = checkTokenResponse(format, first.status, first.body)
+if (problem !== null) fatal(problem)
 const denied = await server.handle({ method: 'POST', url, headers: { ...headers, authorization: WRONG_AUTHORIZATION }, body: FORM_BODY })
-if (denied.status !== 401) {
-  process.stdout.write(JSON.stringify({ fatal: `preflight: a wrong secret got ${denied.status}, not 401` }) + '\n')
-  process.exit(1)
+if (denied.status !== 401) fatal(`a wrong secret got ${denied.status}, not 401`)
+
+let request = tokenRequest
+if (mode === 'introspect') {
+  // The resource server introspects the token just issued, over and over (the HTTP introspection workload, in process).
+  const introspectUrl = new URL(ISSUER + '/introspect')
+  const introspectHeaders = { ...headers, authorization: RS_AUTHORIZATION }
+  const body = `token=${encodeURIComponent(JSON.parse(first.body).access_token)}`
+  request = () => ({ method: 'POST', url: introspectUrl, headers: introspectHeaders, body })
+  const answer = await server.handle(request())
+  const parsed = JSON.parse(answer.body ?? 'null')
+  if (answer.status !== 200 || parsed?.active !== true || parsed.scope !== SCOPE) fatal(`introspection answered ${answer.status} ${answer.body}`)
+  const wrong = await server.handle({ ...request(), headers: { ...introspectHeaders, authorization: `Basic ${Buffer.from(`${RS_CLIENT_ID}:wrong`).toString('base64')}` } })
+  if (wrong.status !== 401) fatal(`introspection with a wrong secret got ${wrong.status}, not 401`)
 }
 
 const CAPACITY = 4_000_000

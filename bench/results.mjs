@@ -20,6 +20,7 @@ import {
   STORAGE_ON,
   WARMUP,
 } from './settings.mjs'
+import { HAND_ROLLED_HEAD } from './hand-rolled.mjs'
 import { HEAD, PEER_HEAD, SERVER_HEAD, STORAGE_HEAD, markdownTable, perRunTable } from './tables.mjs'
 import { warnings } from './warnings.mjs'
 
@@ -43,7 +44,7 @@ function commandLine() {
  * It takes what run.mjs printed (the summary, the tables' rows, the verdicts and notes), so the file
  * and the terminal always say the same.
  */
-export function writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets, summary, coreSummary, coreRows, floorLine, pRows, verdicts, notes, sRows, storage }) {
+export function writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets, summary, coreSummary, coreRows, floorLine, handRolled, pRows, verdicts, notes, sRows, storage }) {
   const anyInvalid = summary.some((s) => !s.valid)
   const settings =
     `${REPS} repetitions, interleaved; in-process ${CORE_SECONDS} s per run; HTTP ${DURATION} s per run, ${CONNECTIONS} connections, pipelining ${PIPELINING}; ` +
@@ -74,6 +75,16 @@ Runs disturbed by other load: ${retried} measured again.
 ${floorLine === '' ? '' : `${floorLine}.\n\n`}${markdownTable(HEAD, coreRows)}
 
 ${coreSummary.filter((s) => s.t.target !== undefined).map((s) => `- **${s.verdict}** ${s.t.label}: ${fmt(s.ratio, 3)} of the ceiling (target ≥ ${s.t.target.toFixed(2)})`).join('\n')}
+
+## grantkit against hand-rolled endpoints doing the same cryptography
+
+Each grantkit row beside a node:http endpoint written by hand that does the same cryptography on the same core and
+nothing else: the ES256 signature (raw-es256), a random token whose SHA-256 goes into a Map (raw-opaque /token), or
+a Basic secret checked against its SHA-256 and a token's SHA-256 looked up in that Map (raw-opaque /introspect).
+
+${handRolled.rows.length === 0 ? '(no such pair measured)' : markdownTable(HAND_ROLLED_HEAD, handRolled.rows, 2)}
+
+${handRolled.verdicts.map((v) => `- **${v.verdict}** ${v.text}`).join('\n')}
 
 ## Side by side with the peers
 

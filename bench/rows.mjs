@@ -30,6 +30,7 @@ export const SERVERS = {
   'grantkit-redis': { peer: PEER_GRANTKIT_REDIS, script: SERVER_SCRIPT, args: ['opaque-redis', REDIS_PREFIX, REDIS_URL], storage: 'redis', storageTarget: 0.7, cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   'grantkit-pg': { peer: PEER_GRANTKIT_PG, script: SERVER_SCRIPT, args: ['opaque-pg', PG_PREFIX, PG_URL], storage: 'postgres', storageTarget: 0.4, cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   raw: { peer: 'raw', script: SERVER_SCRIPT, args: ['raw'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token' },
+  'raw-opaque': { peer: 'raw', script: SERVER_SCRIPT, args: ['raw-opaque'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token', introspectPath: '/introspect' },
   'raw-es256': { peer: 'raw', script: SERVER_SCRIPT, args: ['raw-es256'], cc: { jwt: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token' },
   oidc: {
     peer: PEER_OIDC,
@@ -50,9 +51,9 @@ export const SERVERS = {
  * `target` is the least grantkit ÷ node-oidc-provider (same run) that passes.
  */
 export const WORKLOADS = [
-  { id: 'cc-jwt', label: 'client_credentials, JWT access token', unit: 'req/s', target: 2.5 },
-  { id: 'cc-opaque', label: 'client_credentials, opaque access token', unit: 'req/s', target: 2 },
-  { id: 'introspect', label: 'introspection of a valid opaque token', unit: 'req/s', target: 2.5 },
+  { id: 'cc-jwt', label: 'client_credentials, JWT access token', unit: 'req/s', target: 3 },
+  { id: 'cc-opaque', label: 'client_credentials, opaque access token', unit: 'req/s', target: 3 },
+  { id: 'introspect', label: 'introspection of a valid opaque token', unit: 'req/s', target: 3 },
   { id: 'refresh', label: 'refresh_token with rotation (chained)', unit: 'req/s', target: 3 },
   { id: 'flow', label: 'code + PKCE flow (login, consent, code, token)', unit: 'flows/s', target: 2 },
 ]
@@ -62,11 +63,12 @@ export const RSS_TARGET = 0.7
 export const ALL_ROWS = [
   { id: 'core-jwt', label: 'core in-process, JWT', kind: 'core', format: 'jwt', table: 'core' },
   { id: 'core-opaque', label: 'core in-process, opaque', kind: 'core', format: 'opaque', table: 'core' },
+  { id: 'core-introspect', label: 'core in-process, introspection (opaque)', kind: 'core', format: 'introspect', table: 'core' },
   // Targets of the core table are ratios to the raw ceiling.
-  { id: 'http-jwt', label: 'HTTP node adapter, JWT', kind: 'http', server: 'grantkit-jwt', work: 'cc', format: 'jwt', target: 0.25, table: 'core', workload: 'cc-jwt' },
+  { id: 'http-jwt', label: 'HTTP node adapter, JWT', kind: 'http', server: 'grantkit-jwt', work: 'cc', format: 'jwt', target: 0.25, table: 'core', workload: 'cc-jwt', handRolled: 'http-raw-es256' },
   { id: 'oidc-cc-jwt', kind: 'http', server: 'oidc', work: 'cc', format: 'jwt', workload: 'cc-jwt' },
   { id: 'node-oauth-cc-jwt', kind: 'http', server: 'node-oauth-jwt', work: 'cc', format: 'jwt', workload: 'cc-jwt' },
-  { id: 'http-opaque', label: 'HTTP node adapter, opaque', kind: 'http', server: 'grantkit-opaque', work: 'cc', format: 'opaque', target: 0.3, table: 'core', workload: 'cc-opaque' },
+  { id: 'http-opaque', label: 'HTTP node adapter, opaque', kind: 'http', server: 'grantkit-opaque', work: 'cc', format: 'opaque', target: 0.3, table: 'core', workload: 'cc-opaque', handRolled: 'http-raw-opaque' },
   { id: 'redis-cc-opaque', kind: 'http', server: 'grantkit-redis', work: 'cc', format: 'opaque', workload: 'cc-opaque', storage: 'redis', memory: 'http-opaque' },
   { id: 'pg-cc-opaque', kind: 'http', server: 'grantkit-pg', work: 'cc', format: 'opaque', workload: 'cc-opaque', storage: 'postgres', memory: 'http-opaque' },
   { id: 'oidc-cc-opaque', kind: 'http', server: 'oidc', work: 'cc', format: 'opaque', workload: 'cc-opaque' },
@@ -74,7 +76,11 @@ export const ALL_ROWS = [
   { id: 'http-raw', label: 'HTTP raw node:http (ceiling)', kind: 'http', server: 'raw', work: 'cc', format: 'opaque', table: 'core' },
   // Not a target: how much of the ceiling a JWT endpoint can keep once it signs with ES256 at all.
   { id: 'http-raw-es256', label: 'HTTP raw node:http + ES256 sign', kind: 'http', server: 'raw-es256', work: 'cc', format: 'jwt', table: 'core' },
-  { id: 'grantkit-introspect', kind: 'http', server: 'grantkit-opaque', work: 'introspect', workload: 'introspect' },
+  // References for the same-cryptography targets (HAND_ROLLED): hand-rolled endpoints that do what grantkit's
+  // opaque token and introspection endpoints must do at least (server.mjs raw-opaque).
+  { id: 'http-raw-opaque', label: 'HTTP hand-rolled opaque token (random token, SHA-256 in a Map)', kind: 'http', server: 'raw-opaque', work: 'cc', format: 'opaque', table: 'core' },
+  { id: 'http-raw-introspect', label: 'HTTP hand-rolled introspection (Basic check, SHA-256 lookup)', kind: 'http', server: 'raw-opaque', work: 'introspect', table: 'core' },
+  { id: 'grantkit-introspect', kind: 'http', server: 'grantkit-opaque', work: 'introspect', workload: 'introspect', handRolled: 'http-raw-introspect' },
   { id: 'redis-introspect', kind: 'http', server: 'grantkit-redis', work: 'introspect', workload: 'introspect', storage: 'redis', memory: 'grantkit-introspect' },
   { id: 'pg-introspect', kind: 'http', server: 'grantkit-pg', work: 'introspect', workload: 'introspect', storage: 'postgres', memory: 'grantkit-introspect' },
   { id: 'oidc-introspect', kind: 'http', server: 'oidc', work: 'introspect', workload: 'introspect' },
@@ -91,6 +97,13 @@ for (const r of ALL_ROWS) {
   r.peer = r.kind === 'core' ? PEER_GRANTKIT : SERVERS[r.server].peer
   r.label ??= `${r.peer}, ${r.workload}`
 }
+/**
+ * The same-cryptography targets: a grantkit row against a hand-rolled node:http endpoint (row `handRolled`)
+ * doing the same signature, or the same random token and SHA-256, on the same core. grantkit's rate must be
+ * at least `rate` of it, and its p99 at most `p99` times it.
+ */
+export const HAND_ROLLED_TARGET = { rate: 0.9, p99: 2 }
+
 /** Rows a peer cannot take part in, shown as n/a. */
 export const NOT_APPLICABLE = [{ workload: 'introspect', peer: PEER_NODE_OAUTH, why: 'no introspection endpoint in the library' }]
 
@@ -108,7 +121,8 @@ export function selectRows(only) {
   if (only.length === 0) return { rows: ALL_ROWS, storage: new Set(ALL_ROWS.flatMap((r) => (r.storage === undefined ? [] : [r.storage]))) }
   const selected = (r) => only.includes(r.id) || only.includes(r.workload) || only.includes(r.peer) || only.includes(r.server) || (r.storage !== undefined && (only.includes(r.storage) || only.includes('storage')))
   // A storage row is reported as a ratio to its memory row, so selecting one selects that too.
-  const wanted = new Set(ALL_ROWS.filter(selected).flatMap((r) => [r.id, ...(r.memory !== undefined ? [r.memory] : [])]))
+  // So is a grantkit row compared with a hand-rolled endpoint: that endpoint comes along.
+  const wanted = new Set(ALL_ROWS.filter(selected).flatMap((r) => [r.id, ...(r.memory !== undefined ? [r.memory] : []), ...(r.handRolled !== undefined ? [r.handRolled] : [])]))
   const rows = ALL_ROWS.filter((r) => r.id === 'http-raw' || wanted.has(r.id))
   return { rows, storage: new Set(rows.flatMap((r) => (r.storage === undefined ? [] : [r.storage]))) }
 }

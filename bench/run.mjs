@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks'
 import { killChildren } from './children.mjs'
 import { missingDistFiles } from './common.mjs'
 import { fmt, latencyDigits, pct } from './format.mjs'
+import { HAND_ROLLED_HEAD, handRolledRows } from './hand-rolled.mjs'
 import { machineInfo, setUpPinning, waitForQuiet } from './machine.mjs'
 import { measure } from './measure.mjs'
 import { writeResults } from './results.mjs'
@@ -170,6 +171,13 @@ const floorLine =
     ? `HTTP JWT reaches ${fmt(jwtHttp.perSecond / jwtFloor.perSecond, 2)} of raw node:http + ES256 sign, which itself reaches ${fmt(jwtFloor.ratio, 2)} of the ceiling`
     : ''
 if (floorLine !== '') console.log(floorLine)
+const handRolled = handRolledRows(summary)
+if (handRolled.rows.length > 0) {
+  console.log('')
+  console.log(textTable(HAND_ROLLED_HEAD, handRolled.rows))
+  console.log('')
+  for (const v of handRolled.verdicts) console.log(`${v.verdict.padEnd(7)} ${v.text}`)
+}
 if (pRows.length > 0) {
   console.log('')
   console.log(textTable(PEER_HEAD, pRows))
@@ -190,6 +198,6 @@ for (const s of summary) {
   if (!s.valid) console.log(`INVALID ${s.t.label}: ${s.problems.join('; ')}`)
 }
 
-const written = writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets: TARGETS, summary, coreSummary, coreRows, floorLine, pRows, verdicts, notes, sRows, storage })
+const written = writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets: TARGETS, summary, coreSummary, coreRows, floorLine, handRolled, pRows, verdicts, notes, sRows, storage })
 console.log(`\nwritten to ${written}`)
 process.exit(anyInvalid ? 1 : 0)

@@ -1,12 +1,12 @@
 // Child process: an HTTP server under test on 127.0.0.1, port chosen by the OS.
-// Usage: node bench/server.mjs <jwt|opaque|opaque-nohash|raw|raw-es256>, or <opaque-pg|opaque-redis> <prefix> <url>. Talks to the parent over IPC
+// Usage: node bench/server.mjs <jwt|opaque|opaque-nohash|raw|raw-es256|raw-opaque>, or <opaque-pg|opaque-redis> <prefix> <url>. Talks to the parent over IPC
 // (serveForParent in common.mjs): sends { type: 'ready', port }, answers { type: 'cpu' } with its
 // CPU time so the parent can tell whether the server's core was saturated. Exits when the parent goes.
 // grantkit serves every row it takes part in from this script: client_credentials, introspection,
 // refresh and the code flow (with its built-in login and consent pages).
-import { generateKeyPairSync, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto'
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
-import { CLIENT_ID, ISSUER, PASSWORD, USERNAME, loadGrantkit, loadNodeAdapter, loadStorage, serveForParent, serverOptions, SCOPE } from './common.mjs'
+import { CLIENT_ID, ISSUER, PASSWORD, RS_CLIENT_ID, RS_CLIENT_SECRET, USERNAME, loadGrantkit, loadNodeAdapter, loadStorage, serveForParent, serverOptions, SCOPE } from './common.mjs'
 
 const mode = process.argv[2]
 
@@ -56,11 +56,61 @@ function rawEs256Listener(req, res) {
   })
 }
 
+// Hand-rolled opaque tokens, the reference for grantkit's opaque token and introspection rows: the
+// same cryptography and nothing else. /token: a random 256-bit token, its SHA-256 kept in a Map with
+// what introspection answers, the same JSON as grantkit's. /introspect: the resource server's Basic
+// credentials checked against a SHA-256 of its secret computed once (constant-time compare), the
+// token's hash looked up, the RFC 7662 answer grantkit gives.
+const sha256 = (text) => createHash('sha256').update(text).digest()
+const RS_SECRET_HASH = sha256(RS_CLIENT_SECRET)
+const issuedTokens = new Map()
+const UNAUTHORIZED = JSON.stringify({ error: 'invalid_client' })
+const INACTIVE = JSON.stringify({ active: false })
+
+function readForm(req, answer) {
+  const chunks = []
+  req.on('data', (c) => chunks.push(c))
+  req.on('end', () => answer(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))))
+}
+
+function rawOpaqueListener(req, res) {
+  readForm(req, (form) => {
+    if (req.method === 'POST' && req.url === '/token' && form.get('grant_type') === 'client_credentials') {
+      const token = randomBytes(32).toString('base64url')
+      const now = Math.floor(Date.now() / 1000)
+      issuedTokens.set(createHash('sha256').update(token).digest('base64url'), { clientId: CLIENT_ID, scope: SCOPE, iat: now, exp: now + 3600, jti: randomUUID() })
+      res.writeHead(200, RAW_HEADERS)
+      res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600, scope: SCOPE }))
+      return
+    }
+    if (req.method === 'POST' && req.url === '/introspect' && form.get('token') !== null) {
+      const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '')
+      const decoded = m === null ? '' : Buffer.from(m[1], 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      const secretOk = colon !== -1 && timingSafeEqual(sha256(decoded.slice(colon + 1)), RS_SECRET_HASH)
+      if (!secretOk || decoded.slice(0, colon) !== RS_CLIENT_ID) {
+        res.writeHead(401, { ...RAW_HEADERS, 'www-authenticate': 'Basic' })
+        res.end(UNAUTHORIZED)
+        return
+      }
+      const t = issuedTokens.get(createHash('sha256').update(form.get('token')).digest('base64url'))
+      res.writeHead(200, RAW_HEADERS)
+      if (t === undefined || t.exp <= Date.now() / 1000) res.end(INACTIVE)
+      else res.end(JSON.stringify({ active: true, scope: t.scope, client_id: t.clientId, sub: t.clientId, exp: t.exp, iat: t.iat, token_type: 'Bearer', aud: ISSUER, iss: ISSUER, jti: t.jti }))
+      return
+    }
+    res.writeHead(400, RAW_HEADERS)
+    res.end(RAW_ERROR)
+  })
+}
+
 let listener
 if (mode === 'raw') {
   listener = rawListener
 } else if (mode === 'raw-es256') {
   listener = rawEs256Listener
+} else if (mode === 'raw-opaque') {
+  listener = rawOpaqueListener
 } else if (mode === 'jwt' || mode === 'opaque') {
   const grantkit = await loadGrantkit()
   const { toNodeListener } = await loadNodeAdapter()
@@ -105,7 +155,7 @@ if (mode === 'raw') {
   }
   listener = toNodeListener(grantkit.createAuthorizationServer(options))
 } else {
-  throw new Error(`mode must be jwt, opaque, opaque-pg, opaque-redis, opaque-nohash, raw or raw-es256, not ${mode}`)
+  throw new Error(`mode must be jwt, opaque, opaque-pg, opaque-redis, opaque-nohash, raw, raw-es256 or raw-opaque, not ${mode}`)
 }
 
 serveForParent(createServer(listener))

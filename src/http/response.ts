@@ -6,11 +6,10 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const
 
 /** A JSON response that no cache may keep. */
 export function jsonNoStore(status: number, body: unknown, extra?: Record<string, string>): GrantkitResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...extra },
-    body: JSON.stringify(body),
-  }
+  // A literal of one shape, not spreads: this runs for every token and introspection response.
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': NO_STORE['cache-control'], pragma: NO_STORE.pragma }
+  if (extra !== undefined) Object.assign(headers, extra)
+  return { status, headers, body: JSON.stringify(body) }
 }
 
 /** A public, cacheable JSON document (discovery, JWKS). */

@@ -30,60 +30,7 @@ import type {
 import { consentKey } from './codec.js'
 import { deviceCodeKeepUntil, isLive } from './policy.js'
 import { MemoryClients } from './memory-clients.js'
-
-/**
- * A map whose entries vanish at their expiry. Reads never return an expired
- * entry; each write also looks at the next two entries of a cursor that walks
- * the map, so expired entries go at a constant cost per write and memory stays
- * bounded without a timer.
- */
-class ExpiringMap<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>()
-  private cursor: Iterator<[string, { value: V; expiresAt: number }]> | undefined
-  constructor(private readonly now: () => number) {}
-
-  get(key: string): V | undefined {
-    const e = this.entries.get(key)
-    if (e === undefined) return undefined
-    if (!isLive(e.expiresAt, this.now())) {
-      this.entries.delete(key)
-      return undefined
-    }
-    return e.value
-  }
-
-  set(key: string, value: V, expiresAt: number): void {
-    this.entries.set(key, { value, expiresAt })
-    // Two entries per write: the cursor walks the map faster than it grows.
-    const now = this.now()
-    for (let i = 0; i < 2; i++) {
-      this.cursor ??= this.entries.entries()
-      const next = this.cursor.next()
-      if (next.done === true) {
-        this.cursor = undefined
-        break
-      }
-      if (!isLive(next.value[1].expiresAt, now)) this.entries.delete(next.value[0])
-    }
-  }
-
-  /** Like set, but an existing live entry keeps its expiry when that is later. */
-  setAtLeast(key: string, value: V, expiresAt: number): void {
-    const e = this.entries.get(key)
-    this.set(key, value, e !== undefined && e.expiresAt > expiresAt ? e.expiresAt : expiresAt)
-  }
-
-  delete(key: string): boolean {
-    return this.entries.delete(key)
-  }
-
-  /** Live entries whose key passes `match`: a walk of the whole map, for rare admin listings. */
-  *matching(match: (key: string) => boolean): Generator<[string, V, number]> {
-    const now = this.now()
-    for (const [key, e] of this.entries) if (isLive(e.expiresAt, now) && match(key)) yield [key, e.value, e.expiresAt]
-  }
-
-}
+import { ExpiringMap, RecordBudget } from './memory-expiring.js'
 
 /*
  * JavaScript runs each of these methods to completion between awaits, so a
@@ -91,22 +38,86 @@ class ExpiringMap<V> {
  * process: that is what makes consume/rotate/markUsed safe here.
  */
 
+/**
+ * What memory storage keeps of an opaque access token: fixed fields (one
+ * hidden class), the hash as the map key rather than a field, and scope and
+ * audience shared between the tokens that have the same.
+ */
+class StoredAccessToken {
+  constructor(
+    readonly id: string,
+    readonly clientId: string,
+    readonly sub: string,
+    readonly scope: string,
+    readonly audience: readonly string[],
+    readonly grantId: string | undefined,
+    readonly claims: Record<string, unknown> | undefined,
+    readonly issuedAt: number,
+  ) {}
+}
+
+/**
+ * Shares equal strings and audience lists between records, so that a million
+ * tokens of one client and scope hold one copy (and not a slice of each
+ * request's body). Bounded: past `limit` distinct values, values are kept as
+ * given.
+ */
+class Interner {
+  private readonly strings = new Map<string, string>()
+  private readonly lists = new Map<string, readonly string[]>()
+  constructor(private readonly limit = 4096) {}
+  string(value: string): string {
+    const known = this.strings.get(value)
+    if (known !== undefined) return known
+    if (this.strings.size >= this.limit) return value
+    // A flat copy: the value may be a slice that holds a whole request body.
+    const flat = Buffer.from(value, 'utf8').toString('utf8')
+    this.strings.set(flat, flat)
+    return flat
+  }
+  list(values: readonly string[]): readonly string[] {
+    const key = values.length === 1 ? values[0]! : values.join('\u0000')
+    const known = this.lists.get(key)
+    if (known !== undefined) return known
+    const list = Object.freeze(values.map((v) => this.string(v)))
+    if (this.lists.size < this.limit) this.lists.set(key, list)
+    return list
+  }
+}
+
 class MemoryAccessTokens implements AccessTokenStore {
-  private readonly tokens: ExpiringMap<AccessTokenRecord>
+  private readonly tokens: ExpiringMap<StoredAccessToken>
   private readonly revokedJtis: ExpiringMap<true>
-  constructor(now: () => number) {
-    this.tokens = new ExpiringMap(now)
-    this.revokedJtis = new ExpiringMap(now)
+  private readonly shared = new Interner()
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.tokens = new ExpiringMap(now, budget, 'evictable')
+    this.revokedJtis = new ExpiringMap(now, budget, 'always')
   }
   async save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
     this.put(record)
   }
   /** The synchronous save, for a refresh rotation to store its access token in the same step. */
   put(record: AccessTokenRecord & { tokenHash: string }): void {
-    this.tokens.set(record.tokenHash, record, record.expiresAt)
+    const shared = this.shared
+    const stored = new StoredAccessToken(
+      record.id,
+      shared.string(record.clientId),
+      record.sub === record.clientId ? shared.string(record.sub) : record.sub,
+      shared.string(record.scope),
+      shared.list(record.audience),
+      record.grantId,
+      record.claims,
+      record.issuedAt,
+    )
+    this.tokens.set(record.tokenHash, stored, record.expiresAt)
   }
   async find(tokenHash: string): Promise<AccessTokenRecord | null> {
-    return this.tokens.get(tokenHash) ?? null
+    const t = this.tokens.get(tokenHash)
+    if (t === undefined) return null
+    const record: AccessTokenRecord = { id: t.id, tokenHash, clientId: t.clientId, sub: t.sub, scope: t.scope, audience: [...t.audience], issuedAt: t.issuedAt, expiresAt: this.tokens.expiresAt(tokenHash) }
+    if (t.grantId !== undefined) record.grantId = t.grantId
+    if (t.claims !== undefined) record.claims = t.claims
+    return record
   }
   async revoke(tokenHash: string): Promise<void> {
     this.tokens.delete(tokenHash)
@@ -120,47 +131,56 @@ class MemoryAccessTokens implements AccessTokenStore {
 }
 
 class MemoryAuthorizationCodes implements AuthorizationCodeStore {
-  private readonly codes: ExpiringMap<{ record: AuthorizationCodeRecord; consumed: boolean }>
-  constructor(now: () => number) {
-    this.codes = new ExpiringMap(now)
+  /** A consumed code is kept (never evicted) until it would have expired, to detect a replay. */
+  private readonly codes: ExpiringMap<AuthorizationCodeRecord>
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.codes = new ExpiringMap(now, budget, 'evictable')
   }
   async save(record: AuthorizationCodeRecord): Promise<void> {
-    this.codes.set(record.codeHash, { record, consumed: false }, record.expiresAt)
+    this.codes.set(record.codeHash, record, record.expiresAt)
   }
   async consume(codeHash: string): Promise<CodeConsumption> {
-    const entry = this.codes.get(codeHash)
-    if (entry === undefined) return { outcome: 'not_found' }
-    if (entry.consumed) return { outcome: 'reused', grantId: entry.record.grantId }
+    const record = this.codes.get(codeHash)
+    if (record === undefined) return { outcome: 'not_found' }
+    if (this.codes.isKept(codeHash)) return { outcome: 'reused', grantId: record.grantId }
     // The tombstone stays until the code would have expired, to detect a replay.
-    entry.consumed = true
-    return { outcome: 'consumed', record: entry.record }
+    this.codes.keep(codeHash, true)
+    return { outcome: 'consumed', record }
   }
 }
 
 class MemoryRefreshTokens implements RefreshTokenStore {
   readonly rotatesWithIssue = true
-  private readonly tokens: ExpiringMap<{ record: RefreshTokenRecord; rotated: boolean }>
+  /** A rotated token is kept (never evicted) until it expires, so that its reuse is detected. */
+  private readonly tokens: ExpiringMap<RefreshTokenRecord>
   constructor(
     now: () => number,
     private readonly accessTokens: MemoryAccessTokens,
+    private readonly budget: RecordBudget | undefined,
   ) {
-    this.tokens = new ExpiringMap(now)
+    this.tokens = new ExpiringMap(now, budget, 'evictable')
   }
   async save(record: RefreshTokenRecord): Promise<void> {
-    this.tokens.set(record.tokenHash, { record, rotated: false }, record.expiresAt)
+    this.tokens.set(record.tokenHash, record, record.expiresAt)
   }
   async find(tokenHash: string): Promise<RefreshTokenLookup | null> {
-    const e = this.tokens.get(tokenHash)
-    return e === undefined ? null : { record: e.record, rotated: e.rotated }
+    const record = this.tokens.get(tokenHash)
+    return record === undefined ? null : { record, rotated: this.tokens.isKept(tokenHash) }
   }
   async rotate(oldHash: string, next: RefreshTokenRecord, issue?: RotationIssue): Promise<RotationOutcome> {
-    const e = this.tokens.get(oldHash)
-    if (e === undefined) return 'not_found'
-    if (e.rotated) return 'reused'
+    if (this.tokens.get(oldHash) === undefined) return 'not_found'
+    if (this.tokens.isKept(oldHash)) return 'reused'
     // No await from here on: the rotation and what it issues happen in one step.
+    // Marked rotated first, so that making room cannot evict the old token itself.
+    this.tokens.keep(oldHash, true)
+    try {
+      this.budget?.reserve(issue?.accessToken !== undefined ? 2 : 1)
+    } catch (err) {
+      this.tokens.keep(oldHash, false)
+      throw err
+    }
     if (issue?.accessToken !== undefined) this.accessTokens.put(issue.accessToken)
-    e.rotated = true
-    this.tokens.set(next.tokenHash, { record: next, rotated: false }, next.expiresAt)
+    this.tokens.set(next.tokenHash, next, next.expiresAt)
     return 'rotated'
   }
   async revoke(tokenHash: string): Promise<void> {
@@ -170,8 +190,8 @@ class MemoryRefreshTokens implements RefreshTokenStore {
 
 class MemoryGrants implements GrantStore {
   private readonly revoked: ExpiringMap<true>
-  constructor(now: () => number) {
-    this.revoked = new ExpiringMap(now)
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.revoked = new ExpiringMap(now, budget, 'always')
   }
   async revoke(grantId: string, until: number): Promise<void> {
     // A later, shorter revocation never cuts an earlier one short.
@@ -184,8 +204,8 @@ class MemoryGrants implements GrantStore {
 
 class MemoryReplay implements ReplayStore {
   private readonly seen: ExpiringMap<true>
-  constructor(now: () => number) {
-    this.seen = new ExpiringMap(now)
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.seen = new ExpiringMap(now, budget)
   }
   async markUsed(key: string, expiresAt: number): Promise<boolean> {
     if (this.seen.get(key) !== undefined) return false
@@ -196,8 +216,8 @@ class MemoryReplay implements ReplayStore {
 
 class MemoryInteractions implements InteractionStore {
   private readonly items: ExpiringMap<InteractionRecord>
-  constructor(now: () => number) {
-    this.items = new ExpiringMap(now)
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.items = new ExpiringMap(now, budget, 'evictable')
   }
   async save(record: InteractionRecord): Promise<void> {
     this.items.set(record.uid, record, record.expiresAt)
@@ -219,8 +239,9 @@ class MemorySessions implements SessionStore {
   private readonly bySid: ExpiringMap<string>
   /** sub → idHashes; an entry lives as long as the person's longest session, and dead members are dropped when read. */
   private readonly bySub: ExpiringMap<Set<string>>
-  constructor(now: () => number) {
-    this.items = new ExpiringMap(now)
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    // The indexes are not counted: they follow the sessions, and losing an entry could hide a session from logout.
+    this.items = new ExpiringMap(now, budget, 'evictable')
     this.bySid = new ExpiringMap(now)
     this.bySub = new ExpiringMap(now)
   }
@@ -273,8 +294,8 @@ class MemorySessions implements SessionStore {
 
 class MemoryConsents implements ConsentStore {
   private readonly items: ExpiringMap<string>
-  constructor(now: () => number) {
-    this.items = new ExpiringMap(now)
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.items = new ExpiringMap(now, budget, 'evictable')
   }
   async find(sub: string, clientId: string): Promise<string | null> {
     return this.items.get(consentKey(sub, clientId)) ?? null
@@ -298,8 +319,8 @@ class MemoryConsents implements ConsentStore {
 
 class MemoryRateLimits implements RateLimitStore {
   private readonly counters: ExpiringMap<{ count: number }>
-  constructor(now: () => number) {
-    this.counters = new ExpiringMap(now)
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.counters = new ExpiringMap(now, budget)
   }
   async increment(key: string, windowEndsAt: number): Promise<number> {
     const c = this.counters.get(key)
@@ -315,8 +336,9 @@ class MemoryRateLimits implements RateLimitStore {
 class MemoryDeviceCodes implements DeviceCodeStore {
   private readonly byDevice: ExpiringMap<DeviceCodeRecord>
   private readonly byUser: ExpiringMap<string>
-  constructor(private readonly now: () => number) {
-    this.byDevice = new ExpiringMap(now)
+  constructor(private readonly now: () => number, budget: RecordBudget | undefined) {
+    // Losing a device authorization fails closed: the device hears invalid_grant. The user-code index is not counted.
+    this.byDevice = new ExpiringMap(now, budget, 'evictable')
     this.byUser = new ExpiringMap(now)
   }
   async save(record: DeviceCodeRecord): Promise<void> {
@@ -362,12 +384,34 @@ class MemoryDeviceCodes implements DeviceCodeStore {
 export interface MemoryStorageOptions {
   /** Clock in seconds since the epoch. Default: the system clock. */
   now?: () => number
+  /**
+   * Most records the storage holds at once, counted over every store (access
+   * and refresh tokens, codes, sessions, consents, interactions, device
+   * authorizations, replay and revocation markers, throttling counters), for a
+   * development server that must not grow without end. Default: no bound.
+   *
+   * When a new record finds it full, expired records go first; then the live
+   * record that expires soonest among those whose loss only fails closed
+   * (an access or refresh token not yet rotated, an unredeemed code, a
+   * session, a consent, an interaction, a device authorization): that token
+   * stops working, that person signs in or consents again. Never given up:
+   * rotated refresh tokens and redeemed codes (they detect reuse), replay
+   * markers, throttling counters and revocations. When only those are left, a
+   * new record is refused with `StorageUnavailableError` (the endpoint answers
+   * 503 and issues nothing), except a revocation, which is always stored.
+   *
+   * An opaque access token takes about 250 bytes (bench/memory.mjs).
+   *
+   * @example
+   * createMemoryStorage({ maxRecords: 100_000 })
+   */
+  maxRecords?: number
 }
 
 class MemoryTokenCutoffs implements TokenCutoffStore {
   private readonly items: ExpiringMap<number>
-  constructor(now: () => number) {
-    this.items = new ExpiringMap(now)
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    this.items = new ExpiringMap(now, budget, 'always')
   }
   async set(key: string, at: number, until: number): Promise<void> {
     const current = this.items.get(key)
@@ -393,19 +437,22 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
  */
 export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores {
   const now = options.now ?? (() => Date.now() / 1000)
-  const accessTokens = new MemoryAccessTokens(now)
+  const max = options.maxRecords
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) throw new TypeError('createMemoryStorage: maxRecords must be a positive integer')
+  const budget = max === undefined ? undefined : new RecordBudget(max)
+  const accessTokens = new MemoryAccessTokens(now, budget)
   return {
     accessTokens,
-    authorizationCodes: new MemoryAuthorizationCodes(now),
-    refreshTokens: new MemoryRefreshTokens(now, accessTokens),
-    grants: new MemoryGrants(now),
-    replay: new MemoryReplay(now),
-    interactions: new MemoryInteractions(now),
-    sessions: new MemorySessions(now),
-    consents: new MemoryConsents(now),
-    rateLimits: new MemoryRateLimits(now),
-    deviceCodes: new MemoryDeviceCodes(now),
+    authorizationCodes: new MemoryAuthorizationCodes(now, budget),
+    refreshTokens: new MemoryRefreshTokens(now, accessTokens, budget),
+    grants: new MemoryGrants(now, budget),
+    replay: new MemoryReplay(now, budget),
+    interactions: new MemoryInteractions(now, budget),
+    sessions: new MemorySessions(now, budget),
+    consents: new MemoryConsents(now, budget),
+    rateLimits: new MemoryRateLimits(now, budget),
+    deviceCodes: new MemoryDeviceCodes(now, budget),
     clients: new MemoryClients(),
-    tokenCutoffs: new MemoryTokenCutoffs(now),
+    tokenCutoffs: new MemoryTokenCutoffs(now, budget),
   }
 }
