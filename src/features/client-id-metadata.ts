@@ -9,7 +9,7 @@ import type { Feature } from './types.js'
  * when `clientIdMetadataDocuments.enabled` is on.
  */
 export const clientIdMetadataFeature: Feature = {
-  name: 'client-id-metadata-documents',
+  name: 'client-id-metadata',
   enabled: (ctx) => (ctx as ServerContext).clientIdMetadataDocuments.enabled,
   clientMetadata: ['client_id', 'jwks_uri'],
   options: ['clientIdMetadataDocuments', 'clientIdMetadataDocuments.enabled', 'clientIdMetadataDocuments.allowedHosts', 'clientIdMetadataDocuments.policy'],
