@@ -6,12 +6,19 @@
  * server's guarded cache of remote documents when a key is first needed.
  */
 import type { ServerContext } from '../context.js'
-import { isNoMatchingKey, type KeyLookup, type LocalKeySet } from '../crypto/jose.js'
+import { isNoMatchingKey, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters, type LocalKeySet } from '../crypto/jose.js'
 import { publicKeySet, type Client } from './metadata.js'
 import type { RemoteDocumentKind, RemoteDocuments } from './remote-documents.js'
 
-/** A client's key set as jose takes it: picks the key for a JWS header (`kid`, `alg`, `kty`). */
-export type ClientKeySet = LocalKeySet | KeyLookup
+/**
+ * A client's public keys as jose's `jwtVerify` takes them: given a JWS
+ * header (`kid`, `alg`) and the token, the key that verifies it; rejects when
+ * the client has no such key (or its key set cannot be fetched).
+ *
+ * @example
+ * const { payload } = await jwtVerify(token, keys, { algorithms: ['ES256'] })
+ */
+export type ClientKeySet = (protectedHeader: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>
 
 /** Largest JWK Set read from a `jwks_uri`, in bytes: room for a rotation's worth of RSA keys. */
 const MAX_JWKS_BYTES = 65_536
@@ -44,7 +51,7 @@ export function clientVerificationKeys(ctx: Pick<ServerContext, 'remoteDocuments
   return remoteKeySet(ctx.remoteDocuments, client.jwksUri)
 }
 
-function remoteKeySet(documents: RemoteDocuments, url: string): KeyLookup {
+function remoteKeySet(documents: RemoteDocuments, url: string): ClientKeySet {
   return async (header, token) => {
     const cached = documents.get(JWKS_DOCUMENT, url)
     const keys = cached instanceof Promise ? await cached : cached

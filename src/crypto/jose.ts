@@ -35,7 +35,7 @@ import {
 // test/crypto/jose.test.ts checks that jose verifies everything it signs.
 export { signJwt, decodeJwt, verifyOwnJws, type DecodedJwt } from './jws.js'
 
-export type { CryptoKey, JSONWebKeySet, JWK, JWTPayload }
+export type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWK, JWSHeaderParameters, JWTPayload }
 
 /**
  * JWS algorithms with a public verification key (RFC 7518 §3.1, RFC 8037 §3.1,
