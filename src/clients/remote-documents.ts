@@ -41,6 +41,8 @@ export interface RemoteDocumentsOptions {
   allowPrivate: boolean
   /** Clock, seconds since the epoch (`deps.now`). */
   now(): number
+  /** Fetches in flight at once, all URLs together; past it a miss fails at once. Default 64. */
+  maxConcurrentFetches?: number
   /** Replaces the network, for tests of the cache alone. */
   fetch?: (url: string, options: FetchJsonOptions) => Promise<FetchedJson>
   /** How names are resolved (`fetchJson`). */
@@ -142,8 +144,14 @@ export class RemoteDocuments {
   private fetch<T>(kind: RemoteDocumentKind<T>, url: string, key: string): Promise<T> {
     const pending = this.inflight.get(key)
     if (pending !== undefined) return pending as Promise<T>
+    const kept = this.entries.get(key)
+    // SECURITY: each unknown client_id URL costs a fetch; a flood of them must not open unbounded connections.
+    if (this.inflight.size >= (this.options.maxConcurrentFetches ?? 64)) {
+      if (kept !== undefined && this.options.now() < kept.hardExpiry) return Promise.resolve(kept.value as T)
+      return Promise.reject(new FetchJsonError(`${url.slice(0, 200)}: too many fetches in flight`))
+    }
     const startedAt = this.options.now()
-    const previous = this.entries.get(key)
+    const previous = kept
     if (previous !== undefined) previous.lastAttempt = startedAt
     const o = this.options
     const promise = (async (): Promise<T> => {

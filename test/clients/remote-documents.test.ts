@@ -181,4 +181,20 @@ describe('RemoteDocuments', () => {
     await read(t.docs, 'https://a.example/2')
     expect(t.fetches).toHaveLength(4)
   })
+
+  it('fails a miss at once while too many fetches are in flight, and fetches again once they end', async () => {
+    const t = setup({ maxConcurrentFetches: 2 })
+    const releases: Array<() => void> = []
+    t.answer(() => new Promise((resolve) => releases.push(() => resolve({ body: { v: 1 }, cacheControl: undefined }))))
+    const first = read(t.docs, 'https://a.example/1')
+    const second = read(t.docs, 'https://a.example/2')
+    await expect(read(t.docs, 'https://a.example/3')).rejects.toThrow(/too many fetches in flight/)
+    // A URL already being fetched joins its fetch rather than counting again.
+    const again = read(t.docs, 'https://a.example/1')
+    releases.forEach((r) => r())
+    expect(await Promise.all([first, second, again])).toEqual([1, 1, 1])
+    t.respond(3)
+    expect(await read(t.docs, 'https://a.example/3')).toBe(3)
+    expect(t.fetches).toEqual(['https://a.example/1', 'https://a.example/2', 'https://a.example/3'])
+  })
 })
