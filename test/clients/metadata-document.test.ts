@@ -49,12 +49,24 @@ describe('Client ID Metadata Documents', () => {
     const h = setup()
     const { id, path } = publish({}, { 'cache-control': 'max-age=3600' })
     const { verifier, challenge } = pkce()
-    const res = await authorizeAs(h, new Browser(), codeParams(id, challenge))
+    const res = await authorizeAs(h, new Browser(), codeParams(id, challenge, { scope: 'openid api:read' }))
     const code = redirect(res).query.get('code')
     expect(code).toBeTypeOf('string')
     const token = await h.server.token(tokenRequest({ grant_type: 'authorization_code', code: code!, redirect_uri: CB, client_id: id, code_verifier: verifier }))
     expect(token.status, token.body).toBe(200)
-    expect(json(token)).toMatchObject({ token_type: 'Bearer', scope: 'api:read' })
+    expect(json(token)).toMatchObject({ token_type: 'Bearer', scope: 'openid api:read' })
+    expect(JSON.parse(Buffer.from((json(token).id_token as string).split('.')[1]!, 'base64url').toString())).toMatchObject({ aud: id, iss: ISSUER })
+    // Revocation finds the client the same way (RFC 7009 §2.1); the userinfo endpoint then refuses the token.
+    const accessToken = json(token).access_token as string
+    const userinfo = () => h.server.userinfo({ method: 'GET', url: new URL(`${ISSUER}/userinfo`), headers: { authorization: `Bearer ${accessToken}` } })
+    expect((await userinfo()).status).toBe(200)
+    const revoked = await h.server.revoke({ ...tokenRequest({ token: accessToken, client_id: id }), url: new URL(`${ISSUER}/revoke`) })
+    expect(revoked.status).toBe(200)
+    expect((await userinfo()).status).toBe(401)
+    // A public client may not introspect (RFC 7662 §2.1): the document client is found, then refused as public.
+    const introspected = await h.server.introspect({ ...tokenRequest({ token: accessToken, client_id: id }), url: new URL(`${ISSUER}/introspect`) })
+    expectInvalidClient(introspected)
+    expect(h.events.some((e) => e.type === 'client.authentication.failed')).toBe(false)
     expect(host.hits(path)).toBe(1)
   })
 
