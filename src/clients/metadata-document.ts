@@ -212,10 +212,14 @@ export class MetadataDocumentRegistry implements ClientRegistry {
 
   reload(clientId: string): Promise<Client | undefined> | undefined {
     const base = this.options.base
+    if (this.urlProblem(clientId) !== undefined) return base.reload?.(clientId)
     const found = base.find(clientId)
-    if (found instanceof Promise || found !== undefined) return base.reload?.(clientId)
-    if (this.urlProblem(clientId) !== undefined) return undefined
-    // The document may have changed (new keys inline): read it again, at most once per refetchInterval.
+    if (found instanceof Promise) return found.then((client) => (client !== undefined ? base.reload?.(clientId) : this.refreshDocument(clientId)))
+    return found !== undefined ? base.reload?.(clientId) : this.refreshDocument(clientId)
+  }
+
+  /** The document read again (its inline keys may have changed), at most once per refetchInterval; undefined when not due. */
+  private refreshDocument(clientId: string): Promise<Client | undefined> | undefined {
     return this.options.documents.refresh(this.options.kind, clientId)?.catch((error: unknown) => this.refused(clientId, error))
   }
 

@@ -242,6 +242,26 @@ describe('Client ID Metadata Documents', () => {
     expectInvalidClient(await h.server.token(tokenRequest({ grant_type: 'client_credentials', client_id: id })))
   })
 
+  it('reads the document again when an assertion fails (keys rotated inline), at most once per refetchInterval', async () => {
+    const keys = await testKeys()
+    const { id, path } = publish({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [keys.es256.publicJwk] }, grant_types: ['client_credentials'], redirect_uris: undefined }, { 'cache-control': 'max-age=86400' })
+    const h = setup()
+    const jti = counterIds('jti')
+    const assertion = (key: typeof keys.es256) =>
+      new SignJWT(assertionClaims(h.clock.now(), jti, { sub: id, aud: TOKEN_URL })).setProtectedHeader({ alg: key.alg, kid: key.kid }).sign(key.privateKey)
+    const request = async (key: typeof keys.es256) =>
+      h.server.token(tokenRequest({ grant_type: 'client_credentials', scope: 'api:read', client_assertion_type: JWT_BEARER, client_assertion: await assertion(key) }))
+    expect((await request(keys.es256)).status).toBe(200)
+    // The client publishes its new key inline; the cached document (a day) does not have it yet.
+    host.route(path, { json: { client_id: id, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [keys.rs256.publicJwk] }, grant_types: ['client_credentials'], scope: 'api:read' } })
+    h.clock.advance(30)
+    expectInvalidClient(await request(keys.rs256))
+    expect(host.hits(path)).toBe(1)
+    h.clock.advance(30)
+    expect((await request(keys.rs256)).status).toBe(200)
+    expect(host.hits(path)).toBe(2)
+  })
+
   it('leaves a configured client with an https client_id as configured (CIMD §7.2)', async () => {
     const { id, path } = publish()
     const h = setup({}, { clients: [{ client_id: id, token_endpoint_auth_method: 'none', redirect_uris: ['https://configured.example/cb'] }] })
