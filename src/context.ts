@@ -1,5 +1,6 @@
 import type { ClientManager } from './clients/manager.js'
 import type { ClientRegistry } from './clients/registry.js'
+import type { RemoteDocuments } from './clients/remote-documents.js'
 import type { EventHub } from './events/events.js'
 import type { Logger } from './observability/logger.js'
 import type { GrantHandler } from './grants/types.js'
@@ -111,6 +112,10 @@ export interface ServerContext {
   readonly registration: ResolvedSchema['registration']
   /** SECURITY: whether requests the server makes itself may reach loopback and private addresses. */
   readonly allowPrivateNetworkFetches: boolean
+  /** Key sets at clients' `jwks_uri` and Client ID Metadata Documents, fetched under guard and cached (option `remoteDocuments`). */
+  readonly remoteDocuments: RemoteDocuments
+  /** Option `clientIdMetadataDocuments`: whether an https client_id names its metadata document. */
+  readonly clientIdMetadataDocuments: ResolvedSchema['clientIdMetadataDocuments']
   /** Back-channel logout deliveries in flight (OIDC Back-Channel Logout §2.5). */
   readonly logoutDeliveries: LogoutDeliveries
   /** The admin API (option `admin`): whether it is served, and the scope its callers' tokens must carry. */

@@ -27,6 +27,7 @@ export {
   interactionPagesFeature,
   logoutFeature,
   registrationFeature,
+  clientIdMetadataFeature,
   discoveryFeature,
   type Feature,
   type Endpoint,
@@ -40,6 +41,8 @@ export type { ErrorSummary } from './observability/error-summary.js'
 
 export { StaticClientRegistry, type ClientRegistry } from './clients/registry.js'
 export { prepareClient, hashClientSecret, type Client, type ClientMetadata, type ClientAuthMethod } from './clients/metadata.js'
+export type { ClientKeySet } from './clients/keys.js'
+export { clientIdUrlProblem, type ClientIdMetadataPolicy } from './clients/metadata-document.js'
 export {
   ClientManagementError,
   SECRET_ROTATION_OVERLAP,

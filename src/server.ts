@@ -1,4 +1,5 @@
 import type { ClientManager } from './clients/manager.js'
+import { RemoteDocuments } from './clients/remote-documents.js'
 import { setupClients } from './clients/setup.js'
 import type { AuthorizationServerOptions } from './config/options.js'
 import { resolveOptions } from './config/resolve.js'
@@ -117,6 +118,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
   // Undefined without a tracer or meter provider: then nothing is wrapped and requests take the plain path.
   const telemetry = createTelemetry(o.telemetry)
   const events = new EventHub(o.deps.now)
+  const remoteDocuments = createRemoteDocuments(o)
   const clients = setupClients(
     {
       clients: o.clients,
@@ -128,6 +130,9 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
       users: o.users,
       interactionUrl: customUrl,
       allowHttpRedirectUris: o.allowHttpRedirectUris,
+      allowPrivateNetworkFetches: o.allowPrivateNetworkFetches,
+      clientIdMetadataDocuments: o.clientIdMetadataDocuments,
+      remoteDocuments,
       now: o.deps.now,
       randomId: o.deps.randomId,
       randomToken: o.deps.randomToken,
@@ -170,6 +175,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     events,
     logger: o.logger,
     allowPrivateNetworkFetches: o.allowPrivateNetworkFetches,
+    remoteDocuments,
+    clientIdMetadataDocuments: o.clientIdMetadataDocuments,
     registration: o.registration,
     logoutDeliveries: new LogoutDeliveries({
       timeoutMs: o.backchannelLogout.timeout * 1000,
@@ -188,6 +195,24 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
   if (telemetry === undefined) return { ctx, bound }
   observeEvents(telemetry, ctx.events)
   return { ctx, bound: instrumentRoutes(telemetry, bound, ctx.routes) }
+}
+
+/** The cache of documents fetched about clients, from option `remoteDocuments`. */
+function createRemoteDocuments(o: ReturnType<typeof resolveOptions>): RemoteDocuments {
+  const r = o.remoteDocuments
+  if (r.minCacheTtl > r.maxCacheTtl) throw new TypeError('remoteDocuments.minCacheTtl: must not be more than remoteDocuments.maxCacheTtl')
+  return new RemoteDocuments({
+    timeout: r.timeout,
+    // Each kind of document has its own limit; this is for any other.
+    maxResponseBytes: 65_536,
+    minCacheTtl: r.minCacheTtl,
+    maxCacheTtl: r.maxCacheTtl,
+    maxEntries: r.maxEntries,
+    refetchInterval: r.refetchInterval,
+    staleIfError: r.staleIfError,
+    allowPrivate: o.allowPrivateNetworkFetches,
+    now: o.deps.now,
+  })
 }
 
 /**

@@ -5,6 +5,7 @@ import { JwtAssertionError, peekJwtAssertion, verifyJwtAssertion } from '../cryp
 import { OAuthError } from '../errors.js'
 import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
+import { clientVerificationKeys, type ClientKeySet } from './keys.js'
 import { hashClientSecret, type Client, type ClientAuthMethod } from './metadata.js'
 
 /** RFC 7523 §2.2 */
@@ -223,10 +224,12 @@ async function verifyAssertionOf(ctx: ServerContext, client: Client, assertion: 
   // The algorithms come from the registration, never from the token's header:
   // an HMAC over a public key cannot pass for private_key_jwt.
   let algorithms: readonly string[]
-  let keys: NonNullable<Client['keys']> | Uint8Array
-  if (method === 'private_key_jwt' && client.keys !== undefined) {
+  let keys: ClientKeySet | Uint8Array
+  const publicKeys = method === 'private_key_jwt' ? clientVerificationKeys(ctx, client) : undefined
+  if (publicKeys !== undefined) {
     algorithms = ASYMMETRIC_ALGORITHMS
-    keys = client.keys
+    // Inline jwks, or the jwks_uri fetched through the guarded cache (RFC 7591 §2).
+    keys = publicKeys
   } else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
     // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing, whatever the method.
     if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) return { method, detail: 'client secret expired' }

@@ -3,6 +3,7 @@ import { createHash, createPublicKey, type JsonWebKey as NodeJsonWebKey } from '
 import { HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, localKeySet, type JSONWebKeySet, type JWK, type LocalKeySet } from '../crypto/jose.js'
 import { ID_TOKEN_DEFAULT_ALGORITHM } from '../keys/key-store.js'
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../keys/signing-key.js'
+import { isPrivateHost, outboundUrlProblem } from '../http/outbound.js'
 import { checkLogoutMetadata } from '../logout/client-metadata.js'
 
 /** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
@@ -49,6 +50,11 @@ export interface ClientMetadata {
   default_scope?: string
   /** The client's public keys, for private_key_jwt and JWT bearer assertions it signs. */
   jwks?: JSONWebKeySet
+  /**
+   * Instead of `jwks`: the https URL of the client's JWK Set (RFC 7591 §2),
+   * fetched when a key is needed and cached (see docs/client-authentication.md).
+   */
+  jwks_uri?: string
   /**
    * grantkit extension: subjects this client may name in JWT bearer assertions
    * (RFC 7523) it signs with its own keys, besides itself. Default: only itself.
@@ -101,8 +107,16 @@ export interface Client {
   readonly previousSecret?: { readonly hash: Buffer; readonly validUntil: number }
   /** Raw secret bytes: only for client_secret_jwt, which needs the HMAC key. */
   readonly hmacSecret: Uint8Array | undefined
-  /** The client's key set, imported once. */
+  /** The client's inline key set (`jwks`), imported once. Read keys through `clientVerificationKeys`, which also knows `jwksUri`. */
   readonly keys: LocalKeySet | undefined
+  /** Where the client publishes its public keys (`jwks_uri`), fetched and cached when needed. */
+  readonly jwksUri?: string
+  /**
+   * Set for a client described by a Client ID Metadata Document (its
+   * `client_id` is the document's https URL): the URL and its host, which the
+   * consent page shows (CIMD §8.5). Such a client is never stored.
+   */
+  readonly metadataDocument?: { readonly url: string; readonly host: string }
   /** Subjects the client may assert in JWT bearer assertions signed with its own keys: itself and `jwt_bearer_subjects`. */
   readonly selfAssertableSubjects: ReadonlySet<string>
   /** Origins whose browser pages may call the server for this client (CORS): `allowed_origins`, or a public client's redirect URI origins. */
@@ -170,8 +184,54 @@ function allowedOrigins(metadata: ClientMetadata, method: ClientAuthMethod, redi
 export interface PrepareClientOptions {
   /** SECURITY: accept http redirect URIs on hosts other than loopback (RFC 9700 §2.6 forbids them). Default false. */
   allowHttpRedirectUris?: boolean
-  /** SECURITY: accept a `backchannel_logout_uri` on loopback or private addresses. Default false. */
+  /** SECURITY: accept a `backchannel_logout_uri` or `jwks_uri` on loopback or private addresses. Default false. */
   allowPrivateNetworkFetches?: boolean
+}
+
+/**
+ * Checks a JWK Set of public keys and imports it once: each key well-formed,
+ * public (no private or symmetric members), and importable now, so that a
+ * broken key fails where it is given, named, not at first use.
+ *
+ * @throws TypeError naming the key (`path` is the prefix, e.g. `clients[0].jwks`)
+ * @example
+ * const keys = publicKeySet({ keys: [publicJwk] }, 'jwks')
+ */
+export function publicKeySet(value: unknown, path: string): LocalKeySet {
+  const jwks = value as { keys?: unknown }
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) fail(path, 'must be a JWK Set: { "keys": [...] }')
+  ;(jwks.keys as JWK[]).forEach((k, i) => {
+    if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') fail(`${path}.keys[${i}]`, 'must be a JWK with kty')
+    if ('d' in k || 'p' in k || 'k' in k) fail(`${path}.keys[${i}]`, 'must be a public key (it holds private or symmetric material)')
+    try {
+      createPublicKey({ key: k as NodeJsonWebKey, format: 'jwk' })
+    } catch {
+      fail(`${path}.keys[${i}]`, 'is not a valid public key')
+    }
+  })
+  return localKeySet(jwks as JSONWebKeySet)
+}
+
+/**
+ * RFC 7591 §2 `jwks_uri`: an absolute URL the server will fetch, so under
+ * the rules of every request the server makes itself (RFC 9700 §4.15): https
+ * (http only to loopback with `allowPrivateNetworkFetches`, for tests), no
+ * credentials, no fragment, and not a loopback or private address literal
+ * unless allowed. Names are checked again when resolved, at each fetch.
+ */
+function checkJwksUri(value: unknown, path: string, allowPrivate: boolean): string {
+  if (typeof value !== 'string' || value === '') fail(path, 'must be an https URL')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    fail(path, `"${value.slice(0, 200)}" is not an absolute URL`)
+  }
+  if (url.hash !== '' || value.includes('#')) fail(path, `"${value}" must not contain a fragment`)
+  const problem = outboundUrlProblem(url, allowPrivate)
+  if (problem !== undefined) fail(path, `"${value}" ${problem}`)
+  if (isPrivateHost(url) && !allowPrivate) fail(path, `"${value}" is a loopback or private address, where the server sends nothing unless allowPrivateNetworkFetches is true`)
+  return value
 }
 
 function checkRedirectUri(uri: string, path: string, allowHttp: boolean): void {
@@ -237,32 +297,19 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
     }
   }
   if (method === 'none' && hasSecret) fail(`${path}.client_secret`, 'a client with token_endpoint_auth_method "none" has no secret')
-  if (method === 'private_key_jwt' && metadata.jwks === undefined) {
-    fail(`${path}.jwks`, 'is required for private_key_jwt (jwks_uri is not supported)')
+  // RFC 7591 §2: jwks and jwks_uri MUST NOT both be present.
+  if (metadata.jwks !== undefined && metadata.jwks_uri !== undefined) fail(`${path}.jwks_uri`, 'give jwks or jwks_uri, not both (RFC 7591 §2)')
+  if (method === 'private_key_jwt' && metadata.jwks === undefined && metadata.jwks_uri === undefined) {
+    fail(`${path}.jwks`, 'is required for private_key_jwt (or jwks_uri)')
   }
-  if (metadata.jwks_uri !== undefined) fail(`${path}.jwks_uri`, 'is not supported; register the keys inline as jwks')
+  const jwksUri = metadata.jwks_uri === undefined ? undefined : checkJwksUri(metadata.jwks_uri, `${path}.jwks_uri`, options.allowPrivateNetworkFetches === true)
 
   const expiresAt = metadata.client_secret_expires_at ?? 0
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt) || expiresAt < 0) {
     fail(`${path}.client_secret_expires_at`, 'must be seconds since the epoch, or 0 for never')
   }
 
-  let keys: Client['keys']
-  if (metadata.jwks !== undefined) {
-    const jwks = metadata.jwks as { keys?: unknown }
-    if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) fail(`${path}.jwks`, 'must be a JWK Set: { "keys": [...] }')
-    ;(jwks.keys as JWK[]).forEach((k, i) => {
-      if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') fail(`${path}.jwks.keys[${i}]`, 'must be a JWK with kty')
-      if ('d' in k || 'p' in k || 'k' in k) fail(`${path}.jwks.keys[${i}]`, 'must be a public key (it holds private or symmetric material)')
-      // jose imports a key only when first used; import it now so a broken key fails at start, named.
-      try {
-        createPublicKey({ key: k as NodeJsonWebKey, format: 'jwk' })
-      } catch {
-        fail(`${path}.jwks.keys[${i}]`, 'is not a valid public key')
-      }
-    })
-    keys = localKeySet(metadata.jwks)
-  }
+  const keys = metadata.jwks === undefined ? undefined : publicKeySet(metadata.jwks, `${path}.jwks`)
 
   const grantTypes = stringArray(metadata.grant_types, `${path}.grant_types`) ?? ['authorization_code']
   const responseTypes = stringArray(metadata.response_types, `${path}.response_types`) ?? (grantTypes.includes('authorization_code') ? ['code'] : [])
@@ -318,6 +365,7 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
     secretExpiresAt: expiresAt,
     hmacSecret: method === 'client_secret_jwt' && secret !== undefined ? new TextEncoder().encode(secret) : undefined,
     keys,
+    jwksUri,
     selfAssertableSubjects: new Set([id, ...(stringArray(metadata.jwt_bearer_subjects, `${path}.jwt_bearer_subjects`) ?? [])]),
     allowedOrigins: allowedOrigins(metadata, method, redirectUris, path, options.allowHttpRedirectUris === true),
   }

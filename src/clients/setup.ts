@@ -4,7 +4,9 @@ import type { KeyStore } from '../keys/key-store.js'
 import type { Storage } from '../storage/types.js'
 import { ClientCache } from './cache.js'
 import { createClientManager, type ClientManager } from './manager.js'
+import { MetadataDocumentRegistry, metadataDocumentKind, type ClientIdMetadataSettings } from './metadata-document.js'
 import type { ClientRegistry } from './registry.js'
+import type { RemoteDocuments } from './remote-documents.js'
 import { StoredClientRegistry } from './stored.js'
 
 /** The resolved options the clients of a server are built from. */
@@ -18,6 +20,12 @@ export interface ClientSetupOptions {
   users: unknown
   interactionUrl: unknown
   allowHttpRedirectUris: boolean
+  /** SECURITY: option `allowPrivateNetworkFetches`, for stored clients' URLs as for configured ones. */
+  allowPrivateNetworkFetches: boolean
+  /** Option `clientIdMetadataDocuments`. */
+  clientIdMetadataDocuments: ClientIdMetadataSettings
+  /** The server's cache of fetched documents (key sets, metadata documents). */
+  remoteDocuments: RemoteDocuments
   now(): number
   randomId(): string
   randomToken(): string
@@ -27,12 +35,14 @@ export interface ClientSetupOptions {
  * The registry a server looks clients up in and its `ClientManager`. With a
  * storage that keeps clients, the registry is the configured clients then the
  * stored ones (cached per process); without, the configured registry as it
- * is, and the manager's calls fail naming the missing store. At start, stored
+ * is, and the manager's calls fail naming the missing store. With
+ * `clientIdMetadataDocuments.enabled`, an https client_id unknown to both is
+ * then looked up as a Client ID Metadata Document. At start, stored
  * clients that a configured id now shadows are reported as `client.ignored`
  * events, in the background.
  */
 export function setupClients(o: ClientSetupOptions, events: EventHub): { registry: ClientRegistry; manager: ClientManager } {
-  const prepare = { allowHttpRedirectUris: o.allowHttpRedirectUris }
+  const prepare = { allowHttpRedirectUris: o.allowHttpRedirectUris, allowPrivateNetworkFetches: o.allowPrivateNetworkFetches }
   const store = o.storage.clients
   const stored =
     store === undefined
@@ -47,10 +57,11 @@ export function setupClients(o: ClientSetupOptions, events: EventHub): { registr
           onInvalid: (clientId, error) => events.emit({ type: 'client.ignored', clientId, reason: 'invalid', detail: error instanceof Error ? error.message : String(error) }),
         })
   const signIn = o.users !== undefined || o.interactionUrl !== undefined
+  const rules = { grants: o.grants, scopes: o.scopes, keys: o.keys, users: o.users !== undefined, signIn, now: o.now }
   const manager = createClientManager({
     storage: o.storage,
     configured: o.clients,
-    rules: { grants: o.grants, scopes: o.scopes, keys: o.keys, users: o.users !== undefined, signIn, now: o.now },
+    rules,
     prepare,
     events,
     randomId: o.randomId,
@@ -67,5 +78,15 @@ export function setupClients(o: ClientSetupOptions, events: EventHub): { registr
       () => {},
     )
   }
-  return { registry: stored ?? o.clients, manager }
+  const registry = stored ?? o.clients
+  if (!o.clientIdMetadataDocuments.enabled) return { registry, manager }
+  const documents = new MetadataDocumentRegistry({
+    base: registry,
+    documents: o.remoteDocuments,
+    kind: metadataDocumentKind({ settings: o.clientIdMetadataDocuments, prepare, server: rules }),
+    settings: o.clientIdMetadataDocuments,
+    allowPrivate: o.allowPrivateNetworkFetches,
+    onRefused: (clientId, detail) => events.emit({ type: 'client.ignored', clientId, reason: 'invalid', detail }),
+  })
+  return { registry: documents, manager }
 }

@@ -1,4 +1,5 @@
 import type { ClientMetadata } from '../clients/metadata.js'
+import type { ClientIdMetadataPolicy } from '../clients/metadata-document.js'
 import type { ClientRegistry } from '../clients/registry.js'
 import type { Feature } from '../features/types.js'
 import type { GrantHandler } from '../grants/types.js'
@@ -125,6 +126,17 @@ export interface AuthorizationServerOptions {
    * registered with such a URL is refused. Only for tests and closed networks.
    */
   allowPrivateNetworkFetches?: boolean
+  /**
+   * Fetching of `jwks_uri` key sets and Client ID Metadata Documents (seconds):
+   * `timeout`, `minCacheTtl` (300), `maxCacheTtl` (86400), `maxEntries` (1000),
+   * `refetchInterval` (60), `staleIfError` (3600).
+   */
+  remoteDocuments?: Partial<{ timeout: number; minCacheTtl: number; maxCacheTtl: number; maxEntries: number; refetchInterval: number; staleIfError: number }>
+  /**
+   * Client ID Metadata Documents: `enabled` (default false), `allowedHosts`
+   * (absent: any public host), `policy`. See docs/client-id-metadata.md.
+   */
+  clientIdMetadataDocuments?: Partial<{ enabled: boolean; allowedHosts: readonly string[]; policy: ClientIdMetadataPolicy }>
   /**
    * The admin API (docs/admin.md): `enabled` (default false), `scope` an access
    * token must carry (default `grantkit:admin`), `path` its base (default `/admin/api`).

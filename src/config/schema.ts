@@ -18,6 +18,7 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { checkLogger } from '../observability/logger.js'
 import { refuseUnknownNames } from './did-you-mean.js'
 import { checkInitialAccessTokens, checkSoftwareStatementOptions, type RegistrationPolicy } from '../registration/options.js'
+import { checkAllowedHosts, type ClientIdMetadataPolicy } from '../clients/metadata-document.js'
 import { DEFAULT_LOCALE, DEFAULT_LOCALES, pagesShape, resolvePages, type PageSettings } from '../pages/settings.js'
 
 /**
@@ -43,6 +44,7 @@ export type OptionFeature =
   | 'registration'
   | 'resource-indicators'
   | 'token-exchange'
+  | 'client-id-metadata'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -786,10 +788,62 @@ export const optionSchema = {
   allowPrivateNetworkFetches: option({
     feature: 'core',
     type: 'boolean',
-    doc: 'SECURITY: let requests the server makes itself (back-channel logout deliveries) reach loopback, private, link-local and CGNAT addresses; without it a client registered with such a URL is refused, and a name resolving to one is never contacted. Only for tests and closed networks.',
+    doc: 'SECURITY: let requests the server makes itself (back-channel logout deliveries, `jwks_uri` key sets, Client ID Metadata Documents) reach loopback, private, link-local and CGNAT addresses, and plain http on loopback; without it a client registered with such a URL is refused, and a name resolving to one is never contacted. Only for tests and closed networks.',
     defaultText: '`false`',
     check: boolean,
     fallback: () => false,
+  }),
+  remoteDocuments: group({
+    feature: 'core',
+    doc: 'How the server fetches and caches documents about clients: key sets at a client\'s `jwks_uri` and Client ID Metadata Documents (see [client authentication](client-authentication.md#keys-by-url-jwks_uri)). Every fetch is https only, refuses private addresses (unless `allowPrivateNetworkFetches`), follows no redirect and reads at most 64 KiB (a key set) or 5 KiB (a metadata document).',
+    members: {
+      timeout: seconds('core', 5, 'How long one fetch may take, connection to last byte.'),
+      minCacheTtl: seconds('core', 300, 'Shortest time a fetched document is kept: a smaller `max-age`, `no-cache`, `no-store` or no `Cache-Control` count as this.'),
+      maxCacheTtl: seconds('core', 86_400, 'Longest time a fetched document is kept, whatever its `Cache-Control: max-age` says.'),
+      maxEntries: option({
+        feature: 'core',
+        type: 'count',
+        doc: 'Documents kept at most per process; the least recently used are dropped first.',
+        default: 1000 as number,
+        check: wholeNumberAtLeastOne,
+      }),
+      refetchInterval: seconds('core', 60, 'Least time between two fetches of one URL before its copy expires: a signature with a `kid` the cached key set lacks fetches it again at most this often, and so does a failing refresh.'),
+      staleIfError: option({
+        feature: 'core',
+        type: 'seconds',
+        doc: 'How long past its lifetime the last good copy still serves while fetching it fails (the host is down); 0 serves nothing stale. A 404 or 410 drops the copy at once.',
+        default: 3600 as number,
+        check: nonNegative,
+      }),
+    },
+  }),
+  clientIdMetadataDocuments: group({
+    feature: 'client-id-metadata',
+    doc: 'Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a `client_id` that is an https URL names the client described by the JSON document at that URL; see [client ID metadata documents](client-id-metadata.md). Off by default.',
+    members: {
+      enabled: option({
+        feature: 'client-id-metadata',
+        type: 'boolean',
+        doc: 'Accept such clients and advertise `client_id_metadata_document_supported`.',
+        default: false as boolean,
+        check: boolean,
+      }),
+      allowedHosts: option({
+        feature: 'client-id-metadata',
+        type: 'string[]',
+        doc: 'Hosts whose documents are fetched: exact host names, or `*.example.com` for every name below example.com. Absent: any public host.',
+        defaultText: 'none: any public host',
+        check: checkAllowedHosts,
+      }),
+      policy: option({
+        feature: 'client-id-metadata',
+        json: false,
+        type: '(metadata, { clientId, host }) => metadata',
+        doc: 'Decides what such a client may be: returns the metadata to use (for instance with fewer `grant_types` or a narrower `scope`) or throws to refuse the client. The document rules still apply to what it returns.',
+        defaultText: 'none: the document as published',
+        check: fn<ClientIdMetadataPolicy>('(metadata, { clientId, host }) returning the metadata to use'),
+      }),
+    },
   }),
   admin: group({
     feature: 'admin',

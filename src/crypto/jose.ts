@@ -20,6 +20,8 @@ import {
   SignJWT,
   type CryptoKey,
   type FetchImplementation,
+  type FlattenedJWSInput,
+  type JWSHeaderParameters,
   type JSONWebKeySet,
   type JWK,
   type JWTHeaderParameters,
@@ -33,7 +35,7 @@ import {
 // test/crypto/jose.test.ts checks that jose verifies everything it signs.
 export { signJwt, decodeJwt, verifyOwnJws, type DecodedJwt } from './jws.js'
 
-export type { CryptoKey, JSONWebKeySet, JWK, JWTPayload }
+export type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWK, JWSHeaderParameters, JWTPayload }
 
 /**
  * JWS algorithms with a public verification key (RFC 7518 §3.1, RFC 8037 §3.1,
@@ -85,8 +87,11 @@ export type LocalKeySet = ReturnType<typeof createLocalJWKSet>
 /** A remote JWK set: fetched, cached and refetched for an unknown `kid` by jose. */
 export type RemoteKeySet = ReturnType<typeof createRemoteJWKSet>
 
-/** What verifies a JWS: a key set, or the secret of an HMAC algorithm. */
-export type VerificationKey = LocalKeySet | RemoteKeySet | Uint8Array
+/** Picks the key for a JWS by its header (`kid`, `alg`): what a key set is, and what a key set fetched on demand can be. */
+export type KeyLookup = (protectedHeader: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>
+
+/** What verifies a JWS: a key set (or a key lookup), or the secret of an HMAC algorithm. */
+export type VerificationKey = LocalKeySet | RemoteKeySet | KeyLookup | Uint8Array
 
 /**
  * Imports a public JWK set once. The caller has checked the keys (public,
@@ -182,6 +187,17 @@ export function verifyJwt(token: string, key: VerificationKey, options: VerifyJw
  */
 export function asJoseError(cause: unknown): { readonly code: string; readonly message: string } | undefined {
   return cause instanceof joseErrors.JOSEError ? cause : undefined
+}
+
+/**
+ * True when a key set had no key for the token's `kid` (and `alg`): the
+ * signer may have rotated its keys since the set was fetched.
+ *
+ * @example
+ * if (isNoMatchingKey(cause)) keys = await refetch()
+ */
+export function isNoMatchingKey(cause: unknown): boolean {
+  return asJoseError(cause)?.code === joseErrors.JWKSNoMatchingKey.code
 }
 
 /** Errors that say "this token is not good", as opposed to "the keys could not be had". */

@@ -119,7 +119,9 @@ export async function verifyJwtAssertion(assertion: string, rules: JwtAssertionR
     payload = result.payload
   } catch (cause) {
     const jose = asJoseError(cause)
-    throw new JwtAssertionError(jose !== undefined ? `rejected: ${jose.code} ${jose.message}` : 'rejected', { cause })
+    // A key set fetched from a jwks_uri can fail to load: say why (a URL and a status, never a secret).
+    const why = jose !== undefined ? `${jose.code} ${jose.message}` : cause instanceof Error ? `${cause.name} ${cause.message}` : undefined
+    throw new JwtAssertionError(why !== undefined ? `rejected: ${why}` : 'rejected', { cause })
   }
   const exp = payload.exp!
   const iat = typeof payload.iat === 'number' ? payload.iat : undefined

@@ -33,7 +33,9 @@ export type GrantkitEventData =
   /**
    * A stored client is ignored: the configuration names its id (`shadowed`),
    * or it no longer passes the server's rules (`invalid`, e.g. after the
-   * configuration changed). `detail` says which rule.
+   * configuration changed). `detail` says which rule. Also (`invalid`) a
+   * client ID metadata document that was refused: a bad client_id URL, a
+   * failed fetch, a broken rule or the policy's refusal.
    */
   | { type: 'client.ignored'; clientId: string; reason: 'shadowed' | 'invalid'; detail: string }
   /** `error` is the `StorageUnavailableError` (or `StorageNotMigratedError`); serialised as for `server.error`. */

@@ -10,6 +10,7 @@ import { interactionPagesFeature } from './interaction-pages.js'
 import { logoutFeature } from './logout.js'
 import { adminFeature } from './admin.js'
 import { registrationFeature } from '../registration/feature.js'
+import { clientIdMetadataFeature } from './client-id-metadata.js'
 import type { Feature } from './types.js'
 
 /**
@@ -29,6 +30,7 @@ export const defaultFeatures: readonly Feature[] = [
   logoutFeature,
   adminFeature,
   registrationFeature,
+  clientIdMetadataFeature,
   discoveryFeature,
 ]
 
@@ -44,6 +46,7 @@ export {
   logoutFeature,
   adminFeature,
   registrationFeature,
+  clientIdMetadataFeature,
   discoveryFeature,
 }
 export type { Feature, Endpoint, ErrorStyle } from './types.js'

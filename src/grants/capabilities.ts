@@ -1,4 +1,5 @@
 import type { AuthenticatedClient } from '../clients/authenticate.js'
+import { clientVerificationKeys, type ClientKeySet } from '../clients/keys.js'
 import type { Client } from '../clients/metadata.js'
 import type { ServerContext } from '../context.js'
 import type { FormParams, FormValues } from '../http/form.js'
@@ -116,6 +117,9 @@ class RequestGrantContext implements GrantContext {
   }
   get trust(): TrustRegistry {
     return this.#server.trust
+  }
+  clientKeys(): ClientKeySet | undefined {
+    return clientVerificationKeys(this.#server, this.client)
   }
   get storage(): Storage {
     return this.#server.storage

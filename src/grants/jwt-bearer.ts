@@ -1,3 +1,4 @@
+import type { ClientKeySet } from '../clients/keys.js'
 import type { Client } from '../clients/metadata.js'
 import { ASYMMETRIC_ALGORITHMS } from '../crypto/jose.js'
 import { JwtAssertionError, peekJwtAssertion, verifyJwtAssertion, type VerifiedJwtAssertion } from '../crypto/jwt-assertion.js'
@@ -12,12 +13,12 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 const invalid = (detail: string): OAuthError => new OAuthError('invalid_grant', { detail })
 
 /** The keys and limits for an assertion's issuer: a trusted issuer, or the client itself (iss = client_id). */
-function trustFor(trust: TrustRegistry, client: Client, iss: string) {
+function trustFor(trust: TrustRegistry, client: Client, clientKeys: ClientKeySet | undefined, iss: string) {
   const trusted = trust.jwtIssuers.get(iss)
   if (trusted !== undefined) return { keys: trusted.keys, subjects: trusted.subjects, scopes: trusted.scopes }
   // SECURITY: a client's own key may speak for the client, and for the people it
   // is configured for, never for any user of the server (issue: self-issued assertions).
-  if (iss === client.id && client.keys !== undefined) return { keys: client.keys, subjects: client.selfAssertableSubjects, scopes: undefined }
+  if (iss === client.id && clientKeys !== undefined) return { keys: clientKeys, subjects: client.selfAssertableSubjects, scopes: undefined }
   return undefined
 }
 
@@ -46,7 +47,9 @@ export async function verifyTrustedJwt(ctx: GrantContext, assertion: string, opt
   // RFC 7523 §3 item 1: iss must be an issuer we trust. The kid is only ever a
   // key-set lookup (jose's local JWK set), never a path or URL.
   if (claimed.iss === undefined) throw invalid('assertion has no iss')
-  const trust = options.clientKeys ? trustFor(ctx.trust, client, claimed.iss) : ctx.trust.jwtIssuers.get(claimed.iss)
+  const trust = options.clientKeys
+    ? trustFor(ctx.trust, client, claimed.iss === client.id ? ctx.clientKeys() : undefined, claimed.iss)
+    : ctx.trust.jwtIssuers.get(claimed.iss)
   if (trust === undefined) throw invalid(`untrusted issuer ${claimed.iss.slice(0, 100)}`)
   try {
     const verified = await verifyJwtAssertion(assertion, {

@@ -1,3 +1,4 @@
+import type { ClientKeySet } from '../clients/keys.js'
 import type { Client, ClientAuthMethod } from '../clients/metadata.js'
 import type { GrantkitEventData } from '../events/events.js'
 import type { FormParams } from '../http/form.js'
@@ -152,6 +153,12 @@ export interface GrantContext {
   readonly users: UserSource | undefined
   /** Issuers whose assertions are accepted (RFC 7523, RFC 7522). */
   readonly trust: TrustRegistry
+  /**
+   * The request client's public keys, for what it signs itself: its inline
+   * `jwks`, or its `jwks_uri` read through the server's guarded cache when a
+   * key is asked for. Undefined when it registered neither.
+   */
+  clientKeys(): ClientKeySet | undefined
   /** The stores of the server: a grant uses those its one-time artefacts live in. */
   readonly storage: Storage
   /** Reports an event to the server's listeners, stamped with the time and this request's id. */

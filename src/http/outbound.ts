@@ -100,6 +100,21 @@ export function isPrivateHost(url: URL): boolean {
   return isIP(bare) !== 0 && isPrivateAddress(bare)
 }
 
+/**
+ * Whether a URL's host is loopback: `localhost` (and names under it), 127.0.0.0/8
+ * or ::1. Where plain http is allowed for tests.
+ *
+ * @example
+ * isLoopbackHost(new URL('http://127.0.0.1:8080/jwks')) // true
+ */
+export function isLoopbackHost(url: URL): boolean {
+  const host = url.hostname.toLowerCase().replace(/\.$/, '')
+  if (host === 'localhost' || host.endsWith('.localhost')) return true
+  const bare = host.replace(/^\[|\]$/g, '')
+  if (isIP(bare) === 4) return bare.startsWith('127.')
+  return isIP(bare) === 6 && (bare === '::1' || embeddedIpv4(bare)?.startsWith('127.') === true)
+}
+
 /** Resolves a hostname to every address (dns.lookup with all). */
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>
 
@@ -198,5 +213,137 @@ export async function postForm(url: string, form: Record<string, string>, option
     req.on('timeout', () => req.destroy(new Error(`timed out after ${options.timeoutMs} ms`)))
     req.on('error', fail)
     req.end(body)
+  })
+}
+
+/** Options of `fetchJson`. */
+export interface FetchJsonOptions {
+  /** Milliseconds for the whole exchange, connection to last byte. */
+  timeoutMs: number
+  /** Largest response body accepted, in bytes; a longer one is an error, not truncated. */
+  maxResponseBytes: number
+  /** SECURITY: contact loopback and private addresses too, and plain http to loopback (option `allowPrivateNetworkFetches`). */
+  allowPrivate: boolean
+  /** How names are resolved. Default: the system resolver. */
+  resolver?: Resolver
+}
+
+/** A JSON document fetched by `fetchJson`. */
+export interface FetchedJson {
+  /** The parsed body. */
+  readonly body: unknown
+  /** The response's `Cache-Control` header, if any (RFC 9111 §5.2). */
+  readonly cacheControl: string | undefined
+}
+
+/** A fetch that did not give a usable JSON document; `status` is the HTTP status when there was a response. */
+export class FetchJsonError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message)
+    this.name = 'FetchJsonError'
+  }
+}
+
+const JSON_CONTENT_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i
+
+/**
+ * Whether a URL may be fetched by the server at all: https, or plain http to
+ * a loopback or private host only when `allowPrivate` (tests run on
+ * loopback without certificates). No credentials in the URL. Checked again
+ * when resolved (`resolveOutboundAddress`).
+ *
+ * @example
+ * outboundUrlProblem(new URL('http://client.example/jwks'), false) // 'must use https'
+ */
+export function outboundUrlProblem(url: URL, allowPrivate: boolean): string | undefined {
+  if (url.username !== '' || url.password !== '') return 'must not contain a user name or password'
+  if (url.protocol === 'https:') return undefined
+  // RFC 9700 §4.15, RFC 7591 §2 (jwks_uri): documents the server trusts arrive over TLS.
+  if (url.protocol === 'http:' && allowPrivate && isLoopbackHost(url)) return undefined
+  return allowPrivate ? 'must use https (http only to a loopback host)' : 'must use https'
+}
+
+/**
+ * GETs a JSON document under the guards of requests the server makes itself:
+ * https only (see `outboundUrlProblem`), the address resolved once, checked
+ * and connected to (`resolveOutboundAddress`), redirects not followed (a 3xx
+ * is an error), only a 200 with a JSON content type accepted, the body
+ * refused past `maxResponseBytes` and the whole exchange bounded by
+ * `timeoutMs`.
+ *
+ * @throws OutboundAddressError before sending; FetchJsonError for any other failure
+ * @example
+ * const { body, cacheControl } = await fetchJson('https://client.example/jwks.json', { timeoutMs: 5000, maxResponseBytes: 65536, allowPrivate: false })
+ */
+export async function fetchJson(url: string, options: FetchJsonOptions): Promise<FetchedJson> {
+  let target: URL
+  try {
+    target = new URL(url)
+  } catch {
+    throw new FetchJsonError(`${url.slice(0, 200)} is not a URL`)
+  }
+  const problem = outboundUrlProblem(target, options.allowPrivate)
+  if (problem !== undefined) throw new FetchJsonError(`${target.origin}: ${problem}`)
+  const checked = await resolveOutboundAddress(target.hostname, options)
+  const lookup: LookupFunction = (_hostname, opts, callback) => {
+    if ((opts as { all?: boolean }).all === true) (callback as (e: null, a: LookupAddress[]) => void)(null, [checked])
+    else callback(null, checked.address, checked.family)
+  }
+  const requestOptions: RequestOptions = {
+    method: 'GET',
+    lookup,
+    headers: { accept: 'application/json', 'user-agent': 'grantkit' },
+    timeout: options.timeoutMs,
+  }
+  const where = `${target.origin}${target.pathname}`
+  return new Promise((resolve, reject) => {
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest
+    const req = send(target, requestOptions, (res) => {
+      const status = res.statusCode ?? 0
+      // CIMD §5: only a 200 is the document, and redirects are not followed (also RFC 9700 §4.15: no detours).
+      if (status !== 200) return fail(new FetchJsonError(`${where} answered ${status}`, status))
+      const type = res.headers['content-type'] ?? ''
+      if (!JSON_CONTENT_TYPE.test(type)) return fail(new FetchJsonError(`${where} answered with content type "${type.slice(0, 100)}", not JSON`, status))
+      const declared = Number(res.headers['content-length'])
+      if (Number.isFinite(declared) && declared > options.maxResponseBytes) return fail(new FetchJsonError(`${where} is larger than ${options.maxResponseBytes} bytes`, status))
+      const chunks: Buffer[] = []
+      let size = 0
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > options.maxResponseBytes) fail(new FetchJsonError(`${where} is larger than ${options.maxResponseBytes} bytes`, status))
+        else chunks.push(chunk)
+      })
+      res.on('end', () => {
+        if (settled) return
+        let body: unknown
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+        } catch {
+          return fail(new FetchJsonError(`${where} is not valid JSON`, status))
+        }
+        settled = true
+        clearTimeout(deadline)
+        const cacheControl = res.headers['cache-control']
+        resolve({ body, cacheControl })
+      })
+      res.on('error', (e) => fail(new FetchJsonError(`${where}: ${e.message}`, status)))
+    })
+    let settled = false
+    // `timeout` above is for an idle socket; this bounds the whole exchange.
+    const deadline = setTimeout(() => fail(new FetchJsonError(`${where} timed out after ${options.timeoutMs} ms`)), options.timeoutMs)
+    deadline.unref()
+    function fail(error: FetchJsonError): void {
+      if (settled) return
+      settled = true
+      clearTimeout(deadline)
+      req.destroy()
+      reject(error)
+    }
+    req.on('timeout', () => fail(new FetchJsonError(`${where} timed out after ${options.timeoutMs} ms`)))
+    req.on('error', (e) => fail(new FetchJsonError(`${where}: ${e.message}`)))
+    req.end()
   })
 }

@@ -32,7 +32,12 @@ export interface InteractionDetails {
   uid: string
   /** The step the person is at. */
   prompt: 'login' | 'consent'
-  client: { id: string; name: string }
+  /**
+   * The client. `host` is set for a client described by a Client ID Metadata
+   * Document: the host of its client_id URL, which a UI should show beside the
+   * name, which the client chose itself (CIMD §8.5).
+   */
+  client: { id: string; name: string; host?: string }
   /** Scopes requested. */
   scopes: string[]
   /** Scopes already granted earlier (consent is asked only for the rest). */
@@ -136,7 +141,11 @@ export async function interactionDetails(ctx: ServerContext, req: GrantkitReques
   const details: InteractionDetails = {
     uid,
     prompt: step === 'login' ? 'login' : 'consent',
-    client: { id: client.id, name: typeof client.metadata.client_name === 'string' ? client.metadata.client_name : client.id },
+    client: {
+      id: client.id,
+      name: typeof client.metadata.client_name === 'string' ? client.metadata.client_name : client.id,
+      ...(client.metadataDocument !== undefined && { host: client.metadataDocument.host }),
+    },
     scopes: [...Scope.parse(record.request.scope)],
     grantedScopes: [...Scope.parse(remembered ?? '')],
     csrf: record.csrf,

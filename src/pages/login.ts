@@ -59,11 +59,13 @@ export function consentPage(view: PageView, details: InteractionDetails, action:
       : `<strong>${escapeHtml(details.client.name)}</strong> (<code>${escapeHtml(details.client.id)}</code>)`
   const asks =
     details.sub !== undefined ? view.t('consent.asksAccount', { client, account: `<strong>${escapeHtml(details.sub)}</strong>` }) : view.t('consent.asks', { client })
+  // CIMD §8.5: the name is the client's own claim; the host of its client_id is where its description came from.
+  const host = details.client.host === undefined ? '' : `\n<p class="client-host">${view.t('consent.host', { host: `<strong>${escapeHtml(details.client.host)}</strong>` })}</p>`
   return page(
     view,
     view.t('consent.title'),
     `<h1>${view.t('consent.title')}</h1>
-<p>${asks}</p>
+<p>${asks}</p>${host}
 <ul>
 ${items || `<li>${view.t('consent.nothing')}</li>`}
 </ul>

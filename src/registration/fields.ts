@@ -24,6 +24,7 @@ export const REGISTRABLE_FIELDS: ReadonlySet<string> = new Set([
   'contacts',
   'scope',
   'jwks',
+  'jwks_uri',
   'software_id',
   'software_version',
   'id_token_signed_response_alg',

@@ -1,5 +1,6 @@
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { ClientIdMetadataPolicy } from '../../src/clients/metadata-document.js'
 import type { ClientRegistry } from '../../src/clients/registry.js'
 import type { ResolvedOptions } from '../../src/config/resolve.js'
 import type { GrantHandler } from '../../src/grants/types.js'
@@ -65,6 +66,19 @@ interface Expected<P extends string> {
   readonly allowPrivateNetworkFetches: boolean
   readonly admin: { readonly enabled: boolean; readonly scope: string; readonly path: string }
   readonly backchannelLogout: { readonly timeout: number; readonly maxAttempts: number; readonly retryDelay: number }
+  readonly remoteDocuments: {
+    readonly timeout: number
+    readonly minCacheTtl: number
+    readonly maxCacheTtl: number
+    readonly maxEntries: number
+    readonly refetchInterval: number
+    readonly staleIfError: number
+  }
+  readonly clientIdMetadataDocuments: {
+    readonly enabled: boolean
+    readonly allowedHosts: readonly string[] | undefined
+    readonly policy: ClientIdMetadataPolicy | undefined
+  }
   readonly registration: {
     readonly enabled: boolean
     readonly initialAccessToken: readonly Buffer[] | undefined

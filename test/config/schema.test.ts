@@ -64,6 +64,9 @@ describe('the option schema', () => {
       admin: { enabled: false, scope: 'grantkit:admin', path: '/admin/api' },
       // New in 0.3 (issue 14): dynamic client registration, off by default.
       registration: { enabled: false },
+      // New in 0.3 (issue 15): fetching jwks_uri and metadata documents; metadata documents off by default.
+      remoteDocuments: { timeout: 5, minCacheTtl: 300, maxCacheTtl: 86_400, maxEntries: 1000, refetchInterval: 60, staleIfError: 3600 },
+      clientIdMetadataDocuments: { enabled: false },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -94,6 +97,8 @@ describe('the option schema', () => {
       backchannelLogout: { timeout: number; maxAttempts: number; retryDelay: number }
       admin: { enabled: boolean; scope: string; path: string }
       registration: { enabled: boolean }
+      remoteDocuments: { timeout: number; minCacheTtl: number; maxCacheTtl: number; maxEntries: number; refetchInterval: number; staleIfError: number }
+      clientIdMetadataDocuments: { enabled: boolean }
     }>()
   })
 

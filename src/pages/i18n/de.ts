@@ -13,6 +13,7 @@ export const de: Catalogue = {
   'consent.title': 'Zugriff erlauben?',
   'consent.asks': '{client} bittet um Zugriff auf Ihr Konto:',
   'consent.asksAccount': '{client} bittet um Zugriff auf Ihr Konto ({account}):',
+  'consent.host': 'Diese Anwendung wird von {host} veröffentlicht.',
   'consent.nothing': 'Kein zusätzlicher Zugriff (nur Anmeldung)',
   'consent.allow': 'Erlauben',
   'consent.deny': 'Ablehnen',

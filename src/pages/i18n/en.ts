@@ -17,6 +17,7 @@ export const en: Catalogue = {
   'consent.title': 'Allow access?',
   'consent.asks': '{client} asks for access to your account:',
   'consent.asksAccount': '{client} asks for access to your account ({account}):',
+  'consent.host': 'This application is published by {host}.',
   'consent.nothing': 'No extra access (sign-in only)',
   'consent.allow': 'Allow',
   'consent.deny': 'Deny',

@@ -22,6 +22,7 @@ export const MESSAGE_KEYS = [
   'consent.title',
   'consent.asks',
   'consent.asksAccount',
+  'consent.host',
   'consent.nothing',
   'consent.allow',
   'consent.deny',
