@@ -63,6 +63,12 @@ interface Expected<P extends string> {
   readonly allowPrivateNetworkFetches: boolean
   readonly admin: { readonly enabled: boolean; readonly scope: string; readonly path: string }
   readonly backchannelLogout: { readonly timeout: number; readonly maxAttempts: number; readonly retryDelay: number }
+  readonly overload: {
+    readonly maxRequestsInFlight: number | undefined
+    readonly maxEventLoopDelay: number | undefined
+    readonly eventLoopDelay: (() => number) | undefined
+    readonly retryAfter: number
+  }
   readonly registration: {
     readonly enabled: boolean
     readonly initialAccessToken: readonly Buffer[] | undefined

@@ -64,6 +64,8 @@ describe('the option schema', () => {
       admin: { enabled: false, scope: 'grantkit:admin', path: '/admin/api' },
       // New in 0.3 (issue 14): dynamic client registration, off by default.
       registration: { enabled: false },
+      // New in 0.3 (issue 16): load shedding, no bound unless set.
+      overload: { retryAfter: 1 },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -78,6 +80,7 @@ describe('the option schema', () => {
       maxAssertionLifetime: number
       signingAlgorithm: 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'PS256' | 'EdDSA'
       metadataMaxAge: number
+      overload: { retryAfter: number }
       paths: {
         token: string
         jwks: string
