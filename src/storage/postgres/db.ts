@@ -111,11 +111,22 @@ class DeadlineClient {
   /** Set once a statement outlived the deadline: the connection is then destroyed at release. */
   private lost: Error | undefined
 
+  /**
+   * A checked-out client has no listener of the pool's: a connection that
+   * drops under it would emit an unheard 'error' and crash the process. The
+   * statement in progress fails by itself; the connection is then lost.
+   */
+  private readonly onError = (err: Error): void => {
+    this.lost ??= translateError(err) as Error
+  }
+
   constructor(
     private readonly client: pg.PoolClient,
     private readonly deadline: number,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    client.on('error', this.onError)
+  }
 
   async query(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
     if (this.lost !== undefined) throw this.lost
@@ -141,8 +152,7 @@ class DeadlineClient {
   private destroy(err: StorageUnavailableError): StorageUnavailableError {
     this.lost = err
     const client = this.client as pg.PoolClient & { connection?: { stream?: { destroy?: () => void } } }
-    // The client ends below with no one waiting on it: its late errors are expected, not a crash.
-    client.on('error', () => {})
+    // The client ends below with no one waiting on it; onError stays attached, so its late errors are no crash.
     this.release(err)
     client.connection?.stream?.destroy?.()
     return err
@@ -152,6 +162,9 @@ class DeadlineClient {
   release(err?: Error | boolean): void {
     if (this.released) return
     this.released = true
-    this.client.release(this.lost ?? err)
+    const broken = this.lost ?? err
+    // A healthy connection goes back to the pool, whose own idle listener takes over; a broken one keeps ours while it ends.
+    if (broken === undefined || broken === false) this.client.removeListener('error', this.onError)
+    this.client.release(broken)
   }
 }
