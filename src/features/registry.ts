@@ -132,7 +132,10 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
     if (gate === undefined) return call(req, entry)
     // Refused before any work: a request past the bound costs a counter check and a small response.
     const refused = gate.admit()
-    if (refused !== undefined) return shedResponse(ctx, e.name, refused, e.errors, req)
+    if (refused !== undefined) {
+      entry?.shed(refused)
+      return shedResponse(ctx, e.name, refused, e.errors, req)
+    }
     const res = call(req, entry)
     if (!(res instanceof Promise)) {
       gate.release()

@@ -116,6 +116,21 @@ describe('load shedding: requests in flight (issue 16)', () => {
   })
 })
 
+describe('load shedding: the log line (issue 16)', () => {
+  it('logs a refused request at warn with the reason, not as an error of the server', async () => {
+    const lines: Array<{ level: string; obj: Record<string, unknown> }> = []
+    const at = (level: string) => (obj: Record<string, unknown>) => void lines.push({ level, obj })
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+    const hold = holdFeature()
+    const server = createAuthorizationServer({ issuer: ISSUER, clients, features: [...defaultFeatures, hold.feature], logger, overload: { maxRequestsInFlight: 1 } })
+    const held = server.handle(get('/hold'))
+    expect((await server.handle(ccRequest())).status).toBe(503)
+    expect(lines).toMatchObject([{ level: 'warn', obj: { endpoint: 'token', status: 503, error: 'temporarily_unavailable', reason: 'overloaded: in_flight' } }])
+    hold.release()
+    await held
+  })
+})
+
 describe('load shedding: event-loop delay (issue 16)', () => {
   it('refuses requests while the injected delay exceeds maxEventLoopDelay, and admits them again once it falls', async () => {
     let delay = 0.8
