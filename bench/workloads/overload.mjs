@@ -75,8 +75,21 @@ function run(args, env = {}) {
   })
 }
 
+/** Starts `grantkit serve`, trying three times (a loaded machine can miss the storage's 1 s connect wait at start). */
+async function startServe(storage, overload) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServeOnce(storage, overload)
+    } catch (err) {
+      if (attempt === 3) throw err
+      console.error(`(serve did not start, trying again: ${err.message.split('\n')[0]})`)
+      await sleep(1000)
+    }
+  }
+}
+
 /** Starts `grantkit serve`; resolves { url, pid, stop } once it listens. */
-function startServe(storage, overload) {
+function startServeOnce(storage, overload) {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--storage', storage, '--config', config(overload), '--log-level', 'silent'], {
       env: { ...process.env, GRANTKIT_KEY_ENCRYPTION_KEY: KEK },
@@ -311,8 +324,12 @@ async function main() {
       ['postgres', pgUrl(PG_DB), { host: pgTarget.hostname, port: Number(pgTarget.port || 5432) }],
       ['redis', redisUrl(), { host: redisTarget.hostname, port: Number(redisTarget.port || 6379) }],
     ]) {
-      results.overload.push(...(await overloadScenario(kind, url)))
-      results.frozen.push(await frozenScenario(kind, url, target))
+      const rows = await overloadScenario(kind, url)
+      results.overload.push(...rows)
+      console.error(JSON.stringify(rows))
+      const frozen = await frozenScenario(kind, url, target)
+      results.frozen.push(frozen)
+      console.error(JSON.stringify(frozen))
     }
   } finally {
     const admin2 = new pg.Client({ connectionString: PG_BASE })
