@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 /** A running event-loop delay measurement: see `eventLoopDelayMonitor`. */
 export interface EventLoopDelayMonitor {
-  /** The event-loop delay of the last completed window, in seconds (its 99th percentile). Cheap: a field read. */
+  /** The event-loop delay of the last completed window, in seconds: what a request arriving at a random moment waited on average. Cheap: a field read. */
   readonly delay: () => number
   /** Stops measuring (the timers are unref'd and never keep the process alive either way). */
   stop(): void
@@ -11,9 +11,12 @@ export interface EventLoopDelayMonitor {
 /**
  * Measures event-loop delay with `monitorEventLoopDelay` (node:perf_hooks,
  * no I/O), for the core's `overload.eventLoopDelay`. Every `window` seconds
- * it keeps the 99th percentile of the delays sampled in that window and
- * starts a new one, so `delay()` is a field read on the request path and a
- * single pause (a GC) does not decide alone.
+ * it keeps the delay of that window and starts a new one, so `delay()` is a
+ * field read on the request path. The delay is the wait of a request arriving
+ * at a random moment, Σd²/(2·Σd) over the sampling timer's intervals d, less
+ * the sampling's own: a loop that lags all the time counts fully, a single
+ * short pause (a GC) only by its share of the window, so it does not refuse
+ * half a second of requests alone.
  *
  * @param options `window` in seconds (default 0.5), `resolution` of the sampling timer in milliseconds (default 10)
  * @example
@@ -28,9 +31,18 @@ export function eventLoopDelayMonitor(options: { window?: number; resolution?: n
   const histogram = monitorEventLoopDelay({ resolution })
   histogram.enable()
   let current = 0
+  let last = performance.now()
   const timer = setInterval(() => {
-    // The histogram holds the time between the sampling timer's runs, in nanoseconds: the delay is what exceeds `resolution`.
-    current = histogram.count === 0 ? 0 : Math.max(0, histogram.percentile(99) / 1e9 - resolution / 1000)
+    const now = performance.now()
+    // This timer's own lateness: a block still in progress when it fires is not in the histogram yet.
+    const late = (now - last) / 1000 - window
+    last = now
+    // The histogram holds the intervals d between the sampling timer's runs, in nanoseconds. Σd = n·mean and
+    // Σd² = n·(stddev² + mean²), so a random arrival waits (stddev² + mean²) / (2·mean); an idle loop's is resolution / 2.
+    const mean = histogram.mean / 1e9
+    const sd = histogram.stddev / 1e9
+    const sampled = histogram.count === 0 || !(mean > 0) ? 0 : (sd * sd + mean * mean) / (2 * mean) - resolution / 2000
+    current = Math.max(0, sampled, late)
     histogram.reset()
   }, window * 1000)
   timer.unref()

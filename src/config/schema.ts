@@ -537,7 +537,7 @@ export const optionSchema = {
       maxRequestsInFlight: option({
         feature: 'core',
         type: 'count',
-        doc: 'Requests the server works on at once (from the endpoint call to its response); one more is refused. Size it to what one process sustains at its storage\'s latency: `grantkit serve` uses 256.',
+        doc: 'Requests the server works on at once (from the endpoint call to its response); one more is refused. Size it to what one process sustains at its storage\'s latency: `grantkit serve` uses 128.',
         defaultText: 'none: unbounded',
         check: wholeNumberAtLeastOne,
       }),
