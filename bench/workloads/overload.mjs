@@ -265,6 +265,7 @@ async function frozenScenario(kind, storageUrl, target) {
     kind,
     sentDuringFreeze: during.length,
     status503: during.filter((a) => a.status === 503).length,
+    statuses: during.reduce((m, a) => ((m[a.status] = (m[a.status] ?? 0) + 1), m), {}),
     withRetryAfter: during.filter((a) => a.status === 503 && a.retryAfter !== undefined).length,
     maxMsDuringFreeze: maxDuring,
     p50MsDuringFreeze: percentile(during.map((a) => a.ms).sort((a, b) => a - b), 50),
@@ -274,17 +275,20 @@ async function frozenScenario(kind, storageUrl, target) {
   }
 }
 
+/** The issue's "before": bounds no load reaches. */
+const OFF = { maxRequestsInFlight: 1_000_000, maxEventLoopDelay: 3600 }
+
 async function overloadScenario(kind, storageUrl) {
-  // Saturation: closed loop, shedding at serve's defaults (32 connections never reach 128 in flight).
-  let serve = await startServe(storageUrl)
+  // Saturation: closed loop, shedding off, so that S is what the process can do.
+  let serve = await startServe(storageUrl, OFF)
   await load(serve.url, { connections: 32, seconds: 2 })
   const sat = await load(serve.url, { connections: 32, seconds: SECONDS })
   await serve.stop()
-  const rows = [{ kind, scenario: 'saturation (32 connections)', ...sat }]
+  const rows = [{ kind, scenario: 'saturation (32 connections, shedding off)', ...sat }]
   const S = sat.okPerSecond
   for (const [mode, overload] of [
     ['2x load, serve defaults (shedding on)', undefined],
-    ['2x load, shedding off', { maxRequestsInFlight: 1_000_000, maxEventLoopDelay: 3600 }],
+    ['2x load, shedding off', OFF],
   ]) {
     serve = await startServe(storageUrl, overload)
     const r = await load(serve.url, { connections: 1024, seconds: SECONDS, rate: Math.round(2 * S) })
@@ -350,7 +354,7 @@ async function main() {
   console.log('\n| storage | sent during 10 s freeze | 503 (with Retry-After) | slowest answer during freeze (ms) | p50 during freeze (ms) | first 200 after thaw (ms) | 200s after thaw |')
   console.log('| --- | --- | --- | --- | --- | --- | --- |')
   for (const f of results.frozen) {
-    console.log(`| ${f.kind} | ${f.sentDuringFreeze} | ${f.status503} (${f.withRetryAfter}) | ${fmt(f.maxMsDuringFreeze)} | ${fmt(f.p50MsDuringFreeze)} | ${fmt(f.msToFirstOkAfterThaw)} | ${f.okAfterThaw}/${f.sentAfterThaw} |`)
+    console.log(`| ${f.kind} | ${f.sentDuringFreeze} (${Object.entries(f.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}) | ${f.status503} (${f.withRetryAfter}) | ${fmt(f.maxMsDuringFreeze)} | ${fmt(f.p50MsDuringFreeze)} | ${fmt(f.msToFirstOkAfterThaw)} | ${f.okAfterThaw}/${f.sentAfterThaw} |`)
   }
 }
 
