@@ -4,6 +4,7 @@ import { nodeRequestOf, writeResponse, type Handler } from './incoming.js'
 
 export type { Handler } from './incoming.js'
 export { protect, resourceMetadata, type ProtectedRequest } from './protect-node.js'
+export { eventLoopDelayMonitor, type EventLoopDelayMonitor } from './event-loop.js'
 
 /** Options of `toNodeListener` and `toGrantkitRequest`. */
 export interface NodeAdapterOptions {

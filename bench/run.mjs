@@ -48,6 +48,13 @@ if (missing.length > 0) {
   process.exit(2)
 }
 
+// BENCH_ONLY=overload: the overload and frozen-database scenarios (issue 16), which start their own
+// `grantkit serve` processes and print their own tables (workloads/overload.mjs).
+if (ONLY.length === 1 && ONLY[0] === 'overload') {
+  await import('./workloads/overload.mjs')
+  process.exit(0)
+}
+
 // BENCH_ONLY wins over the smoke run's own few rows.
 const selection = ONLY.length > 0 ? ONLY : SMOKE ? SMOKE_ROWS : []
 const { rows: selectedRows, storage: storageWanted } = selectRows(selection)

@@ -14,6 +14,7 @@ import type { UserSource } from './users/user-source.js'
 import type { ResolvedSchema } from './config/schema.js'
 import type { ResourceServers } from './tokens/resource-indicators.js'
 import type { TokenExchangePolicy } from './grants/token-exchange.js'
+import type { OverloadGate } from './http/overload.js'
 
 /**
  * Absolute URLs of the enabled endpoints, by endpoint name, derived from the
@@ -120,6 +121,8 @@ export interface ServerContext {
   readonly logoutDeliveries: LogoutDeliveries
   /** The admin API (option `admin`): whether it is served, and the scope its callers' tokens must carry. */
   readonly admin: { readonly enabled: boolean; readonly scope: string }
+  /** Load shedding (option `overload`): undefined when no bound is set. */
+  readonly overload: OverloadGate | undefined
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

@@ -11,6 +11,7 @@ import { EventHub, type GrantkitEventOf, type GrantkitEventType } from './events
 import { LogoutDeliveries } from './logout/delivery.js'
 import { sessionsApi, type SessionsApi } from './logout/sessions.js'
 import { notFound } from './http/response.js'
+import { overloadGate } from './http/overload.js'
 import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 import { createTelemetry, observeEvents } from './observability/telemetry.js'
 import { instrumentRoutes } from './observability/telemetry-endpoints.js'
@@ -186,6 +187,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
       emit: (event) => events.emit(event),
     }),
     admin: { enabled: o.admin.enabled, scope: o.admin.scope },
+    overload: overloadGate(o.overload),
     now: o.deps.now,
     randomId: o.deps.randomId,
     randomToken: o.deps.randomToken,

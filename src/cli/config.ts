@@ -63,6 +63,27 @@ export interface ServerParts {
   cookieSecrets?: string[]
   /** Where the request log goes (`--log-level`); absent: nothing is logged. */
   logger?: Logger
+  /** The event-loop delay in seconds (`eventLoopDelayMonitor`): with it, serve's default `overload.maxEventLoopDelay` applies. */
+  eventLoopDelay?: () => number
+}
+
+/**
+ * The load-shedding bounds `grantkit serve` sets unless the config file's
+ * `overload` says otherwise (see docs/operations.md#overload): 128 requests
+ * in flight per process, and no new work while the event loop lags more than
+ * 0.5 s (over half a second, see eventLoopDelayMonitor): the count is the main bound; the
+ * delay bound only catches CPU-heavy work piling up beyond it.
+ */
+export const SERVE_OVERLOAD = { maxRequestsInFlight: 128, maxEventLoopDelay: 0.5 } as const
+
+/** The file's `overload` over serve's bounds; anything but an object goes to the core as it is, to be refused there. */
+function serveOverload(given: unknown, eventLoopDelay: (() => number) | undefined): unknown {
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) return given
+  return {
+    maxRequestsInFlight: SERVE_OVERLOAD.maxRequestsInFlight,
+    ...(eventLoopDelay !== undefined && { maxEventLoopDelay: SERVE_OVERLOAD.maxEventLoopDelay, eventLoopDelay }),
+    ...(given as object | undefined),
+  }
 }
 
 /** A field that only a config file has, and the library option it becomes. */
@@ -244,6 +265,7 @@ export function toServerOptions(config: ServeConfig, issuer: string, parts: Serv
     ...(options.cookieSecrets === undefined && parts.cookieSecrets !== undefined && { cookieSecrets: parts.cookieSecrets }),
     ...(parts.keys !== undefined ? { keys: parts.keys } : keys !== undefined ? { keys: { keys } } : {}),
     ...(parts.logger !== undefined && { logger: parts.logger }),
+    overload: serveOverload(config.overload, parts.eventLoopDelay) as AuthorizationServerOptions['overload'],
   }
 }
 

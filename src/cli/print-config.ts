@@ -9,6 +9,9 @@ import { MASK, maskSecrets, maskUrl } from './mask.js'
 import { urlHost, validate } from './serve.js'
 import { packageVersion } from './version.js'
 
+/** Printing measures nothing: a stand-in delay source, so that `overload` prints with the bounds serve applies. */
+const NOT_MEASURED = (): number => 0
+
 /** What `grantkit serve --print-config` prints, as JSON. Every secret is `****`. */
 export interface PrintedConfig {
   /** The grantkit version. */
@@ -85,7 +88,7 @@ function keyEncryption(args: ServeArgs, config: ServeConfig, env: Env): Pick<Pri
 export async function resolvedConfig(args: ServeArgs, env: Env): Promise<PrintedConfig> {
   await checkAdapterPackages(args.adapter)
   const config = loadServeConfig(args)
-  const server = validate(config, args, { users: createUserSource(config) })
+  const server = validate(config, args, { users: createUserSource(config), eventLoopDelay: NOT_MEASURED })
   const kek = keyEncryption(args, config, env)
   const shared = args.storage !== 'memory'
   const issuerSource = args.sources?.issuer ?? (config.issuer !== undefined ? 'config file' : `--host and --port (http://${urlHost(args.host)}:PORT)`)
@@ -120,7 +123,7 @@ export async function resolvedConfig(args: ServeArgs, env: Env): Promise<Printed
       logLevel: sourceOf(args, 'logLevel', 'default'),
       ...(kek.from !== undefined && { keyEncryptionKey: kek.from }),
     },
-    options: maskSecrets(withDefaults(toServerOptions(config, server.issuer) as unknown as Record<string, unknown>)) as Record<string, unknown>,
+    options: maskSecrets(withDefaults(toServerOptions(config, server.issuer, { eventLoopDelay: NOT_MEASURED }) as unknown as Record<string, unknown>)) as Record<string, unknown>,
   }
 }
 

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { defaults, type AuthorizationServer, type Logger } from '../index.js'
+import { eventLoopDelayMonitor } from '../../adapters/event-loop.js'
 import { checkAdapterPackages, listenerFor } from './adapters.js'
 import type { ServeArgs } from './args.js'
 import { createServer, createUserSource, loadServeConfig, type ServeConfig, type ServerParts } from './config.js'
@@ -33,6 +34,16 @@ export interface ServeOptions {
 
 /** Seconds that in-flight requests get after SIGTERM/SIGINT before their connections are cut. */
 export const SHUTDOWN_GRACE_SECONDS = 10
+
+/**
+ * Limits of the HTTP server `serve` runs, so that a flood of connections or
+ * slow clients cannot grow memory without bound (issue 16): past
+ * `maxConnections` a new connection is closed at once; a client gets
+ * `headersTimeout` ms to send its headers and `requestTimeout` ms for the
+ * whole request (408 past either); an idle keep-alive connection is closed
+ * after `keepAliveTimeout` ms.
+ */
+export const SERVE_HTTP_LIMITS = { maxConnections: 4096, headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 } as const
 
 /** A server that `serve` started. */
 export interface RunningServer {
@@ -120,11 +131,21 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   // StaticUserSource hashes every password with scrypt: built once, for the
   // check before listening and for the server that listens.
   const users = createUserSource(config)
+  // Measured from now on, so that the first requests are judged by a real window; stopped at close.
+  const loop = eventLoopDelayMonitor()
   // A bad config is refused before any database is touched.
-  validate(config, args, { users })
+  try {
+    validate(config, args, { users, eventLoopDelay: loop.delay })
+  } catch (error) {
+    loop.stop()
+    throw error
+  }
   // OTLP export when OTEL_* asks for it: started before the servers below are built, since they instrument only what is registered then.
   const telemetry = await startTelemetry(process.env, out)
-  const opened = await closingTelemetry(telemetry, openStorage(args.storage, { sharedKeys: config.keys === undefined }))
+  const opened = await closingTelemetry(telemetry, openStorage(args.storage, { sharedKeys: config.keys === undefined })).catch((error: unknown) => {
+    loop.stop()
+    throw error
+  })
   if (config.keys !== undefined && args.storage !== 'memory' && !config.keys.some((k) => k.alg === 'RS256' || (k.alg === undefined && k.kty === 'RSA'))) {
     // OIDC Core §3.1.3.7: ID tokens default to RS256; a key generated per process would not verify at the others.
     out.stderr(`grantkit: warning: ${config.source}: keys: no RS256 key, so each process generates its own for ID tokens and the other processes cannot verify them; add an RS256 key to the key file\n`)
@@ -138,6 +159,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   const parts: ServerParts = {
     storage: opened.storage,
     users,
+    eventLoopDelay: loop.delay,
     ...(opened.keys !== undefined && { keys: opened.keys }),
     ...(cookieSecrets !== undefined && { cookieSecrets }),
     ...(log !== undefined && { logger: log.logger }),
@@ -146,11 +168,13 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   try {
     validated = validate(config, args, parts)
   } catch (error) {
+    loop.stop()
     await opened.close()
     throw error
   }
 
-  const http = createHttpServer()
+  const http = createHttpServer({ headersTimeout: SERVE_HTTP_LIMITS.headersTimeout, requestTimeout: SERVE_HTTP_LIMITS.requestTimeout, keepAliveTimeout: SERVE_HTTP_LIMITS.keepAliveTimeout })
+  http.maxConnections = SERVE_HTTP_LIMITS.maxConnections
   const port = await listen(http, args.host, args.port)
   const url = `http://${urlHost(args.host)}:${port}`
   let server: AuthorizationServer
@@ -159,6 +183,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
     server = config.issuer === undefined ? createServer(config, url, parts) : validated
   } catch (error) {
     http.close()
+    loop.stop()
     await opened.close()
     throw error
   }
@@ -169,6 +194,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
       demoText = describeDemo(config, await readDemoMetadata(server, config.issuer ?? url), config.ttl?.authorizationCode ?? defaults.ttl.authorizationCode)
     } catch (error) {
       http.close()
+      loop.stop()
       await opened.close()
       throw error
     }
@@ -207,6 +233,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
         http.close(() => {
           clearTimeout(timer)
           // In-flight requests are done: now the database connections can go.
+          loop.stop()
           void opened.close().then(
             () => resolve(!forced),
             () => resolve(!forced),

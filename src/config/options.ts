@@ -79,6 +79,14 @@ export interface AuthorizationServerOptions {
   maxAssertionLifetime?: number
   /** Largest accepted body in bytes. Default 65536. */
   maxBodyBytes?: number
+  /**
+   * Load shedding: past `maxRequestsInFlight` requests at once, or while
+   * `eventLoopDelay()` exceeds `maxEventLoopDelay` seconds, a request is
+   * answered at once with 503 `temporarily_unavailable` and `Retry-After:
+   * retryAfter` (default 1 s). Discovery and JWKS are never refused. Default:
+   * no bound. See docs/operations.md.
+   */
+  overload?: Partial<{ maxRequestsInFlight: number; maxEventLoopDelay: number; eventLoopDelay: () => number; retryAfter: number }>
   /** Seconds discovery and JWKS responses may be cached. Default 300. */
   metadataMaxAge?: number
   /** Paths of endpoints relative to the issuer path. */

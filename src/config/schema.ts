@@ -560,6 +560,46 @@ export const optionSchema = {
       return value
     },
   }),
+  overload: group({
+    feature: 'core',
+    doc: 'Load shedding (see [operations](operations.md#overload)): past a bound, a request is answered at once with 503 `temporarily_unavailable` and `Retry-After` (an HTML page at the authorization endpoint and the pages) instead of waiting behind the others. Discovery and JWKS are never refused. Without a bound nothing is counted.',
+    members: {
+      maxRequestsInFlight: option({
+        feature: 'core',
+        type: 'count',
+        doc: 'Requests the server works on at once (from the endpoint call to its response); one more is refused. Size it to what one process sustains at its storage\'s latency: `grantkit serve` uses 128.',
+        defaultText: 'none: unbounded',
+        check: wholeNumberAtLeastOne,
+      }),
+      maxEventLoopDelay: option({
+        feature: 'core',
+        type: 'seconds',
+        doc: 'Refuse requests while `eventLoopDelay()` says the event loop lags more than this many seconds (may be fractional); needs `eventLoopDelay`. `grantkit serve` uses 0.5.',
+        defaultText: 'none',
+        check: (value: unknown, path: string, ctx: CheckContext): number => {
+          const seconds = positiveSeconds(value, path)
+          const source = (ctx.input.overload as Record<string, unknown> | undefined)?.eventLoopDelay
+          if (typeof source !== 'function') throw new TypeError(`${path}: needs overload.eventLoopDelay, a function returning the current delay in seconds (eventLoopDelayMonitor() of grantkit/node gives one)`)
+          return seconds
+        },
+      }),
+      eventLoopDelay: option({
+        feature: 'core',
+        json: false,
+        type: '() => number',
+        doc: 'The current event-loop delay in seconds, asked once per request while `maxEventLoopDelay` is set: `eventLoopDelayMonitor().delay` from `grantkit/node`, or a source of your own (it must be cheap).',
+        defaultText: 'none',
+        check: fn<() => number>('returning the current event-loop delay in seconds'),
+      }),
+      retryAfter: option({
+        feature: 'core',
+        type: 'seconds',
+        doc: 'The `Retry-After` of a refused request, in whole seconds (RFC 9110 §10.2.3).',
+        default: 1 as number,
+        check: wholeNumberAtLeastOne,
+      }),
+    },
+  }),
   metadataMaxAge: option({
     feature: 'discovery',
     type: 'seconds',

@@ -41,7 +41,7 @@ export const discoveryFeature: Feature = {
   name: 'discovery',
   options: ['metadataMaxAge'],
   endpoints: [
-    { name: 'metadata', path: '/.well-known/oauth-authorization-server', wellKnown: 'insert', methods: ['GET'], errors: 'json', cors: 'public', handle: discoveryDocument },
-    { name: 'openidConfiguration', path: '/.well-known/openid-configuration', wellKnown: 'append', methods: ['GET'], errors: 'json', cors: 'public', handle: discoveryDocument },
+    { name: 'metadata', path: '/.well-known/oauth-authorization-server', wellKnown: 'insert', methods: ['GET'], errors: 'json', cors: 'public', shed: false, handle: discoveryDocument },
+    { name: 'openidConfiguration', path: '/.well-known/openid-configuration', wellKnown: 'append', methods: ['GET'], errors: 'json', cors: 'public', shed: false, handle: discoveryDocument },
   ],
 }

@@ -6,6 +6,7 @@ import { errorResponse, serverErrorResponse } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { errorPage, oauthErrorPage } from '../pages/html.js'
 import { queryUiLocales, requestView } from '../pages/view.js'
+import type { ShedReason } from '../http/overload.js'
 
 /**
  * An error answered by redirecting to the client (RFC 6749 §4.1.2.1, §4.2.2.1).
@@ -63,4 +64,19 @@ export function failureResponse(ctx: ServerContext, endpoint: string, err: unkno
   }
   ctx.events.emit({ type: 'server.error', endpoint, error: err }, requestId)
   return style === 'json' ? serverErrorResponse() : errorPage(view(), 'server_error', 'error.server', 500)
+}
+
+/**
+ * The answer to a request refused by load shedding (option `overload`): 503
+ * `temporarily_unavailable` with `Retry-After`, JSON or, at the pages and the
+ * authorization endpoint, the HTML error page (RFC 6749 §4.1.2.1 names
+ * temporarily_unavailable; nothing was validated yet, so never a redirect).
+ * Emits `request.shed`.
+ */
+export function shedResponse(ctx: ServerContext, endpoint: string, reason: ShedReason, style: ErrorStyle, req: GrantkitRequest): GrantkitResponse {
+  ctx.events.emit({ type: 'request.shed', endpoint, reason }, req.requestId)
+  // RFC 9110 §15.6.4: 503 with Retry-After, the delay after which the client may try again.
+  const headers = { 'retry-after': ctx.overload!.retryAfter }
+  if (style === 'json') return errorResponse(new OAuthError('temporarily_unavailable', { status: 503, headers }))
+  return errorPage(requestView(ctx, req, queryUiLocales(req)), 'temporarily_unavailable', 'error.unavailable', 503, headers)
 }

@@ -12,6 +12,6 @@ export function jwksEndpoint(ctx: ServerContext, _req: GrantkitRequest): Grantki
 /** The server's public keys, at `jwks_uri` (RFC 8414 §2). */
 export const jwksFeature: Feature = {
   name: 'jwks',
-  endpoints: [{ name: 'jwks', path: '/jwks', methods: ['GET'], errors: 'json', cors: 'public', handle: jwksEndpoint }],
+  endpoints: [{ name: 'jwks', path: '/jwks', methods: ['GET'], errors: 'json', cors: 'public', shed: false, handle: jwksEndpoint }],
   discovery: (ctx) => ({ jwks_uri: ctx.endpoints.jwks }),
 }

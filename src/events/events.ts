@@ -40,6 +40,12 @@ export type GrantkitEventData =
   | { type: 'client.ignored'; clientId: string; reason: 'shadowed' | 'invalid'; detail: string }
   /** `error` is the `StorageUnavailableError` (or `StorageNotMigratedError`); serialised as for `server.error`. */
   | { type: 'storage.unavailable'; endpoint: string; error: unknown }
+  /**
+   * A request refused by load shedding (option `overload`) with 503 before
+   * any work: too many in flight (`in_flight`) or the event loop lagging
+   * (`event_loop_delay`).
+   */
+  | { type: 'request.shed'; endpoint: string; reason: 'in_flight' | 'event_loop_delay' }
   /** A browser session ended: signed out at the end-session endpoint (`logout`) or through `server.sessions.end` (`admin`). */
   | { type: 'session.ended'; sid: string | undefined; sub: string; reason: 'logout' | 'admin'; clients: string[] }
   /** A client acknowledged a logout token (OIDC Back-Channel Logout §2.8). */

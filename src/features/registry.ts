@@ -1,7 +1,7 @@
 import type { ServerContext } from '../context.js'
 import { methodNotAllowed } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
-import { failureResponse } from '../endpoints/failure.js'
+import { failureResponse, shedResponse } from '../endpoints/failure.js'
 import { requestIdFrom } from '../observability/request-id.js'
 import { RequestLog, type RequestLogEntry } from '../observability/request-log.js'
 import type { Endpoint, Feature } from './types.js'
@@ -107,6 +107,7 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   const allow = e.methods.join(', ')
   const cors = e.cors === undefined ? undefined : corsPolicy(e.cors, allow, corsOrigins)
   const log = ctx.logger === undefined ? undefined : new RequestLog(ctx.logger, e.name, ctx.maxBodyBytes)
+  const gate = e.shed === false ? undefined : ctx.overload
   // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path.
   return (incoming) => {
     // Decided once, here, so that server.handle and server.endpoint(name) alike tag their events and lines with it.
@@ -128,6 +129,25 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
     return run(req, entry)
   }
   function run(req: GrantkitRequest, entry: RequestLogEntry | undefined): GrantkitResponse | Promise<GrantkitResponse> {
+    if (gate === undefined) return call(req, entry)
+    // Refused before any work: a request past the bound costs a counter check and a small response.
+    const refused = gate.admit()
+    if (refused !== undefined) {
+      entry?.shed(refused)
+      return shedResponse(ctx, e.name, refused, e.errors, req)
+    }
+    const res = call(req, entry)
+    if (!(res instanceof Promise)) {
+      gate.release()
+      return res
+    }
+    // call() turns every failure into a response: this promise never rejects.
+    return res.then((r) => {
+      gate.release()
+      return r
+    })
+  }
+  function call(req: GrantkitRequest, entry: RequestLogEntry | undefined): GrantkitResponse | Promise<GrantkitResponse> {
     const fail = (err: unknown): GrantkitResponse => {
       entry?.failed(err)
       return failureResponse(ctx, e.name, err, e.errors, req)

@@ -44,6 +44,12 @@ export interface Endpoint {
    * client. Absent: no CORS headers, preflights refused.
    */
   readonly cors?: 'public' | 'client'
+  /**
+   * False: never refused by load shedding (option `overload`), for cheap,
+   * synchronous answers clients need to find the server (discovery, JWKS).
+   * Default true: counted and refused with 503 past the bounds.
+   */
+  readonly shed?: boolean
   /** Answers a request. Throw an `OAuthError` for a protocol error; anything else becomes a bare server_error. */
   handle(ctx: EndpointContext, req: GrantkitRequest): GrantkitResponse | Promise<GrantkitResponse>
 }

@@ -38,6 +38,7 @@ export class RequestLog {
 export class RequestLogEntry {
   private readonly started = performance.now()
   private thrown: { error: unknown } | undefined
+  private shedFor: string | undefined
 
   constructor(
     private readonly log: RequestLog,
@@ -49,6 +50,11 @@ export class RequestLogEntry {
     this.thrown = { error }
   }
 
+  /** The request was refused by load shedding (`in_flight`, `event_loop_delay`): a warning, not an error of the server. */
+  shed(reason: string): void {
+    this.shedFor = reason
+  }
+
   /** Writes the line for the response. */
   end(res: GrantkitResponse): void {
     const { req, log } = this
@@ -57,7 +63,12 @@ export class RequestLogEntry {
     if (named.clientId !== undefined) line.clientId = named.clientId
     if (named.grantType !== undefined) line.grantType = named.grantType
     line.durationMs = Math.round((performance.now() - this.started) * 10) / 10
-    const level = this.thrown === undefined ? describeAnswer(req, res, line) : describeFailure(this.thrown.error, line)
+    let level: LogLevel
+    if (this.shedFor !== undefined) {
+      line.error = 'temporarily_unavailable'
+      line.reason = `overloaded: ${this.shedFor}`
+      level = 'warn'
+    } else level = this.thrown === undefined ? describeAnswer(req, res, line) : describeFailure(this.thrown.error, line)
     writeLog(log.logger, level, line, `${req.method} ${log.endpoint} ${res.status}`)
   }
 }

@@ -41,6 +41,7 @@ export const INSTRUMENTS = {
   duration: 'grantkit.request.duration',
   tokensIssued: 'grantkit.tokens.issued',
   storageFailures: 'grantkit.storage.failures',
+  shed: 'grantkit.requests.shed',
 } as const
 
 /**
@@ -54,6 +55,7 @@ export const ATTRIBUTES = {
   errorCode: 'grantkit.error_code',
   store: 'grantkit.storage.store',
   operation: 'grantkit.storage.operation',
+  shedReason: 'grantkit.shed.reason',
 } as const
 
 /**
@@ -71,6 +73,7 @@ export interface Telemetry {
   readonly duration: Histogram
   readonly tokensIssued: Counter
   readonly storageFailures: Counter
+  readonly shed: Counter
 }
 
 // The API's no-op singletons, to recognise "nothing registered". Only this copy
@@ -134,6 +137,11 @@ export function createTelemetry(options: TelemetryOptions | undefined): Telemetr
       unit: '{failure}',
       valueType: ValueType.INT,
     }),
+    shed: meter.createCounter(INSTRUMENTS.shed, {
+      description: 'Requests refused with 503 by load shedding, by endpoint and reason (in_flight, event_loop_delay).',
+      unit: '{request}',
+      valueType: ValueType.INT,
+    }),
   }
 }
 
@@ -173,6 +181,10 @@ export function observeEvents(telemetry: Telemetry, events: EventHub): void {
   // The class of what went wrong, never its message: a driver's message may quote a connection string.
   events.on('server.error', (e) => endpointSpan()?.setAttribute('error.type', errorType(e.error)))
   events.on('storage.unavailable', (e) => endpointSpan()?.setAttribute('error.type', errorType(e.error)))
+  events.on('request.shed', (e) => {
+    telemetry.shed.add(1, { [ATTRIBUTES.endpoint]: e.endpoint, [ATTRIBUTES.shedReason]: e.reason })
+    endpointSpan()?.setAttribute('error.type', 'overload')
+  })
 }
 
 /**

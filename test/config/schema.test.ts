@@ -67,6 +67,8 @@ describe('the option schema', () => {
       // New in 0.3 (issue 15): fetching jwks_uri and metadata documents; metadata documents off by default.
       remoteDocuments: { timeout: 5, minCacheTtl: 300, maxCacheTtl: 86_400, maxEntries: 1000, refetchInterval: 60, staleIfError: 3600 },
       clientIdMetadataDocuments: { enabled: false },
+      // New in 0.3 (issue 16): load shedding, no bound unless set.
+      overload: { retryAfter: 1 },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -81,6 +83,7 @@ describe('the option schema', () => {
       maxAssertionLifetime: number
       signingAlgorithm: 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'PS256' | 'EdDSA'
       metadataMaxAge: number
+      overload: { retryAfter: number }
       paths: {
         token: string
         jwks: string

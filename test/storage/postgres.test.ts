@@ -172,7 +172,16 @@ describePostgres('postgres storage', () => {
     const spy = db.pool.query.bind(db.pool)
     const counted = {
       query: ((text: string, values?: unknown[]) => (statements.push(text), spy(text, values))) as typeof db.pool.query,
-      connect: db.pool.connect.bind(db.pool),
+      // Statements also run on a checked-out client (each call's deadline is kept per connection): count those too.
+      connect: async () => {
+        const c = await db.pool.connect()
+        return {
+          query: (text: string, values?: unknown[]) => (statements.push(text), c.query(text, values)),
+          release: (err?: Error | boolean) => c.release(err),
+          on: c.on.bind(c),
+          removeListener: c.removeListener.bind(c),
+        }
+      },
       on: db.pool.on.bind(db.pool),
       end: async () => {},
     }

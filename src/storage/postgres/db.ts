@@ -1,5 +1,6 @@
 import type pg from 'pg'
-import { translateError } from './errors.js'
+import { StorageUnavailableError } from '../../errors.js'
+import { isUnavailable, translateError } from './errors.js'
 
 /** The part of a `pg.Pool` this storage uses. */
 export type PostgresPool = Pick<pg.Pool, 'query' | 'connect' | 'on' | 'end'>
@@ -33,14 +34,137 @@ export async function transaction<T>(pool: PostgresPool, fn: (client: pg.PoolCli
     client.release()
     return result
   } catch (err) {
-    let healthy = true
-    try {
-      await client.query('ROLLBACK')
-    } catch {
-      healthy = false
+    // A lost connection (past the deadline, dropped) is destroyed, not rolled back: the server rolls back when it goes.
+    let healthy = !isUnavailable(err) && !(err instanceof StorageUnavailableError)
+    if (healthy) {
+      try {
+        await client.query('ROLLBACK')
+      } catch {
+        healthy = false
+      }
     }
     client.release(healthy ? undefined : true)
     throw translateError(err)
   }
 }
 
+
+/** The default deadline of one storage call, in seconds. */
+export const DEFAULT_TIMEOUT = 2
+
+/**
+ * The pool with a deadline on every storage call: waiting for a connection and
+ * each statement on it, all within `timeoutMs` of the call's start (for a
+ * transaction, of `connect()`). Past it the call rejects with
+ * StorageUnavailableError (503 at the endpoints) and the connection is
+ * destroyed, never returned to the pool: its statement may still be running or
+ * its answer still coming (a frozen server, a half-open socket), and the next
+ * caller would read that answer as its own.
+ *
+ * The deadline is kept here, not by pg's `query_timeout`: pg 8.11 (the oldest
+ * version the peer range allows) reads that option only from the pool's
+ * config, not per query, and neither version closes the connection after it.
+ */
+export function withDeadline(pool: PostgresPool, timeoutMs: number): PostgresPool {
+  const connect = async (deadline: number): Promise<DeadlineClient> => {
+    const pending = pool.connect()
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(expired('waiting for a connection', timeoutMs)), Math.max(0, deadline - Date.now()))
+    })
+    try {
+      return new DeadlineClient(await Promise.race([pending, late]), deadline, timeoutMs)
+    } catch (err) {
+      // A connection that arrives after the deadline goes back to the pool unused.
+      pending.then((client) => client.release(), () => {})
+      throw translateError(err)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  return {
+    on: (event: 'error', listener: (err: Error) => void) => pool.on(event, listener),
+    end: () => pool.end(),
+    connect: () => connect(Date.now() + timeoutMs),
+    async query(text: string, values?: unknown[]) {
+      const client = await connect(Date.now() + timeoutMs)
+      try {
+        const result = await client.query(text, values)
+        client.release()
+        return result
+      } catch (err) {
+        // A failed statement leaves a usable connection (a constraint, a bad value); a lost one does not.
+        client.release(isUnavailable(err) ? (err as Error) : undefined)
+        throw err
+      }
+    },
+  } as unknown as PostgresPool
+}
+
+function expired(what: string, timeoutMs: number): StorageUnavailableError {
+  return new StorageUnavailableError(`postgres: no answer within ${timeoutMs} ms (${what})`)
+}
+
+/** A pooled client whose statements share one deadline; see `withDeadline`. */
+class DeadlineClient {
+  private released = false
+  /** Set once a statement outlived the deadline: the connection is then destroyed at release. */
+  private lost: Error | undefined
+
+  /**
+   * A checked-out client has no listener of the pool's: a connection that
+   * drops under it would emit an unheard 'error' and crash the process. The
+   * statement in progress fails by itself; the connection is then lost.
+   */
+  private readonly onError = (err: Error): void => {
+    this.lost ??= translateError(err) as Error
+  }
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly deadline: number,
+    private readonly timeoutMs: number,
+  ) {
+    client.on('error', this.onError)
+  }
+
+  async query(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
+    if (this.lost !== undefined) throw this.lost
+    const left = this.deadline - Date.now()
+    if (left <= 0) throw this.destroy(expired('statement', this.timeoutMs))
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.destroy(expired('statement', this.timeoutMs))), left)
+    })
+    try {
+      return await Promise.race([this.client.query(text as string, values), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /**
+   * Takes the connection out of the pool and closes its socket at once. pg's
+   * own `end()` only half-closes it and waits for the server, which may be
+   * frozen; destroying the socket ends the client now (its pending statement
+   * fails) and lets the pool open a fresh connection for the next caller.
+   */
+  private destroy(err: StorageUnavailableError): StorageUnavailableError {
+    this.lost = err
+    const client = this.client as pg.PoolClient & { connection?: { stream?: { destroy?: () => void } } }
+    // The client ends below with no one waiting on it; onError stays attached, so its late errors are no crash.
+    this.release(err)
+    client.connection?.stream?.destroy?.()
+    return err
+  }
+
+  /** Back to the pool, or (with an error, or after a lost statement) removed and closed. Once only. */
+  release(err?: Error | boolean): void {
+    if (this.released) return
+    this.released = true
+    const broken = this.lost ?? err
+    // A healthy connection goes back to the pool, whose own idle listener takes over; a broken one keeps ours while it ends.
+    if (broken === undefined || broken === false) this.client.removeListener('error', this.onError)
+    this.client.release(broken)
+  }
+}

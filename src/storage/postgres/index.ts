@@ -29,7 +29,7 @@ import type {
 } from '../types.js'
 import { decodeRecord, encodeRecord } from '../codec.js'
 import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
-import { run, transaction, type PostgresPool, type Queryable } from './db.js'
+import { DEFAULT_TIMEOUT, run, transaction, withDeadline, type PostgresPool, type Queryable } from './db.js'
 import { HOW_TO_MIGRATE, translateError } from './errors.js'
 import { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
 import { checkTablePrefix, SCHEMA_VERSION, TABLES } from './schema.js'
@@ -54,6 +54,14 @@ export interface PostgresStorageOptions {
   now?: () => number
   /** Seconds between background `cleanup()` runs (an unref'd timer). Default: none; call `cleanup()` yourself. */
   cleanupInterval?: number
+  /**
+   * Seconds one storage call may take, waiting for a connection included (for
+   * a transaction: all its statements); may be fractional. Past it the call
+   * throws StorageUnavailableError (503 at the endpoints) and its connection
+   * is destroyed, not reused. A pool the storage creates also gets it as the
+   * server-side `statement_timeout`. `migrate()` is not bounded. Default 2.
+   */
+  timeout?: number
   /** Told about errors no caller waits for: failed background cleanups, idle connections that drop. Default: ignored. */
   onError?: (error: unknown) => void
 }
@@ -606,10 +614,16 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   if (cleanupInterval !== undefined && !(typeof cleanupInterval === 'number' && Number.isFinite(cleanupInterval) && cleanupInterval > 0)) {
     throw new TypeError('cleanupInterval: must be a positive number of seconds')
   }
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT
+  if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) throw new TypeError('timeout: must be a positive number of seconds')
+  const timeoutMs = Math.ceil(timeout * 1000)
   const onError = options.onError ?? (() => {})
   const owned = options.pool === undefined
-  const pool: PostgresPool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 5000 })
-  const unlisten = listen(pool, onError)
+  // The server cancels a statement that runs past the deadline (a lock wait, a slow plan): the connection then stays usable.
+  const given: PostgresPool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 5000, statement_timeout: timeoutMs })
+  const unlisten = listen(given, onError)
+  // Every store, probe and cleanup goes through the deadline; migrations (long DDL) do not.
+  const pool = withDeadline(given, timeoutMs)
 
   const t = new Tables(prefix)
   let cleaning: Promise<number> | undefined
@@ -641,8 +655,8 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     deviceCodes: deviceCodes(pool, t, now),
     keys: keyStorage(pool, t, now),
     clients: postgresClients(pool, t.name('clients')),
-    pool,
-    migrate: () => migrate(pool, { tablePrefix: prefix }),
+    pool: given,
+    migrate: () => migrate(given, { tablePrefix: prefix }),
     async probe() {
       const version = await schemaVersion(pool, { tablePrefix: prefix })
       // A newer schema is ready: migrations only add, so the processes of the
@@ -659,7 +673,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
       // A run in progress finishes before the pool ends under it.
       await cleaning?.catch(() => {})
       unlisten()
-      if (owned) await pool.end()
+      if (owned) await given.end()
     },
   }
 }

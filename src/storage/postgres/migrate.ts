@@ -35,6 +35,8 @@ export async function runMigrations(pool: PostgresPool, prefix: string, migratio
   const applied: MigrationResult['applied'] = []
   for (;;) {
     const step = await transaction(pool, async (client) => {
+      // DDL on a large table may outlast the statement_timeout the storage's own pool sets for requests.
+      await client.query('SET LOCAL statement_timeout = 0')
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey(p)])
       await client.query(versionTableSql(p))
       const have = await appliedVersions(client, p)

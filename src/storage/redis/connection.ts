@@ -39,13 +39,17 @@ export const redisFailFastOptions: Readonly<RedisOptions> = Object.freeze({
 /** How long a call waits for a connection that is being opened (at start, or a reconnect in progress), milliseconds. */
 const CONNECT_WAIT_MS = 1000
 
+/** The default deadline of one storage call, in seconds: `redisFailFastOptions.commandTimeout`. */
+export const DEFAULT_TIMEOUT = 1
+
 /**
- * The longest a call waits for Redis to answer, milliseconds, whatever the
- * client's options. With `redisFailFastOptions` the client gives up first
- * (commandTimeout); this bounds a client passed in that would queue a command
- * until it reconnects. Such a command may still run once Redis is back.
+ * Milliseconds past the storage's `timeout` after which a call gives up
+ * whatever the client's options. A client made from a URL gives up first (its
+ * commandTimeout is the timeout); this bounds a client passed in that would
+ * queue a command until it reconnects. Such a command may still run once
+ * Redis is back.
  */
-const ANSWER_DEADLINE_MS = 1500
+const ANSWER_GRACE_MS = 500
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -96,10 +100,19 @@ export class Connection {
    * @param check runs before the first command that reaches Redis (the key
    *   layout check); until it succeeds, every command runs it again.
    */
+  private readonly deadlineMs: number
+
+  /**
+   * @param timeoutMs the storage's `timeout`: the client's commandTimeout, and
+   *   with ANSWER_GRACE_MS the longest any call waits
+   */
   constructor(
     readonly client: Redis,
     private readonly check?: () => Promise<void>,
-  ) {}
+    timeoutMs: number = DEFAULT_TIMEOUT * 1000,
+  ) {
+    this.deadlineMs = timeoutMs + ANSWER_GRACE_MS
+  }
 
   async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
     if (this.client.status !== 'ready') await this.untilOpen()
@@ -110,7 +123,7 @@ export class Connection {
     }
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StorageUnavailableError(`redis: ${operation}: no answer within ${ANSWER_DEADLINE_MS} ms`)), ANSWER_DEADLINE_MS)
+      timer = setTimeout(() => reject(new StorageUnavailableError(`redis: ${operation}: no answer within ${this.deadlineMs} ms`)), this.deadlineMs)
     })
     const checkFirst = this.checked || this.check === undefined ? command : async (): Promise<T> => {
       await this.check!()

@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis'
 import type { ClientStore, DeviceFlowStores, KeyStorage, Storage } from '../types.js'
 import { RedisClients } from './clients.js'
-import { Connection, redisFailFastOptions } from './connection.js'
+import { Connection, DEFAULT_TIMEOUT, redisFailFastOptions } from './connection.js'
 import { checkLayout, writeLayout } from './layout.js'
 import { defineScripts } from './scripts.js'
 import {
@@ -34,7 +34,7 @@ export interface RedisStorageOptions {
    * An ioredis client, or a `redis://` / `rediss://` URL from which one is
    * created with `redisFailFastOptions`. A client you pass in stays yours:
    * `close()` leaves it open. Give it `redisFailFastOptions` too: calls made
-   * while it is disconnected fail at once and no call waits more than 1.5 s
+   * while it is disconnected fail at once and no call waits more than `timeout` + 0.5 s
    * in any case, but with ioredis's defaults a command caught in flight by a
    * disconnection stays queued and runs when Redis is back, after its caller
    * was told the storage was unavailable (a refresh token rotated that way is
@@ -45,6 +45,16 @@ export interface RedisStorageOptions {
   prefix?: string
   /** Clock in seconds since the epoch, for expiry checks and TTLs. Default: the system clock. */
   now?: () => number
+  /**
+   * Seconds one storage call may wait for Redis (may be fractional): the
+   * `commandTimeout` of a client made from a URL. Past it the call throws
+   * StorageUnavailableError (503 at the endpoints). The connection stays
+   * open and in order: Redis answers commands in sequence, and ioredis
+   * matches a late answer to the command that timed out and drops it. A
+   * client passed in keeps its own commandTimeout, and no call waits more
+   * than this plus half a second. Default 1.
+   */
+  timeout?: number
 }
 
 /** A `Storage` in Redis, with its client and a way to close it. */
@@ -96,14 +106,16 @@ export interface RedisStorage extends Storage {
  */
 export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object with a client')
-  const { client: given, prefix = 'grantkit:', now = () => Date.now() / 1000 } = options
+  const { client: given, prefix = 'grantkit:', now = () => Date.now() / 1000, timeout = DEFAULT_TIMEOUT } = options
+  if (!(typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0)) throw new TypeError('timeout: must be a positive number of seconds')
+  const timeoutMs = Math.ceil(timeout * 1000)
   if (typeof prefix !== 'string') throw new TypeError('prefix: must be a string')
   if (typeof now !== 'function') throw new TypeError('now: must be a function returning seconds since the epoch')
   let client: Redis
   let owned: boolean
   if (typeof given === 'string') {
     if (!/^rediss?:\/\//.test(given)) throw new TypeError('client: a URL must start with redis:// or rediss://')
-    client = new Redis(given, { ...redisFailFastOptions })
+    client = new Redis(given, { ...redisFailFastOptions, commandTimeout: timeoutMs })
     owned = true
     // Connection errors reach callers as StorageUnavailableError; without a
     // listener ioredis would also print each reconnection failure.
@@ -117,7 +129,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
 
   const ctx: RedisContext = {
     // Every store checks the key layout before its first command (layout.ts).
-    conn: new Connection(client, () => checkLayout(client, prefix)),
+    conn: new Connection(client, () => checkLayout(client, prefix), timeoutMs),
     client,
     script: defineScripts(client),
     key: (kind, id) => `${prefix}${kind}:${id}`,
