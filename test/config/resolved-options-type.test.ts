@@ -78,6 +78,7 @@ interface Expected<P extends string> {
     readonly enabled: boolean
     readonly allowedHosts: readonly string[] | undefined
     readonly policy: ClientIdMetadataPolicy | undefined
+  }
   readonly overload: {
     readonly maxRequestsInFlight: number | undefined
     readonly maxEventLoopDelay: number | undefined
