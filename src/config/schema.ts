@@ -421,7 +421,7 @@ function passwordHashingGroup() {
         check: wholeNumberAtLeastOne,
       }),
       timeCost: option({ feature: 'core', type: 'count', doc: 'Argon2id passes (`t=`), 1 to 16.', default: OWASP_MINIMUM_COST.timeCost as number, check: wholeNumberAtLeastOne }),
-      parallelism: option({ feature: 'core', type: 'count', doc: 'Argon2id lanes (`p=`), 1 to 16; each hash still runs on one thread of the pool.', default: OWASP_MINIMUM_COST.parallelism as number, check: wholeNumberAtLeastOne }),
+      parallelism: option({ feature: 'core', type: 'count', doc: 'Argon2id lanes (`p=`), 1 to 16.', default: OWASP_MINIMUM_COST.parallelism as number, check: wholeNumberAtLeastOne }),
       allowWeak: option({
         feature: 'core',
         type: 'boolean',

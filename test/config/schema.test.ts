@@ -20,7 +20,7 @@ const everyEntryIsAnOption: [MissingFromInterface] extends [never] ? true : Miss
 type KnownKeys<T> = keyof { [P in keyof T as string extends P ? never : P]: T[P] }
 type MembersOf<K extends SchemaKeys> = KnownKeys<Exclude<NonNullable<AuthorizationServerOptions[K]>, KeyStore>>
 type EntryMembers<K extends SchemaKeys> = OptionSchema[K] extends { members: infer M } ? keyof M : never
-type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin' | 'registration'
+type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'passwordHashing' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin' | 'registration'
 type MemberGaps = { [K in Grouped]: [Exclude<MembersOf<K>, EntryMembers<K>> | Exclude<EntryMembers<K>, MembersOf<K>>] extends [never] ? never : K }[Grouped]
 const everyMemberHasAnEntry: [MemberGaps] extends [never] ? true : MemberGaps = true
 
@@ -64,6 +64,8 @@ describe('the option schema', () => {
       admin: { enabled: false, scope: 'grantkit:admin', path: '/admin/api' },
       // New in 0.3 (issue 14): dynamic client registration, off by default.
       registration: { enabled: false },
+      // New in 0.3 (issue 16): Argon2id at OWASP's minimum; bounded password checks (maxConcurrent is computed).
+      passwordHashing: { memoryCost: 19_456, timeCost: 2, parallelism: 1, maxQueued: 32, queueTimeout: 2 },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -94,6 +96,7 @@ describe('the option schema', () => {
       backchannelLogout: { timeout: number; maxAttempts: number; retryDelay: number }
       admin: { enabled: boolean; scope: string; path: string }
       registration: { enabled: boolean }
+      passwordHashing: { memoryCost: number; timeCost: number; parallelism: number; maxQueued: number; queueTimeout: number }
     }>()
   })
 
