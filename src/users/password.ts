@@ -189,23 +189,27 @@ export async function verifyParsedPassword(password: string, parsed: ParsedPassw
   return derived.length === parsed.hash.length && timingSafeEqual(derived, parsed.hash)
 }
 
-/** What `verifyPasswordHash` found. `outdated`: the password is right, and the stored hash should be replaced. */
-export type PasswordVerdict = 'valid' | 'outdated' | 'invalid'
+/**
+ * What a password check found: `false` wrong, `true` right, `'outdated'` right
+ * and the stored hash should be replaced. Truthy exactly when the password is
+ * right, so code that reads it as a boolean stays correct.
+ */
+export type PasswordVerdict = boolean | 'outdated'
 
 /**
  * Checks a password against a stored hash (Argon2id PHC string, or the
  * scrypt format of grantkit 0.1), off the event loop, in constant time.
- * A malformed or unknown hash is `invalid`, never an exception. For user
+ * A malformed or unknown hash is `false`, never an exception. For user
  * sources of your own: return its verdict from `verifyPassword`, and
  * grantkit re-hashes an `outdated` one through `updatePasswordHash`.
  *
- * @param cost the server's `passwordHashing` cost: a hash cheaper than it is `outdated`
+ * @param cost the server's `passwordHashing` cost: a hash cheaper than it (or scrypt) is `'outdated'`
  * @example
- * const verdict = await verifyPasswordHash(row.password_hash, password) // 'valid' | 'outdated' | 'invalid'
+ * const verdict = await verifyPasswordHash(row.password_hash, password) // true | false | 'outdated'
  */
 export async function verifyPasswordHash(stored: string, password: string, cost: PasswordHashCost = OWASP_MINIMUM_COST): Promise<PasswordVerdict> {
   const parsed = parsePasswordHash(stored)
-  if (parsed === undefined || typeof password !== 'string') return 'invalid'
-  if (!(await verifyParsedPassword(password, parsed))) return 'invalid'
-  return isOutdated(parsed, cost) ? 'outdated' : 'valid'
+  if (parsed === undefined || typeof password !== 'string') return false
+  if (!(await verifyParsedPassword(password, parsed))) return false
+  return isOutdated(parsed, cost) ? 'outdated' : true
 }

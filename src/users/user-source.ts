@@ -29,13 +29,13 @@ export interface UserSource {
   /**
    * Checks a password. Called with `undefined` for an unknown username, and must
    * then spend about as long as for a wrong password (no user enumeration by timing).
-   * `true` or `'valid'`: right; `false` or `'invalid'`: wrong; `'outdated'`:
-   * right, and the stored hash should be replaced (what `verifyPasswordHash`
-   * answers for a scrypt hash or one cheaper than the server's cost), which
-   * grantkit does through `updatePasswordHash`. grantkit bounds how many run
+   * `true`: right; `false`: wrong; `'outdated'`: right, and the stored hash
+   * should be replaced (what `verifyPasswordHash` answers for a scrypt hash or
+   * one cheaper than the server's cost), which grantkit does through
+   * `updatePasswordHash`. Truthy exactly when the password is right. grantkit bounds how many run
    * at once (option `passwordHashing`).
    */
-  verifyPassword(account: UserAccount | undefined, password: string): Promise<boolean | PasswordVerdict>
+  verifyPassword(account: UserAccount | undefined, password: string): Promise<PasswordVerdict>
   /** Claims of a subject, or undefined when it no longer exists. */
   claims(sub: string): Promise<UserClaims | undefined>
   /**
@@ -60,8 +60,9 @@ export interface StaticUser {
 }
 
 /** Whether a `verifyPassword` answer lets the person in. */
-export function passwordAccepted(verdict: boolean | PasswordVerdict): boolean {
-  return verdict === true || verdict === 'valid' || verdict === 'outdated'
+export function passwordAccepted(verdict: PasswordVerdict): boolean {
+  // Strict: anything else a source might return (undefined, a string) is a wrong password.
+  return verdict === true || verdict === 'outdated'
 }
 
 /** Options of `StaticUserSource`. */
@@ -137,8 +138,8 @@ export class StaticUserSource implements UserSource {
   async verifyPassword(account: UserAccount | undefined, password: string): Promise<PasswordVerdict> {
     const entry = account === undefined ? undefined : this.byUsername.get(account.username)
     const ok = await verifyParsedPassword(password, entry?.hash ?? this.dummy)
-    if (entry === undefined || !ok) return 'invalid'
-    return isOutdated(entry.hash, this.cost) ? 'outdated' : 'valid'
+    if (entry === undefined || !ok) return false
+    return isOutdated(entry.hash, this.cost) ? 'outdated' : true
   }
 
   /**

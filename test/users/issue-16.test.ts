@@ -52,7 +52,7 @@ describe('issue 16: old hashes are upgraded at the next successful login', () =>
     expect(hash).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/)
     expect(events.filter((e) => e.type === 'user.password.upgraded')).toEqual([expect.objectContaining({ sub: 'alice' })])
     // Upgraded once: the next logins find a current hash.
-    expect(await users.verifyPassword(await users.findByUsername('alice'), 'wonderland')).toBe('valid')
+    expect(await users.verifyPassword(await users.findByUsername('alice'), 'wonderland')).toBe(true)
     expect((await login('alice', 'wonderland')).status).toBe(200)
     expect(users.updates).toHaveLength(1)
   })
@@ -80,8 +80,15 @@ describe('issue 16: old hashes are upgraded at the next successful login', () =>
     const plain = fakeUsers({ alice: { password: 'wonderland' } })
     const { login } = server({ users: plain })
     expect((await login('alice', 'wonderland')).status).toBe(200)
-    const outdatedNoHook = { ...plain, verifyPassword: async (a: UserAccount | undefined, p: string) => ((await plain.verifyPassword(a, p)) ? ('outdated' as const) : ('invalid' as const)) }
+    const outdatedNoHook = { ...plain, verifyPassword: async (a: UserAccount | undefined, p: string) => ((await plain.verifyPassword(a, p)) ? ('outdated' as const) : false) }
     expect((await server({ users: outdatedNoHook }).login('alice', 'wonderland')).status).toBe(200)
+  })
+
+  it('refuses a login when a source answers anything but true or outdated (a string, undefined)', async () => {
+    for (const answer of ['valid', 'invalid', undefined, 1]) {
+      const odd = { ...fakeUsers({ alice: { password: 'wonderland' } }), verifyPassword: async () => answer as unknown as boolean }
+      expect(json(await server({ users: odd }).login('alice', 'wonderland')).error).toBe('invalid_grant')
+    }
   })
 
   it('hashes the static users list with the passwordHashing cost, and refuses a cost below the minimum without allowWeak', () => {
