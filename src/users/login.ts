@@ -56,6 +56,12 @@ export const KNOWN_DEVICE_COOKIE = 'grantkit_known_device'
  *
  * Throttled attempts check no password and tell nothing: the same failure for
  * a known and an unknown account.
+ *
+ * Before any of that, the attempt takes a slot of the bound on concurrent
+ * password checks (option `passwordHashing`); without one (queue full, or
+ * waited `queueTimeout`) it fails as `busy` at once, counting nothing. After
+ * a success whose check answered `'outdated'`, the password is re-hashed at
+ * the configured cost and given to the source's `updatePasswordHash`.
  */
 export async function loginWithPassword(
   ctx: ServerContext,
