@@ -66,12 +66,22 @@ export const RESOURCE = 'https://api.bench.example/'
 export const USERNAME = 'alice'
 export const PASSWORD = 'wonderland-bench-7c1e'
 /**
- * scrypt cost of the user's password hash (grantkit's StaticUserSource and the @node-oauth login page
- * use the same). 2^10 is the least grantkit accepts; its default, 2^15, costs about 100 ms of CPU per
- * login, which would make the code-flow rows measure scrypt alone. node-oidc-provider's devInteractions
- * check no password at all.
+ * Argon2id cost of the user's password hash: OWASP's minimum (19 MiB, 2 passes, 1 lane), grantkit's default.
+ * Every server that checks the password (grantkit's StaticUserSource, node-oidc-provider's login handler,
+ * the @node-oauth login page) verifies the same PHC string with the same library (@node-rs/argon2).
+ * `BENCH_ARGON2=m,t,p` measures another cost (the hash is then made at start).
  */
-export const SCRYPT_COST = { N: Number(process.env.BENCH_SCRYPT_N || 1024), r: 8, p: 1 }
+export const ARGON2_COST = (() => {
+  const [memoryCost, timeCost, parallelism] = (process.env.BENCH_ARGON2 || '19456,2,1').split(',').map(Number)
+  return { memoryCost, timeCost, parallelism }
+})()
+/** PASSWORD hashed once, offline, at OWASP's minimum: `hashPassword(PASSWORD)`. */
+const OWASP_HASH = '$argon2id$v=19$m=19456,t=2,p=1$Z681UQBds0GUYSy7Ppsl9Q$WjFn6vm2JWzgz5T2SKr/f+bU92b4uViFrH5P6a7arpw'
+/** The one password hash all servers check. */
+export const PASSWORD_HASH =
+  process.env.BENCH_ARGON2 === undefined || process.env.BENCH_ARGON2 === '19456,2,1'
+    ? OWASP_HASH
+    : (await import('@node-rs/argon2')).hashSync(PASSWORD, { algorithm: 2, ...ARGON2_COST })
 
 /**
  * Options of the server under test: the defaults (ES256 key generated at start, memory storage), the
@@ -106,7 +116,9 @@ export function serverOptions(format, grantkit) {
         scope: FLOW_SCOPE,
       },
     ],
-    users: new grantkit.StaticUserSource([{ username: USERNAME, password: PASSWORD, claims: { name: 'Alice' } }], { cost: SCRYPT_COST }),
+    // The hash every server checks; a cost below OWASP's minimum (BENCH_ARGON2) needs allowWeak.
+    users: [{ username: USERNAME, password_hash: PASSWORD_HASH, claims: { name: 'Alice' } }],
+    passwordHashing: { ...ARGON2_COST, allowWeak: true },
     // Every flow signs the same account in from 127.0.0.1, thousands of times a second: to the password
     // throttle that is a guessing attack (60 attempts per address per window, 5 in flight per account),
     // and it answers 401. The peers throttle nothing, so the same work means no throttle here either.

@@ -11,13 +11,14 @@ import { dbCpuMs } from './storage.mjs'
 import { clientCredentials } from './workloads/client-credentials.mjs'
 import { codeFlowWorkload } from './workloads/code-flow.mjs'
 import { introspection } from './workloads/introspection.mjs'
+import { loginFlood } from './workloads/logins.mjs'
 import { refresh } from './workloads/refresh.mjs'
 
 /**
  * The workloads by a row's `work`: each checks the server's answers in full before any load (a problem
  * string stops the row), then returns the load to run for the warm-up and for the measurement.
  */
-const WORK = { cc: clientCredentials, introspect: introspection, refresh, flow: codeFlowWorkload }
+const WORK = { cc: clientCredentials, introspect: introspection, refresh, flow: codeFlowWorkload, flood: loginFlood }
 
 /** A result that counts as a failed measurement, for `reason`. */
 export function invalid(reason) {
@@ -149,6 +150,8 @@ async function measureHttp(t, pinned, rep) {
       peakRssMiB: peak,
       startRssMiB,
       startupMs,
+      // What a workload reports besides the rate (the login flood's answers).
+      ...(run.extra !== undefined && { extra: run.extra }),
     }
   } catch (err) {
     return invalid(`${err instanceof Error ? err.message : String(err)}${stderrNote(child)}`)

@@ -1,17 +1,19 @@
 // Child process: @node-oauth/oauth2-server 5.x behind Express 5, with an in-memory model and the
 // clients and the user every server of the benchmark has (common.mjs). Usage:
-// node bench/peer-node-oauth.mjs <jwt|opaque>
+// node bench/peer-node-oauth.mjs <jwt|opaque> [hash|nohash]
 // - POST /token: client_credentials, authorization_code (PKCE S256), refresh_token (a new refresh
 //   token on every use, the old one revoked: its default alwaysIssueNewRefreshToken).
 //   Access tokens are its default random tokens (opaque, stored), or in jwt mode an RFC 9068 JWT
 //   signed ES256 with node:crypto by the model's generateAccessToken (not stored), as grantkit does.
 // - The code flow: it has no login or consent UI, so this file adds the least one can: GET /authorize
-//   sends a person without a session to GET /login; POST /login checks the password (scrypt, the
-//   same cost as grantkit's user) and sets a session cookie; GET /authorize then shows a consent form
+//   sends a person without a session to GET /login; POST /login checks the password (Argon2id: the
+//   same PHC string as grantkit's user, verified with the same library; `nohash`: a constant-time
+//   comparison of the plain password, for the rows without hashing) and sets a session cookie; GET /authorize then shows a consent form
 //   (CSRF value bound to the session), whose POST /authorize calls oauth.authorize() with an
 //   authenticateHandler that returns the session's user.
 // - No introspection endpoint: the library has none (the benchmark marks that row n/a).
-import { createHash, generateKeyPairSync, randomBytes, randomUUID, scrypt, scryptSync, sign, timingSafeEqual } from 'node:crypto'
+import { verify as argon2Verify } from '@node-rs/argon2'
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign, timingSafeEqual } from 'node:crypto'
 import { createServer } from 'node:http'
 import express from 'express'
 import OAuth2Server from '@node-oauth/oauth2-server'
@@ -23,7 +25,7 @@ import {
   PASSWORD,
   RS_CLIENT_ID,
   RS_CLIENT_SECRET,
-  SCRYPT_COST,
+  PASSWORD_HASH,
   USERNAME,
   WEB_CLIENT_ID,
   WEB_CLIENT_SECRET,
@@ -34,6 +36,8 @@ import {
 const { Request, Response, OAuthError } = OAuth2Server
 const mode = process.argv[2]
 if (mode !== 'jwt' && mode !== 'opaque') throw new Error(`mode must be jwt or opaque, not ${mode}`)
+const hashing = process.argv[3] ?? 'hash'
+if (hashing !== 'hash' && hashing !== 'nohash') throw new Error(`password mode must be hash or nohash, not ${hashing}`)
 
 const sha256 = (s) => createHash('sha256').update(s).digest()
 
@@ -46,20 +50,19 @@ const clients = new Map(
   ].map(({ secret, ...c }) => [c.id, { ...c, secretHash: sha256(secret) }]),
 )
 
-// The user: the password hashed once at start with scrypt, at the cost grantkit's StaticUserSource uses.
-const SCRYPT_OPTIONS = { ...SCRYPT_COST, maxmem: 256 * SCRYPT_COST.N * SCRYPT_COST.r + 1024 * 1024 }
-const userSalt = randomBytes(16)
-const users = new Map([[USERNAME, { id: USERNAME, username: USERNAME, hash: scryptSync(PASSWORD, userSalt, 32, SCRYPT_OPTIONS) }]])
-const dummy = { hash: scryptSync('dummy-password', userSalt, 32, SCRYPT_OPTIONS) }
+// The user: the same Argon2id PHC string every server checks, verified off the event loop by @node-rs/argon2
+// (as grantkit's StaticUserSource does); an unknown user is checked against the same hash, so it costs the same.
+const users = new Map([[USERNAME, { id: USERNAME, username: USERNAME, hash: PASSWORD_HASH }]])
+const plain = Buffer.from(PASSWORD)
 
-function checkPassword(username, password) {
+async function checkPassword(username, password) {
   const user = users.get(username)
-  return new Promise((resolve) => {
-    scrypt(password, userSalt, 32, SCRYPT_OPTIONS, (err, derived) => {
-      const ok = err === null && timingSafeEqual(derived, (user ?? dummy).hash)
-      resolve(ok && user !== undefined ? user : undefined)
-    })
-  })
+  if (hashing === 'nohash') {
+    const given = Buffer.from(password)
+    return user !== undefined && given.length === plain.length && timingSafeEqual(given, plain) ? user : undefined
+  }
+  const ok = await argon2Verify(user?.hash ?? PASSWORD_HASH, password).catch(() => false)
+  return ok && user !== undefined ? user : undefined
 }
 
 // ES256 key for jwt mode, signed the way grantkit signs (node:crypto, a key imported once).

@@ -1,10 +1,12 @@
 // Child process: node-oidc-provider 9.x under test, configured through its public API with the
 // clients and the user every server of the benchmark has (common.mjs). Usage:
-// node bench/peer-oidc-provider.mjs. One configuration serves every row:
+// node bench/peer-oidc-provider.mjs [hash|nohash]. One configuration serves every row:
 // - client_credentials: opaque by default; with resource=RESOURCE a JWT (resource indicators,
 //   a resource server with accessTokenFormat 'jwt' signed ES256);
 // - introspection (the resource server client may introspect every client's tokens);
-// - the code flow with PKCE through devInteractions (its login and consent forms);
+// - the code flow with PKCE: by default through peer-oidc-login.mjs (a login form that verifies the
+//   user's Argon2id hash, the same PHC string and library as grantkit's user, and a consent form);
+//   with `nohash` through devInteractions (its own forms, which check no password);
 // - refresh_token with rotation on every use (rotateRefreshToken: true).
 // Storage is its default in-memory adapter. ID tokens (not used by the benchmark's scope) and JWT
 // access tokens are signed with one ES256 key, as grantkit's are.
@@ -25,6 +27,10 @@ import {
   WEB_REDIRECT_URI,
   serveForParent,
 } from './common.mjs'
+import { interactionUrl, withPasswordLogin } from './peer-oidc-login.mjs'
+
+const hashing = process.argv[2] ?? 'hash'
+if (hashing !== 'hash' && hashing !== 'nohash') throw new Error(`password mode must be hash or nohash, not ${hashing}`)
 
 // Its start-up warnings (devInteractions, a key generated here, defaults that should change) say
 // nothing about performance; the parent shows this process's stderr only when something fails.
@@ -72,8 +78,9 @@ const provider = new Provider(ISSUER, {
     if (claims === undefined) return undefined
     return { accountId: sub, claims: async () => claims }
   },
+  ...(hashing === 'hash' && { interactions: { url: interactionUrl } }),
   features: {
-    devInteractions: { enabled: true },
+    devInteractions: { enabled: hashing === 'nohash' },
     clientCredentials: { enabled: true },
     introspection: {
       enabled: true,
@@ -105,4 +112,4 @@ const provider = new Provider(ISSUER, {
   },
 })
 
-serveForParent(createServer(provider.callback()))
+serveForParent(createServer(hashing === 'hash' ? withPasswordLogin(provider) : provider.callback()))

@@ -1,7 +1,7 @@
 // bench/RESULTS.md (or the partial / smoke file): the command, the machine, the settings and every table.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, relative } from 'node:path'
-import { DIST_DIR, SCRYPT_COST } from './common.mjs'
+import { ARGON2_COST, DIST_DIR } from './common.mjs'
 import { fmt } from './format.mjs'
 import {
   CONNECTIONS,
@@ -17,10 +17,12 @@ import {
   ROOT,
   SERVER_CPU,
   SETTING_NAMES,
+  FLOOD_CONNECTIONS,
   STORAGE_ON,
   WARMUP,
 } from './settings.mjs'
 import { HAND_ROLLED_HEAD } from './hand-rolled.mjs'
+import { LOGIN_HEAD } from './logins.mjs'
 import { HEAD, PEER_HEAD, SERVER_HEAD, STORAGE_HEAD, markdownTable, perRunTable } from './tables.mjs'
 import { warnings } from './warnings.mjs'
 
@@ -44,11 +46,11 @@ function commandLine() {
  * It takes what run.mjs printed (the summary, the tables' rows, the verdicts and notes), so the file
  * and the terminal always say the same.
  */
-export function writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets, summary, coreSummary, coreRows, floorLine, handRolled, pRows, verdicts, notes, sRows, storage }) {
+export function writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets, summary, coreSummary, coreRows, floorLine, handRolled, pRows, verdicts, notes, sRows, storage, logins }) {
   const anyInvalid = summary.some((s) => !s.valid)
   const settings =
     `${REPS} repetitions, interleaved; in-process ${CORE_SECONDS} s per run; HTTP ${DURATION} s per run, ${CONNECTIONS} connections, pipelining ${PIPELINING}; ` +
-    `code flow ${FLOW_WORKERS} browsers; ${WARMUP} s warm-up before each run, a fresh server process per run; scrypt N=${SCRYPT_COST.N} r=${SCRYPT_COST.r} p=${SCRYPT_COST.p} for the user's password; ` +
+    `code flow ${FLOW_WORKERS} browsers; ${WARMUP} s warm-up before each run, a fresh server process per run; Argon2id m=${ARGON2_COST.memoryCost} KiB t=${ARGON2_COST.timeCost} p=${ARGON2_COST.parallelism} for the user's password (the same PHC string on every server that checks it); ` +
     `the whole measurement took ${fmt(benchSeconds)} s`
   const md = `# grantkit benchmark results
 
@@ -114,6 +116,19 @@ memory.
 ${storage.rows.length === 0 ? `(no storage rows measured${STORAGE_ON ? '; see warnings' : ': BENCH_STORAGE=0'})` : markdownTable(STORAGE_HEAD, storage.rows, 2)}
 
 ${storage.verdicts.map((v) => `- **${v.verdict}** ${v.text}`).join('\n')}
+
+## Token requests while logins are flooded
+
+The grantkit opaque server under the client_credentials load of its row above, while a second load generator POSTs wrong
+passwords to its built-in login page as fast as it answers (${FLOOD_CONNECTIONS} connections; the password throttle is off in
+the benchmark's options, as against a guesser spread over many addresses). Every wrong password costs one Argon2id check;
+\`passwordHashing\` bounds how many run at once and refuses the rest at once with 503 and Retry-After. "quiet p99" is the
+token p99 of the same server without the flood in the same run (the row "HTTP node adapter, opaque"). The what-if row lifts
+the bound (\`maxConcurrent: 1024\`), as 0.1 had none.
+
+${logins === undefined || logins.rows.length === 0 ? '(no login-flood rows measured)' : markdownTable(LOGIN_HEAD, logins.rows)}
+
+${logins === undefined ? '' : logins.verdicts.map((v) => `- **${v.verdict}** ${v.text}`).join('\n')}
 
 ${anyInvalid ? `**INVALID:** ${summary.filter((s) => !s.valid).map((s) => `${s.t.label} (${s.problems.join('; ').replace(/\n\s*/g, ' / ')})`).join('; ')}\n\n` : ''}${warnings.length > 0 ? `Warnings:\n\n${warnings.map((w) => `- ${w}`).join('\n')}\n\n` : ''}Every run:
 

@@ -12,8 +12,8 @@ export const IN_PROCESS_SCRIPT = fileURLToPath(new URL('./in-process.mjs', impor
 export const PEER_GRANTKIT = 'grantkit'
 export const PEER_OIDC = 'node-oidc-provider'
 export const PEER_NODE_OAUTH = '@node-oauth/oauth2-server'
-/** A what-if row, not a peer: grantkit with a user source that does not hash (devInteractions check no password). */
-export const PEER_GRANTKIT_NOHASH = 'grantkit, password not hashed (what-if)'
+/** A what-if row, not a peer: grantkit without the bound on concurrent password checks (as 0.1 was). */
+export const PEER_GRANTKIT_UNBOUNDED = 'grantkit, password checks not bounded (what-if)'
 /** The same grantkit opaque server with durable storage: compared with its memory rows, not with the peers. */
 const PEER_GRANTKIT_REDIS = 'grantkit, Redis storage'
 const PEER_GRANTKIT_PG = 'grantkit, PostgreSQL storage'
@@ -26,9 +26,10 @@ const PEER_GRANTKIT_PG = 'grantkit, PostgreSQL storage'
 export const SERVERS = {
   'grantkit-jwt': { peer: PEER_GRANTKIT, script: SERVER_SCRIPT, args: ['jwt'], cc: { jwt: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   'grantkit-opaque': { peer: PEER_GRANTKIT, script: SERVER_SCRIPT, args: ['opaque'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
-  'grantkit-nohash': { peer: PEER_GRANTKIT_NOHASH, script: SERVER_SCRIPT, args: ['opaque-nohash'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
+  'grantkit-nohash': { peer: PEER_GRANTKIT, script: SERVER_SCRIPT, args: ['opaque-nohash'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   'grantkit-redis': { peer: PEER_GRANTKIT_REDIS, script: SERVER_SCRIPT, args: ['opaque-redis', REDIS_PREFIX, REDIS_URL], storage: 'redis', storageTarget: 0.7, cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   'grantkit-pg': { peer: PEER_GRANTKIT_PG, script: SERVER_SCRIPT, args: ['opaque-pg', PG_PREFIX, PG_URL], storage: 'postgres', storageTarget: 0.4, cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
+  'grantkit-unbounded': { peer: PEER_GRANTKIT_UNBOUNDED, script: SERVER_SCRIPT, args: ['opaque-unbounded'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, authorizePath: '/authorize', tokenPath: '/token', introspectPath: '/introspect' },
   raw: { peer: 'raw', script: SERVER_SCRIPT, args: ['raw'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token' },
   'raw-opaque': { peer: 'raw', script: SERVER_SCRIPT, args: ['raw-opaque'], cc: { opaque: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token', introspectPath: '/introspect' },
   'raw-es256': { peer: 'raw', script: SERVER_SCRIPT, args: ['raw-es256'], cc: { jwt: FORM_BODY }, opaque: GRANTKIT_OPAQUE, tokenPath: '/token' },
@@ -42,6 +43,17 @@ export const SERVERS = {
     tokenPath: '/token',
     introspectPath: '/token/introspection',
   },
+  'oidc-nohash': {
+    peer: PEER_OIDC,
+    script: OIDC_SCRIPT,
+    args: ['nohash'],
+    cc: { opaque: FORM_BODY, jwt: `${FORM_BODY}&resource=${encodeURIComponent(RESOURCE)}` },
+    opaque: /^[A-Za-z0-9_-]{43}$/,
+    authorizePath: '/auth',
+    tokenPath: '/token',
+    introspectPath: '/token/introspection',
+  },
+  'node-oauth-nohash': { peer: PEER_NODE_OAUTH, script: NODE_OAUTH_SCRIPT, args: ['opaque', 'nohash'], cc: { opaque: FORM_BODY }, opaque: /^[0-9a-f]{64}$/, authorizePath: '/authorize', tokenPath: '/token' },
   'node-oauth-jwt': { peer: PEER_NODE_OAUTH, script: NODE_OAUTH_SCRIPT, args: ['jwt'], cc: { jwt: FORM_BODY }, opaque: /^[0-9a-f]{64}$/, authorizePath: '/authorize', tokenPath: '/token' },
   'node-oauth-opaque': { peer: PEER_NODE_OAUTH, script: NODE_OAUTH_SCRIPT, args: ['opaque'], cc: { opaque: FORM_BODY }, opaque: /^[0-9a-f]{64}$/, authorizePath: '/authorize', tokenPath: '/token' },
 }
@@ -55,7 +67,10 @@ export const WORKLOADS = [
   { id: 'cc-opaque', label: 'client_credentials, opaque access token', unit: 'req/s', target: 3 },
   { id: 'introspect', label: 'introspection of a valid opaque token', unit: 'req/s', target: 3 },
   { id: 'refresh', label: 'refresh_token with rotation (chained)', unit: 'req/s', target: 3 },
-  { id: 'flow', label: 'code + PKCE flow (login, consent, code, token)', unit: 'flows/s', target: 2 },
+  { id: 'flow', label: 'code + PKCE flow (login with the Argon2id password check, consent, code, token)', unit: 'flows/s', target: 2 },
+  // Beside it, not a target: the same flow with no hashing on any server (node-oidc-provider's devInteractions,
+  // grantkit and @node-oauth comparing the plain password in constant time).
+  { id: 'flow-nohash', label: 'code + PKCE flow, password not hashed (all servers)', unit: 'flows/s' },
 ]
 /** Peak RSS: grantkit's highest VmHWM over the peer workloads ÷ node-oidc-provider's, at most this. */
 export const RSS_TARGET = 0.7
@@ -90,8 +105,12 @@ export const ALL_ROWS = [
   { id: 'grantkit-flow', kind: 'http', server: 'grantkit-opaque', work: 'flow', workload: 'flow' },
   { id: 'oidc-flow', kind: 'http', server: 'oidc', work: 'flow', workload: 'flow' },
   { id: 'node-oauth-flow', kind: 'http', server: 'node-oauth-opaque', work: 'flow', workload: 'flow' },
-  // Informational: the flow without scrypt, the work node-oidc-provider's devInteractions leave out. Not a target.
-  { id: 'grantkit-nohash-flow', kind: 'http', server: 'grantkit-nohash', work: 'flow', workload: 'flow', whatIf: true },
+  { id: 'grantkit-nohash-flow', kind: 'http', server: 'grantkit-nohash', work: 'flow', workload: 'flow-nohash' },
+  { id: 'oidc-nohash-flow', kind: 'http', server: 'oidc-nohash', work: 'flow', workload: 'flow-nohash' },
+  { id: 'node-oauth-nohash-flow', kind: 'http', server: 'node-oauth-nohash', work: 'flow', workload: 'flow-nohash' },
+  // Token requests while the login page is flooded with wrong passwords (logins.mjs reports them against http-opaque).
+  { id: 'grantkit-login-flood', label: 'grantkit, client_credentials while logins are flooded', kind: 'http', server: 'grantkit-opaque', work: 'flood', format: 'opaque', workload: 'login-flood', quiet: 'http-opaque' },
+  { id: 'unbounded-login-flood', label: 'grantkit without the bound, client_credentials while logins are flooded', kind: 'http', server: 'grantkit-unbounded', work: 'flood', format: 'opaque', workload: 'login-flood', quiet: 'http-opaque', whatIf: true },
 ]
 for (const r of ALL_ROWS) {
   r.peer = r.kind === 'core' ? PEER_GRANTKIT : SERVERS[r.server].peer
@@ -120,9 +139,9 @@ export const SMOKE_ROWS = ['core-jwt', 'http-jwt', 'grantkit-refresh', 'grantkit
 export function selectRows(only) {
   if (only.length === 0) return { rows: ALL_ROWS, storage: new Set(ALL_ROWS.flatMap((r) => (r.storage === undefined ? [] : [r.storage]))) }
   const selected = (r) => only.includes(r.id) || only.includes(r.workload) || only.includes(r.peer) || only.includes(r.server) || (r.storage !== undefined && (only.includes(r.storage) || only.includes('storage')))
-  // A storage row is reported as a ratio to its memory row, so selecting one selects that too.
+  // A storage row is reported as a ratio to its memory row, so selecting one selects that too; a login-flood row its quiet row.
   // So is a grantkit row compared with a hand-rolled endpoint: that endpoint comes along.
-  const wanted = new Set(ALL_ROWS.filter(selected).flatMap((r) => [r.id, ...(r.memory !== undefined ? [r.memory] : []), ...(r.handRolled !== undefined ? [r.handRolled] : [])]))
+  const wanted = new Set(ALL_ROWS.filter(selected).flatMap((r) => [r.id, ...(r.memory !== undefined ? [r.memory] : []), ...(r.quiet !== undefined ? [r.quiet] : []), ...(r.handRolled !== undefined ? [r.handRolled] : [])]))
   const rows = ALL_ROWS.filter((r) => r.id === 'http-raw' || wanted.has(r.id))
   return { rows, storage: new Set(rows.flatMap((r) => (r.storage === undefined ? [] : [r.storage]))) }
 }

@@ -39,6 +39,7 @@ import {
 } from './settings.mjs'
 import { cleanUpStorage, setUpStorage } from './storage.mjs'
 import { summarize } from './summary.mjs'
+import { LOGIN_HEAD, loginRows } from './logins.mjs'
 import { HEAD, PEER_HEAD, SERVER_HEAD, STORAGE_HEAD, peerNotes, peerRows, peerVerdicts, rowCells, serverRows, storageRows, textTable } from './tables.mjs'
 import { warn } from './warnings.mjs'
 
@@ -164,6 +165,7 @@ const sRows = serverRows(samples, TARGETS)
 const verdicts = peerVerdicts(summary, samples, TARGETS)
 const notes = peerNotes(summary, samples, TARGETS)
 const storage = storageRows(summary)
+const logins = loginRows(summary, samples)
 
 console.log('')
 console.log(textTable(HEAD, coreRows))
@@ -201,10 +203,16 @@ if (storage.rows.length > 0) {
   for (const v of storage.verdicts) console.log(`${v.verdict.padEnd(7)} ${v.text}`)
   console.log(`note: the database servers are not pinned (they run on whichever CPU is free, the load generator's included); their CPU is shown apart and is not counted as other load`)
 }
+if (logins.rows.length > 0) {
+  console.log('')
+  console.log(textTable(LOGIN_HEAD, logins.rows))
+  console.log('')
+  for (const v of logins.verdicts) console.log(`${v.verdict.padEnd(7)} ${v.text}`)
+}
 for (const s of summary) {
   if (!s.valid) console.log(`INVALID ${s.t.label}: ${s.problems.join('; ')}`)
 }
 
-const written = writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets: TARGETS, summary, coreSummary, coreRows, floorLine, handRolled, pRows, verdicts, notes, sRows, storage })
+const written = writeResults({ machine, pinned, startedAt, benchSeconds, retried, samples, targets: TARGETS, summary, coreSummary, coreRows, floorLine, handRolled, pRows, verdicts, notes, sRows, storage, logins })
 console.log(`\nwritten to ${written}`)
 process.exit(anyInvalid ? 1 : 0)

@@ -1,5 +1,5 @@
 // Child process: an HTTP server under test on 127.0.0.1, port chosen by the OS.
-// Usage: node bench/server.mjs <jwt|opaque|opaque-nohash|raw|raw-es256|raw-opaque>, or <opaque-pg|opaque-redis> <prefix> <url>. Talks to the parent over IPC
+// Usage: node bench/server.mjs <jwt|opaque|opaque-nohash|opaque-unbounded|raw|raw-es256|raw-opaque>, or <opaque-pg|opaque-redis> <prefix> <url>. Talks to the parent over IPC
 // (serveForParent in common.mjs): sends { type: 'ready', port }, answers { type: 'cpu' } with its
 // CPU time so the parent can tell whether the server's core was saturated. Exits when the parent goes.
 // grantkit serves every row it takes part in from this script: client_credentials, introspection,
@@ -115,6 +115,14 @@ if (mode === 'raw') {
   const grantkit = await loadGrantkit()
   const { toNodeListener } = await loadNodeAdapter()
   listener = toNodeListener(grantkit.createAuthorizationServer(serverOptions(mode, grantkit)))
+} else if (mode === 'opaque-unbounded') {
+  // A what-if for the login-flood row: the opaque server with the bound on concurrent password checks
+  // lifted (as 0.1 had none): every check goes straight to libuv's pool.
+  const grantkit = await loadGrantkit()
+  const { toNodeListener } = await loadNodeAdapter()
+  const options = serverOptions('opaque', grantkit)
+  options.passwordHashing = { ...options.passwordHashing, maxConcurrent: 1024, maxQueued: 0 }
+  listener = toNodeListener(grantkit.createAuthorizationServer(options))
 } else if (mode === 'opaque-pg' || mode === 'opaque-redis') {
   // The opaque server with durable storage instead of memory: PostgreSQL (tables created by run.mjs
   // with migrate() under a per-run prefix, argv[3]) or Redis (keys under a per-run prefix, argv[3]).
@@ -134,8 +142,8 @@ if (mode === 'raw') {
 } else if (mode === 'opaque-nohash') {
   // A what-if for the code-flow row, not a configuration to copy: the same server with a user source
   // (its public UserSource interface) that compares the password in constant time without hashing it.
-  // node-oidc-provider's devInteractions check no password at all; this row shows the flow without
-  // the scrypt work the other grantkit row does per login.
+  // It serves the code-flow rows without hashing, beside node-oidc-provider's devInteractions (which
+  // check no password) and @node-oauth's login page comparing the plain password.
   const grantkit = await loadGrantkit()
   const { toNodeListener } = await loadNodeAdapter()
   const options = serverOptions('opaque', grantkit)
@@ -155,7 +163,7 @@ if (mode === 'raw') {
   }
   listener = toNodeListener(grantkit.createAuthorizationServer(options))
 } else {
-  throw new Error(`mode must be jwt, opaque, opaque-pg, opaque-redis, opaque-nohash, raw, raw-es256 or raw-opaque, not ${mode}`)
+  throw new Error(`mode must be jwt, opaque, opaque-pg, opaque-redis, opaque-nohash, opaque-unbounded, raw, raw-es256 or raw-opaque, not ${mode}`)
 }
 
 serveForParent(createServer(listener))

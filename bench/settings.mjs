@@ -36,6 +36,8 @@ export const CORE_SECONDS = setting('BENCH_CORE_SECONDS', pick(0.5, 1, 3), 0.5)
 export const CONNECTIONS = Math.floor(setting('BENCH_CONNECTIONS', pick(4, 20, 20), 1))
 export const FLOW_WORKERS = Math.floor(setting('BENCH_FLOW_WORKERS', pick(2, 10, 10), 1))
 export const PIPELINING = 1
+/** Connections of the login flood (workloads/logins.mjs). */
+export const FLOOD_CONNECTIONS = Math.floor(setting('BENCH_FLOOD_CONNECTIONS', pick(4, 32, 32), 1))
 /** % of one core used by other processes during a run above which the run is flagged. */
 export const OTHER_LOAD_LIMIT = 10
 /** Seconds, over the whole run, that may go to waiting for a quiet machine and repeating disturbed runs. */
@@ -82,7 +84,8 @@ export const SETTING_NAMES = [
   'BENCH_QUIET_BUDGET',
   'BENCH_ONLY',
   'BENCH_PROFILE',
-  'BENCH_SCRYPT_N',
+  'BENCH_ARGON2',
+  'BENCH_FLOOD_CONNECTIONS',
   'GRANTKIT_DIST',
   'BENCH_STORAGE',
   'BENCH_PG_URL',

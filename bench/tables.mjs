@@ -2,7 +2,7 @@
 // the notes that explain them), start-up and memory per server, durable storage against memory, and
 // every run. Each comes as rows of text cells, printed as text (textTable) or Markdown (markdownTable).
 import { fmt, latencyDigits, pct, rangeText } from './format.mjs'
-import { NOT_APPLICABLE, PEER_GRANTKIT, PEER_GRANTKIT_NOHASH, PEER_NODE_OAUTH, PEER_OIDC, RSS_TARGET, SERVERS, WORKLOADS } from './rows.mjs'
+import { NOT_APPLICABLE, PEER_GRANTKIT, PEER_NODE_OAUTH, PEER_OIDC, RSS_TARGET, SERVERS, WORKLOADS } from './rows.mjs'
 import { DURATION, OTHER_LOAD_LIMIT, WARMUP } from './settings.mjs'
 import { maxOf, median } from './summary.mjs'
 
@@ -24,7 +24,9 @@ export function rowCells(s) {
   ]
 }
 
-const PEER_ORDER = [PEER_GRANTKIT, PEER_OIDC, PEER_NODE_OAUTH, PEER_GRANTKIT_NOHASH]
+const PEER_ORDER = [PEER_GRANTKIT, PEER_OIDC, PEER_NODE_OAUTH]
+/** Workloads the peers table compares (the login flood has a table of its own, logins.mjs). */
+const PEER_WORKLOADS = new Set(WORKLOADS.map((w) => w.id))
 export const PEER_HEAD = [
   'workload',
   'server',
@@ -47,7 +49,7 @@ export const PEER_HEAD = [
 export function peerRows(summary) {
   const out = []
   for (const w of WORKLOADS) {
-    const measured = summary.filter((s) => s.t.workload === w.id)
+    const measured = summary.filter((s) => s.t.workload === w.id && s.t.whatIf !== true)
     if (measured.length === 0) continue
     const peers = measured.filter((s) => s.t.peer !== PEER_GRANTKIT && s.t.whatIf !== true && s.t.storage === undefined && s.valid)
     const best = peers.length === 0 ? NaN : Math.max(...peers.map((s) => s.perSecond))
@@ -89,23 +91,23 @@ export function peerRows(summary) {
  */
 export function peerNotes(summary, samples, targets) {
   const notes = []
-  const flow = (peer) => summary.find((s) => s.t.workload === 'flow' && s.t.peer === peer)
-  const gk = flow(PEER_GRANTKIT)
-  const nohash = flow(PEER_GRANTKIT_NOHASH)
-  const op = flow(PEER_OIDC)
-  if (gk?.valid && nohash?.valid && op?.valid) {
+  const flow = (workload, peer) => summary.find((s) => s.t.workload === workload && s.t.peer === peer)
+  const gk = flow('flow', PEER_GRANTKIT)
+  const nohash = flow('flow-nohash', PEER_GRANTKIT)
+  const op = flow('flow', PEER_OIDC)
+  const opNohash = flow('flow-nohash', PEER_OIDC)
+  if (gk?.valid && nohash?.valid && op?.valid && opNohash?.valid) {
     const msPerFlow = (s) => 1000 / s.perCpuSecond
     notes.push(
-      `Code flow, CPU per flow: grantkit ${fmt(msPerFlow(gk), 2)} ms, of which the scrypt check of the password about ` +
-        `${fmt(msPerFlow(gk) - msPerFlow(nohash), 2)} ms (${fmt((1 - msPerFlow(nohash) / msPerFlow(gk)) * 100)}%; the what-if row takes ${fmt(msPerFlow(nohash), 2)} ms); ` +
-        `node-oidc-provider ${fmt(msPerFlow(op), 2)} ms with no password check. Without the hash grantkit does ${fmt(nohash.perCpuSecond / op.perCpuSecond, 1)}× ` +
-        `node-oidc-provider's flows per CPU-second; with the same scrypt added to node-oidc-provider it would be about ` +
-        `${fmt((msPerFlow(op) + msPerFlow(gk) - msPerFlow(nohash)) / msPerFlow(gk), 1)}× (an estimate).`,
+      `Code flow, CPU per flow: grantkit ${fmt(msPerFlow(gk), 2)} ms with the Argon2id check, ${fmt(msPerFlow(nohash), 2)} ms without ` +
+        `(the hash about ${fmt(msPerFlow(gk) - msPerFlow(nohash), 2)} ms); node-oidc-provider ${fmt(msPerFlow(op), 2)} ms with the same check, ` +
+        `${fmt(msPerFlow(opNohash), 2)} ms without. Per CPU-second grantkit does ${fmt(gk.perCpuSecond / op.perCpuSecond, 2)}× node-oidc-provider's flows with hashing, ` +
+        `${fmt(nohash.perCpuSecond / opNohash.perCpuSecond, 2)}× without.`,
     )
   }
   const served = (t) => median(samples.get(t.id).map((r) => r.perSecond)) * (WARMUP + DURATION)
   const peakRow = (peer) =>
-    targets.filter((t) => t.workload !== undefined && t.peer === peer && t.workload !== 'flow')
+    targets.filter((t) => PEER_WORKLOADS.has(t.workload) && t.peer === peer && !t.workload.startsWith('flow'))
       .map((t) => ({ t, mib: maxOf(samples.get(t.id).map((r) => r.peakRssMiB)), start: median(samples.get(t.id).map((r) => r.startRssMiB)) }))
       .sort((a, b) => b.mib - a.mib)[0]
   const g = peakRow(PEER_GRANTKIT)
@@ -126,7 +128,7 @@ export function peerVerdicts(summary, samples, targets) {
   for (const w of WORKLOADS) {
     const gk = summary.find((s) => s.t.workload === w.id && s.t.peer === PEER_GRANTKIT)
     const op = summary.find((s) => s.t.workload === w.id && s.t.peer === PEER_OIDC)
-    if (gk === undefined || op === undefined) continue
+    if (gk === undefined || op === undefined || w.target === undefined) continue
     const ratio = gk.perSecond / op.perSecond
     const verdict = !gk.valid || !op.valid ? 'INVALID' : ratio >= w.target ? 'PASS' : 'MISS'
     const perCpu = gk.perCpuSecond / op.perCpuSecond
@@ -136,7 +138,7 @@ export function peerVerdicts(summary, samples, targets) {
     })
   }
   const peak = (peer) => {
-    const runs = targets.filter((t) => t.workload !== undefined && t.peer === peer).flatMap((t) => samples.get(t.id))
+    const runs = targets.filter((t) => PEER_WORKLOADS.has(t.workload) && t.peer === peer).flatMap((t) => samples.get(t.id))
     return { mib: maxOf(runs.map((r) => r.peakRssMiB)), valid: runs.length > 0 && runs.every((r) => r.valid) }
   }
   const gk = peak(PEER_GRANTKIT)

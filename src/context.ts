@@ -10,6 +10,8 @@ import type { PageSettings } from './pages/settings.js'
 import type { Storage } from './storage/types.js'
 import type { TokenLifetimes } from './tokens/types.js'
 import type { TrustRegistry } from './trust/registry.js'
+import type { PasswordCheckLimiter } from './users/limiter.js'
+import type { PasswordHashCost } from './users/password.js'
 import type { UserSource } from './users/user-source.js'
 import type { ResolvedSchema } from './config/schema.js'
 import type { ResourceServers } from './tokens/resource-indicators.js'
@@ -84,6 +86,10 @@ export interface ServerContext {
     readonly addressWindow: number
     readonly knownDeviceTtl: number
   }
+  /** Argon2id cost of re-hashed passwords (option `passwordHashing`). */
+  readonly passwordHashCost: PasswordHashCost
+  /** Bounds concurrent password checks (login page, password grant): option `passwordHashing`. */
+  readonly passwordChecks: PasswordCheckLimiter
   /** HMAC secrets of signed cookies: the first signs, all verify. */
   readonly cookieSecrets: readonly string[]
   readonly clients: ClientRegistry

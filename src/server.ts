@@ -16,6 +16,7 @@ import type { GrantkitRequest, GrantkitResponse } from './http/types.js'
 import { createTelemetry, observeEvents } from './observability/telemetry.js'
 import { instrumentRoutes } from './observability/telemetry-endpoints.js'
 import { instrumentStorage } from './observability/telemetry-storage.js'
+import { PasswordCheckLimiter } from './users/limiter.js'
 
 /** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
 export interface AuthorizationServer {
@@ -157,6 +158,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     pkce: o.pkce,
     deviceFlow: o.deviceFlow,
     passwordGrant: o.passwordGrant,
+    passwordHashCost: { memoryCost: o.passwordHashing.memoryCost, timeCost: o.passwordHashing.timeCost, parallelism: o.passwordHashing.parallelism },
+    passwordChecks: new PasswordCheckLimiter(o.passwordHashing),
     cookieSecrets: o.cookieSecrets,
     clients: clients.registry,
     clientManager: clients.manager,

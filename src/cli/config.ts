@@ -228,8 +228,9 @@ export function loadConfigFile(file: string): ServeConfig {
 
 /**
  * Builds the user source of a config: the core's `StaticUserSource`, which
- * checks every entry and hashes each password with scrypt (tens of
- * milliseconds each). Build it once and give it to every `createServer` call.
+ * checks every entry and hashes each password with Argon2id at the config's
+ * `passwordHashing` cost (tens of milliseconds each). Build it once and give
+ * it to every `createServer` call.
  *
  * @returns undefined when the config has no `users`
  * @throws CliError `source: users[i].field: what is wrong`
@@ -240,7 +241,12 @@ export function loadConfigFile(file: string): ServeConfig {
 export function createUserSource(config: ServeConfig): UserSource | undefined {
   if (config.users === undefined) return undefined
   const users = config.users
-  return withSource(config.source, () => new StaticUserSource(users, { path: 'users' }))
+  const hashing = config.passwordHashing ?? {}
+  return withSource(config.source, () => {
+    // The cost as the core checks it (bounds, OWASP's minimum), before any password is hashed with it.
+    const { memoryCost, timeCost, parallelism, allowWeak } = optionSchema.passwordHashing.check(hashing, 'passwordHashing', { input: config })
+    return new StaticUserSource(users, { path: 'users', cost: { memoryCost, timeCost, parallelism }, allowWeak })
+  })
 }
 
 /**

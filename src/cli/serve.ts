@@ -128,7 +128,7 @@ export async function serve(args: ServeArgs, options: ServeOptions = {}): Promis
   const log = requestLogger(args, options, out)
   await checkAdapterPackages(args.adapter)
   const config = loadServeConfig(args)
-  // StaticUserSource hashes every password with scrypt: built once, for the
+  // StaticUserSource hashes every password with Argon2id: built once, for the
   // check before listening and for the server that listens.
   const users = createUserSource(config)
   // Measured from now on, so that the first requests are judged by a real window; stopped at close.

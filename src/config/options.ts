@@ -93,7 +93,15 @@ export interface AuthorizationServerOptions {
   paths?: Partial<{ token: string; jwks: string; authorization: string; userinfo: string; interaction: string; revocation: string; introspection: string; deviceAuthorization: string; deviceVerification: string }> & Record<string, string>
   /** Issuers whose JWT (RFC 7523) and SAML (RFC 7522) assertions are accepted as grants. */
   trust?: TrustOptions
-  /** People who sign in: a source of your own, or a static list (passwords hashed at start). */
+  /**
+   * Password hashing and bounded password checks: Argon2id `memoryCost` (KiB,
+   * default 19456), `timeCost` (default 2), `parallelism` (default 1), at least
+   * OWASP's minimum unless `allowWeak` (tests only); `maxConcurrent` checks at
+   * once (default: libuv pool size minus one, at most the CPUs), `maxQueued`
+   * waiting (default 32), `queueTimeout` seconds of waiting (default 2).
+   */
+  passwordHashing?: Partial<{ memoryCost: number; timeCost: number; parallelism: number; allowWeak: boolean; maxConcurrent: number; maxQueued: number; queueTimeout: number }>
+  /** People who sign in: a source of your own, or a static list (passwords hashed with Argon2id at start). */
   users?: UserSource | readonly StaticUser[]
   /**
    * Your own login and consent UI. `url(uid)` is where a person is sent; your

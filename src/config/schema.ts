@@ -14,6 +14,8 @@ import { createTrustRegistry, type JwtIssuerTrust, type SamlIdpTrust, type Trust
 import { StaticUserSource, type StaticUser, type UserSource } from '../users/user-source.js'
 import { checkResourceServers, RESOURCE_SERVER_FIELDS, type ResourceServers } from '../tokens/resource-indicators.js'
 import type { TokenExchangePolicy } from '../grants/token-exchange.js'
+import { checkPasswordHashCost, OWASP_MINIMUM_COST } from '../users/password.js'
+import { defaultMaxConcurrentChecks } from '../users/limiter.js'
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api'
 import { checkLogger } from '../observability/logger.js'
 import { refuseUnknownNames } from './did-you-mean.js'
@@ -130,6 +132,11 @@ function nonNegative(value: unknown, path: string): number {
 
 function wholeNumberAtLeastOne(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new TypeError(`${path}: must be a whole number >= 1`)
+  return value
+}
+
+function wholeNonNegative(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new TypeError(`${path}: must be a whole number >= 0`)
   return value
 }
 
@@ -341,11 +348,18 @@ export const SAML_IDP_FIELDS = ['entityId', 'certificate', 'subjects', 'scopes']
 
 const isUserSource = (value: unknown): boolean => isRecord(value) && typeof value.findByUsername === 'function'
 
-function checkUsers(value: unknown, path: string): UserSource {
+function checkUsers(value: unknown, path: string, ctx: CheckContext): UserSource {
   if (Array.isArray(value)) {
     // StaticUserSource reads only the fields it knows: a misspelt `password_hash` would become a user without a password.
     refuseUnknownFieldsInEntries(value, STATIC_USER_FIELDS, path)
-    return new StaticUserSource(value as StaticUser[], { path })
+    // passwordHashing is declared before users, so it has been checked already: its cost hashes the list.
+    const hashing = isRecord(ctx.input.passwordHashing) ? ctx.input.passwordHashing : {}
+    const cost = {
+      memoryCost: (hashing.memoryCost as number | undefined) ?? OWASP_MINIMUM_COST.memoryCost,
+      timeCost: (hashing.timeCost as number | undefined) ?? OWASP_MINIMUM_COST.timeCost,
+      parallelism: (hashing.parallelism as number | undefined) ?? OWASP_MINIMUM_COST.parallelism,
+    }
+    return new StaticUserSource(value as StaticUser[], { path, cost, allowWeak: hashing.allowWeak === true })
   }
   const u = value as Partial<UserSource> | null
   if (!isRecord(u) || typeof u.findByUsername !== 'function' || typeof u.verifyPassword !== 'function' || typeof u.claims !== 'function') {
@@ -395,6 +409,61 @@ const keyMembers = {
  * configuration reference. Add an option here and it is validated, defaulted,
  * accepted in config files (when `json`) and documented.
  */
+/**
+ * Argon2id cost of new password hashes and the bound on concurrent password
+ * checks. The cost is checked as a whole (OWASP lists equivalent memory/pass
+ * pairs), after each member's own check.
+ */
+function passwordHashingGroup() {
+  const base = group({
+    feature: 'core',
+    doc: 'Password hashing (Argon2id, RFC 9106) of the static `users` list, and how many password checks (login page, password grant) run at once; see [security.md](security.md).',
+    members: {
+      memoryCost: option({
+        feature: 'core',
+        type: 'KiB',
+        doc: 'Argon2id memory per hash in KiB (`m=`); with `timeCost`, at least one of OWASP\'s equivalent pairs (19456/2, 47104/1, 12288/3, 9216/4, 7168/5), at most 262144 (256 MiB).',
+        default: OWASP_MINIMUM_COST.memoryCost as number,
+        check: wholeNumberAtLeastOne,
+      }),
+      timeCost: option({ feature: 'core', type: 'count', doc: 'Argon2id passes (`t=`), 1 to 16.', default: OWASP_MINIMUM_COST.timeCost as number, check: wholeNumberAtLeastOne }),
+      parallelism: option({ feature: 'core', type: 'count', doc: 'Argon2id lanes (`p=`), 1 to 16.', default: OWASP_MINIMUM_COST.parallelism as number, check: wholeNumberAtLeastOne }),
+      allowWeak: option({
+        feature: 'core',
+        type: 'boolean',
+        doc: 'SECURITY: accept a cost below OWASP\'s minimum. Only for tests.',
+        defaultText: '`false`',
+        check: boolean,
+        fallback: () => false,
+      }),
+      maxConcurrent: option({
+        feature: 'core',
+        type: 'count',
+        doc: 'Password checks running at once; each holds a thread of libuv\'s pool for one hash, so the bound keeps threads (and CPU) for token requests while logins are flooded.',
+        defaultText: '`UV_THREADPOOL_SIZE` (default 4) minus one, at most the number of CPUs, at least 1',
+        check: wholeNumberAtLeastOne,
+        fallback: () => defaultMaxConcurrentChecks(),
+      }),
+      maxQueued: option({
+        feature: 'core',
+        type: 'count',
+        doc: 'Password checks waiting for a slot; beyond them a check is refused at once (password grant: 503 `temporarily_unavailable`; login page: 503 with the form kept), both with `Retry-After`.',
+        default: 32 as number,
+        check: wholeNonNegative,
+      }),
+      queueTimeout: seconds('core', 2, 'Longest wait for a slot; a check waiting longer is refused like one beyond `maxQueued`.'),
+    },
+  })
+  const whole = (r: ResolvedMembers<typeof base.members>, path: string) => {
+    checkPasswordHashCost(r, path, r.allowWeak)
+    return r
+  }
+  return {
+    ...base,
+    check: (value: unknown, path: string, ctx: CheckContext) => whole(base.check(value, path, ctx), path),
+  }
+}
+
 export const optionSchema = {
   issuer: option({
     feature: 'core',
@@ -663,10 +732,11 @@ export const optionSchema = {
     },
     fallback: (): TrustRegistry => createTrustRegistry(undefined),
   } satisfies OptionEntry<TrustRegistry>,
+  passwordHashing: passwordHashingGroup(),
   users: option({
     feature: 'core',
     type: 'UserSource | StaticUser[]',
-    doc: 'A `UserSource` (`findByUsername`, `verifyPassword`, `claims`), or a static list `{ username, password | password_hash, claims }` (passwords hashed with scrypt at start). Needed by the built-in pages, the password grant, the device grant, userinfo, and assertion grants whose subject is a person.',
+    doc: 'A `UserSource` (`findByUsername`, `verifyPassword`, `claims`, optional `updatePasswordHash`), or a static list `{ username, password | password_hash, claims }` (passwords hashed with Argon2id at `passwordHashing` cost at start). Needed by the built-in pages, the password grant, the device grant, userinfo, and assertion grants whose subject is a person.',
     defaultText: 'none',
     shape: (value: unknown, path: string) => {
       if (!Array.isArray(value) && !isUserSource(value)) throw new TypeError(`${path}: must be an array`)

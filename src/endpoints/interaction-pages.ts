@@ -10,7 +10,7 @@ import { PageError } from '../pages/page-error.js'
 import { requestView, type PageView } from '../pages/view.js'
 import { oauthErrorPage } from '../pages/html.js'
 import { readCookie, serializeCookie } from '../http/cookies.js'
-import { KNOWN_DEVICE_COOKIE, knownDeviceValue, loginWithPassword } from '../users/login.js'
+import { BUSY_RETRY_AFTER, KNOWN_DEVICE_COOKIE, knownDeviceValue, loginWithPassword } from '../users/login.js'
 
 const UID = /^[A-Za-z0-9_-]{16,128}$/
 
@@ -64,6 +64,8 @@ async function submitStep(ctx: ServerContext, req: GrantkitRequest, details: Int
       requestId: req.requestId,
     })
     if ('failure' in result) {
+      // Too many checks at once: 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3), the form kept with the name typed.
+      if (result.failure === 'busy') return loginPage(view, details, `${base}/login`, 'login.busy', username, { status: 503, headers: { 'retry-after': BUSY_RETRY_AFTER } })
       return loginPage(view, details, `${base}/login`, result.failure === 'throttled' ? 'login.throttled' : 'login.wrong', username)
     }
     const done = await finishInteraction(ctx, req, uid, { login: { sub: result.account.sub } })

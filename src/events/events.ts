@@ -22,7 +22,9 @@ export type GrantkitEventData =
     }
   | { type: 'token.error'; grantType: string | undefined; clientId: string | undefined; error: string; detail: string | undefined }
   | { type: 'authorization.error'; clientId: string | undefined; error: string; detail: string | undefined }
-  | { type: 'user.authentication.failed'; username: string; clientId: string | undefined; reason: 'bad_credentials' | 'throttled' }
+  | { type: 'user.authentication.failed'; username: string; clientId: string | undefined; reason: 'bad_credentials' | 'throttled' | 'busy' }
+  /** A successful login replaced an outdated password hash (scrypt, or Argon2id below `passwordHashing`) through `updatePasswordHash`. */
+  | { type: 'user.password.upgraded'; sub: string }
   | { type: 'token.revoked'; clientId: string }
   | { type: 'device.code.throttled'; remoteAddress: string | undefined }
   | { type: 'client.authentication.failed'; clientId: string | undefined; method: string | undefined; detail: string }

@@ -8,7 +8,8 @@ import { issueTokenSet, prepareTokenSet } from '../tokens/issue.js'
 import { createRefreshToken, rotateRefreshToken, shouldIssueRefreshToken } from '../tokens/refresh-token.js'
 import { resolveScope, Scope } from '../tokens/scope.js'
 import { validateAccessToken } from '../tokens/validate.js'
-import { loginWithPassword } from '../users/login.js'
+import { OAuthError } from '../errors.js'
+import { BUSY_RETRY_AFTER, loginWithPassword } from '../users/login.js'
 import type { RefreshTokenRecord, RotationOutcome, Storage } from '../storage/types.js'
 import type { ActiveAccessToken, TokenIssue } from '../tokens/types.js'
 import type { TrustRegistry } from '../trust/registry.js'
@@ -110,6 +111,11 @@ class RequestGrantContext implements GrantContext {
   async login(username: string, password: string): Promise<UserAccount | undefined> {
     // No browser here, so no known-device cookie (RFC 6749 §4.3): per account and per address only.
     const result = await loginWithPassword(this.#server, username, password, this.client.id, { remoteAddress: this.request.remoteAddress, requestId: this.request.requestId })
+    // RFC 6749 §5.2 has no code for an overloaded server; temporarily_unavailable (§4.1.2.1) with 503 and
+    // Retry-After (RFC 9110 §15.6.4, §10.2.3) is what clients already handle: try again shortly.
+    if ('failure' in result && result.failure === 'busy') {
+      throw new OAuthError('temporarily_unavailable', { detail: 'too many password checks at once', headers: { 'retry-after': BUSY_RETRY_AFTER } })
+    }
     return 'account' in result ? result.account : undefined
   }
   get users(): UserSource | undefined {

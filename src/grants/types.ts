@@ -147,7 +147,10 @@ export interface GrantContext {
    * after. Atomic across processes sharing storage.
    */
   once(namespace: string, key: string, until: number): Promise<boolean>
-  /** Checks a username and password with the server's brute-force protection; undefined when they do not match or the name is locked. */
+  /**
+   * Checks a username and password with the server's brute-force protection; undefined when they do not match or the name is locked.
+   * Throws `OAuthError('temporarily_unavailable')` (503, `Retry-After`) when the bound on concurrent password checks refuses it.
+   */
   login(username: string, password: string): Promise<UserAccount | undefined>
   /** People (for grants whose `requires` names `users`). */
   readonly users: UserSource | undefined

@@ -8,9 +8,17 @@ import type { PageView } from './view.js'
  * The default login page (contract: inputs `username` and `password`, a
  * submit button; in English the button says `Sign in`).
  *
- * @param error a text of the catalogue, shown above the form (401)
+ * @param error a text of the catalogue, shown above the form (401 unless `answer` says otherwise)
+ * @param answer status and extra headers, for a refusal that is not about the credentials (503 with `Retry-After`)
  */
-export function loginPage(view: PageView, details: InteractionDetails, action: string, error?: MessageKey, username?: string): GrantkitResponse {
+export function loginPage(
+  view: PageView,
+  details: InteractionDetails,
+  action: string,
+  error?: MessageKey,
+  username?: string,
+  answer?: { status: number; headers: Record<string, string> },
+): GrantkitResponse {
   const prefill = username ?? details.loginHint ?? ''
   return page(
     view,
@@ -26,7 +34,8 @@ ${error !== undefined ? `<p class="error" role="alert">${view.t(error)}</p>` : '
 <input type="password" id="password" name="password" autocomplete="current-password" required${prefill !== '' ? ' autofocus' : ''}>
 <button type="submit">${view.t('login.submit')}</button>
 </form>`,
-    error === undefined ? 200 : 401,
+    answer?.status ?? (error === undefined ? 200 : 401),
+    answer?.headers,
   )
 }
 

@@ -1,7 +1,8 @@
 import type { ServerContext } from '../context.js'
 import { hashToken } from '../crypto/random.js'
 import { signCookieValue, verifyCookieValue } from '../http/cookies.js'
-import type { UserAccount } from './user-source.js'
+import { hashPasswordAsync } from './password.js'
+import { passwordAccepted, type UserAccount } from './user-source.js'
 
 /** Where a password attempt comes from: what the throttle counts besides the account. */
 export interface LoginOrigin {
@@ -13,7 +14,15 @@ export interface LoginOrigin {
   requestId?: string | undefined
 }
 
-export type LoginResult = { account: UserAccount } | { failure: 'bad_credentials' | 'throttled' }
+/**
+ * The outcome of a login attempt. `busy`: the bound on concurrent password
+ * checks (option `passwordHashing`) refused it before any check; the caller
+ * answers 503 with `Retry-After`, and nothing was counted against the account.
+ */
+export type LoginResult = { account: UserAccount } | { failure: 'bad_credentials' | 'throttled' | 'busy' }
+
+/** Seconds a refused (`busy`) login is told to wait (RFC 9110 §10.2.3 Retry-After). */
+export const BUSY_RETRY_AFTER = '1'
 
 /** The cookie value's purpose in its MAC: a value signed for another cookie is not a known device. */
 const KNOWN_DEVICE = 'known-device'
@@ -47,6 +56,12 @@ export const KNOWN_DEVICE_COOKIE = 'grantkit_known_device'
  *
  * Throttled attempts check no password and tell nothing: the same failure for
  * a known and an unknown account.
+ *
+ * Before any of that, the attempt takes a slot of the bound on concurrent
+ * password checks (option `passwordHashing`); without one (queue full, or
+ * waited `queueTimeout`) it fails as `busy` at once, counting nothing. After
+ * a success whose check answered `'outdated'`, the password is re-hashed at
+ * the configured cost and given to the source's `updatePasswordHash`.
  */
 export async function loginWithPassword(
   ctx: ServerContext,
@@ -58,32 +73,53 @@ export async function loginWithPassword(
   const users = ctx.users
   if (users === undefined) return { failure: 'bad_credentials' }
   const account = await users.findByUsername(username)
-  const fail = (failure: 'bad_credentials' | 'throttled'): LoginResult => {
+  const fail = (failure: 'bad_credentials' | 'throttled' | 'busy'): LoginResult => {
     ctx.events.emit({ type: 'user.authentication.failed', username: username.slice(0, 256), clientId, reason: failure }, origin.requestId)
     return { failure }
   }
 
-  const device = account === undefined ? undefined : knownDeviceOf(ctx, origin.knownDevice, account.sub)
-  // The counters this attempt spends and a success clears. The folded name is counted for a known account too:
-  // otherwise, with a source that matches names exactly, `ALICE` getting fresh attempts after `alice` is slowed
-  // while `BOB` shares `bob`'s count would tell that alice exists.
-  const byName = `login:name:${hashToken(foldUsername(username))}`
-  const counters = device !== undefined ? [`login:browser:${device}`] : account !== undefined ? [`login:account:${hashToken(account.sub)}`, byName] : [byName]
-  if (device === undefined && origin.remoteAddress !== undefined && !(await withinAddressLimit(ctx, origin.remoteAddress))) return fail('throttled')
-  let allowed = true
-  // Every counter is spent, whatever the first said, so the work done does not depend on which one refused.
-  for (const counter of counters) if (!(await mayAttempt(ctx, counter))) allowed = false
-  if (!allowed) return fail('throttled')
+  // SECURITY: a slot before anything is counted or hashed. Each check holds a libuv thread for tens of milliseconds:
+  // beyond the bound the attempt is refused at once (503) instead of queueing without end and starving the token
+  // endpoint, and a refusal spends none of the account's attempts, so a flood cannot throttle its owner through it.
+  const release = await ctx.passwordChecks.acquire()
+  if (release === undefined) return fail('busy')
+  try {
+    const device = account === undefined ? undefined : knownDeviceOf(ctx, origin.knownDevice, account.sub)
+    // The counters this attempt spends and a success clears. The folded name is counted for a known account too:
+    // otherwise, with a source that matches names exactly, `ALICE` getting fresh attempts after `alice` is slowed
+    // while `BOB` shares `bob`'s count would tell that alice exists.
+    const byName = `login:name:${hashToken(foldUsername(username))}`
+    const counters = device !== undefined ? [`login:browser:${device}`] : account !== undefined ? [`login:account:${hashToken(account.sub)}`, byName] : [byName]
+    if (device === undefined && origin.remoteAddress !== undefined && !(await withinAddressLimit(ctx, origin.remoteAddress))) return fail('throttled')
+    let allowed = true
+    // Every counter is spent, whatever the first said, so the work done does not depend on which one refused.
+    for (const counter of counters) if (!(await mayAttempt(ctx, counter))) allowed = false
+    if (!allowed) return fail('throttled')
 
-  // The user source spends the same work for an unknown username as for a wrong password.
-  const ok = await users.verifyPassword(account, password)
-  if (account === undefined || !ok) return fail('bad_credentials')
-  // A success starts the account (or browser) afresh: no count, no wait in progress.
-  for (const counter of counters) {
-    await ctx.storage.rateLimits.reset(counter)
-    await ctx.storage.rateLimits.reset(`login-gate:${counter}`)
+    // The user source spends the same work for an unknown username as for a wrong password (a dummy hash).
+    const verdict = await users.verifyPassword(account, password)
+    if (account === undefined || !passwordAccepted(verdict)) return fail('bad_credentials')
+    // A success starts the account (or browser) afresh: no count, no wait in progress.
+    for (const counter of counters) {
+      await ctx.storage.rateLimits.reset(counter)
+      await ctx.storage.rateLimits.reset(`login-gate:${counter}`)
+    }
+    // Right password, old hash (scrypt of 0.1, or a cheaper Argon2id): the one moment the password is at hand to re-hash it.
+    if (verdict === 'outdated' && users.updatePasswordHash !== undefined) await upgradeHash(ctx, users.updatePasswordHash.bind(users), account.sub, password, origin.requestId)
+    return { account }
+  } finally {
+    release()
   }
-  return { account }
+}
+
+/** Re-hashes at the configured cost, off the event loop, inside the caller's slot; a failure does not fail the login. */
+async function upgradeHash(ctx: ServerContext, update: (sub: string, hash: string) => Promise<void>, sub: string, password: string, requestId: string | undefined): Promise<void> {
+  try {
+    await update(sub, await hashPasswordAsync(password, ctx.passwordHashCost))
+    ctx.events.emit({ type: 'user.password.upgraded', sub }, requestId)
+  } catch (error) {
+    ctx.events.emit({ type: 'server.error', endpoint: 'password-upgrade', error }, requestId)
+  }
 }
 
 /**

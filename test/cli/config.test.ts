@@ -237,7 +237,7 @@ describe('createUserSource and createServer: the core checks users and trust, th
   })
 
   it('accepts a password_hash made by hashPassword', () => {
-    const config = parse({ clients: [svc], users: [{ username: 'a', password_hash: hashPassword('p', { N: 1024, r: 8, p: 1 }) }] })
+    const config = parse({ clients: [svc], users: [{ username: 'a', password_hash: hashPassword('p', { memoryCost: 1024, timeCost: 1, parallelism: 1 }) }] })
     expect(createUserSource(config)).toBeInstanceOf(StaticUserSource)
   })
 

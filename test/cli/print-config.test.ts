@@ -97,7 +97,7 @@ describe('resolvedConfig (grantkit serve --print-config)', () => {
     const keys = { keys: [exportPrivateJwk(generateSigningKey('RS256')), exportPrivateJwk(generateSigningKey('ES256'))] }
     writeFileSync(join(dir, 'keys.json'), JSON.stringify(keys))
     const clientSecretHash = `sha256:${createHash('sha256').update('hashed-client-secret').digest('base64url')}`
-    const passwordHash = hashPassword('hashed-user-password', { N: 1024, r: 8, p: 1 })
+    const passwordHash = hashPassword('hashed-user-password', { memoryCost: 1024, timeCost: 1, parallelism: 1 })
     const config = {
       issuer: 'https://file.example',
       ttl: { accessToken: 600 },

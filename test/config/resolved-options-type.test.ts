@@ -60,6 +60,15 @@ interface Expected<P extends string> {
     readonly addressWindow: number
     readonly knownDeviceTtl: number
   }
+  readonly passwordHashing: {
+    readonly memoryCost: number
+    readonly timeCost: number
+    readonly parallelism: number
+    readonly allowWeak: boolean
+    readonly maxConcurrent: number
+    readonly maxQueued: number
+    readonly queueTimeout: number
+  }
   readonly cookieSecrets: readonly string[]
   readonly allowHttpRedirectUris: boolean
   readonly allowHttpIssuer: boolean

@@ -1,3 +1,4 @@
+import { randomBytes, scryptSync } from 'node:crypto'
 import { vi, type Mock } from 'vitest'
 import type { UserAccount, UserClaims, UserSource } from '../../src/index.js'
 
@@ -60,4 +61,21 @@ export function defaultUsers(): FakeUserSource {
     alice: { password: 'wonderland', claims: ALICE_CLAIMS },
     bob: { password: 'builder', claims: { sub: 'bob', name: 'Bob' } },
   })
+}
+
+/** An Argon2id cost far below OWASP's minimum, so tests stay fast; needs `allowWeak`. */
+export const WEAK = { memoryCost: 1024, timeCost: 1, parallelism: 1 } as const
+
+/**
+ * A password hash as grantkit 0.1 wrote it (`scrypt$N$r$p$salt$hash`,
+ * base64url), made here with node:crypto directly rather than by grantkit, at
+ * the cheapest cost 0.1 accepted.
+ *
+ * @example
+ * const stored = legacyScryptHash('wonderland') // 'scrypt$1024$8$1$…$…'
+ */
+export function legacyScryptHash(password: string): string {
+  const salt = randomBytes(16)
+  const hash = scryptSync(password.normalize('NFC'), salt, 32, { N: 1024, r: 8, p: 1 })
+  return `scrypt$1024$8$1$${salt.toString('base64url')}$${hash.toString('base64url')}`
 }

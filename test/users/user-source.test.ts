@@ -1,38 +1,47 @@
+import { hashRaw } from '@node-rs/argon2'
 import { scrypt, timingSafeEqual } from 'node:crypto'
 import { inspect } from 'node:util'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { authenticateUser, hashPassword, StaticUserSource, type StaticUser } from '../../src/index.js'
-import { fakeUsers } from './fixtures.js'
+import { fakeUsers, legacyScryptHash, WEAK } from './fixtures.js'
 
-// Count the scrypt runs and constant-time comparisons the source makes.
+// Count the KDF runs and constant-time comparisons the source makes.
 vi.mock('node:crypto', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:crypto')>()
   return { ...actual, scrypt: vi.fn(actual.scrypt), timingSafeEqual: vi.fn(actual.timingSafeEqual) }
 })
-
-/** A cost small enough for tests. */
-const CHEAP = { N: 1024, r: 8, p: 1 }
+vi.mock('@node-rs/argon2', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@node-rs/argon2')>()
+  return { ...actual, hashRaw: vi.fn(actual.hashRaw) }
+})
 
 function source(users: StaticUser[], path?: string): StaticUserSource {
-  return new StaticUserSource(users, { cost: CHEAP, ...(path !== undefined && { path }) })
+  return new StaticUserSource(users, { cost: WEAK, allowWeak: true, ...(path !== undefined && { path }) })
 }
 
-const scryptCalls = () => vi.mocked(scrypt).mock.calls as unknown as Array<[string, Buffer, number, { N: number }, unknown]>
+const argon2Calls = () => vi.mocked(hashRaw).mock.calls as unknown as Array<[string, { memoryCost: number; timeCost: number; parallelism: number }]>
 
 beforeEach(() => {
   vi.mocked(scrypt).mockClear()
+  vi.mocked(hashRaw).mockClear()
   vi.mocked(timingSafeEqual).mockClear()
 })
 
 describe('StaticUserSource', () => {
-  it('keeps only scrypt hashes of the passwords it is given', async () => {
+  it('keeps only Argon2id hashes of the passwords it is given', async () => {
     const users = source([{ username: 'alice', password: 'wonderland-secret', claims: { name: 'Alice' } }])
     expect(inspect(users, { depth: Infinity, showHidden: true })).not.toContain('wonderland-secret')
     const alice = await users.findByUsername('alice')
     expect(alice).toEqual({ sub: 'alice', username: 'alice' })
     expect(await users.verifyPassword(alice, 'wonderland-secret')).toBe(true)
-    expect(scryptCalls()).toHaveLength(1)
-    expect(scryptCalls()[0]![3]).toMatchObject(CHEAP)
+    expect(argon2Calls()).toHaveLength(1)
+    expect(argon2Calls()[0]![1]).toMatchObject(WEAK)
+    expect(scrypt).not.toHaveBeenCalled()
+  })
+
+  it("hashes at OWASP's minimum by default, and refuses a weaker cost without allowWeak", () => {
+    expect(new StaticUserSource([]).cost).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 })
+    expect(() => new StaticUserSource([], { cost: WEAK })).toThrow(/^passwordHashing: memoryCost 1024 KiB with timeCost 1 is below OWASP's Argon2id minimum/)
   })
 
   it('refuses a wrong password', async () => {
@@ -55,12 +64,38 @@ describe('StaticUserSource', () => {
     expect(await users.verifyPassword(undefined, 'wonderland')).toBe(false)
     expect(await users.verifyPassword(undefined, 'grantkit-dummy-password')).toBe(false)
     expect(await users.verifyPassword({ sub: 'mallory', username: 'mallory' }, 'grantkit-dummy-password')).toBe(false)
-    expect(scryptCalls()).toHaveLength(3)
-    for (const call of scryptCalls()) expect(call[3]).toMatchObject(CHEAP)
+    expect(argon2Calls()).toHaveLength(3)
+    for (const call of argon2Calls()) expect(call[1]).toMatchObject(WEAK)
+  })
+
+  it('checks an unknown user at the cost of the dearest stored Argon2id hash', async () => {
+    const dear = { memoryCost: 2048, timeCost: 2, parallelism: 1 }
+    const users = source([{ username: 'alice', password_hash: hashPassword('wonderland', dear) }])
+    await users.verifyPassword(undefined, 'x')
+    expect(argon2Calls()[0]![1]).toMatchObject(dear)
+  })
+
+  it('verifies a scrypt hash of grantkit 0.1 as outdated, and a replaced hash as valid', async () => {
+    const users = source([{ username: 'alice', password_hash: legacyScryptHash('wonderland'), claims: { sub: 'a-1' } }])
+    const alice = await users.findByUsername('alice')
+    expect(await users.verifyPassword(alice, 'wrong')).toBe(false)
+    expect(await users.verifyPassword(alice, 'wonderland')).toBe('outdated')
+    expect(scrypt).toHaveBeenCalledTimes(2)
+    await users.updatePasswordHash('a-1', hashPassword('wonderland', WEAK))
+    expect(await users.verifyPassword(alice, 'wonderland')).toBe(true)
+    expect(scrypt).toHaveBeenCalledTimes(2)
+  })
+
+  it('refuses to store anything but an Argon2id hash, or for an unknown subject', async () => {
+    const users = source([{ username: 'alice', password: 'wonderland' }])
+    await expect(users.updatePasswordHash('alice', legacyScryptHash('x'))).rejects.toThrow(/Argon2id PHC string/)
+    await expect(users.updatePasswordHash('alice', 'plain')).rejects.toThrow(TypeError)
+    await expect(users.updatePasswordHash('bob', hashPassword('x', WEAK))).rejects.toThrow(/no user with sub "bob"/)
+    expect(await users.verifyPassword(await users.findByUsername('alice'), 'wonderland')).toBe(true)
   })
 
   it('accepts a password_hash made by hashPassword', async () => {
-    const users = source([{ username: 'alice', password_hash: hashPassword('wonderland', CHEAP) }])
+    const users = source([{ username: 'alice', password_hash: hashPassword('wonderland', WEAK) }])
     const alice = await users.findByUsername('alice')
     expect(await users.verifyPassword(alice, 'wonderland')).toBe(true)
     expect(await users.verifyPassword(alice, 'other')).toBe(false)

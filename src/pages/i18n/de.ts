@@ -10,6 +10,7 @@ export const de: Catalogue = {
   'login.missing': 'Geben Sie Ihren Benutzernamen und Ihr Passwort ein.',
   'login.wrong': 'Benutzername oder Passwort ist falsch.',
   'login.throttled': 'Zu viele Versuche. Warten Sie einige Minuten und versuchen Sie es erneut.',
+  'login.busy': 'Gerade melden sich zu viele Personen an. Versuchen Sie es gleich noch einmal.',
   'consent.title': 'Zugriff erlauben?',
   'consent.asks': '{client} bittet um Zugriff auf Ihr Konto:',
   'consent.asksAccount': '{client} bittet um Zugriff auf Ihr Konto ({account}):',

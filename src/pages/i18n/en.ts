@@ -14,6 +14,7 @@ export const en: Catalogue = {
   'login.missing': 'Enter your username and password.',
   'login.wrong': 'The username or password is wrong.',
   'login.throttled': 'Too many attempts. Wait a few minutes and try again.',
+  'login.busy': 'Too many people are signing in right now. Try again in a moment.',
   'consent.title': 'Allow access?',
   'consent.asks': '{client} asks for access to your account:',
   'consent.asksAccount': '{client} asks for access to your account ({account}):',

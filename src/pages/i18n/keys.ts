@@ -19,6 +19,7 @@ export const MESSAGE_KEYS = [
   'login.missing',
   'login.wrong',
   'login.throttled',
+  'login.busy',
   'consent.title',
   'consent.asks',
   'consent.asksAccount',
