@@ -24,6 +24,9 @@ import type {
   RotationOutcome,
   SessionRecord,
   SessionStore,
+  PushedAuthorizationRequestRecord,
+  PushedAuthorizationRequestStore,
+  PushedAuthorizationStores,
   Storage,
   StoredClientStores,
 } from './types.js'
@@ -383,6 +386,23 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
   }
 }
 
+class MemoryPushedAuthorizationRequests implements PushedAuthorizationRequestStore {
+  private readonly items: ExpiringMap<PushedAuthorizationRequestRecord>
+  constructor(now: () => number) {
+    this.items = new ExpiringMap(now)
+  }
+  async save(record: PushedAuthorizationRequestRecord): Promise<void> {
+    this.items.set(record.requestUriHash, record, record.expiresAt)
+  }
+  async consume(requestUriHash: string): Promise<PushedAuthorizationRequestRecord | null> {
+    // get and delete with no await between them: one caller of the event loop gets it.
+    const record = this.items.get(requestUriHash)
+    if (record === undefined) return null
+    this.items.delete(requestUriHash)
+    return record
+  }
+}
+
 /**
  * In-process storage with expiry: the default. Everything is lost on restart
  * and nothing is shared between processes; use the PostgreSQL or Redis storage
@@ -391,7 +411,7 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores {
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores & PushedAuthorizationStores {
   const now = options.now ?? (() => Date.now() / 1000)
   const accessTokens = new MemoryAccessTokens(now)
   return {
@@ -407,5 +427,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     deviceCodes: new MemoryDeviceCodes(now),
     clients: new MemoryClients(),
     tokenCutoffs: new MemoryTokenCutoffs(now),
+    pushedAuthorizationRequests: new MemoryPushedAuthorizationRequests(now),
   }
 }
