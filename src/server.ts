@@ -149,6 +149,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     consentTtl: o.consentTtl,
     interactionTtl: o.interactionTtl,
     pkce: o.pkce,
+    requirePushedAuthorizationRequests: o.requirePushedAuthorizationRequests,
+    requireSignedRequestObject: o.requireSignedRequestObject,
     deviceFlow: o.deviceFlow,
     passwordGrant: o.passwordGrant,
     cookieSecrets: o.cookieSecrets,

@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { ServerContext } from '../context.js'
-import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES } from '../crypto/jose.js'
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, HMAC_MIN_KEY_BYTES, type VerificationKey } from '../crypto/jose.js'
 import { JwtAssertionError, peekJwtAssertion, verifyJwtAssertion } from '../crypto/jwt-assertion.js'
 import { OAuthError } from '../errors.js'
 import type { FormParams } from '../http/form.js'
 import type { GrantkitRequest } from '../http/types.js'
+import { clientVerificationKeys } from './keys.js'
 import { hashClientSecret, type Client, type ClientAuthMethod } from './metadata.js'
 
 /** RFC 7523 §2.2 */
@@ -223,10 +224,9 @@ async function verifyAssertionOf(ctx: ServerContext, client: Client, assertion: 
   // The algorithms come from the registration, never from the token's header:
   // an HMAC over a public key cannot pass for private_key_jwt.
   let algorithms: readonly string[]
-  let keys: NonNullable<Client['keys']> | Uint8Array
-  if (method === 'private_key_jwt' && client.keys !== undefined) {
+  let keys: VerificationKey | undefined
+  if (method === 'private_key_jwt' && (keys = clientVerificationKeys(ctx, client)) !== undefined) {
     algorithms = ASYMMETRIC_ALGORITHMS
-    keys = client.keys
   } else if (method === 'client_secret_jwt' && client.hmacSecret !== undefined) {
     // RFC 7591 §3.2.1: past client_secret_expires_at the secret authenticates nothing, whatever the method.
     if (client.secretExpiresAt !== 0 && client.secretExpiresAt <= ctx.now()) return { method, detail: 'client secret expired' }

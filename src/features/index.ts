@@ -10,6 +10,8 @@ import { interactionPagesFeature } from './interaction-pages.js'
 import { logoutFeature } from './logout.js'
 import { adminFeature } from './admin.js'
 import { registrationFeature } from '../registration/feature.js'
+import { pushedAuthorizationFeature } from '../par/feature.js'
+import { requestObjectFeature } from '../jar/feature.js'
 import type { Feature } from './types.js'
 
 /**
@@ -19,6 +21,8 @@ import type { Feature } from './types.js'
  */
 export const defaultFeatures: readonly Feature[] = [
   authorizationFeature,
+  pushedAuthorizationFeature,
+  requestObjectFeature,
   tokenFeature,
   userinfoFeature,
   jwksFeature,
@@ -34,6 +38,8 @@ export const defaultFeatures: readonly Feature[] = [
 
 export {
   authorizationFeature,
+  pushedAuthorizationFeature,
+  requestObjectFeature,
   tokenFeature,
   userinfoFeature,
   jwksFeature,
