@@ -39,8 +39,8 @@ export type OptionFeature =
   | 'admin'
   | 'telemetry'
   | 'registration'
-  | 'par'
-  | 'jar'
+  | 'pushed-authorization-requests'
+  | 'request-objects'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -495,7 +495,7 @@ export const optionSchema = {
       deviceCode: seconds('device-flow', 600, 'Device code lifetime (`expires_in` of the device authorization response, RFC 8628 §3.2).'),
       idToken: seconds('tokens', 3600, 'ID token lifetime.'),
       pushedAuthorizationRequest: option({
-        feature: 'par',
+        feature: 'pushed-authorization-requests',
         type: 'seconds',
         doc: 'Lifetime of a pushed authorization request\'s `request_uri` (`expires_in`, RFC 9126 §2.2); at most 600, the top of the range RFC 9126 §2.2 calls typical.',
         default: 60 as number,
@@ -687,7 +687,7 @@ export const optionSchema = {
     check: positiveSeconds,
   }),
   requirePushedAuthorizationRequests: option({
-    feature: 'par',
+    feature: 'pushed-authorization-requests',
     type: 'boolean',
     doc: 'Accept authorization requests only through the pushed authorization request endpoint (RFC 9126 §5), for every client; published as `require_pushed_authorization_requests`. A client registered with `require_pushed_authorization_requests: true` is held to it either way.',
     defaultText: '`false`',
@@ -695,7 +695,7 @@ export const optionSchema = {
     fallback: () => false,
   }),
   requireSignedRequestObject: option({
-    feature: 'jar',
+    feature: 'request-objects',
     type: 'boolean',
     doc: 'Accept authorization requests only as signed request objects (RFC 9101 §10.5), by value or pushed, for every client; published as `require_signed_request_object`. A client registered with `require_signed_request_object: true` is held to it either way.',
     defaultText: '`false`',
