@@ -46,22 +46,26 @@ function single(entries: ReadonlyArray<[string, string]>, name: string): string 
  *
  * @throws OAuthError `invalid_request`, `invalid_request_uri`, `invalid_request_object`
  */
-export async function resolveRequestSource(ctx: ServerContext, source: Iterable<[string, string]>): Promise<RequestSource> {
+export function resolveRequestSource(ctx: ServerContext, source: Iterable<[string, string]>): RequestSource | Promise<RequestSource> {
   const entries = [...source]
   const requestUri = single(entries, 'request_uri')
   const request = single(entries, 'request')
   // An endpoint of a feature that is off has no URL (EndpointUrls).
-  const pushedOn = ctx.endpoints.pushedAuthorizationRequest !== undefined
-  const pushed = requestUri !== undefined && pushedOn && isPushedRequestUri(requestUri)
+  const pushed = requestUri !== undefined && ctx.endpoints.pushedAuthorizationRequest !== undefined && isPushedRequestUri(requestUri)
   const signed = request !== undefined && requestObjectsOn(ctx)
+  // A plain request, the common case, costs no promise.
   if (!pushed && !signed) return { parameters: entries, pushed: false, signed: false }
+  return resolveReference(ctx, entries, pushed, requestUri, request)
+}
+
+async function resolveReference(ctx: ServerContext, entries: ReadonlyArray<[string, string]>, pushed: boolean, requestUri: string | undefined, request: string | undefined): Promise<RequestSource> {
   // RFC 9101 §5: request and request_uri MUST NOT both be present.
   if (requestUri !== undefined && request !== undefined) throw new OAuthError('invalid_request', { description: 'The request has both request and request_uri.' })
   // RFC 9126 §4 and RFC 9101 §5: client_id is sent outside too, and names the client.
   const clientId = single(entries, 'client_id')
   if (clientId === undefined) throw new OAuthError('invalid_request', { description: 'The request has no client_id.' })
   if (pushed) {
-    const record = await redeemRequestUri(ctx, requestUri, clientId)
+    const record = await redeemRequestUri(ctx, requestUri!, clientId)
     return { parameters: record.parameters, pushed: true, signed: record.signed }
   }
   const found = ctx.clients.find(clientId)

@@ -24,7 +24,8 @@ export async function authorizationEndpoint(ctx: ServerContext, req: GrantkitReq
     form = req.form ?? new URLSearchParams(req.body ?? '')
   }
   // RFC 9126 §4, RFC 9101 §6.3: a pushed or signed request stands for its own parameters.
-  const source = await resolveRequestSource(ctx, form ?? req.url.searchParams)
+  const resolved = resolveRequestSource(ctx, form ?? req.url.searchParams)
+  const source = resolved instanceof Promise ? await resolved : resolved
   const { client, request, target } = await parseAuthorizationRequest(ctx, req, source.parameters)
   enforceRequestSource(ctx, client, source, target)
   const session = await readSession(ctx, req)
