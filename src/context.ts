@@ -70,6 +70,10 @@ export interface ServerContext {
   readonly sessionTtl: number
   readonly consentTtl: number
   readonly interactionTtl: number
+  /** RFC 9126 §5: authorization requests only through the PAR endpoint, for every client (option `requirePushedAuthorizationRequests`). */
+  readonly requirePushedAuthorizationRequests: boolean
+  /** RFC 9101 §10.5: authorization requests only as signed request objects, for every client (option `requireSignedRequestObject`). */
+  readonly requireSignedRequestObject: boolean
   readonly pkce: { readonly required: 'public' | 'all'; readonly allowPlain: boolean }
   readonly deviceFlow: {
     readonly interval: number

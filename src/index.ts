@@ -18,6 +18,8 @@ export { AUTHORIZATION_LIMITS } from './authorize/parse.js'
 export {
   defaultFeatures,
   authorizationFeature,
+  pushedAuthorizationFeature,
+  requestObjectFeature,
   tokenFeature,
   userinfoFeature,
   jwksFeature,

@@ -156,6 +156,8 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     consentTtl: o.consentTtl,
     interactionTtl: o.interactionTtl,
     pkce: o.pkce,
+    requirePushedAuthorizationRequests: o.requirePushedAuthorizationRequests,
+    requireSignedRequestObject: o.requireSignedRequestObject,
     deviceFlow: o.deviceFlow,
     passwordGrant: o.passwordGrant,
     passwordHashCost: { memoryCost: o.passwordHashing.memoryCost, timeCost: o.passwordHashing.timeCost, parallelism: o.passwordHashing.parallelism },

@@ -148,7 +148,8 @@ export async function parseAuthorizationRequest(
     if (rawScope !== undefined && rawScope.split(' ').filter(Boolean).length > AUTHORIZATION_LIMITS.scopeTokens) {
       throw new OAuthError('invalid_request', { description: `scope has more than ${AUTHORIZATION_LIMITS.scopeTokens} values.` })
     }
-    // OIDC Core §6: request objects are not supported.
+    // Pushed (RFC 9126) and signed (RFC 9101) requests were resolved before
+    // this (authorize/request-source.ts); what is left is not supported here.
     if (params.has('request')) throw new OAuthError('request_not_supported')
     if (params.has('request_uri')) throw new OAuthError('request_uri_not_supported')
     if (params.has('registration')) throw new OAuthError('registration_not_supported')

@@ -122,6 +122,9 @@ function fail(path: string, message: string): never {
 
 type JsonObject = Record<string, unknown>
 
+/** The longest life `grantkit serve` gives a PAR request_uri, as its contract promises (the library allows up to 600). */
+const SERVE_MAX_REQUEST_URI_TTL = 60
+
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 function object(value: unknown, path: string): JsonObject {
@@ -199,6 +202,11 @@ export function parseConfig(data: unknown, source: string, baseDir: string): Ser
       const v = top.devicePollInterval
       if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail('devicePollInterval', 'must be a positive whole number of seconds')
       if (isObject(top.deviceFlow) && top.deviceFlow.interval !== undefined) fail('devicePollInterval', 'give it or deviceFlow.interval, not both')
+    }
+    // The serve contract ("Newer standards"): a pushed request's request_uri lives at most 60 seconds.
+    const ttl = top.ttl
+    if (isObject(ttl) && typeof ttl.pushedAuthorizationRequest === 'number' && ttl.pushedAuthorizationRequest > SERVE_MAX_REQUEST_URI_TTL) {
+      fail('ttl.pushedAuthorizationRequest', `must be at most ${SERVE_MAX_REQUEST_URI_TTL} seconds in grantkit serve`)
     }
     const { keys, ...rest } = top
     const config = { ...rest, source } as ServeConfig

@@ -5,6 +5,7 @@ import { ID_TOKEN_DEFAULT_ALGORITHM } from '../keys/key-store.js'
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../keys/signing-key.js'
 import { isPrivateHost, outboundUrlProblem } from '../http/outbound.js'
 import { checkLogoutMetadata } from '../logout/client-metadata.js'
+import { checkRequestMetadata } from '../jar/client-metadata.js'
 
 /** Client authentication methods at the token endpoint (RFC 7591 §2, OIDC Core §9). */
 export type ClientAuthMethod =
@@ -79,6 +80,12 @@ export interface ClientMetadata {
   backchannel_logout_uri?: string
   /** The client needs `sid` in logout tokens (OIDC Back-Channel Logout §2.2); grantkit always sends it. */
   backchannel_logout_session_required?: boolean
+  /** Accept its authorization requests only through the PAR endpoint (RFC 9126 §6). Default false. */
+  require_pushed_authorization_requests?: boolean
+  /** Accept its authorization requests only as signed request objects (RFC 9101 §10.5). Default false; needs `jwks`. */
+  require_signed_request_object?: boolean
+  /** The one JWS algorithm its request objects may use (RFC 9101 §10.5): asymmetric only. Default: any asymmetric one. */
+  request_object_signing_alg?: string
   [extension: string]: unknown
 }
 
@@ -337,6 +344,7 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
   }
 
   checkLogoutMetadata(metadata, path, options)
+  checkRequestMetadata(metadata, path)
 
   const idTokenAlg = metadata.id_token_signed_response_alg ?? ID_TOKEN_DEFAULT_ALGORITHM
   if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(idTokenAlg)) {

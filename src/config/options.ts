@@ -61,6 +61,7 @@ export interface AuthorizationServerOptions {
     authorizationCode: number
     deviceCode: number
     idToken: number
+    pushedAuthorizationRequest: number
   }>
   /** Scopes this server knows. A request for another is invalid_scope. Default: any scope a client is registered for. */
   scopes?: readonly string[]
@@ -120,6 +121,19 @@ export interface AuthorizationServerOptions {
   consentTtl?: number
   /** Lifetime in seconds of a login/consent step in progress. Default 600. */
   interactionTtl?: number
+  /**
+   * Refuse authorization requests that did not come through the pushed
+   * authorization request endpoint (RFC 9126 §5), for every client. A client
+   * registered with `require_pushed_authorization_requests: true` is refused
+   * them regardless. Default false.
+   */
+  requirePushedAuthorizationRequests?: boolean
+  /**
+   * Refuse authorization requests whose parameters are not in a signed request
+   * object (RFC 9101 §10.5), for every client. A client registered with
+   * `require_signed_request_object: true` is refused them regardless. Default false.
+   */
+  requireSignedRequestObject?: boolean
   /** PKCE policy (RFC 7636, RFC 9700 §2.1.1). */
   pkce?: Partial<{ required: 'public' | 'all'; allowPlain: boolean }>
   /** Device authorization grant (RFC 8628): polling interval and code-entry limits. */

@@ -47,6 +47,8 @@ export type OptionFeature =
   | 'resource-indicators'
   | 'token-exchange'
   | 'client-id-metadata'
+  | 'pushed-authorization-requests'
+  | 'request-objects'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -254,6 +256,9 @@ function group<M extends Members, const J extends boolean = true>(spec: GroupSpe
     fallback: (ctx: CheckContext): ResolvedMembers<M> => resolveMembers(spec.members, undefined, '', ctx, noun),
   }
 }
+
+/** RFC 9126 §2.2: "typically … between 5 and 600 seconds"; past that a request_uri is no longer short-lived. */
+const MAX_REQUEST_URI_TTL = 600
 
 const seconds = (feature: OptionFeature, value: number, doc: string) =>
   option({ feature, doc, type: 'seconds', default: value as number, check: positiveSeconds })
@@ -564,6 +569,17 @@ export const optionSchema = {
       authorizationCode: seconds('authorization', 60, 'Authorization code lifetime (RFC 6749 §4.1.2 recommends at most 600).'),
       deviceCode: seconds('device-flow', 600, 'Device code lifetime (`expires_in` of the device authorization response, RFC 8628 §3.2).'),
       idToken: seconds('tokens', 3600, 'ID token lifetime.'),
+      pushedAuthorizationRequest: option({
+        feature: 'pushed-authorization-requests',
+        type: 'seconds',
+        doc: 'Lifetime of a pushed authorization request\'s `request_uri` (`expires_in`, RFC 9126 §2.2); at most 600, the top of the range RFC 9126 §2.2 calls typical.',
+        default: 60 as number,
+        check: (value: unknown, path: string): number => {
+          const v = positiveSeconds(value, path)
+          if (v > MAX_REQUEST_URI_TTL) throw new TypeError(`${path}: must be at most ${MAX_REQUEST_URI_TTL} seconds (a request_uri is short-lived, RFC 9126 §2.2)`)
+          return v
+        },
+      }),
     },
   }),
   scopes: option({
@@ -809,6 +825,22 @@ export const optionSchema = {
     doc: 'Lifetime of a login/consent step in progress (and of its cookie).',
     default: 600 as number,
     check: positiveSeconds,
+  }),
+  requirePushedAuthorizationRequests: option({
+    feature: 'pushed-authorization-requests',
+    type: 'boolean',
+    doc: 'Accept authorization requests only through the pushed authorization request endpoint (RFC 9126 §5), for every client; published as `require_pushed_authorization_requests`. A client registered with `require_pushed_authorization_requests: true` is held to it either way.',
+    defaultText: '`false`',
+    check: boolean,
+    fallback: () => false,
+  }),
+  requireSignedRequestObject: option({
+    feature: 'request-objects',
+    type: 'boolean',
+    doc: 'Accept authorization requests only as signed request objects (RFC 9101 §10.5), by value or pushed, for every client; published as `require_signed_request_object`. A client registered with `require_signed_request_object: true` is held to it either way.',
+    defaultText: '`false`',
+    check: boolean,
+    fallback: () => false,
   }),
   pkce: group({
     feature: 'authorization',

@@ -1,5 +1,6 @@
 import { completeAuthorization } from '../authorize/complete.js'
 import { parseAuthorizationRequest, RESPONSE_TYPES } from '../authorize/parse.js'
+import { enforceRequestSource, resolveRequestSource } from '../authorize/request-source.js'
 import type { ServerContext } from '../context.js'
 import { OAuthError } from '../errors.js'
 import type { Feature } from '../features/types.js'
@@ -22,7 +23,11 @@ export async function authorizationEndpoint(ctx: ServerContext, req: GrantkitReq
     if (!isFormContentType(req.headers['content-type'])) throw new OAuthError('invalid_request', { description: 'The request body must be a form.' })
     form = req.form ?? new URLSearchParams(req.body ?? '')
   }
-  const { client, request, target } = await parseAuthorizationRequest(ctx, req, form)
+  // RFC 9126 §4, RFC 9101 §6.3: a pushed or signed request stands for its own parameters.
+  const resolved = resolveRequestSource(ctx, form ?? req.url.searchParams)
+  const source = resolved instanceof Promise ? await resolved : resolved
+  const { client, request, target } = await parseAuthorizationRequest(ctx, req, source.parameters)
+  enforceRequestSource(ctx, client, source, target)
   const session = await readSession(ctx, req)
   const login = session !== null ? { sub: session.sub, authTime: session.authTime, fresh: false, session: session.idHash } : undefined
   const { step } = await nextStep(ctx, request, login, false)
@@ -55,6 +60,7 @@ export const authorizationFeature: Feature = {
       // RFC 9207: every authorization response carries iss.
       authorization_response_iss_parameter_supported: true,
       prompt_values_supported: ['none', 'login', 'consent'],
+      // OIDC Discovery §3 defaults request_uri support to true: say no unless the request-objects feature says otherwise.
       request_parameter_supported: false,
       request_uri_parameter_supported: false,
     }

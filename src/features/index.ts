@@ -11,6 +11,8 @@ import { logoutFeature } from './logout.js'
 import { adminFeature } from './admin.js'
 import { registrationFeature } from '../registration/feature.js'
 import { clientIdMetadataFeature } from './client-id-metadata.js'
+import { pushedAuthorizationFeature } from '../par/feature.js'
+import { requestObjectFeature } from '../jar/feature.js'
 import type { Feature } from './types.js'
 
 /**
@@ -20,6 +22,8 @@ import type { Feature } from './types.js'
  */
 export const defaultFeatures: readonly Feature[] = [
   authorizationFeature,
+  pushedAuthorizationFeature,
+  requestObjectFeature,
   tokenFeature,
   userinfoFeature,
   jwksFeature,
@@ -36,6 +40,8 @@ export const defaultFeatures: readonly Feature[] = [
 
 export {
   authorizationFeature,
+  pushedAuthorizationFeature,
+  requestObjectFeature,
   tokenFeature,
   userinfoFeature,
   jwksFeature,

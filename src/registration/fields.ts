@@ -32,6 +32,9 @@ export const REGISTRABLE_FIELDS: ReadonlySet<string> = new Set([
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
   'allowed_origins',
+  'require_pushed_authorization_requests',
+  'require_signed_request_object',
+  'request_object_signing_alg',
 ])
 
 /** Fields shown to people (consent page, a client list) as links: https only, so none is a `javascript:` URL. */

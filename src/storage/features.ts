@@ -27,6 +27,8 @@ export const FEATURE_STORES = {
   storedClients: ['clients'],
   /** Revocation by cutoff: every token of a client, or of a person at a client (admin API, `grantkit grants revoke`). */
   tokenCutoffs: ['tokenCutoffs'],
+  /** RFC 9126: the pushed authorization request endpoint and the request_uri it hands out. */
+  pushedAuthorization: ['pushedAuthorizationRequests'],
 } as const satisfies Record<string, readonly StoreName[]>
 
 /** A feature named in `FEATURE_STORES`. */
@@ -41,6 +43,7 @@ const FEATURE_TITLES: Record<StorageFeature, string> = {
   sharedKeys: 'shared signing keys',
   storedClients: 'stored clients',
   tokenCutoffs: 'revocation by cutoff',
+  pushedAuthorization: 'pushed authorization requests',
 }
 
 /**

@@ -24,6 +24,9 @@ import type {
   RotationOutcome,
   SessionRecord,
   SessionStore,
+  PushedAuthorizationRequestRecord,
+  PushedAuthorizationRequestStore,
+  PushedAuthorizationStores,
   Storage,
   StoredClientStores,
 } from './types.js'
@@ -427,6 +430,24 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
   }
 }
 
+class MemoryPushedAuthorizationRequests implements PushedAuthorizationRequestStore {
+  private readonly items: ExpiringMap<PushedAuthorizationRequestRecord>
+  constructor(now: () => number, budget: RecordBudget | undefined) {
+    // Evicting a pushed request only makes its request_uri fail (a denial, never a replay).
+    this.items = new ExpiringMap(now, budget, 'evictable')
+  }
+  async save(record: PushedAuthorizationRequestRecord): Promise<void> {
+    this.items.set(record.requestUriHash, record, record.expiresAt)
+  }
+  async consume(requestUriHash: string): Promise<PushedAuthorizationRequestRecord | null> {
+    // get and delete with no await between them: one caller of the event loop gets it.
+    const record = this.items.get(requestUriHash)
+    if (record === undefined) return null
+    this.items.delete(requestUriHash)
+    return record
+  }
+}
+
 /**
  * In-process storage with expiry: the default. Everything is lost on restart
  * and nothing is shared between processes; use the PostgreSQL or Redis storage
@@ -435,7 +456,7 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores {
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores & PushedAuthorizationStores {
   const now = options.now ?? (() => Date.now() / 1000)
   const max = options.maxRecords
   if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) throw new TypeError('createMemoryStorage: maxRecords must be a positive integer')
@@ -454,5 +475,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     deviceCodes: new MemoryDeviceCodes(now, budget),
     clients: new MemoryClients(),
     tokenCutoffs: new MemoryTokenCutoffs(now, budget),
+    pushedAuthorizationRequests: new MemoryPushedAuthorizationRequests(now, budget),
   }
 }

@@ -456,6 +456,40 @@ export interface SharedKeyStores {
   keys: KeyStorage
 }
 
+/**
+ * A pushed authorization request (RFC 9126 §2): the parameters the client
+ * pushed, checked as the authorization endpoint would, kept until the
+ * `request_uri` that names them is used once or expires.
+ */
+export interface PushedAuthorizationRequestRecord {
+  /** SHA-256 (base64url) of the whole `request_uri`; the value itself is never stored. */
+  requestUriHash: string
+  /** The client that pushed it, authenticated at the PAR endpoint; only it may use the request_uri (RFC 9126 §4). */
+  clientId: string
+  /**
+   * The authorization request parameters, in order, as name and value: the
+   * claims of a signed request object when one was pushed (RFC 9101 §6.3), else
+   * the form's parameters without those of client authentication.
+   */
+  parameters: Array<[string, string]>
+  /** True when the parameters came from a signed request object (RFC 9101), for `require_signed_request_object`. */
+  signed: boolean
+  /** Seconds since the epoch; the request_uri is dead from then on. */
+  expiresAt: number
+}
+
+/** Pushed authorization requests by the hash of their `request_uri`; `consume` is the one-time, atomic use. */
+export interface PushedAuthorizationRequestStore {
+  save(record: PushedAuthorizationRequestRecord): Promise<void>
+  /** Atomic remove-and-return of a live record: of concurrent callers exactly one gets it, the rest null. */
+  consume(requestUriHash: string): Promise<PushedAuthorizationRequestRecord | null>
+}
+
+/** The store of pushed authorization requests (RFC 9126). */
+export interface PushedAuthorizationStores {
+  pushedAuthorizationRequests: PushedAuthorizationRequestStore
+}
+
 /** The store of clients kept in storage beside the static list (`server.clients`). */
 export interface StoredClientStores {
   clients: ClientStore
@@ -473,7 +507,7 @@ export interface StoredClientStores {
  * The interactive and throttling groups are still required (the core serves the
  * authorization endpoint and throttles logins unconditionally today).
  */
-export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores>, Partial<StoredClientStores>, Partial<TokenCutoffStores> {
+export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores>, Partial<StoredClientStores>, Partial<TokenCutoffStores>, Partial<PushedAuthorizationStores> {
   /**
    * A cheap check that the storage can serve now: reachable, and its schema
    * as recent as this grantkit needs. Throws `StorageUnavailableError`, or

@@ -4,6 +4,7 @@ import type {
   AuthorizationCodeRecord,
   DeviceCodeRecord,
   InteractionRecord,
+  PushedAuthorizationRequestRecord,
   RefreshTokenRecord,
   SigningKeyRecord,
   Storage,
@@ -152,6 +153,24 @@ const storedClient = (clientId: string, now: number, over: Partial<StoredClientR
   createdAt: now,
   updatedAt: now,
   version: 1,
+  ...over,
+})
+
+const pushed = (hash: string, now: number, over: Partial<PushedAuthorizationRequestRecord> = {}): PushedAuthorizationRequestRecord => ({
+  requestUriHash: hash,
+  clientId: 'c',
+  // Order and repeats matter: the authorization endpoint reads them as they were pushed.
+  parameters: [
+    ['response_type', 'code'],
+    ['client_id', 'c'],
+    ['redirect_uri', 'https://app.example/cb?x=1'],
+    ['scope', 'openid api:read'],
+    ['resource', 'https://a.example'],
+    ['resource', 'https://b.example'],
+    ['state', 'ü-ø "quoted" \\ back'],
+  ],
+  signed: true,
+  expiresAt: now + 60,
   ...over,
 })
 
@@ -635,6 +654,40 @@ export function runStorageConformance(
         await h.advance(10)
         expect((await sorted()).map((c) => c.clientId)).toEqual(['c'])
         expect(await consents.listBySub!('nobody')).toEqual([])
+      })
+    })
+
+    describe('pushedAuthorizationRequests (PAR, when the storage has it)', () => {
+      it('gives a pushed request back whole, once, and never after', async (ctx) => {
+        const h = await make()
+        const par = h.storage.pushedAuthorizationRequests
+        if (par === undefined) return ctx.skip()
+        const rec = pushed('p1', h.now())
+        await par.save(rec)
+        await par.save(pushed('p2', h.now(), { signed: false, clientId: 'd' }))
+        expect(await par.consume('p-unknown')).toBeNull()
+        expect(await par.consume('p1')).toEqual(rec)
+        expect(await par.consume('p1')).toBeNull()
+        expect(await par.consume('p2')).toEqual(pushed('p2', h.now(), { signed: false, clientId: 'd' }))
+      })
+
+      it('does not give back an expired pushed request', async (ctx) => {
+        const h = await make()
+        const par = h.storage.pushedAuthorizationRequests
+        if (par === undefined) return ctx.skip()
+        await par.save(pushed('p3', h.now(), { expiresAt: h.now() + 10 }))
+        await h.advance(10)
+        expect(await par.consume('p3')).toBeNull()
+      })
+
+      it(`lets exactly one of ${n} concurrent callers consume a pushed request`, async (ctx) => {
+        const h = await make()
+        const par = h.storage.pushedAuthorizationRequests
+        if (par === undefined) return ctx.skip()
+        const rec = pushed('p4', h.now())
+        await par.save(rec)
+        const results = await times(n, () => par.consume('p4'))
+        expect(results.filter((r) => r !== null)).toEqual([rec])
       })
     })
 

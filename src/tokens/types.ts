@@ -62,4 +62,6 @@ export interface TokenLifetimes {
   readonly authorizationCode: number
   readonly deviceCode: number
   readonly idToken: number
+  /** The `request_uri` of a pushed authorization request (RFC 9126 §2.2). */
+  readonly pushedAuthorizationRequest: number
 }

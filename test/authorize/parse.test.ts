@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { defaultFeatures } from '../../src/index.js'
 import {
   authorizeAs,
   authorizeRequest,
@@ -189,9 +190,16 @@ describe('authorization endpoint: repeated parameters (RFC 6749 §3.1)', () => {
 })
 
 describe('authorization endpoint: request objects (OIDC Core §6)', () => {
-  it('answers request with request_not_supported at the redirect_uri', async () => {
-    const h = setup()
+  it('answers request with request_not_supported at the redirect_uri when the request-objects feature is left out', async () => {
+    const h = setup({ features: defaultFeatures.filter((f) => f.name !== 'request-objects') })
     expectErrorRedirect(await h.server.authorize(authorizeRequest(webParams({ request: 'eyJhbGciOiJub25lIn0.e30.' }))), WEB_CB, 'request_not_supported')
+  })
+
+  it('answers an unsigned request object with invalid_request_object, as a page (its redirect_uri is not trusted)', async () => {
+    const h = setup()
+    const res = await h.server.authorize(authorizeRequest(webParams({ request: 'eyJhbGciOiJub25lIn0.e30.' })))
+    expectErrorPage(res)
+    expect(res.body).toContain('invalid_request_object')
   })
 
   it('answers request_uri with request_uri_not_supported at the redirect_uri', async () => {

@@ -293,3 +293,28 @@ describe('createServer', () => {
     expect(createServer(parse({ clients: [svc] }), ISSUER).issuer).toBe(ISSUER)
   })
 })
+
+describe('PAR and JAR in a config file (serve contract, "Newer standards")', () => {
+  it('takes the per-client switches under their metadata names and the server-wide ones under the option names', () => {
+    const config = parse({
+      requirePushedAuthorizationRequests: false,
+      requireSignedRequestObject: false,
+      ttl: { pushedAuthorizationRequest: 60 },
+      // No code flow, so no users needed: the switch is still read and kept.
+      clients: [{ client_id: 'web', client_secret: 's', grant_types: ['client_credentials'], require_pushed_authorization_requests: true, require_signed_request_object: false }],
+    })
+    const ctx = contextOf(createServer(config, 'http://127.0.0.1:4000'))
+    expect(ctx.ttl.pushedAuthorizationRequest).toBe(60)
+    const client = ctx.clients.find('web') as { metadata: Record<string, unknown> }
+    expect(client.metadata.require_pushed_authorization_requests).toBe(true)
+  })
+
+  it('keeps a request_uri to at most 60 seconds, naming the file and the field', () => {
+    expect(() => parse({ clients: [], ttl: { pushedAuthorizationRequest: 61 } })).toThrow('grantkit.json: ttl.pushedAuthorizationRequest: must be at most 60 seconds in grantkit serve')
+  })
+
+  it('names the file and the client of a wrong request_object_signing_alg', () => {
+    const config = parse({ clients: [{ client_id: 'web', client_secret: 's', redirect_uris: ['http://127.0.0.1:8080/cb'], request_object_signing_alg: 'none' }] })
+    expect(() => createServer(config, 'http://127.0.0.1:4000')).toThrow('grantkit.json: clients[0].request_object_signing_alg: "none" is refused')
+  })
+})

@@ -36,6 +36,7 @@ interface Expected<P extends string> {
     readonly authorizationCode: number
     readonly deviceCode: number
     readonly idToken: number
+    readonly pushedAuthorizationRequest: number
   }
   readonly scopes: ReadonlySet<string> | undefined
   readonly clockSkew: number
@@ -50,6 +51,8 @@ interface Expected<P extends string> {
   readonly sessionTtl: number
   readonly consentTtl: number
   readonly interactionTtl: number
+  readonly requirePushedAuthorizationRequests: boolean
+  readonly requireSignedRequestObject: boolean
   readonly pkce: { readonly required: 'public' | 'all'; readonly allowPlain: boolean }
   readonly deviceFlow: { readonly interval: number; readonly maxAttempts: number; readonly attemptWindow: number; readonly maxAttemptsPerAddress: number; readonly addressWindow: number }
   readonly passwordGrant: {

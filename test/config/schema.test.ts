@@ -32,7 +32,7 @@ describe('the option schema', () => {
   it('keeps the exported defaults object of 0.1: same shape, same values, same types', () => {
     expect(defaults).toEqual({
       accessTokenFormat: 'jwt',
-      ttl: { accessToken: 3600, refreshToken: 1_209_600, refreshTokenAbsolute: 2_592_000, authorizationCode: 60, deviceCode: 600, idToken: 3600 },
+      ttl: { accessToken: 3600, refreshToken: 1_209_600, refreshTokenAbsolute: 2_592_000, authorizationCode: 60, deviceCode: 600, idToken: 3600, pushedAuthorizationRequest: 60 },
       sessionTtl: 86_400,
       consentTtl: 31_536_000,
       interactionTtl: 600,
@@ -74,7 +74,7 @@ describe('the option schema', () => {
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
-      ttl: { accessToken: number; refreshToken: number; refreshTokenAbsolute: number; authorizationCode: number; deviceCode: number; idToken: number }
+      ttl: { accessToken: number; refreshToken: number; refreshTokenAbsolute: number; authorizationCode: number; deviceCode: number; idToken: number; pushedAuthorizationRequest: number }
       sessionTtl: number
       consentTtl: number
       interactionTtl: number

@@ -10,4 +10,4 @@ runStorageConformance('memory', () => {
     now: clock.now,
     advance: clock.advance,
   }
-}, { features: ['deviceFlow', 'sharedKeys', 'storedClients'] })
+}, { features: ['deviceFlow', 'sharedKeys', 'storedClients', 'pushedAuthorization'] })

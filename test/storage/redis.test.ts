@@ -219,7 +219,7 @@ if (!(await reachable(REDIS_URL))) {
       return { storage: createRedisStorage({ client, prefix: p, now: clock.now }), now: clock.now, advance: clock.advance, prefix: p }
     }
 
-    runStorageConformance(`redis (${name})`, open, { features: ['deviceFlow', 'sharedKeys', 'storedClients'] })
+    runStorageConformance(`redis (${name})`, open, { features: ['deviceFlow', 'sharedKeys', 'storedClients', 'pushedAuthorization'] })
 
     it('shares one-time operations with a process on a client of its own: one winner across clients', async () => {
       const clock = fakeClock()
@@ -246,7 +246,7 @@ if (!(await reachable(REDIS_URL))) {
   })
 
   // TTLs are counted from the storage's clock, so a clock behind Redis's keeps records too.
-  runStorageConformance('redis, with a clock years behind the server', () => harness(1_000_000_000), { features: ['deviceFlow', 'sharedKeys', 'storedClients'] })
+  runStorageConformance('redis, with a clock years behind the server', () => harness(1_000_000_000), { features: ['deviceFlow', 'sharedKeys', 'storedClients', 'pushedAuthorization'] })
 
   describe('redis storage', () => {
     it('puts every key under the prefix and gives every artefact a TTL from its expiry', async () => {

@@ -15,6 +15,8 @@ import type {
   GrantStore,
   InteractionRecord,
   InteractionStore,
+  PushedAuthorizationRequestRecord,
+  PushedAuthorizationRequestStore,
   KeyStorage,
   RateLimitStore,
   RefreshTokenLookup,
@@ -71,6 +73,7 @@ export interface PostgresStorage extends Storage {
   deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
   clients: ClientStore
+  pushedAuthorizationRequests: PushedAuthorizationRequestStore
   /** The pool in use. */
   readonly pool: PostgresPool
   /** Applies the schema migrations this database lacks, one at a time under an advisory lock; see `migrate`. */
@@ -249,6 +252,23 @@ function interactions(pool: PostgresPool, t: Tables, now: () => number): Interac
     async consume(uid) {
       const r = await run<{ record: InteractionRecord }>(pool, `DELETE FROM ${items} WHERE uid = $1 AND expires_at > $2 RETURNING record`, [uid, now()])
       return interaction(r.rows[0]?.record)
+    },
+  }
+}
+
+const pushedRequest = (stored: object | undefined): PushedAuthorizationRequestRecord | null =>
+  stored === undefined ? null : decodeRecord<PushedAuthorizationRequestRecord>('pushed authorization request', stored)
+
+function pushedAuthorizationRequests(pool: PostgresPool, t: Tables, now: () => number): PushedAuthorizationRequestStore {
+  const items = t.name('pushed_authorization_requests')
+  return {
+    async save(record) {
+      await run(pool, `INSERT INTO ${items} (request_uri_hash, record, expires_at) VALUES ($1, $2, $3)`, [record.requestUriHash, json(record), record.expiresAt])
+    },
+    async consume(requestUriHash) {
+      // One statement: of concurrent callers, one deletes the row and gets it back.
+      const r = await run<{ record: PushedAuthorizationRequestRecord }>(pool, `DELETE FROM ${items} WHERE request_uri_hash = $1 AND expires_at > $2 RETURNING record`, [requestUriHash, now()])
+      return pushedRequest(r.rows[0]?.record)
     },
   }
 }
@@ -533,6 +553,7 @@ const EXPIRY: Record<(typeof TABLES)[number], string | null> = {
   // Clients live until they are deleted; an expired previous secret is ignored where it is read.
   clients: null,
   token_cutoffs: 'expires_at <= $1',
+  pushed_authorization_requests: 'expires_at <= $1',
 }
 
 /**
@@ -651,6 +672,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     sessions: sessions(pool, t, now),
     consents: consents(pool, t, now),
     tokenCutoffs: tokenCutoffs(pool, t, now),
+    pushedAuthorizationRequests: pushedAuthorizationRequests(pool, t, now),
     rateLimits: rateLimits(pool, t, now),
     deviceCodes: deviceCodes(pool, t, now),
     keys: keyStorage(pool, t, now),

@@ -1,4 +1,4 @@
--- grantkit PostgreSQL schema, version 4 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
+-- grantkit PostgreSQL schema, version 5 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
 -- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
 
 -- Migration 1: the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys.
@@ -139,6 +139,16 @@ CREATE TABLE IF NOT EXISTS grantkit_token_cutoffs (
 );
 CREATE INDEX IF NOT EXISTS grantkit_token_cutoffs_expires_at ON grantkit_token_cutoffs (expires_at);
 
+-- Migration 5: pushed authorization requests (RFC 9126): the parameters behind each request_uri, by its hash.
+
+CREATE TABLE IF NOT EXISTS grantkit_pushed_authorization_requests (
+  -- SHA-256 of the request_uri; the value itself is never stored.
+  request_uri_hash text PRIMARY KEY,
+  record jsonb NOT NULL,
+  expires_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grantkit_pushed_authorization_requests_expires_at ON grantkit_pushed_authorization_requests (expires_at);
+
 -- Which migrations this schema contains; migrate() applies only those missing.
 CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   version integer PRIMARY KEY,
@@ -149,5 +159,6 @@ INSERT INTO grantkit_schema_version (version, description) VALUES
   (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys'),
   (2, 'stored clients: metadata, secret hashes and a version for compare-and-swap'),
   (3, 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person'),
-  (4, 'revocation cutoffs: every token of a client, or of a person, issued up to a time')
+  (4, 'revocation cutoffs: every token of a client, or of a person, issued up to a time'),
+  (5, 'pushed authorization requests (RFC 9126): the parameters behind each request_uri, by its hash')
 ON CONFLICT (version) DO NOTHING;

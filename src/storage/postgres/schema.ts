@@ -189,6 +189,19 @@ CREATE INDEX IF NOT EXISTS ${p}sessions_sub ON ${p}sessions (sub);
 CREATE INDEX IF NOT EXISTS ${p}token_cutoffs_expires_at ON ${p}token_cutoffs (expires_at);
 `,
   },
+  {
+    version: 5,
+    description: 'pushed authorization requests (RFC 9126): the parameters behind each request_uri, by its hash',
+    // Additive: a new table, which processes of the previous version never read.
+    sql: (p) => `CREATE TABLE IF NOT EXISTS ${p}pushed_authorization_requests (
+  -- SHA-256 of the request_uri; the value itself is never stored.
+  request_uri_hash text PRIMARY KEY,
+  record jsonb NOT NULL,
+  expires_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${p}pushed_authorization_requests_expires_at ON ${p}pushed_authorization_requests (expires_at);
+`,
+  },
 ]
 
 /** The schema version of the newest migration: what `migrate()` brings a database to. */
@@ -252,4 +265,5 @@ export const TABLES = [
   'signing_keys',
   'clients',
   'token_cutoffs',
+  'pushed_authorization_requests',
 ] as const

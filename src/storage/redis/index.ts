@@ -4,7 +4,7 @@
  * `ioredis`.
  */
 import { Redis } from 'ioredis'
-import type { ClientStore, DeviceFlowStores, KeyStorage, Storage } from '../types.js'
+import type { ClientStore, DeviceFlowStores, KeyStorage, PushedAuthorizationRequestStore, Storage } from '../types.js'
 import { RedisClients } from './clients.js'
 import { Connection, DEFAULT_TIMEOUT, redisFailFastOptions } from './connection.js'
 import { checkLayout, writeLayout } from './layout.js'
@@ -17,6 +17,7 @@ import {
   RedisDeviceCodes,
   RedisGrants,
   RedisInteractions,
+  RedisPushedAuthorizationRequests,
   RedisKeys,
   RedisRateLimits,
   RedisRefreshTokens,
@@ -62,6 +63,7 @@ export interface RedisStorage extends Storage {
   deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
   clients: ClientStore
+  pushedAuthorizationRequests: PushedAuthorizationRequestStore
   /** The ioredis client in use. */
   readonly client: Redis
   /**
@@ -149,6 +151,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     keys: new RedisKeys(ctx),
     clients: new RedisClients(ctx),
     tokenCutoffs: new RedisTokenCutoffs(ctx),
+    pushedAuthorizationRequests: new RedisPushedAuthorizationRequests(ctx),
     client,
     migrate: () => ctx.conn.run('migrate', () => writeLayout(client, prefix)),
     probe: () => ctx.conn.run('probe', () => checkLayout(client, prefix)),

@@ -14,6 +14,8 @@ import type {
   GrantStore,
   InteractionRecord,
   InteractionStore,
+  PushedAuthorizationRequestRecord,
+  PushedAuthorizationRequestStore,
   KeyStorage,
   RateLimitStore,
   RefreshTokenLookup,
@@ -183,6 +185,19 @@ export class RedisInteractions implements InteractionStore {
     // GETDEL: of concurrent callers, one gets the value and the others nil.
     const json = await this.ctx.conn.run('interactions.consume', () => this.ctx.client.getdel(this.ctx.key('int', uid)))
     return live<InteractionRecord>(this.ctx, 'interaction', json)
+  }
+}
+
+/** Keys: `par:<hash>` the record JSON, with a TTL at its expiry. */
+export class RedisPushedAuthorizationRequests implements PushedAuthorizationRequestStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async save(record: PushedAuthorizationRequestRecord): Promise<void> {
+    await setUntil(this.ctx, 'pushedAuthorizationRequests.save', this.ctx.key('par', record.requestUriHash), encodeRecord(record), record.expiresAt)
+  }
+  async consume(requestUriHash: string): Promise<PushedAuthorizationRequestRecord | null> {
+    // GETDEL: of concurrent callers, one gets the value and the others nil.
+    const json = await this.ctx.conn.run('pushedAuthorizationRequests.consume', () => this.ctx.client.getdel(this.ctx.key('par', requestUriHash)))
+    return live<PushedAuthorizationRequestRecord>(this.ctx, 'pushed authorization request', json)
   }
 }
 
