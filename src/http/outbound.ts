@@ -1,6 +1,6 @@
 /**
- * Requests the server itself makes (back-channel logout deliveries, and later
- * `jwks_uri` and request object fetches), guarded against server-side request
+ * Requests the server itself makes (back-channel logout deliveries, `jwks_uri`
+ * key sets, Client ID Metadata Documents), guarded against server-side request
  * forgery: unless `allowPrivateNetworkFetches` is on, a URL whose host is or
  * resolves to a loopback, private, link-local, unique-local, CGNAT or
  * unspecified address is never contacted (RFC 9700 §4.15 on URLs a client
