@@ -118,15 +118,12 @@ function actClaim(ctx: GrantContext, actor: ExchangedToken): Record<string, unkn
 }
 
 /** RFC 8693 §4.4: when the subject token says who may act for it, the actor must be that party. */
-function checkMayAct(subject: ExchangedToken, actor: ExchangedToken, ctx: GrantContext): void {
+function checkMayAct(subject: ExchangedToken, actor: ExchangedToken): void {
   const mayAct = subject.claims.may_act
   if (mayAct === undefined) return
   if (!isRecord(mayAct)) throw refused('subject token may_act is malformed')
   if (mayAct.sub !== undefined && mayAct.sub !== actor.sub) throw refused('actor is not the party may_act names')
-  const actorIssuer = actor.issuer
-  if (mayAct.iss !== undefined && mayAct.iss !== actorIssuer && !(mayAct.iss === ctx.config.issuer && actorIssuer === ctx.config.issuer)) {
-    throw refused('actor issuer is not the one may_act names')
-  }
+  if (mayAct.iss !== undefined && mayAct.iss !== actor.issuer) throw refused('actor issuer is not the one may_act names')
 }
 
 /**
@@ -172,7 +169,7 @@ export const tokenExchange: GrantHandler = {
 
     const subject = await readToken(ctx, subjectToken, subjectType, 'subject')
     const actor = actorToken === undefined ? undefined : await readToken(ctx, actorToken, actorType!, 'actor')
-    if (actor !== undefined) checkMayAct(subject, actor, ctx)
+    if (actor !== undefined) checkMayAct(subject, actor)
 
     const requestedScope = params.get('scope')
     let scope: Scope

@@ -181,7 +181,8 @@ export function accessTokenTarget(servers: ResourceServers, resources: readonly 
     if (listedBy === entries.length) kept.push(token)
     else if (listedBy > 0) {
       throw new OAuthError('invalid_target', {
-        description: `The scope "${token}" is valid at some of the requested resources but not all; ask for one token per resource.`,
+        // RFC 6749 §5.2: error_description has no quote or backslash; a scope token has neither (§3.3).
+        description: `The scope ${token} is valid at some of the requested resources but not all; ask for one token per resource.`,
         detail: `scope ${token} not listed by every requested resource`,
       })
     }

@@ -99,6 +99,8 @@ describe('resource at the token endpoint: client_credentials (RFC 8707 §2.2)', 
   it('refuses a scope only some of the asked resources list with invalid_target, rather than guessing', async () => {
     const res = await cc([['resource', A], ['resource', B], ['scope', 'api:read api:write']])
     expect(json(res).error).toBe('invalid_target')
+    // RFC 6749 §5.2: no quote or backslash in error_description.
+    expect(json(res).error_description).toMatch(/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/)
   })
 
   it('refuses with invalid_scope when no asked scope is valid at the resource', async () => {
