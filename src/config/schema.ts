@@ -659,7 +659,7 @@ export const optionSchema = {
       maxEventLoopDelay: option({
         feature: 'core',
         type: 'seconds',
-        doc: 'Refuse requests while `eventLoopDelay()` says the event loop lags more than this many seconds (may be fractional); needs `eventLoopDelay`. `grantkit serve` uses 0.5.',
+        doc: 'Refuse requests while `eventLoopDelay()` says the event loop lags more than this many seconds (may be fractional); needs `eventLoopDelay`. Not for a machine whose CPUs other processes share: the loop then lags for reasons refusing requests does not remove. `grantkit serve` sets none but supplies the source.',
         defaultText: 'none',
         check: (value: unknown, path: string, ctx: CheckContext): number => {
           const seconds = positiveSeconds(value, path)
