@@ -99,7 +99,7 @@ export interface AuthorizationServerOptions {
    * default 19456), `timeCost` (default 2), `parallelism` (default 1), at least
    * OWASP's minimum unless `allowWeak` (tests only); `maxConcurrent` checks at
    * once (default: libuv pool size minus one, at most the CPUs), `maxQueued`
-   * waiting (default 32), `queueTimeout` seconds of waiting (default 2).
+   * waiting (default 32), `queueTimeout` seconds of waiting (default 5).
    */
   passwordHashing?: Partial<{ memoryCost: number; timeCost: number; parallelism: number; allowWeak: boolean; maxConcurrent: number; maxQueued: number; queueTimeout: number }>
   /** People who sign in: a source of your own, or a static list (passwords hashed with Argon2id at start). */

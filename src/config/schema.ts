@@ -456,7 +456,7 @@ function passwordHashingGroup() {
         default: 32 as number,
         check: wholeNonNegative,
       }),
-      queueTimeout: seconds('core', 2, 'Longest wait for a slot; a check waiting longer is refused like one beyond `maxQueued`.'),
+      queueTimeout: seconds('core', 5, 'Longest wait for a slot; a check waiting longer is refused like one beyond `maxQueued`.'),
     },
   })
   const whole = (r: ResolvedMembers<typeof base.members>, path: string) => {

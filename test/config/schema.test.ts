@@ -70,7 +70,7 @@ describe('the option schema', () => {
       // New in 0.3 (issue 16): load shedding, no bound unless set.
       overload: { retryAfter: 1 },
       // New in 0.3 (issue 16): Argon2id at OWASP's minimum; bounded password checks (maxConcurrent is computed).
-      passwordHashing: { memoryCost: 19_456, timeCost: 2, parallelism: 1, maxQueued: 32, queueTimeout: 2 },
+      passwordHashing: { memoryCost: 19_456, timeCost: 2, parallelism: 1, maxQueued: 32, queueTimeout: 5 },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
