@@ -404,7 +404,7 @@ export interface MemoryStorageOptions {
    * new record is refused with `StorageUnavailableError` (the endpoint answers
    * 503 and issues nothing), except a revocation, which is always stored.
    *
-   * An opaque access token takes about 250 bytes (bench/memory.mjs).
+   * An opaque access token takes about 260 bytes (bench/memory.mjs).
    *
    * @example
    * createMemoryStorage({ maxRecords: 100_000 })
