@@ -6,7 +6,9 @@
 //   node bench/memory.mjs 200000              # every kind, fewer records
 //   node bench/memory.mjs 1000000 access-token,refresh-token
 //
-// Records are shaped as grantkit's endpoints make them: hashes are SHA-256 base64url strings, ids
+// Every record lives an hour or more (codes, interactions and replay markers a day instead of their
+// usual minutes): longer than the fill takes even on a slow machine, since records that expired during
+// the fill would be swept and not counted. Records are shaped as grantkit's endpoints make them: hashes are SHA-256 base64url strings, ids
 // flat 36-character UUIDs, scope strings made per request (split and joined, as resolveScope does).
 // "access token through the server" issues the tokens with real client_credentials requests
 // (server.handle, opaque format), so it counts whatever the token endpoint keeps per token.
@@ -70,6 +72,7 @@ const ID = Buffer.allocUnsafe(36)
 const id = () => (ID.write(randomUUID(), 0, 'latin1'), ID.toString('latin1', 0, 36))
 /** A scope string made per request, as resolveScope does (split, checked, joined). */
 const scopeOf = (s) => s.split(' ').join(' ')
+const DAY = 86_400
 
 async function heapAfterGc() {
   for (let i = 0; i < 3; i++) {
@@ -122,7 +125,7 @@ async function child(kind, count) {
         break
       }
       case 'code':
-        await storage.authorizationCodes.save({ codeHash: hash(), clientId: client, redirectUri: 'http://127.0.0.1:9/cb', redirectUriSent: true, scope: scopeOf('offline_access api:read'), sub: 'alice', grantId: grantId(), authTime: nowS, codeChallenge: hash(), codeChallengeMethod: 'S256', issuedAt: nowS, expiresAt: nowS + 60 })
+        await storage.authorizationCodes.save({ codeHash: hash(), clientId: client, redirectUri: 'http://127.0.0.1:9/cb', redirectUriSent: true, scope: scopeOf('offline_access api:read'), sub: 'alice', grantId: grantId(), authTime: nowS, codeChallenge: hash(), codeChallengeMethod: 'S256', issuedAt: nowS, expiresAt: nowS + DAY })
         break
       case 'consent':
         await storage.consents.save(`user-${i}`, client, scopeOf('offline_access api:read'), nowS + 31_536_000)
@@ -136,11 +139,11 @@ async function child(kind, count) {
           request: { clientId: client, redirectUri: 'http://127.0.0.1:9/cb', redirectUriSent: true, responseType: 'code', responseMode: 'query', scope: scopeOf('offline_access api:read'), state: id(), codeChallenge: hash(), codeChallengeMethod: 'S256', prompt: ['consent'] },
           browserHash: hash(),
           csrf: hash(),
-          expiresAt: nowS + 3600,
+          expiresAt: nowS + DAY,
         })
         break
       case 'replay':
-        if (!(await storage.replay.markUsed(`jti:${client}:${id()}`, nowS + 300))) throw new Error('replay')
+        if (!(await storage.replay.markUsed(`jti:${client}:${id()}`, nowS + DAY))) throw new Error('replay')
         break
       case 'revoked-jti':
         await storage.accessTokens.revokeJti(id(), nowS + 3600)

@@ -257,3 +257,24 @@ describe('ExpiringMap against a plain model', () => {
     expect(budget.count).toBe(m.size)
   })
 })
+
+describe('memory storage sharing of equal values between access tokens', () => {
+  it('never gives one token the audience of another whose values join to the same text', async () => {
+    const s = createMemoryStorage({ now: () => T0 })
+    await s.accessTokens.save({ ...token('two', T0 + 10), audience: ['a', 'b'] })
+    await s.accessTokens.save({ ...token('nul', T0 + 10), audience: ['a\u0000b'] })
+    await s.accessTokens.save({ ...token('json', T0 + 10), audience: ['["a","b"]'] })
+    expect((await s.accessTokens.find('two'))?.audience).toEqual(['a', 'b'])
+    expect((await s.accessTokens.find('nul'))?.audience).toEqual(['a\u0000b'])
+    expect((await s.accessTokens.find('json'))?.audience).toEqual(['["a","b"]'])
+  })
+
+  it('hands out a copy of the audience: changing it changes no stored token', async () => {
+    const s = createMemoryStorage({ now: () => T0 })
+    await s.accessTokens.save(token('x', T0 + 10))
+    await s.accessTokens.save(token('y', T0 + 10))
+    ;(await s.accessTokens.find('x'))!.audience.push('https://evil.example')
+    expect((await s.accessTokens.find('y'))?.audience).toEqual(['https://api.example'])
+    expect((await s.accessTokens.find('x'))?.audience).toEqual(['https://api.example'])
+  })
+})
