@@ -1,7 +1,7 @@
 // Workload: token requests while the login page is flooded. A client_credentials load (as the
 // client_credentials rows: autocannon, BENCH_CONNECTIONS connections, checked answers) runs while a second
 // autocannon instance POSTs wrong passwords to the built-in login page as fast as it answers
-// (BENCH_FLOOD_CONNECTIONS connections, 32 by default). Every failed login costs the server one Argon2id
+// (BENCH_FLOOD_CONNECTIONS connections, 32 by default), from before the warm-up to the end of the measurement. Every failed login costs the server one Argon2id
 // check; the server's password throttle is off in the benchmark's options (as for a guesser spread over
 // many addresses and names), so only the bound on concurrent checks (passwordHashing) protects the token
 // endpoint. The row's rate and latencies are the token requests'; the flood's answers are counted apart:
@@ -13,7 +13,7 @@ import { AUTHORIZATION, FORM_CONTENT_TYPE, PASSWORD, WEB_CLIENT_ID, WEB_REDIRECT
 import { fillForm, request } from '../flows.mjs'
 import { cannon } from '../load.mjs'
 import { ccRequest } from './client-credentials.mjs'
-import { FLOOD_CONNECTIONS } from '../settings.mjs'
+import { DURATION, FLOOD_CONNECTIONS, WARMUP } from '../settings.mjs'
 
 /** A login form of the server, ready to be POSTed with a wrong password: { path, cookie, body }. */
 async function loginTarget(port, srv) {
@@ -58,28 +58,38 @@ export async function loginFlood(port, srv, row) {
   const headers = { 'content-type': FORM_CONTENT_TYPE, cookie: target.cookie }
   const wrong = await request(new http.Agent({ keepAlive: false }), port, 'POST', target.path, headers, target.body)
   if (wrong.status !== 401) return { problem: `a wrong password on the login page got ${wrong.status}, not 401` }
+  // One flood for the warm-up and the measurement: stopping it in between would leave the server's queue
+  // full of checks for closed connections, and the measurement would begin against a queue the flood no longer fills.
+  let flooder
+  let flood
+  const startFlood = () => {
+    flooder = autocannon({ url: `http://127.0.0.1:${port}${target.path}`, method: 'POST', headers, body: target.body, connections: FLOOD_CONNECTIONS, duration: WARMUP + DURATION + 10, timeout: 10 })
+    flooder.on('response', (_client, status) => {
+      flood.answers++
+      if (status === 401) flood.wrong++
+      else if (status === 503) flood.busy++
+      else {
+        flood.other++
+        flood.firstOther ??= `login flood got ${status}`
+      }
+    })
+  }
   return {
-    run: (seconds, record) =>
-      new Promise((resolve, reject) => {
-        const flood = { answers: 0, wrong: 0, busy: 0, other: 0, firstOther: undefined }
-        const flooder = autocannon({ url: `http://127.0.0.1:${port}${target.path}`, method: 'POST', headers, body: target.body, connections: FLOOD_CONNECTIONS, duration: seconds + 5, timeout: 10 })
-        flooder.on('response', (_client, status) => {
-          flood.answers++
-          if (status === 401) flood.wrong++
-          else if (status === 503) flood.busy++
-          else {
-            flood.other++
-            flood.firstOther ??= `login flood got ${status}`
-          }
-        })
+    run: async (seconds, record) => {
+      flood = { answers: 0, wrong: 0, busy: 0, other: 0, firstOther: undefined }
+      if (flooder === undefined) {
+        startFlood()
         // The flood first, so that the token requests meet a server that is already flooded.
-        setTimeout(() => {
-          cannon(port, { path: srv.tokenPath, authorization: AUTHORIZATION, body: cc.body }, seconds, record)
-            .then((r) => {
-              flooder.stop()
-              resolve({ ...r, non2xx: r.non2xx + flood.other, firstError: r.firstError ?? flood.firstOther, extra: { flood: { ...flood, perSecond: flood.answers / (r.elapsed + 0.3) } } })
-            }, reject)
-        }, 300)
-      }),
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        flood = { answers: 0, wrong: 0, busy: 0, other: 0, firstOther: undefined }
+      }
+      try {
+        const r = await cannon(port, { path: srv.tokenPath, authorization: AUTHORIZATION, body: cc.body }, seconds, record)
+        return { ...r, non2xx: r.non2xx + flood.other, firstError: r.firstError ?? flood.firstOther, extra: { flood: { ...flood, perSecond: flood.answers / r.elapsed } } }
+      } finally {
+        // The measured run is the last one.
+        if (record) flooder.stop()
+      }
+    },
   }
 }
