@@ -11,6 +11,7 @@ import type { TokenLifetimes } from './tokens/types.js'
 import type { TrustRegistry } from './trust/registry.js'
 import type { UserSource } from './users/user-source.js'
 import type { ResolvedSchema } from './config/schema.js'
+import type { DpopServerPolicy } from './dpop/token-request.js'
 
 /**
  * Absolute URLs of the enabled endpoints, by endpoint name, derived from the
@@ -109,6 +110,8 @@ export interface ServerContext {
   readonly logoutDeliveries: LogoutDeliveries
   /** The admin API (option `admin`): whether it is served, and the scope its callers' tokens must carry. */
   readonly admin: { readonly enabled: boolean; readonly scope: string }
+  /** DPoP (RFC 9449, option `dpop`): how proofs are checked; undefined when the dpop feature is left out. */
+  readonly dpop: DpopServerPolicy | undefined
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

@@ -73,6 +73,8 @@ export interface ClientMetadata {
   backchannel_logout_uri?: string
   /** The client needs `sid` in logout tokens (OIDC Back-Channel Logout §2.2); grantkit always sends it. */
   backchannel_logout_session_required?: boolean
+  /** Every token request of the client must carry a DPoP proof, so its access tokens are always DPoP-bound (RFC 9449 §5.2). Default false. */
+  dpop_bound_access_tokens?: boolean
   [extension: string]: unknown
 }
 
@@ -290,6 +292,7 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
   }
 
   checkLogoutMetadata(metadata, path, options)
+  if (metadata.dpop_bound_access_tokens !== undefined && typeof metadata.dpop_bound_access_tokens !== 'boolean') fail(`${path}.dpop_bound_access_tokens`, 'must be a boolean (RFC 9449 §5.2)')
 
   const idTokenAlg = metadata.id_token_signed_response_alg ?? ID_TOKEN_DEFAULT_ALGORITHM
   if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(idTokenAlg)) {

@@ -37,6 +37,11 @@ async function introspectAccessToken(ctx: ServerContext, caller: Client, token: 
     jti: active.id,
   }
   if (typeof active.claims.auth_time === 'number') out.auth_time = active.claims.auth_time
+  if (active.jkt !== undefined) {
+    // RFC 9449 §6.2: a DPoP-bound token introspects with its key's thumbprint and its type.
+    out.token_type = 'DPoP'
+    out.cnf = { jkt: active.jkt }
+  }
   return out
 }
 

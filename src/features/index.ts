@@ -10,6 +10,7 @@ import { interactionPagesFeature } from './interaction-pages.js'
 import { logoutFeature } from './logout.js'
 import { adminFeature } from './admin.js'
 import { registrationFeature } from '../registration/feature.js'
+import { dpopFeature } from '../dpop/feature.js'
 import type { Feature } from './types.js'
 
 /**
@@ -20,6 +21,7 @@ import type { Feature } from './types.js'
 export const defaultFeatures: readonly Feature[] = [
   authorizationFeature,
   tokenFeature,
+  dpopFeature,
   userinfoFeature,
   jwksFeature,
   revocationFeature,
@@ -35,6 +37,7 @@ export const defaultFeatures: readonly Feature[] = [
 export {
   authorizationFeature,
   tokenFeature,
+  dpopFeature,
   userinfoFeature,
   jwksFeature,
   revocationFeature,

@@ -31,6 +31,7 @@ export const REGISTRABLE_FIELDS: ReadonlySet<string> = new Set([
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
   'allowed_origins',
+  'dpop_bound_access_tokens',
 ])
 
 /** Fields shown to people (consent page, a client list) as links: https only, so none is a `javascript:` URL. */

@@ -23,6 +23,8 @@ export interface AccessTokenRecord {
   expiresAt: number
   /** Extra claims carried with the token (for example `auth_time`, `acr`). */
   claims?: Record<string, unknown>
+  /** RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6.2 `cnf.jkt`); absent for a bearer token. */
+  jkt?: string
 }
 
 /** Opaque access tokens by hash, and the revoked jtis of JWT access tokens. */
@@ -88,6 +90,8 @@ export interface RefreshTokenRecord {
   /** The browser session it was issued through (OIDC Back-Channel Logout §2.1 `sid`), for the ID tokens it refreshes. */
   sid?: string
   claims?: Record<string, unknown>
+  /** RFC 7638 thumbprint of the DPoP key a public client's refresh token is bound to (RFC 9449 §5). */
+  jkt?: string
 }
 
 /** What a refresh-token rotation found: it won, the token was rotated before, or there is none. */

@@ -15,6 +15,8 @@ export interface AccessTokenGrant {
   audience?: string | string[]
   /** Extra claims, e.g. `auth_time` (RFC 9068 §2.2.1). Must not override registered ones. */
   claims?: Record<string, unknown>
+  /** Thumbprint of the DPoP key the token is bound to (RFC 9449 §6). */
+  jkt?: string
 }
 
 /** An access token just issued. `expiresIn` in seconds, `expiresAt` in seconds since the epoch. */
@@ -74,6 +76,8 @@ export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant):
     }
     if (grant.scope !== '') payload.scope = grant.scope
     if (grant.grantId !== undefined) payload.gid = grant.grantId
+    // RFC 9449 §6.1: a DPoP-bound JWT carries the key's thumbprint as cnf.jkt.
+    if (grant.jkt !== undefined) payload.cnf = { jkt: grant.jkt }
     const token = signJwt(ctx.keys.signingKey(now), 'at+jwt', payload)
     return { issued: { token, id, expiresIn, expiresAt } }
   }
@@ -87,6 +91,7 @@ export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant):
     audience: Array.isArray(audience) ? audience : [audience],
     ...(grant.grantId !== undefined && { grantId: grant.grantId }),
     ...(grant.claims !== undefined && { claims: grant.claims }),
+    ...(grant.jkt !== undefined && { jkt: grant.jkt }),
     issuedAt: now,
     expiresAt,
   }

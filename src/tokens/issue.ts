@@ -32,10 +32,12 @@ export function prepareTokenSet(server: ServerContext, client: Client, grantType
   // RFC 9068 §2.2: aud is required; an empty list means none was asked for, so the configured one applies.
   if (issue.audience !== undefined && !(Array.isArray(issue.audience) && issue.audience.length === 0)) grant.audience = issue.audience
   if (issue.claims !== undefined) grant.claims = issue.claims
+  if (issue.jkt !== undefined) grant.jkt = issue.jkt
   const { issued: access, record } = prepareAccessToken(server, grant)
   const body: TokenResponseBody = {
     access_token: access.token,
-    token_type: 'Bearer',
+    // RFC 9449 §5: a token bound to a DPoP key is of type DPoP.
+    token_type: issue.jkt === undefined ? 'Bearer' : 'DPoP',
     expires_in: access.expiresIn,
   }
   // RFC 6749 §5.1: scope is required when it differs from the request; always sending it is simplest for clients.

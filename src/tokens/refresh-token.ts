@@ -49,6 +49,7 @@ export function createRefreshToken(ctx: ServerContext, input: RefreshTokenInput)
   if (input.authTime !== undefined) record.authTime = input.authTime
   if (input.sid !== undefined) record.sid = input.sid
   if (input.claims !== undefined) record.claims = input.claims
+  if (input.jkt !== undefined) record.jkt = input.jkt
   return { token, record }
 }
 

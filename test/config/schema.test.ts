@@ -20,7 +20,7 @@ const everyEntryIsAnOption: [MissingFromInterface] extends [never] ? true : Miss
 type KnownKeys<T> = keyof { [P in keyof T as string extends P ? never : P]: T[P] }
 type MembersOf<K extends SchemaKeys> = KnownKeys<Exclude<NonNullable<AuthorizationServerOptions[K]>, KeyStore>>
 type EntryMembers<K extends SchemaKeys> = OptionSchema[K] extends { members: infer M } ? keyof M : never
-type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin' | 'registration'
+type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin' | 'registration' | 'dpop'
 type MemberGaps = { [K in Grouped]: [Exclude<MembersOf<K>, EntryMembers<K>> | Exclude<EntryMembers<K>, MembersOf<K>>] extends [never] ? never : K }[Grouped]
 const everyMemberHasAnEntry: [MemberGaps] extends [never] ? true : MemberGaps = true
 
@@ -64,6 +64,8 @@ describe('the option schema', () => {
       admin: { enabled: false, scope: 'grantkit:admin', path: '/admin/api' },
       // New in 0.3 (issue 14): dynamic client registration, off by default.
       registration: { enabled: false },
+      // New in 0.3 (issue 15): DPoP.
+      dpop: { required: false, requireNonce: false, nonceLifetime: 300, proofMaxAge: 60, proofClockSkew: 5, algorithms: ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'] },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -94,6 +96,7 @@ describe('the option schema', () => {
       backchannelLogout: { timeout: number; maxAttempts: number; retryDelay: number }
       admin: { enabled: boolean; scope: string; path: string }
       registration: { enabled: boolean }
+      dpop: { required: boolean; requireNonce: boolean; nonceLifetime: number; proofMaxAge: number; proofClockSkew: number; algorithms: readonly string[] }
     }>()
   })
 
