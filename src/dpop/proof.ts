@@ -46,6 +46,8 @@ export interface DpopProofInput {
   htu: string
   /** The access token presented with the proof, at a protected resource: the proof must carry its hash (`ath`). */
   accessToken?: string
+  /** The thumbprint of the key that access token is bound to: the proof must be by that key (§4.3 step 12). */
+  jkt?: string
 }
 
 /** A proof that passed every check. */
@@ -121,6 +123,8 @@ export async function verifyDpopProof(policy: DpopProofPolicy, input: DpopProofI
   if (now - p.iat > policy.maxAge) throw new DpopProofError('invalid_dpop_proof', 'iat too old')
   if (p.iat - now > policy.clockSkew) throw new DpopProofError('invalid_dpop_proof', 'iat in the future')
   const jkt = jwkThumbprint(h.jwk)
+  // §4.3 step 12: at a resource, the proof's key is the one the access token is bound to.
+  if (input.jkt !== undefined && input.jkt !== jkt) throw new DpopProofError('invalid_dpop_proof', 'proof key is not the key the token is bound to')
   let nextNonce: string | undefined
   if (policy.nonces !== undefined) {
     // §4.3 step 10 / §8: the nonce we handed out; missing or stale, the client is told the current one.

@@ -4,6 +4,7 @@ import { OAuthError } from '../errors.js'
 import type { GrantkitRequest } from '../http/types.js'
 import type { ReplayStore } from '../storage/types.js'
 import { DpopNonces } from './nonce.js'
+import type { DpopResourcePolicy } from './resource.js'
 import { DpopProofError, normalizeHtu, verifyDpopProof, type DpopProofPolicy, type VerifiedDpopProof } from './proof.js'
 
 /** The server's DPoP settings, resolved once from the `dpop` option. */
@@ -14,6 +15,8 @@ export interface DpopServerPolicy {
   readonly required: boolean
   /** The accepted algorithms, in the order discovery lists them. */
   readonly algorithms: readonly string[]
+  /** The same checks for this server's own protected resource (userinfo), with `algs` for its challenges. */
+  readonly resource: DpopResourcePolicy
 }
 
 /** The resolved `dpop` option. Seconds. */
@@ -32,17 +35,14 @@ export interface DpopOptions {
  * @param secrets the `cookieSecrets`, from which the nonce key is derived
  */
 export function createDpopPolicy(options: DpopOptions, secrets: readonly string[], replay: ReplayStore): DpopServerPolicy {
-  return {
-    proofs: {
-      algorithms: new Set(options.algorithms),
-      maxAge: options.proofMaxAge,
-      clockSkew: options.proofClockSkew,
-      nonces: options.requireNonce ? new DpopNonces(secrets, options.nonceLifetime) : undefined,
-      replay,
-    },
-    required: options.required,
-    algorithms: options.algorithms,
+  const proofs: DpopProofPolicy = {
+    algorithms: new Set(options.algorithms),
+    maxAge: options.proofMaxAge,
+    clockSkew: options.proofClockSkew,
+    nonces: options.requireNonce ? new DpopNonces(secrets, options.nonceLifetime) : undefined,
+    replay,
   }
+  return { proofs, required: options.required, algorithms: options.algorithms, resource: { proofs, algs: options.algorithms.join(' ') } }
 }
 
 /** A proof refused by the authorization server, as the RFC 6749 §5.2 error RFC 9449 §5 and §8 name. */

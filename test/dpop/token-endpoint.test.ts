@@ -147,7 +147,7 @@ describe('DPoP at the token endpoint (RFC 9449 §5)', () => {
   })
 
   it('refuses a dpop_bound_access_tokens that is not a boolean', () => {
-    expect(() => setup({ clients: [{ client_id: 'x', client_secret: 'x', grant_types: ['client_credentials'], dpop_bound_access_tokens: 'yes' }] })).toThrow(/dpop_bound_access_tokens/)
+    expect(() => setup({ clients: [{ client_id: 'x', client_secret: 'x', grant_types: ['client_credentials'], dpop_bound_access_tokens: 'yes' as unknown as boolean }] })).toThrow(/dpop_bound_access_tokens/)
   })
 
   it('refuses a dpop.algorithms list with HS256 or none', () => {
@@ -172,7 +172,7 @@ describe('server-provided nonces (RFC 9449 §8)', () => {
   it('refuses a forged nonce and an expired one with use_dpop_nonce', async () => {
     const { server, clock } = setup({ dpop: { requireNonce: true, nonceLifetime: 60 } })
     const key = dpopKey()
-    const nonce = (await cc(server, tokenProof(key, clock.now()))).headers['dpop-nonce']!
+    const nonce = (await cc(server, tokenProof(key, clock.now()))).headers['dpop-nonce'] as string
     const forged = nonce.slice(0, -2) + (nonce.endsWith('AA') ? 'BB' : 'AA')
     expectError(await cc(server, tokenProof(key, clock.now(), { nonce: forged })), 'use_dpop_nonce')
     clock.advance(121)
@@ -184,7 +184,7 @@ describe('server-provided nonces (RFC 9449 §8)', () => {
   it('accepts the previous window\'s nonce and hands out the current one', async () => {
     const { server, clock } = setup({ dpop: { requireNonce: true, nonceLifetime: 60 } })
     const key = dpopKey()
-    const nonce = (await cc(server, tokenProof(key, clock.now()))).headers['dpop-nonce']!
+    const nonce = (await cc(server, tokenProof(key, clock.now()))).headers['dpop-nonce'] as string
     clock.advance(60)
     const res = await cc(server, tokenProof(key, clock.now(), { nonce }))
     expect(res.status, res.body).toBe(200)
@@ -198,7 +198,7 @@ describe('server-provided nonces (RFC 9449 §8)', () => {
     const b = setup({ dpop: { requireNonce: true }, cookieSecrets: ['y'.repeat(32), secret] })
     const c = setup({ dpop: { requireNonce: true }, cookieSecrets: ['z'.repeat(32)] })
     const key = dpopKey()
-    const nonce = (await cc(a.server, tokenProof(key, a.clock.now()))).headers['dpop-nonce']!
+    const nonce = (await cc(a.server, tokenProof(key, a.clock.now()))).headers['dpop-nonce'] as string
     expect((await cc(b.server, tokenProof(key, b.clock.now(), { nonce }))).status).toBe(200)
     expectError(await cc(c.server, tokenProof(key, c.clock.now(), { nonce })), 'use_dpop_nonce')
   })
