@@ -72,6 +72,7 @@ export {
   type ResourceProtector,
   type ResourceProtectorOptions,
   type RemoteJwksOptions,
+  type ResourceDpopOptions,
   type RemoteIntrospectionOptions,
   type ProtectionResult,
 } from './resource/protector.js'

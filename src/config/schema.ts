@@ -772,7 +772,7 @@ export const optionSchema = {
         feature: 'dpop',
         type: 'string[]',
         doc: 'Proof algorithms accepted and advertised (`dpop_signing_alg_values_supported`); asymmetric only.',
-        default: ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'] as readonly string[],
+        default: ASYMMETRIC_ALGORITHMS as readonly string[],
         check: checkDpopAlgorithms,
       }),
     },

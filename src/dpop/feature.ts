@@ -10,7 +10,7 @@ import type { Feature } from '../features/types.js'
 export const dpopFeature: Feature = {
   name: 'dpop',
   clientMetadata: ['dpop_bound_access_tokens'],
-  options: ['dpop.required', 'dpop.requireNonce', 'dpop.nonceLifetime', 'dpop.proofMaxAge', 'dpop.proofClockSkew', 'dpop.algorithms'],
+  options: ['dpop', 'dpop.required', 'dpop.requireNonce', 'dpop.nonceLifetime', 'dpop.proofMaxAge', 'dpop.proofClockSkew', 'dpop.algorithms'],
   discovery: (ctx) => {
     const policy = (ctx as ServerContext).dpop
     return policy === undefined ? {} : { dpop_signing_alg_values_supported: [...policy.algorithms] }

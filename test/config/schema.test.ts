@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import { ASYMMETRIC_ALGORITHMS } from '../../src/crypto/jose.js'
 import { defaults } from '../../src/config/defaults.js'
 import type { AuthorizationServerOptions } from '../../src/config/options.js'
 import { optionRows, optionSchema, resolveEntry, type OptionEntry, type OptionSchema } from '../../src/config/schema.js'
@@ -65,7 +66,7 @@ describe('the option schema', () => {
       // New in 0.3 (issue 14): dynamic client registration, off by default.
       registration: { enabled: false },
       // New in 0.3 (issue 15): DPoP.
-      dpop: { required: false, requireNonce: false, nonceLifetime: 300, proofMaxAge: 60, proofClockSkew: 5, algorithms: ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'] },
+      dpop: { required: false, requireNonce: false, nonceLifetime: 300, proofMaxAge: 60, proofClockSkew: 5, algorithms: ASYMMETRIC_ALGORITHMS },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'

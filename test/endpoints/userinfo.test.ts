@@ -11,7 +11,7 @@ const userinfoClients = [
 ]
 const APP = { authorization: basic('app', 'app-secret') }
 const URL_USERINFO = ISSUER + '/userinfo'
-const NO_CREDENTIALS = 'Bearer realm="https://as.example", DPoP realm="https://as.example", algs="ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 EdDSA Ed25519"'
+const NO_CREDENTIALS = 'Bearer realm="https://as.example", DPoP realm="https://as.example", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519"'
 const REALM = `Bearer realm="${ISSUER}"`
 
 function setup(extra: Partial<AuthorizationServerOptions> = {}) {
