@@ -52,6 +52,7 @@ export async function completeAuthorization(
       ...(request.codeChallenge !== undefined && { codeChallenge: request.codeChallenge, codeChallengeMethod: request.codeChallengeMethod! }),
       ...(request.nonce !== undefined && { nonce: request.nonce }),
       ...(sid !== undefined && { sid }),
+      ...(request.dpopJkt !== undefined && { dpopJkt: request.dpopJkt }),
       issuedAt: now,
       expiresAt: now + ctx.ttl.authorizationCode,
     })

@@ -57,6 +57,8 @@ export interface AuthorizationCodeRecord {
   /** The browser session the code was issued through: the `sid` of its ID token (OIDC Back-Channel Logout §2.1). */
   sid?: string
   claims?: Record<string, unknown>
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (`dpop_jkt`). */
+  dpopJkt?: string
   issuedAt: number
   expiresAt: number
 }
@@ -171,6 +173,8 @@ export interface AuthorizationRequest {
   loginHint?: string
   /** OIDC `ui_locales`: well-formed language tags, most preferred first, for the pages a person sees. */
   uiLocales?: string[]
+  /** RFC 9449 §10 `dpop_jkt`: the code may be redeemed only with a DPoP proof by this key. */
+  dpopJkt?: string
 }
 
 /** A login or consent step in progress. */
