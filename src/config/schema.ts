@@ -772,8 +772,10 @@ export const optionSchema = {
         feature: 'dpop',
         type: 'string[]',
         doc: 'Proof algorithms accepted and advertised (`dpop_signing_alg_values_supported`); asymmetric only.',
-        default: ASYMMETRIC_ALGORITHMS as readonly string[],
+        // A computed default (the one asymmetric allow-list), so the exported `defaults` keep to plain values.
+        defaultText: 'every asymmetric algorithm: `RS256`…`RS512`, `PS256`…`PS512`, `ES256`…`ES512`, `EdDSA`, `Ed25519`',
         check: checkDpopAlgorithms,
+        fallback: (): readonly string[] => ASYMMETRIC_ALGORITHMS,
       }),
     },
   }),
