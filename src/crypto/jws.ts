@@ -91,6 +91,8 @@ const JWK_ALGORITHMS: Readonly<Record<string, { digest: string | null; kty: 'EC'
 
 /** Smallest RSA modulus accepted, in bits (RFC 7518 §3.3: 2048 or larger). */
 const MIN_RSA_BITS = 2048
+/** Largest RSA modulus accepted from a key that came with the token, in bits. */
+const MAX_RSA_BITS = 8192
 
 /**
  * Verifies a compact JWS with a public JWK that came with it (a DPoP proof's
@@ -110,7 +112,9 @@ export function verifyJwsWithJwk(decoded: DecodedJwt, alg: string, jwk: Record<s
   } catch {
     return false
   }
-  if (spec.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return false
+  // SECURITY: a client picks this key; a huge modulus would make each verification a denial of service.
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
+  if (spec.kty === 'RSA' && (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS)) return false
   const data = Buffer.from(decoded.signingInput)
   try {
     if (spec.kty === 'EC') return verify(spec.digest, data, { key, dsaEncoding: 'ieee-p1363' }, decoded.signature)

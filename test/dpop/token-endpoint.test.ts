@@ -85,6 +85,7 @@ describe('DPoP at the token endpoint (RFC 9449 §5)', () => {
   describe('refuses a proof that breaks a rule of §4.3 with invalid_dpop_proof (400)', () => {
     const key = dpopKey()
     const other = dpopKey()
+    const weakRsa = dpopKey('RS256', 1024)
     const cases: [string, (now: number) => string][] = [
       ['two DPoP headers', (now) => `${tokenProof(key, now)}, ${tokenProof(key, now)}`],
       ['not a JWT', () => 'not-a-jwt'],
@@ -98,6 +99,7 @@ describe('DPoP at the token endpoint (RFC 9449 §5)', () => {
       ['a private jwk', (now) => tokenProof(key, now, {}, { jwk: { ...key.jwk, d: 'AAAA' } })],
       ['a symmetric jwk', (now) => tokenProof(key, now, {}, { jwk: { kty: 'oct', k: 'c2VjcmV0' } })],
       ['a signature by another key', (now) => tokenProof(other, now, {}, { jwk: key.jwk })],
+      ['an RSA key of 1024 bits', (now) => tokenProof(weakRsa, now)],
       ['htm GET for a POST', (now) => tokenProof(key, now, { htm: 'GET' })],
       ['htu of another endpoint', (now) => tokenProof(key, now, { htu: ISSUER + '/userinfo' })],
       ['htu of another host', (now) => tokenProof(key, now, { htu: 'https://evil.example/token' })],
