@@ -17,6 +17,7 @@ import type { ResolvedSchema } from './config/schema.js'
 import type { ResourceServers } from './tokens/resource-indicators.js'
 import type { TokenExchangePolicy } from './grants/token-exchange.js'
 import type { OverloadGate } from './http/overload.js'
+import type { DpopServerPolicy } from './dpop/token-request.js'
 
 /**
  * Absolute URLs of the enabled endpoints, by endpoint name, derived from the
@@ -133,6 +134,8 @@ export interface ServerContext {
   readonly admin: { readonly enabled: boolean; readonly scope: string }
   /** Load shedding (option `overload`): undefined when no bound is set. */
   readonly overload: OverloadGate | undefined
+  /** DPoP (RFC 9449, option `dpop`): how proofs are checked; undefined when the dpop feature is left out. */
+  readonly dpop: DpopServerPolicy | undefined
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

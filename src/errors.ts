@@ -1,6 +1,6 @@
 /**
  * Error codes of RFC 6749 §4.1.2.1, §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1,
- * RFC 8628 §3.5, RFC 8707 §2 and OpenID Connect Core §3.1.2.6.
+ * RFC 8628 §3.5, RFC 8707 §2, RFC 9449 §5 and §8, and OpenID Connect Core §3.1.2.6.
  */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -28,6 +28,7 @@ export type OAuthErrorCode =
   | 'request_uri_not_supported'
   | 'registration_not_supported'
   | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'invalid_target'
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
@@ -69,6 +70,7 @@ const DESCRIPTION: Partial<Record<OAuthErrorCode, string>> = {
   request_uri_not_supported: 'The request_uri parameter is not supported.',
   registration_not_supported: 'The registration parameter is not supported.',
   invalid_dpop_proof: 'The DPoP proof is invalid.',
+  use_dpop_nonce: 'The DPoP proof must carry the nonce in the DPoP-Nonce header.',
   invalid_target: 'The requested resource or audience is invalid, unknown or not allowed.',
   invalid_redirect_uri: 'A redirect URI of the registration is invalid.',
   invalid_client_metadata: 'A field of the client metadata is invalid.',

@@ -80,6 +80,7 @@ export {
   type ResourceProtector,
   type ResourceProtectorOptions,
   type RemoteJwksOptions,
+  type ResourceDpopOptions,
   type RemoteIntrospectionOptions,
   type ProtectionResult,
   type ProtectedResourceMetadataOptions,

@@ -17,6 +17,7 @@ import { createTelemetry, observeEvents } from './observability/telemetry.js'
 import { instrumentRoutes } from './observability/telemetry-endpoints.js'
 import { instrumentStorage } from './observability/telemetry-storage.js'
 import { PasswordCheckLimiter } from './users/limiter.js'
+import { createDpopPolicy } from './dpop/token-request.js'
 
 /** An authorization server: `handle` routes a request; each endpoint is also callable directly. */
 export interface AuthorizationServer {
@@ -141,6 +142,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     },
     events,
   )
+  const storage = telemetry === undefined ? o.storage : instrumentStorage(telemetry, o.storage)
   const ctx: ServerContext = {
     issuer,
     endpoints,
@@ -165,7 +167,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     cookieSecrets: o.cookieSecrets,
     clients: clients.registry,
     clientManager: clients.manager,
-    storage: telemetry === undefined ? o.storage : instrumentStorage(telemetry, o.storage),
+    storage,
     keys: o.keys,
     grants: o.grants,
     accessTokenFormat: o.accessTokenFormat,
@@ -193,12 +195,15 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     }),
     admin: { enabled: o.admin.enabled, scope: o.admin.scope },
     overload: overloadGate(o.overload),
+    dpop: createDpopPolicy(o.dpop, o.cookieSecrets, storage.replay),
     now: o.deps.now,
     randomId: o.deps.randomId,
     randomToken: o.deps.randomToken,
   }
   // The admin API's base is its own option (admin.path), like its switch and scope.
   const bound = bindFeatures(ctx, o.features, { ...o.paths, adminApi: o.admin.path }, basePath)
+  // Without the dpop feature the endpoints ignore DPoP headers, as discovery says nothing of them.
+  if (!bound.enabled.some((f) => f.name === 'dpop')) (ctx as { dpop: ServerContext['dpop'] }).dpop = undefined
   if (telemetry === undefined) return { ctx, bound }
   observeEvents(telemetry, ctx.events)
   return { ctx, bound: instrumentRoutes(telemetry, bound, ctx.routes) }

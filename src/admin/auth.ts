@@ -24,7 +24,8 @@ export async function authenticateAdmin(ctx: ServerContext, req: GrantkitRequest
   // RFC 6750 §3.1: a request without credentials gets a bare challenge.
   if (token === undefined) return { response: bearerError(realm) }
   const active = await validateAccessToken(ctx, token)
-  if (active === null) return { response: bearerError(realm, 'invalid_token', 'The access token is not valid.') }
+  // SECURITY: RFC 9449 §7.1: a DPoP-bound token is no bearer token; the admin API takes bearer tokens only.
+  if (active === null || active.jkt !== undefined) return { response: bearerError(realm, 'invalid_token', 'The access token is not valid.') }
   const scopes = active.scope.split(' ')
   // RFC 6750 §3.1: insufficient_scope names the scope that would do.
   if (!scopes.includes(ctx.admin.scope)) return { response: bearerError(realm, 'insufficient_scope', 'The access token lacks the admin scope.', ctx.admin.scope) }

@@ -58,6 +58,7 @@ export async function completeAuthorization(
       ...(sid !== undefined && { sid }),
       // RFC 8707 §2.2: the token request may narrow these, never add to them.
       ...(request.resource !== undefined && { resource: request.resource }),
+      ...(request.dpopJkt !== undefined && { dpopJkt: request.dpopJkt }),
       issuedAt: now,
       expiresAt: now + ctx.ttl.authorizationCode,
     })

@@ -213,6 +213,10 @@ export async function parseAuthorizationRequest(
         request.codeChallenge = challenge
         request.codeChallengeMethod = m as 'S256' | 'plain'
       }
+      // RFC 9449 §10: dpop_jkt binds the code to a DPoP key: an RFC 7638 SHA-256 thumbprint, 43 base64url characters.
+      const jkt = ctx.dpop === undefined ? undefined : params.get('dpop_jkt')
+      if (jkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw new OAuthError('invalid_request', { description: 'dpop_jkt is malformed.' })
+      if (jkt !== undefined) request.dpopJkt = jkt
     }
 
     const prompt = params.get('prompt')

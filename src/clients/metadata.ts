@@ -86,6 +86,8 @@ export interface ClientMetadata {
   require_signed_request_object?: boolean
   /** The one JWS algorithm its request objects may use (RFC 9101 §10.5): asymmetric only. Default: any asymmetric one. */
   request_object_signing_alg?: string
+  /** Every token request of the client must carry a DPoP proof, so its access tokens are always DPoP-bound (RFC 9449 §5.2). Default false. */
+  dpop_bound_access_tokens?: boolean
   [extension: string]: unknown
 }
 
@@ -345,6 +347,7 @@ export function prepareClient(metadata: ClientMetadata, path = 'client', options
 
   checkLogoutMetadata(metadata, path, options)
   checkRequestMetadata(metadata, path)
+  if (metadata.dpop_bound_access_tokens !== undefined && typeof metadata.dpop_bound_access_tokens !== 'boolean') fail(`${path}.dpop_bound_access_tokens`, 'must be a boolean (RFC 9449 §5.2)')
 
   const idTokenAlg = metadata.id_token_signed_response_alg ?? ID_TOKEN_DEFAULT_ALGORITHM
   if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(idTokenAlg)) {

@@ -178,6 +178,13 @@ export interface AuthorizationServerOptions {
    * `policy`, `softwareStatement` and `accessTokenTtl`. See docs/registration.md.
    */
   registration?: RegistrationOptions
+  /**
+   * DPoP (RFC 9449, docs/dpop.md): `required` (default false: only clients
+   * registered with `dpop_bound_access_tokens` must send proofs),
+   * `requireNonce` (default false), `nonceLifetime` (300 s), `proofMaxAge`
+   * (60 s), `proofClockSkew` (5 s), `algorithms` (every asymmetric one).
+   */
+  dpop?: Partial<{ required: boolean; requireNonce: boolean; nonceLifetime: number; proofMaxAge: number; proofClockSkew: number; algorithms: readonly string[] }>
   /** Back-channel logout deliveries (seconds): `timeout` per attempt, `maxAttempts`, `retryDelay` before the second (doubling after). */
   backchannelLogout?: Partial<{ timeout: number; maxAttempts: number; retryDelay: number }>
   /**

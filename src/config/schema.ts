@@ -1,5 +1,6 @@
 import type { ClientMetadata } from '../clients/metadata.js'
 import { StaticClientRegistry, type ClientRegistry } from '../clients/registry.js'
+import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm } from '../crypto/jose.js'
 import { randomId, randomToken } from '../crypto/random.js'
 import { defaultFeatures } from '../features/index.js'
 import { checkFeatures } from '../features/registry.js'
@@ -49,6 +50,7 @@ export type OptionFeature =
   | 'client-id-metadata'
   | 'pushed-authorization-requests'
   | 'request-objects'
+  | 'dpop'
 
 /** What a validator sees besides the value it checks. */
 export interface CheckContext {
@@ -268,6 +270,14 @@ const endpointPath = (feature: OptionFeature, value: string, doc: string) =>
 
 // ---------------------------------------------------------------------------
 // Rules of particular options.
+
+function checkDpopAlgorithms(value: unknown, path: string): readonly string[] {
+  // RFC 9449 §4.3 step 5: asymmetric only; none and HMAC can never be listed.
+  if (!Array.isArray(value) || value.length === 0 || value.some((a) => !isAsymmetricAlgorithm(a))) {
+    throw new TypeError(`${path}: must be a non-empty array of asymmetric JWS algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`)
+  }
+  return Object.freeze([...new Set(value as string[])])
+}
 
 function checkCookieSecrets(value: unknown, path: string): readonly string[] {
   if (!Array.isArray(value) || value.length === 0) throw new TypeError(`${path}: must be a non-empty array of strings`)
@@ -907,6 +917,38 @@ export const optionSchema = {
       }),
       addressWindow: seconds('password-grant', 300, 'Length of the per-address window (clock-aligned).'),
       knownDeviceTtl: seconds('password-grant', 2_592_000, 'Lifetime of the signed known-device cookie a login page sign-in sets; such a browser is throttled on its own, not with the account.'),
+    },
+  }),
+  dpop: group({
+    feature: 'dpop',
+    doc: 'DPoP (RFC 9449): proofs at the token endpoint and userinfo, sender-constrained tokens, server-provided nonces (see [dpop.md](dpop.md)).',
+    members: {
+      required: option({
+        feature: 'dpop',
+        type: 'boolean',
+        doc: 'Every token request must carry a DPoP proof, whatever the client registered (RFC 9449 §5.2 `dpop_bound_access_tokens` for all).',
+        default: false as boolean,
+        check: boolean,
+      }),
+      requireNonce: option({
+        feature: 'dpop',
+        type: 'boolean',
+        doc: 'Proofs must carry a server-provided nonce (RFC 9449 §8); a proof without a fresh one gets `use_dpop_nonce` and a `DPoP-Nonce` header. Nonces are an HMAC of a time window under `cookieSecrets`, so processes sharing those share nonces.',
+        default: false as boolean,
+        check: boolean,
+      }),
+      nonceLifetime: seconds('dpop', 300, 'Length of a nonce window: a nonce is accepted in its window and the next.'),
+      proofMaxAge: seconds('dpop', 60, 'Seconds a proof is accepted after its `iat` (RFC 9449 §11.1); its `jti` is remembered that long.'),
+      proofClockSkew: seconds('dpop', 5, 'Seconds a proof\'s `iat` may be ahead of the server clock.'),
+      algorithms: option({
+        feature: 'dpop',
+        type: 'string[]',
+        doc: 'Proof algorithms accepted and advertised (`dpop_signing_alg_values_supported`); asymmetric only.',
+        // A computed default (the one asymmetric allow-list), so the exported `defaults` keep to plain values.
+        defaultText: 'every asymmetric algorithm: `RS256`…`RS512`, `PS256`…`PS512`, `ES256`…`ES512`, `EdDSA`, `Ed25519`',
+        check: checkDpopAlgorithms,
+        fallback: (): readonly string[] => ASYMMETRIC_ALGORITHMS,
+      }),
     },
   }),
   // The switches have no plain `default`: they are not values to tune, so they

@@ -33,7 +33,7 @@ import {
 // with keys prepared once, about twice WebCrypto's ES256 throughput. It lives
 // behind this module so that "how grantkit does JOSE" has one entry point;
 // test/crypto/jose.test.ts checks that jose verifies everything it signs.
-export { signJwt, decodeJwt, verifyOwnJws, type DecodedJwt } from './jws.js'
+export { signJwt, decodeJwt, verifyOwnJws, verifyJwsWithJwk, type DecodedJwt } from './jws.js'
 
 export type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWK, JWSHeaderParameters, JWTPayload }
 

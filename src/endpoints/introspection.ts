@@ -39,6 +39,11 @@ async function introspectAccessToken(ctx: ServerContext, caller: Client, token: 
   if (typeof active.claims.auth_time === 'number') out.auth_time = active.claims.auth_time
   // RFC 8693 §4.1, §2.2 of RFC 7662: who acts for the subject, for tokens issued by token exchange.
   if (typeof active.claims.act === 'object' && active.claims.act !== null) out.act = active.claims.act
+  if (active.jkt !== undefined) {
+    // RFC 9449 §6.2: a DPoP-bound token introspects with its key's thumbprint and its type.
+    out.token_type = 'DPoP'
+    out.cnf = { jkt: active.jkt }
+  }
   return out
 }
 

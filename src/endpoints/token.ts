@@ -9,6 +9,7 @@ import { singleValues } from '../http/form.js'
 import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { FEATURE_STORES } from '../storage/features.js'
+import { tokenRequestProof } from '../dpop/token-request.js'
 import { readFormBodyValues } from './form-body.js'
 
 const COMMON_PARAMETERS = ['grant_type', 'scope', ...CLIENT_AUTH_PARAMETERS]
@@ -66,8 +67,12 @@ export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): P
     if (grant.handler.clientAuth === 'required' && client.isPublic) {
       throw new OAuthError('unauthorized_client', { detail: `${grantType} requires a confidential client` })
     }
-    const body = await grant.handler.handle(context({ request: req, grantType, params, values, client, clientAuthMethod: method }))
-    return jsonNoStore(200, body)
+    // RFC 9449 §5: a request without a DPoP header does no DPoP work.
+    const pending = tokenRequestProof(ctx, req, client)
+    const proof = pending === undefined ? undefined : await pending
+    const body = await grant.handler.handle(context({ request: req, grantType, params, values, client, clientAuthMethod: method, ...(proof !== undefined && { dpop: { jkt: proof.jkt } }) }))
+    // RFC 9449 §8: a fresher nonce rides on the success response.
+    return jsonNoStore(200, body, proof?.nextNonce === undefined ? undefined : { 'dpop-nonce': proof.nextNonce })
   } catch (err) {
     if (err instanceof OAuthError) ctx.events.emit({ type: 'token.error', grantType, clientId, error: err.error, detail: err.detail }, req.requestId)
     throw err

@@ -4,7 +4,8 @@ import type { Feature } from '../features/types.js'
 import { idTokenAlgorithms } from '../keys/key-store.js'
 import { jsonNoStore } from '../http/response.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
-import { bearerError, extractBearer } from '../resource/bearer.js'
+import { bearerError, extractBearer, type BearerErrorCode } from '../resource/bearer.js'
+import { checkDpopBinding, dpopChallenge, dpopError, readDpopAuthorization, type DpopResourceErrorCode } from '../dpop/resource.js'
 import { claimsForScope, SCOPE_CLAIMS } from '../tokens/id-token.js'
 import { validateAccessToken } from '../tokens/validate.js'
 import { Scope } from '../tokens/scope.js'
@@ -15,26 +16,50 @@ import { Scope } from '../tokens/scope.js'
  */
 export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest): Promise<GrantkitResponse> {
   const realm = ctx.issuer
-  const { token, error } = extractBearer(req, true)
-  if (error !== undefined) return bearerError(realm, 'invalid_request', 'The bearer token is malformed or sent more than once.')
-  // RFC 6750 §3.1: no credentials at all → 401 without an error code.
-  if (token === undefined) return bearerError(realm)
+  const dpop = ctx.dpop?.resource
+  // A request without the DPoP scheme pays one regular-expression test for it, nothing more.
+  const credential = dpop === undefined ? undefined : readDpopAuthorization(req.headers.authorization)
+  // Errors are told in the scheme the token came in (RFC 9449 §7.1).
+  const deny = credential === undefined || dpop === undefined
+    ? (error: BearerErrorCode, description: string, scope?: string) => bearerError(realm, error, description, scope)
+    : (error: DpopResourceErrorCode, description: string, scope?: string) => dpopError(realm, dpop.algs, error, description, scope === undefined ? {} : { scope })
+  const { token: bearer, error } = extractBearer(req, true)
+  if (credential === 'malformed') return deny('invalid_request', 'The DPoP authorization header is malformed.')
+  // RFC 6750 §2: one way of sending the token.
+  if (error !== undefined || (credential !== undefined && bearer !== undefined)) return deny('invalid_request', 'The access token is malformed or sent more than once.')
+  const token = credential?.token ?? bearer
+  if (token === undefined) {
+    // RFC 6750 §3.1: no credentials at all → 401 without an error code; RFC 9449 §7.1: DPoP is offered too.
+    const response = bearerError(realm)
+    if (dpop !== undefined) response.headers['www-authenticate'] += `, ${dpopChallenge(realm, dpop.algs)}`
+    return response
+  }
   const active = await validateAccessToken(ctx, token)
-  if (active === null) return bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.')
+  if (active === null) return deny('invalid_token', 'The access token is invalid, expired or revoked.')
+  if (credential === undefined) {
+    // SECURITY: RFC 9449 §7.1: a DPoP-bound token is no bearer token.
+    if (active.jkt !== undefined) return deny('invalid_token', 'The access token is bound to a DPoP key; send it with the DPoP scheme and a proof.')
+  } else {
+    // A bearer token sent with the DPoP scheme binds nothing: refused, so the scheme always means a proof was checked.
+    if (active.jkt === undefined) return deny('invalid_token', 'The access token is not bound to a DPoP key.')
+    // RFC 9449 §7.1: the proof is for this request (htu from the issuer, not the Host header), this token (ath) and its key.
+    const failure = await checkDpopBinding(dpop!, req, ctx.endpoints.userinfo, token, active.jkt, ctx.now())
+    if (failure !== undefined) return dpopError(realm, dpop!.algs, failure.error, failure.description, failure.nonce === undefined ? {} : { nonce: failure.nonce })
+  }
   // RFC 9068 §5: a token a client got for itself (client_credentials, or an
   // assertion naming the client) has the client as subject; it must never read
   // the claims of a person whose subject happens to be the same string.
   if (req.headers.origin !== undefined) {
     const client = await ctx.clients.find(active.clientId)
     // A page of an origin the token's client does not allow gets nothing (CORS, see checkOrigin).
-    if (client === undefined) return bearerError(realm, 'invalid_token', 'The access token is invalid, expired or revoked.')
+    if (client === undefined) return deny('invalid_token', 'The access token is invalid, expired or revoked.')
     checkOrigin(ctx, req, client)
   }
-  if (active.sub === active.clientId) return bearerError(realm, 'invalid_token', 'The access token was issued to a client for itself, not for a person.')
-  if (!Scope.parse(active.scope).has('openid')) return bearerError(realm, 'insufficient_scope', 'The access token lacks the openid scope.', 'openid')
+  if (active.sub === active.clientId) return deny('invalid_token', 'The access token was issued to a client for itself, not for a person.')
+  if (!Scope.parse(active.scope).has('openid')) return deny('insufficient_scope', 'The access token lacks the openid scope.', 'openid')
   const all = ctx.users === undefined ? undefined : await ctx.users.claims(active.sub)
   // OIDC Core §5.3.3: a subject that no longer exists is an invalid token.
-  if (all === undefined) return bearerError(realm, 'invalid_token', 'The subject of the token is unknown.')
+  if (all === undefined) return deny('invalid_token', 'The subject of the token is unknown.')
   return jsonNoStore(200, claimsForScope(all, active.scope, active.sub))
 }
 

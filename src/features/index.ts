@@ -13,6 +13,7 @@ import { registrationFeature } from '../registration/feature.js'
 import { clientIdMetadataFeature } from './client-id-metadata.js'
 import { pushedAuthorizationFeature } from '../par/feature.js'
 import { requestObjectFeature } from '../jar/feature.js'
+import { dpopFeature } from '../dpop/feature.js'
 import type { Feature } from './types.js'
 
 /**
@@ -25,6 +26,7 @@ export const defaultFeatures: readonly Feature[] = [
   pushedAuthorizationFeature,
   requestObjectFeature,
   tokenFeature,
+  dpopFeature,
   userinfoFeature,
   jwksFeature,
   revocationFeature,
@@ -43,6 +45,7 @@ export {
   pushedAuthorizationFeature,
   requestObjectFeature,
   tokenFeature,
+  dpopFeature,
   userinfoFeature,
   jwksFeature,
   revocationFeature,

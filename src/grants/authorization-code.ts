@@ -42,6 +42,8 @@ export const authorizationCode: GrantHandler = {
       throw new OAuthError('invalid_grant', { detail: 'redirect_uri differs from the authorization request' })
     }
     verifyPkce(record.codeChallenge, record.codeChallengeMethod, params.get('code_verifier'))
+    // RFC 9449 §10: a code bound by dpop_jkt is redeemed only with a proof by that key.
+    if (record.dpopJkt !== undefined && ctx.dpop?.jkt !== record.dpopJkt) throw new OAuthError('invalid_grant', { detail: 'DPoP proof key differs from dpop_jkt of the authorization request' })
     if (await isCutOff(ctx.storage, record.clientId, record.sub, record.issuedAt)) throw new OAuthError('invalid_grant', { detail: 'tokens of this client or consent revoked' })
 
     const scope = Scope.parse(record.scope)

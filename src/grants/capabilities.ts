@@ -11,7 +11,7 @@ import { validateAccessToken } from '../tokens/validate.js'
 import { OAuthError } from '../errors.js'
 import { BUSY_RETRY_AFTER, loginWithPassword } from '../users/login.js'
 import type { RefreshTokenRecord, RotationOutcome, Storage } from '../storage/types.js'
-import type { ActiveAccessToken, TokenIssue } from '../tokens/types.js'
+import type { ActiveAccessToken, RefreshTokenInput, TokenIssue } from '../tokens/types.js'
 import type { TrustRegistry } from '../trust/registry.js'
 import type { UserAccount, UserSource } from '../users/user-source.js'
 import { accessTokenTarget, checkRequestedResources, type AccessTokenTarget } from '../tokens/resource-indicators.js'
@@ -25,6 +25,8 @@ export interface GrantRequest {
   values: FormValues
   client: Client
   clientAuthMethod: AuthenticatedClient['method']
+  /** The checked DPoP proof's key thumbprint (RFC 9449 §5). */
+  dpop?: { readonly jkt: string }
 }
 
 const NONE: readonly string[] = Object.freeze([])
@@ -62,6 +64,7 @@ class RequestGrantContext implements GrantContext {
   readonly params: FormParams
   readonly client: Client
   readonly clientAuthMethod: AuthenticatedClient['method']
+  readonly dpop: { readonly jkt: string } | undefined
   readonly config: GrantConfig
   // Private to this module: grants get the capabilities, never the context.
   readonly #server: ServerContext
@@ -80,6 +83,7 @@ class RequestGrantContext implements GrantContext {
     this.allValues = r.values
     this.client = r.client
     this.clientAuthMethod = r.clientAuthMethod
+    this.dpop = r.dpop
     this.now = shared.server.now
     this.randomId = shared.server.randomId
   }
@@ -143,10 +147,10 @@ class RequestTokens implements TokenIssuer {
     private readonly c: RequestGrantContext,
   ) {}
   issue(issue: TokenIssue): Promise<TokenResponseBody> {
-    return issueTokenSet(this.server, this.c.client, this.c.grantType, issue, this.c.request.requestId)
+    return issueTokenSet(this.server, this.c.client, this.c.grantType, bind(issue, this.c.dpop), this.c.request.requestId)
   }
   prepare(issue: TokenIssue): PreparedTokens {
-    return prepareTokenSet(this.server, this.c.client, this.c.grantType, issue, this.c.request.requestId)
+    return prepareTokenSet(this.server, this.c.client, this.c.grantType, bind(issue, this.c.dpop), this.c.request.requestId)
   }
   validate(token: string): Promise<ActiveAccessToken | null> {
     return validateAccessToken(this.server, token)
@@ -165,16 +169,30 @@ class RequestRefreshTokens implements RefreshTokenRules {
     const { server } = this
     const { client } = this.c
     const absoluteExpiresAt = input.absoluteExpiresAt ?? Math.floor(server.now()) + server.ttl.refreshTokenAbsolute
-    const created = createRefreshToken(server, { ...input, clientId: client.id, absoluteExpiresAt })
+    const created = createRefreshToken(server, bindRefresh({ ...input, clientId: client.id, absoluteExpiresAt }, client, this.c.dpop))
     await server.storage.refreshTokens.save(created.record)
     return created.token
   }
   create(input: Parameters<RefreshTokenRules['create']>[0]): ReturnType<RefreshTokenRules['create']> {
-    return createRefreshToken(this.server, { ...input, clientId: this.c.client.id })
+    return createRefreshToken(this.server, bindRefresh({ ...input, clientId: this.c.client.id }, this.c.client, this.c.dpop))
   }
   rotate(presented: RefreshTokenRecord, next: RefreshTokenRecord, tokens: PreparedTokens): Promise<RotationOutcome> {
     return rotateRefreshToken(this.server.storage, presented, next, tokens.accessTokenRecord)
   }
+}
+
+/** RFC 9449 §5: with a proof, the access token is bound to its key. */
+function bind(issue: TokenIssue, dpop: { readonly jkt: string } | undefined): TokenIssue {
+  return dpop === undefined || issue.jkt !== undefined ? issue : { ...issue, jkt: dpop.jkt }
+}
+
+/**
+ * RFC 9449 §5: a public client's refresh token is bound to the proof's key; a
+ * confidential client's is not, since client authentication already
+ * constrains it to its holder.
+ */
+function bindRefresh(input: RefreshTokenInput, client: Client, dpop: { readonly jkt: string } | undefined): RefreshTokenInput {
+  return dpop === undefined || !client.isPublic ? input : { ...input, jkt: dpop.jkt }
 }
 
 class RequestScopes {

@@ -36,6 +36,10 @@ export const refreshToken: GrantHandler = {
       await ctx.storage.grants.revoke(record.grantId, revokeUntil)
       throw new OAuthError('invalid_grant', { detail: `refresh token reused; grant ${record.grantId} revoked` })
     }
+    // RFC 9449 §5: a refresh token bound to a DPoP key is used only with a proof by that key.
+    if (record.jkt !== undefined && ctx.dpop?.jkt !== record.jkt) {
+      throw new OAuthError('invalid_grant', { detail: ctx.dpop === undefined ? 'DPoP-bound refresh token without a proof' : 'DPoP proof key differs from the refresh token\'s' })
+    }
     if (await ctx.storage.grants.isRevoked(record.grantId)) throw new OAuthError('invalid_grant', { detail: 'grant revoked' })
     if (await isCutOff(ctx.storage, record.clientId, record.sub, record.issuedAt)) throw new OAuthError('invalid_grant', { detail: 'tokens of this client or consent revoked' })
 

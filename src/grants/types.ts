@@ -127,6 +127,12 @@ export interface GrantContext {
   values(name: string): readonly string[]
   readonly client: Client
   readonly clientAuthMethod: ClientAuthMethod
+  /**
+   * The request's DPoP proof, checked (RFC 9449 §4.3): the thumbprint of its
+   * key. Tokens issued through `tokens` and `refreshTokens` are bound to it
+   * without the grant doing anything; undefined without a proof.
+   */
+  readonly dpop: { readonly jkt: string } | undefined
   /** Seconds since the epoch. */
   now(): number
   /** A fresh identifier (grant ids). */

@@ -12,6 +12,7 @@ import { TokenCipher, type EncryptionOptions } from './storage/cipher.js'
 import { createMemoryTokenStore } from './storage/memory.js'
 import type { TokenStore } from './storage/types.js'
 import { readTokenResponse } from './token-response.js'
+import { DpopSigner, isDpopInvalidToken, isResourceNonceChallenge, type DpopClientOptions } from './dpop.js'
 import { checkUserinfoSubject, requestUserinfo } from './userinfo.js'
 import { GRANT_TYPE, type GrantName, type ProviderMetadata, type TokenSet } from './types.js'
 
@@ -37,6 +38,13 @@ export interface OAuthClientOptions {
    * with `flow_expired`. Default 900 (15 minutes).
    */
   authorizationTtl?: number
+  /**
+   * DPoP (RFC 9449): the key proofs are signed with. With it, tokens of a
+   * provider that advertises DPoP (or whose profile says `dpop: true`) are
+   * bound to the key and used with proofs. Default: no DPoP unless a profile
+   * asks for it.
+   */
+  dpop?: DpopClientOptions
   /** Replaceable sources of time, waiting and HTTP, for tests. */
   deps?: Partial<{
     fetch: typeof fetch
@@ -253,6 +261,20 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
   const refreshing = new Map<string, Promise<TokenSet>>()
   const clientTokens = new Map<string, TokenSet>()
   const clientTokensInFlight = new Map<string, Promise<TokenSet>>()
+  if (options.dpop !== undefined && (typeof options.dpop !== 'object' || options.dpop === null)) throw new TypeError('dpop: must be an object')
+  // One key for every provider, made (or imported) once.
+  const dpop = options.dpop !== undefined || [...profiles.values()].some((p) => p.dpop === true) ? new DpopSigner(options.dpop ?? {}, now) : undefined
+  /** Token bodies that answered a request with a proof: only they may say token_type DPoP. */
+  const dpopBodies = new WeakSet<object>()
+  const readTokens = (profile: ResolvedProfile, body: Record<string, unknown>, at: number, scope: string | undefined): TokenSet => readTokenResponse(profile, body, at, scope, dpopBodies.has(body))
+
+  /** Whether token requests to this provider carry a DPoP proof. */
+  function usesDpop(profile: ResolvedProfile, meta: ProviderMetadata): boolean {
+    if (dpop === undefined || profile.dpop === false) return false
+    if (profile.dpop === true) return true
+    const algs = meta.dpop_signing_alg_values_supported
+    return options.dpop !== undefined && Array.isArray(algs) && algs.includes('ES256')
+  }
 
   function profileOf(id: unknown): ResolvedProfile {
     const found = typeof id === 'string' ? profiles.get(id) : undefined
@@ -273,13 +295,43 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
     return tokens.expiresAt - skew <= now()
   }
 
+  /**
+   * Sends a request with an access token: `Authorization: Bearer`, or for a
+   * DPoP-bound token `Authorization: DPoP` and a proof for this very request
+   * (RFC 9449 §7.1: htm, htu and ath).
+   */
+  async function sendWithToken(req: Request, tokens: TokenSet): Promise<Response> {
+    if (tokens.tokenType === 'DPoP') {
+      if (dpop === undefined) throw new TypeError('fetchWithToken: the stored token is DPoP-bound, but this client has no dpop key (options.dpop)')
+      req.headers.set('authorization', `DPoP ${tokens.accessToken}`)
+      req.headers.set('dpop', await dpop.proof(req.method, req.url, tokens.accessToken))
+    } else req.headers.set('authorization', `Bearer ${tokens.accessToken}`)
+    return http.fetch(req)
+  }
+
   async function tokenRequest(profile: ResolvedProfile, params: Record<string, string | undefined>): Promise<Record<string, unknown>> {
     const meta = await metadata.get(profile)
     const body = new URLSearchParams()
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') body.set(k, v)
-    const headers: Record<string, string> = {}
-    await applyClientAuth(profile, meta.token_endpoint, body, headers, now(), random())
-    return postForm(http, meta.token_endpoint, body, headers)
+    const signer = usesDpop(profile, meta) ? dpop : undefined
+    const send = async (): Promise<Record<string, unknown>> => {
+      const headers: Record<string, string> = {}
+      // Client assertions are made per attempt: a retry must not replay a jti.
+      const attempt = new URLSearchParams(body)
+      await applyClientAuth(profile, meta.token_endpoint, attempt, headers, now(), random())
+      if (signer === undefined) return postForm(http, meta.token_endpoint, attempt, headers)
+      headers.dpop = await signer.proof('POST', meta.token_endpoint)
+      const answer = await postForm(http, meta.token_endpoint, attempt, headers, { onResponse: (res) => void signer.remember(meta.token_endpoint, res) })
+      dpopBodies.add(answer)
+      return answer
+    }
+    try {
+      return await send()
+    } catch (err) {
+      // RFC 9449 §8: the server wants a nonce it has just sent; one retry with it.
+      if (signer === undefined || !(err instanceof ProviderError) || err.error !== 'use_dpop_nonce') throw err
+      return send()
+    }
   }
 
   /** Validates the response's ID token, if any, and keeps its claims. */
@@ -373,7 +425,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       assertion = buildSamlAssertion(config, { nameId: assertionSubject, recipient: meta.token_endpoint, now: now() })
     }
     const body = await tokenRequest(profile, { grant_type: GRANT_TYPE[grant], assertion, scope: scopeParam })
-    const tokens = readTokenResponse(profile, body, now(), scope === '' ? undefined : scope)
+    const tokens = readTokens(profile, body, now(), scope === '' ? undefined : scope)
     // An assertion we signed ourselves can be signed again when the token expires.
     if (extra.assertion === undefined) tokens.renew = { grant, assertionSubject, ...(scope !== '' && { scope }) }
     return tokens
@@ -394,7 +446,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
         }
         throw error
       }
-      const next = readTokenResponse(profile, body, now(), current.scope)
+      const next = readTokens(profile, body, now(), current.scope)
       const merged: TokenSet = {
         ...next,
         // RFC 6749 §6: without a new refresh token, the old one stays valid.
@@ -526,7 +578,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
         redirect_uri: pending.redirectUri,
         code_verifier: pending.codeVerifier,
       })
-      const tokens = readTokenResponse(profile, body, now(), pending.scope === '' ? undefined : pending.scope)
+      const tokens = readTokens(profile, body, now(), pending.scope === '' ? undefined : pending.scope)
       // OIDC Core §3.1.3.3: a code flow with openid returns an ID token.
       if (pending.nonce !== undefined && tokens.idToken === undefined) {
         throw new ProtocolError('invalid_token_response', 'openid was requested and the token response has no id_token')
@@ -542,7 +594,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       const subject = checkSubject(opts?.subject, 'password: subject')
       const scope = scopeOf(opts.scopes, profile, 'password: scopes')
       const body = await tokenRequest(profile, { grant_type: 'password', username: opts.username, password: opts.password, scope })
-      const tokens = await withIdToken(profile, readTokenResponse(profile, body, now(), scope || undefined), undefined)
+      const tokens = await withIdToken(profile, readTokens(profile, body, now(), scope || undefined), undefined)
       await save(profile.id, subject, tokens)
       return tokens
     },
@@ -562,7 +614,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
             scope,
             ...(opts.audience !== undefined && { [profile.quirks.audienceParameter ?? 'resource']: opts.audience }),
           })
-          const tokens = readTokenResponse(profile, body, now(), scope || undefined)
+          const tokens = readTokens(profile, body, now(), scope || undefined)
           // A token of unknown lifetime is not cached: there would be no telling when to renew it.
           if (tokens.expiresAt !== undefined) clientTokens.set(key, tokens)
           return tokens
@@ -653,7 +705,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
           }
           throw error
         }
-        const tokens = await withIdToken(profile, readTokenResponse(profile, body, now(), device.scope), undefined)
+        const tokens = await withIdToken(profile, readTokens(profile, body, now(), device.scope), undefined)
         await save(profile.id, subject, tokens)
         return tokens
       }
@@ -699,12 +751,16 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
         throw new TypeError(`fetchWithToken: ${origin} is not in providers["${profile.id}"].apiOrigins`)
       }
       const spare = request.clone()
-      const send = (req: Request, token: string) => {
-        req.headers.set('authorization', `Bearer ${token}`)
-        return http.fetch(req)
+      // A DPoP request may be sent once more for a nonce (RFC 9449 §9), and then once more after a refresh.
+      const spareForNonce = tokens.tokenType === 'DPoP' ? request.clone() : undefined
+      let first = await sendWithToken(request, tokens)
+      if (spareForNonce !== undefined) {
+        if (dpop!.remember(request.url, first) && isResourceNonceChallenge(first)) {
+          await first.body?.cancel().catch(() => undefined)
+          first = await sendWithToken(spareForNonce, tokens)
+        } else void spareForNonce.body?.cancel().catch(() => undefined)
       }
-      const first = await send(request, tokens.accessToken)
-      const rejected = await (profile.quirks.isInvalidToken ?? isBearerInvalidToken)(first)
+      const rejected = await (profile.quirks.isInvalidToken ?? (tokens.tokenType === 'DPoP' ? isDpopInvalidToken : isBearerInvalidToken))(first)
       if (!rejected) {
         void spare.body?.cancel().catch(() => undefined)
         return first
@@ -712,7 +768,7 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       await first.body?.cancel().catch(() => undefined)
       // RFC 6750 §3.1 invalid_token: refresh (even if the token looked fresh) and retry once.
       const renewed = await refreshShared(profile, subject, tokens.accessToken)
-      return send(spare, renewed.accessToken)
+      return sendWithToken(spare, renewed)
     },
 
     async userinfo(provider, subject) {
@@ -726,12 +782,24 @@ export function createOAuthClient(options: OAuthClientOptions): OAuthClient {
       if (typeof idTokenSub !== 'string') {
         throw new TypeError(`userinfo: the tokens of "${profile.id}" for this subject come without an ID token to check the answer against (OIDC Core §5.3.2); connect with the openid scope`)
       }
-      const isInvalid = profile.quirks.isInvalidToken ?? isBearerInvalidToken
-      let answer = await requestUserinfo(http, endpoint, tokens.accessToken, isInvalid)
+      const ask = async (set: TokenSet): Promise<Awaited<ReturnType<typeof requestUserinfo>>> => {
+        const isInvalid = profile.quirks.isInvalidToken ?? (set.tokenType === 'DPoP' ? isDpopInvalidToken : isBearerInvalidToken)
+        if (set.tokenType !== 'DPoP') return requestUserinfo(http, endpoint, async () => ({ authorization: `Bearer ${set.accessToken}` }), isInvalid)
+        if (dpop === undefined) throw new TypeError('userinfo: the stored token is DPoP-bound, but this client has no dpop key (options.dpop)')
+        const credentials = async () => ({ authorization: `DPoP ${set.accessToken}`, dpop: await dpop.proof('GET', endpoint, set.accessToken) })
+        try {
+          return await requestUserinfo(http, endpoint, credentials, isInvalid, (res) => void dpop.remember(endpoint, res))
+        } catch (err) {
+          // RFC 9449 §9: the server wants a nonce it has just sent; one retry with it.
+          if (!(err instanceof ProviderError) || err.error !== 'use_dpop_nonce') throw err
+          return requestUserinfo(http, endpoint, credentials, isInvalid, (res) => void dpop.remember(endpoint, res))
+        }
+      }
+      let answer = await ask(tokens)
       if ('invalidToken' in answer) {
         // RFC 6750 §3.1 invalid_token: refresh (even if the token looked fresh) and ask once more.
         tokens = await refreshShared(profile, subject, tokens.accessToken)
-        answer = await requestUserinfo(http, endpoint, tokens.accessToken, isInvalid)
+        answer = await ask(tokens)
         if ('invalidToken' in answer) throw new ProviderError({ error: 'invalid_token', errorDescription: 'the userinfo endpoint refused a freshly refreshed access token', status: 401 })
       }
       checkUserinfoSubject(answer.claims, idTokenSub)

@@ -102,7 +102,7 @@ export function providerErrorFrom(fields: { get(name: string): unknown }, status
  * answer. An OAuth error body becomes a ProviderError; anything else that is not
  * a JSON object (a 5xx page, a redirect) a ProtocolError.
  */
-export async function postForm(deps: HttpDeps, url: string, body: URLSearchParams, headers: Record<string, string> = {}, options: { bodyRequired?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function postForm(deps: HttpDeps, url: string, body: URLSearchParams, headers: Record<string, string> = {}, options: { bodyRequired?: boolean; onResponse?: (res: Response) => void } = {}): Promise<Record<string, unknown>> {
   let res: Response
   try {
     res = await deps.fetch(url, {
@@ -116,6 +116,7 @@ export async function postForm(deps: HttpDeps, url: string, body: URLSearchParam
   } catch (cause) {
     throw new ProtocolError('unexpected_response', `request to ${url} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   }
+  options.onResponse?.(res)
   const text = await readText(res)
   const json = parseObject(text)
   if (res.status === 200 && json !== undefined) return json

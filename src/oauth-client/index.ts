@@ -28,6 +28,7 @@ export type { TokenSet, ProviderMetadata, GrantName } from './types.js'
 export { buildJwtAssertion, type JwtAssertionInput } from './assertions.js'
 export { buildSamlAssertion, type SamlAssertionInput } from './saml-assertion.js'
 export { parseWwwAuthenticate, isBearerInvalidToken, type Challenge } from './http.js'
+export { isDpopInvalidToken, type DpopClientOptions } from './dpop.js'
 
 export type { TokenStore, SealedTokens } from './storage/types.js'
 export { TokenCipher, DecryptionError, generateEncryptionKey, type EncryptionOptions } from './storage/cipher.js'

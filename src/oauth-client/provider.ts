@@ -107,6 +107,13 @@ export interface ProviderProfile {
   saml?: SamlBearerProfile
   /** SECURITY: origins `fetchWithToken` may send this provider's tokens to. Default: any. */
   apiOrigins?: string[]
+  /**
+   * DPoP (RFC 9449) with this provider: `true` always sends proofs (a key is
+   * generated when the client has no `dpop` option), `false` never. Default:
+   * proofs when the client has a `dpop` option and the provider advertises
+   * ES256 in `dpop_signing_alg_values_supported`.
+   */
+  dpop?: boolean
 }
 
 /** A profile checked by `defineProvider`, with defaults resolved. */
@@ -249,6 +256,7 @@ export function defineProvider(profile: ProviderProfile): ResolvedProfile {
     }
     positive(s.lifetime, `${at}.saml.lifetime`)
   }
+  if (profile.dpop !== undefined && typeof profile.dpop !== 'boolean') fail(`${at}.dpop`, 'must be a boolean')
   if (profile.apiOrigins !== undefined) {
     if (!Array.isArray(profile.apiOrigins)) fail(`${at}.apiOrigins`, 'must be an array of origins')
     profile.apiOrigins.forEach((o, i) => {

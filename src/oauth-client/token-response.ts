@@ -27,16 +27,18 @@ function expiresIn(value: unknown): number | undefined {
  *
  * @throws ProtocolError `invalid_token_response`
  */
-export function readTokenResponse(profile: ResolvedProfile, raw: Record<string, unknown>, now: number, requestedScope: string | undefined): TokenSet {
+export function readTokenResponse(profile: ResolvedProfile, raw: Record<string, unknown>, now: number, requestedScope: string | undefined, dpopSent = false): TokenSet {
   const body = profile.quirks.fixTokenResponse?.({ ...raw }) ?? raw
   const accessToken = optionalString(body, 'access_token')
   if (accessToken === undefined) throw invalid('access_token is missing')
   // RFC 6749 §5.1: token_type is REQUIRED, and a client must understand it (§7.1).
   const tokenType = body.token_type
   if (typeof tokenType !== 'string' || tokenType === '') throw invalid('token_type is missing (RFC 6749 §5.1)')
-  if (tokenType.toLowerCase() !== 'bearer') throw invalid(`token_type ${tokenType.slice(0, 40)} is not supported (only Bearer)`)
+  const type = tokenType.toLowerCase()
+  // RFC 9449 §5: DPoP only in answer to a request that carried a proof; a server may still answer Bearer.
+  if (type !== 'bearer' && !(type === 'dpop' && dpopSent)) throw invalid(`token_type ${tokenType.slice(0, 40)} is not supported (${dpopSent ? 'Bearer or DPoP' : 'only Bearer'})`)
   const lifetime = expiresIn(body.expires_in) ?? profile.quirks.defaultExpiresIn
-  const tokens: TokenSet = { accessToken, tokenType: 'Bearer', obtainedAt: Math.floor(now) }
+  const tokens: TokenSet = { accessToken, tokenType: type === 'dpop' ? 'DPoP' : 'Bearer', obtainedAt: Math.floor(now) }
   if (lifetime !== undefined) tokens.expiresAt = Math.floor(now) + lifetime
   const refreshToken = optionalString(body, 'refresh_token')
   if (refreshToken !== undefined) tokens.refreshToken = refreshToken

@@ -25,8 +25,8 @@ export const GRANT_TYPE: Readonly<Record<GrantName, string>> = {
  */
 export interface TokenSet {
   accessToken: string
-  /** Always `Bearer`: other token types (DPoP, MAC) are refused. */
-  tokenType: 'Bearer'
+  /** `Bearer`, or `DPoP` for a token bound to the client's DPoP key (RFC 9449), sent with a proof by `fetchWithToken` and `userinfo`. Other types are refused. */
+  tokenType: 'Bearer' | 'DPoP'
   /** When the access token expires; undefined when the provider did not say and no default applies. */
   expiresAt?: number
   refreshToken?: string

@@ -13,24 +13,28 @@ export type UserinfoAnswer = { claims: Record<string, unknown> } | { invalidToke
  * at most the response cap. Redirects are not followed: they would carry the
  * bearer token elsewhere.
  *
- * @throws ProviderError for a Bearer challenge with an error (RFC 6750 §3), ProtocolError `unexpected_response` otherwise
+ * @throws ProviderError for a Bearer or DPoP challenge with an error (RFC 6750 §3, RFC 9449 §7.1), ProtocolError `unexpected_response` otherwise
  */
 export async function requestUserinfo(
   http: HttpDeps,
   endpoint: string,
-  accessToken: string,
+  credentials: () => Promise<Record<string, string>>,
   isInvalidToken: (res: Response) => boolean | Promise<boolean>,
+  onResponse?: (res: Response) => void,
 ): Promise<UserinfoAnswer> {
   let res: Response
+  // `Authorization: Bearer`, or `Authorization: DPoP` with a proof made for this request (RFC 9449 §7.1).
+  const headers = await credentials()
   try {
     res = await http.fetch(endpoint, {
-      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      headers: { ...headers, accept: 'application/json' },
       redirect: 'manual',
       signal: AbortSignal.timeout(http.timeoutMs),
     })
   } catch (cause) {
     throw new ProtocolError('unexpected_response', `request to ${endpoint} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   }
+  onResponse?.(res)
   if (await isInvalidToken(res)) {
     await res.body?.cancel().catch(() => undefined)
     return { invalidToken: true }
@@ -38,7 +42,7 @@ export async function requestUserinfo(
   const text = await readText(res)
   if (res.status !== 200) {
     // RFC 6750 §3: a protected resource reports errors in its Bearer challenge.
-    const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '').find((c) => c.scheme === 'bearer' && c.params.error !== undefined)
+    const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '').find((c) => (c.scheme === 'bearer' || c.scheme === 'dpop') && c.params.error !== undefined)
     if (challenge !== undefined) {
       throw new ProviderError({ error: challenge.params.error!.slice(0, 128), errorDescription: challenge.params.error_description?.slice(0, 500), status: res.status })
     }

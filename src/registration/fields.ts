@@ -35,6 +35,7 @@ export const REGISTRABLE_FIELDS: ReadonlySet<string> = new Set([
   'require_pushed_authorization_requests',
   'require_signed_request_object',
   'request_object_signing_alg',
+  'dpop_bound_access_tokens',
 ])
 
 /** Fields shown to people (consent page, a client list) as links: https only, so none is a `javascript:` URL. */

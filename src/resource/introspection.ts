@@ -1,5 +1,5 @@
 import { hashToken } from '../crypto/random.js'
-import { audienceList, isNonEmptyString, scopeList, type TokenVerifier, type VerifyOutcome } from './types.js'
+import { audienceList, dpopBinding, isNonEmptyString, scopeList, type TokenVerifier, type VerifyOutcome } from './types.js'
 
 export interface IntrospectionVerifierSettings {
   endpoint: string
@@ -28,13 +28,17 @@ function basicAuth(id: string, secret: string): string {
 /** An RFC 7662 §2.2 answer as a verdict on a bearer access token. */
 function judge(answer: Record<string, unknown>, now: number): Settled {
   if (answer.active !== true) return { status: 'invalid', detail: 'introspection: inactive' }
-  // RFC 7662 §2.2: token_type is optional; when given it must say bearer, so a refresh
-  // token (grantkit says "refresh_token") or a DPoP token is not taken for one.
-  if (answer.token_type !== undefined && (typeof answer.token_type !== 'string' || answer.token_type.toLowerCase() !== 'bearer')) {
+  // RFC 7662 §2.2: token_type is optional; when given it must say bearer, or DPoP
+  // (RFC 9449 §6.2) for a token bound by cnf.jkt, so a refresh token (grantkit
+  // says "refresh_token") is not taken for an access token.
+  const type = typeof answer.token_type === 'string' ? answer.token_type.toLowerCase() : answer.token_type
+  // SECURITY: a confirmation this protector cannot check (mTLS, RFC 8705 §3) is refused; a DPoP
+  // binding goes to the protector, which refuses the token without a proof by that key.
+  const jkt = dpopBinding(answer.cnf)
+  if (jkt === null) return { status: 'invalid', detail: 'introspection: sender-constrained by other than DPoP' }
+  if (type !== undefined && type !== 'bearer' && !(type === 'dpop' && jkt !== undefined)) {
     return { status: 'invalid', detail: `introspection: token_type ${String(answer.token_type)}` }
   }
-  // SECURITY: a sender-constrained token presented as a bare bearer is refused (RFC 9449 §7.1, RFC 8705 §3).
-  if (answer.cnf !== undefined) return { status: 'invalid', detail: 'introspection: sender-constrained token used as bearer' }
   const scope = scopeList(answer.scope)
   const aud = audienceList(answer.aud)
   // exp bounds the cache, sub and client_id are promised to the application: all three are required here.
@@ -52,6 +56,7 @@ function judge(answer: Record<string, unknown>, now: number): Settled {
       ...(typeof answer.iat === 'number' && { iat: answer.iat }),
       aud,
       claims: answer,
+      ...(jkt !== undefined && { jkt }),
     },
   }
 }

@@ -1,5 +1,5 @@
 import { isTokenRejection, remoteKeySet, verifyJwt } from '../crypto/jose.js'
-import { audienceList, isNonEmptyString, scopeList, type TokenVerifier } from './types.js'
+import { audienceList, dpopBinding, isNonEmptyString, scopeList, type TokenVerifier } from './types.js'
 
 export interface JwksVerifierSettings {
   issuer: string
@@ -55,8 +55,10 @@ export function createJwksVerifier(s: JwksVerifierSettings): TokenVerifier {
     if (!isNonEmptyString(payload.sub) || !isNonEmptyString(payload.client_id) || typeof payload.exp !== 'number' || scope === null || aud === null) {
       return { status: 'invalid', detail: 'malformed RFC 9068 claims' }
     }
-    // SECURITY: a sender-constrained token (DPoP, mTLS) presented as a bare bearer is refused (RFC 9449 §7.1, RFC 8705 §3).
-    if (payload.cnf !== undefined) return { status: 'invalid', detail: 'sender-constrained token used as bearer' }
+    // SECURITY: a confirmation this protector cannot check (mTLS, RFC 8705 §3) is refused; a DPoP
+    // binding goes to the protector, which refuses the token without a proof by that key (RFC 9449 §7.1).
+    const jkt = dpopBinding(payload.cnf)
+    if (jkt === null) return { status: 'invalid', detail: 'sender-constrained by other than DPoP' }
     return {
       status: 'active',
       token: {
@@ -67,6 +69,7 @@ export function createJwksVerifier(s: JwksVerifierSettings): TokenVerifier {
         ...(typeof payload.iat === 'number' && { iat: payload.iat }),
         aud,
         claims: payload,
+        ...(jkt !== undefined && { jkt }),
       },
     }
   }

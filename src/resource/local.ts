@@ -23,6 +23,7 @@ export function createLocalVerifier(ctx: ServerContext): TokenVerifier {
           iat: active.issuedAt,
           aud: active.audience,
           claims: active.claims,
+          ...(active.jkt !== undefined && { jkt: active.jkt }),
         },
       }
     } catch (cause) {

@@ -10,6 +10,9 @@ import { createJwksVerifier } from './jwks.js'
 import { createLocalVerifier } from './local.js'
 import { checkResourceIdentifier, createResourceMetadataEndpoint, type ProtectedResourceMetadataOptions, type ResourceMetadataEndpoint } from './metadata.js'
 import type { TokenVerifier, VerifiedToken } from './types.js'
+import { checkDpopBinding, dpopChallenge, dpopError, readDpopAuthorization, type DpopResourceErrorCode, type DpopResourcePolicy } from '../dpop/resource.js'
+import { createMemoryReplayStore } from '../storage/memory.js'
+import type { ReplayStore } from '../storage/types.js'
 
 export type { VerifiedToken } from './types.js'
 export type { ProtectedResourceMetadataOptions } from './metadata.js'
@@ -47,6 +50,33 @@ export interface RemoteIntrospectionOptions {
   cacheMaxEntries?: number
   /** Seconds before an introspection request is abandoned (then 503). Default 5. */
   timeoutSeconds?: number
+}
+
+/**
+ * DPoP (RFC 9449 §7) at a protected resource: requests with
+ * `Authorization: DPoP <token>` and a `DPoP` proof. Seconds.
+ */
+export interface ResourceDpopOptions {
+  /**
+   * The origin clients reach this API at (`https://api.example`): a proof's
+   * `htu` must be it plus the request's path (RFC 9449 §4.3 step 9). Default:
+   * the origin of the first `audience` that is an http(s) URL. Without either
+   * the DPoP scheme is not accepted (and DPoP-bound tokens are refused): the
+   * Host header, which a client chooses, is never trusted for it.
+   */
+  origin?: string
+  /**
+   * Where proof `jti`s are remembered, so that a proof is used once (§11.1).
+   * Default: with `server`, that server's storage; otherwise memory of this
+   * process (give a shared store when several processes serve the API).
+   */
+  replay?: ReplayStore
+  /** Proof algorithms accepted; asymmetric only. Default: every one of grantkit's asymmetric allow-list. */
+  algorithms?: string[]
+  /** Seconds a proof is accepted after its `iat`. Default 60. */
+  proofMaxAge?: number
+  /** Seconds a proof's `iat` may be ahead of the clock. Default 5. */
+  proofClockSkew?: number
 }
 
 /**
@@ -97,12 +127,14 @@ export interface ResourceProtectorOptions {
   deps?: { now?: () => number }
   /** Told why a request got 503 (network, timeout, storage) or 500. For logs; never reaches the client. */
   onError?: (error: unknown) => void
+  /** DPoP-bound tokens (RFC 9449 §7): where this API is, and how proofs are checked. */
+  dpop?: ResourceDpopOptions
 }
 
 /** The verdict on one request. */
 export type ProtectionResult = { ok: true; token: VerifiedToken } | { ok: false; response: GrantkitResponse }
 
-/** Checks bearer tokens on requests to a protected resource (RFC 6750). */
+/** Checks bearer tokens (RFC 6750) and DPoP-bound tokens (RFC 9449 §7) on requests to a protected resource. */
 export interface ResourceProtector {
   /**
    * Finds the bearer token, verifies it and checks that it carries every one
@@ -186,6 +218,64 @@ function unavailable(): GrantkitResponse {
     { error: 'temporarily_unavailable', error_description: 'The token cannot be verified right now; try again later.' },
     { 'retry-after': '5' },
   )
+}
+
+/**
+ * The protector's DPoP settings, checked once: the origin proofs name (never
+ * from the Host header), the replay store and the proof policy. Undefined when
+ * no origin is known: the DPoP scheme is then not accepted.
+ */
+function resourceDpop(options: ResourceDpopOptions | undefined, audience: string[] | undefined, serverReplay: ReplayStore | undefined, now: () => number): { policy: DpopResourcePolicy; origin: string } | undefined {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) fail('dpop', 'must be an object')
+  let origin: string | undefined
+  if (options?.origin !== undefined) {
+    const url = httpsUrlOrAny(options.origin, 'dpop.origin')
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') fail('dpop.origin', 'must be an origin (scheme, host and port), without path, query or fragment')
+    origin = url.origin
+  } else {
+    for (const a of audience ?? []) {
+      if (/^https?:\/\//i.test(a)) {
+        try {
+          origin = new URL(a).origin
+          break
+        } catch {
+          // Not a URL after all: try the next audience.
+        }
+      }
+    }
+  }
+  if (origin === undefined) return undefined
+  const algorithms = options?.algorithms ?? [...ASYMMETRIC_ALGORITHMS]
+  // RFC 9449 §4.3 step 5: asymmetric only; none and HMAC never.
+  if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((a) => !isAsymmetricAlgorithm(a))) {
+    fail('dpop.algorithms', `must be a non-empty list of asymmetric algorithms (${ASYMMETRIC_ALGORITHMS.join(', ')})`)
+  }
+  const replay = options?.replay ?? serverReplay ?? createMemoryReplayStore(now)
+  if (typeof replay.markUsed !== 'function') fail('dpop.replay', 'must be a ReplayStore (markUsed)')
+  return {
+    origin,
+    policy: {
+      algs: algorithms.join(' '),
+      proofs: {
+        algorithms: new Set(algorithms),
+        maxAge: seconds(options?.proofMaxAge, 60, 'dpop.proofMaxAge', 1),
+        clockSkew: seconds(options?.proofClockSkew, 5, 'dpop.proofClockSkew'),
+        replay,
+      },
+    },
+  }
+}
+
+function httpsUrlOrAny(value: unknown, path: string): URL {
+  if (typeof value !== 'string') fail(path, 'must be a URL string')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    fail(path, `"${value}" is not a URL`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(path, 'must be an http(s) origin')
+  return url
 }
 
 /**
@@ -291,6 +381,11 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
     defaultRealm = endpoint.origin
   }
 
+  const serverCtx = options.server !== undefined ? contextOf(options.server) : undefined
+  // With `server`, its clock rules proofs as it rules tokens.
+  const proofNow = serverCtx?.now ?? now
+  const dpop = resourceDpop(options.dpop, audience, serverCtx?.storage.replay, proofNow)
+
   const realm = options.realm ?? audience?.[0] ?? defaultRealm
   // RFC 7235 §2.1: realm is a quoted-string; we allow no quote, backslash or control character in it.
   if (typeof realm !== 'string' || realm === '' || /["\\\x00-\x1f\x7f]/.test(realm)) fail('realm', 'must be a non-empty string without quotes, backslashes or control characters')
@@ -314,34 +409,82 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   const metadataUrl = metadata?.url
   const challenge = (error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope', description?: string, scope?: string) => bearerError(realm, error, description, scope, metadataUrl)
 
-  async function check(req: GrantkitRequest, requiredScopes?: readonly string[]): Promise<ProtectionResult> {
-    const required = checkRequiredScopes(requiredScopes)
-    const { token, error } = extractBearer(req, allowBody, queryPolicy)
-    if (error !== undefined) return { ok: false, response: challenge('invalid_request', 'The bearer token is malformed or sent more than once.') }
-    // RFC 6750 §3.1: no credentials at all → 401 without an error code; RFC 9728 §5.1 says where to find the metadata.
-    if (token === undefined) return { ok: false, response: challenge() }
+  /** RFC 9449 §7.1: a request without credentials learns that DPoP is accepted too. */
+  const noCredentials = (): GrantkitResponse => {
+    const response = challenge()
+    if (dpop !== undefined) response.headers['www-authenticate'] += `, ${dpopChallenge(realm, dpop.policy.algs)}`
+    return response
+  }
+
+  async function verifyToken(token: string): Promise<VerifiedToken | 'invalid' | GrantkitResponse> {
     let outcome
     try {
       outcome = await verify(token)
     } catch (err) {
       // A bug or an unexpected failure: fail closed, tell no one but the log.
       report(err)
-      return { ok: false, response: serverErrorResponse() }
+      return serverErrorResponse()
     }
     if (outcome.status === 'unavailable') {
       report(outcome.cause)
-      return { ok: false, response: unavailable() }
+      return unavailable()
     }
-    if (outcome.status === 'invalid') return { ok: false, response: challenge('invalid_token', 'The access token is invalid, expired or revoked.') }
+    if (outcome.status === 'invalid') return 'invalid'
     const verified = outcome.token
     // RFC 9068 §4 / RFC 7662 §2.2: the token must be meant for this resource server.
-    if (audience !== undefined && !verified.aud.some((a) => audience!.includes(a))) {
-      return { ok: false, response: challenge('invalid_token', 'The access token is invalid, expired or revoked.') }
+    if (audience !== undefined && !verified.aud.some((a) => audience!.includes(a))) return 'invalid'
+    return verified
+  }
+
+  async function check(req: GrantkitRequest, requiredScopes?: readonly string[]): Promise<ProtectionResult> {
+    const required = checkRequiredScopes(requiredScopes)
+    // A request without the DPoP scheme pays one regular-expression test for it, nothing more.
+    const dpopCredential = dpop === undefined ? undefined : readDpopAuthorization(req.headers.authorization)
+    if (dpopCredential !== undefined) return checkDpop(req, dpopCredential, required)
+    const { token, error } = extractBearer(req, allowBody, queryPolicy)
+    if (error !== undefined) return { ok: false, response: challenge('invalid_request', 'The bearer token is malformed or sent more than once.') }
+    // RFC 6750 §3.1: no credentials at all → 401 without an error code; RFC 9728 §5.1 says where to find the metadata.
+    if (token === undefined) return { ok: false, response: noCredentials() }
+    const verified = await verifyToken(token)
+    if (verified === 'invalid') return { ok: false, response: challenge('invalid_token', 'The access token is invalid, expired or revoked.') }
+    if ('status' in verified) return { ok: false, response: verified }
+    // SECURITY: RFC 9449 §7.1: a DPoP-bound token is no bearer token; without its proof it is worth nothing.
+    if (verified.jkt !== undefined) {
+      const response = challenge('invalid_token', 'The access token is bound to a DPoP key; send it with the DPoP scheme and a proof.')
+      if (dpop !== undefined) response.headers['www-authenticate'] += `, ${dpopChallenge(realm, dpop.policy.algs)}`
+      return { ok: false, response }
     }
     // RFC 6750 §3.1: every required scope must be granted; the challenge names them all.
     if (required.some((s) => !verified.scope.includes(s))) {
       return { ok: false, response: challenge('insufficient_scope', 'The access token lacks a required scope.', required.join(' ')) }
     }
+    return { ok: true, token: verified }
+  }
+
+  /** RFC 9449 §7.1: `Authorization: DPoP <token>` with a proof by the key the token is bound to. */
+  async function checkDpop(req: GrantkitRequest, credential: { token: string } | 'malformed', required: readonly string[]): Promise<ProtectionResult> {
+    const d = dpop!
+    const fail = (error: DpopResourceErrorCode, description: string, extra: { scope?: string; nonce?: string } = {}): ProtectionResult => ({ ok: false, response: dpopError(realm, d.policy.algs, error, description, extra) })
+    if (credential === 'malformed') return fail('invalid_request', 'The DPoP authorization header is malformed.')
+    // RFC 6750 §2: one way of sending the token; a body or query token besides the header is malformed.
+    const elsewhere = extractBearer(req, allowBody, queryPolicy)
+    if (elsewhere.token !== undefined || elsewhere.error !== undefined) return fail('invalid_request', 'The access token is sent more than once.')
+    const verified = await verifyToken(credential.token)
+    if (verified === 'invalid') return fail('invalid_token', 'The access token is invalid, expired or revoked.')
+    if ('status' in verified) return { ok: false, response: verified }
+    // A bearer token sent with the DPoP scheme binds nothing: refused, so the scheme always means a proof was checked.
+    if (verified.jkt === undefined) return fail('invalid_token', 'The access token is not bound to a DPoP key.')
+    const htu = d.origin + req.url.pathname
+    let failure
+    try {
+      failure = await checkDpopBinding(d.policy, req, htu, credential.token, verified.jkt, proofNow())
+    } catch (err) {
+      // The replay store failed: fail closed.
+      report(err)
+      return { ok: false, response: unavailable() }
+    }
+    if (failure !== undefined) return fail(failure.error, failure.description, failure.nonce === undefined ? {} : { nonce: failure.nonce })
+    if (required.some((s) => !verified.scope.includes(s))) return fail('insufficient_scope', 'The access token lacks a required scope.', { scope: required.join(' ') })
     return { ok: true, token: verified }
   }
 

@@ -19,6 +19,8 @@ export interface VerifiedToken {
   aud: string[]
   /** Every claim as verified: the JWT payload, the introspection answer, or the stored claims. */
   claims: Record<string, unknown>
+  /** Thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6); absent for a bearer token. */
+  jkt?: string
 }
 
 /** What a verifier concluded about one token. Internal to src/resource. */
@@ -45,6 +47,19 @@ export function scopeList(scope: unknown): string[] | null {
   if (scope === undefined) return []
   if (typeof scope !== 'string') return null
   return scope.split(' ').filter((s) => s !== '')
+}
+
+/**
+ * The DPoP binding of a token's `cnf` (RFC 9449 §6): undefined without one,
+ * the thumbprint for `{ jkt }`, null for any other confirmation (mTLS
+ * `x5t#S256`, …) or a malformed one, which this protector cannot honour.
+ */
+export function dpopBinding(cnf: unknown): string | undefined | null {
+  if (cnf === undefined) return undefined
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return null
+  const keys = Object.keys(cnf)
+  const jkt = (cnf as { jkt?: unknown }).jkt
+  return keys.length === 1 && typeof jkt === 'string' && jkt !== '' ? jkt : null
 }
 
 export const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v !== ''

@@ -453,6 +453,18 @@ class MemoryPushedAuthorizationRequests implements PushedAuthorizationRequestSto
 }
 
 /**
+ * An in-process ReplayStore alone, with expiry: for a resource protector that
+ * checks DPoP proofs without an authorization server's storage. Not shared
+ * between processes.
+ *
+ * @example
+ * const replay = createMemoryReplayStore(() => Date.now() / 1000)
+ */
+export function createMemoryReplayStore(now: () => number = () => Date.now() / 1000): ReplayStore {
+  return new MemoryReplay(now, undefined)
+}
+
+/**
  * In-process storage with expiry: the default. Everything is lost on restart
  * and nothing is shared between processes; use the PostgreSQL or Redis storage
  * for more than one process.

@@ -23,6 +23,8 @@ export interface AccessTokenRecord {
   expiresAt: number
   /** Extra claims carried with the token (for example `auth_time`, `acr`). */
   claims?: Record<string, unknown>
+  /** RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6.2 `cnf.jkt`); absent for a bearer token. */
+  jkt?: string
 }
 
 /** Opaque access tokens by hash, and the revoked jtis of JWT access tokens. */
@@ -57,6 +59,8 @@ export interface AuthorizationCodeRecord {
   claims?: Record<string, unknown>
   /** The resources (RFC 8707 §2.1) the authorization request named; the token request may narrow them. */
   resource?: string[]
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (`dpop_jkt`). */
+  dpopJkt?: string
   issuedAt: number
   expiresAt: number
 }
@@ -92,6 +96,8 @@ export interface RefreshTokenRecord {
   claims?: Record<string, unknown>
   /** The resources (RFC 8707) the grant was authorized for: a refresh may name any of them, and no other. */
   resource?: string[]
+  /** RFC 7638 thumbprint of the DPoP key a public client's refresh token is bound to (RFC 9449 §5). */
+  jkt?: string
 }
 
 /** What a refresh-token rotation found: it won, the token was rotated before, or there is none. */
@@ -173,6 +179,8 @@ export interface AuthorizationRequest {
   uiLocales?: string[]
   /** RFC 8707 §2.1 `resource` values, each a registered resource server. */
   resource?: string[]
+  /** RFC 9449 §10 `dpop_jkt`: the code may be redeemed only with a DPoP proof by this key. */
+  dpopJkt?: string
 }
 
 /** A login or consent step in progress. */

@@ -240,6 +240,21 @@ export function runStorageConformance(
         expect(found?.claims).toBeUndefined()
       })
 
+      it('keeps the DPoP key thumbprint of a bound token (RFC 9449 §6.2), also when stored by a rotation', async () => {
+        const h = await make()
+        const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
+        const rec = accessToken('h-dpop', h.now(), { jkt })
+        await h.storage.accessTokens.save(rec)
+        expect((await h.storage.accessTokens.find('h-dpop'))?.jkt).toBe(jkt)
+        await h.storage.refreshTokens.save(refresh('r-dpop', h.now()))
+        const issued = accessToken('h-dpop2', h.now(), { jkt })
+        const outcome = h.storage.refreshTokens.rotatesWithIssue === true
+          ? await h.storage.refreshTokens.rotate('r-dpop', refresh('r-dpop2', h.now()), { accessToken: issued })
+          : await h.storage.refreshTokens.rotate('r-dpop', refresh('r-dpop2', h.now()))
+        expect(outcome).toBe('rotated')
+        if (h.storage.refreshTokens.rotatesWithIssue === true) expect((await h.storage.accessTokens.find('h-dpop2'))?.jkt).toBe(jkt)
+      })
+
       it('forgets a revoked token and ignores unknown hashes', async () => {
         const h = await make()
         await h.storage.accessTokens.save(accessToken('h2', h.now()))
@@ -318,6 +333,17 @@ export function runStorageConformance(
         const bare: RefreshTokenRecord = { tokenHash: 'r00', grantId: 'g', clientId: 'c', sub: 's', scope: 'x', issuedAt: h.now(), expiresAt: h.now() + 5, absoluteExpiresAt: h.now() + 50 }
         await h.storage.refreshTokens.save(bare)
         expect(await h.storage.refreshTokens.find('r00')).toEqual({ record: bare, rotated: false })
+      })
+
+      it('keeps the DPoP key a public client\'s refresh token is bound to (RFC 9449 §5), through rotation', async () => {
+        const h = await make()
+        const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
+        const rec: RefreshTokenRecord = { ...refresh('r-jkt', h.now()), jkt }
+        await h.storage.refreshTokens.save(rec)
+        expect(await h.storage.refreshTokens.find('r-jkt')).toEqual({ record: rec, rotated: false })
+        const next: RefreshTokenRecord = { ...refresh('r-jkt2', h.now()), jkt }
+        expect(await h.storage.refreshTokens.rotate('r-jkt', next)).toBe('rotated')
+        expect((await h.storage.refreshTokens.find('r-jkt2'))?.record.jkt).toBe(jkt)
       })
 
       it('rotates a token once; the old one is then reused, the new one live', async () => {

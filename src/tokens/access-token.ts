@@ -19,6 +19,8 @@ export interface AccessTokenGrant {
   format?: 'jwt' | 'opaque'
   /** Overrides `ttl.accessToken`, in seconds (a resource server's own). */
   ttl?: number
+  /** Thumbprint of the DPoP key the token is bound to (RFC 9449 §6). */
+  jkt?: string
 }
 
 /** An access token just issued. `expiresIn` in seconds, `expiresAt` in seconds since the epoch. */
@@ -79,6 +81,8 @@ export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant):
     }
     if (grant.scope !== '') payload.scope = grant.scope
     if (grant.grantId !== undefined) payload.gid = grant.grantId
+    // RFC 9449 §6.1: a DPoP-bound JWT carries the key's thumbprint as cnf.jkt.
+    if (grant.jkt !== undefined) payload.cnf = { jkt: grant.jkt }
     const token = signJwt(ctx.keys.signingKey(now), 'at+jwt', payload)
     return { issued: { token, id, expiresIn, expiresAt, format: 'jwt' } }
   }
@@ -92,6 +96,7 @@ export function prepareAccessToken(ctx: ServerContext, grant: AccessTokenGrant):
     audience: Array.isArray(audience) ? audience : [audience],
     ...(grant.grantId !== undefined && { grantId: grant.grantId }),
     ...(grant.claims !== undefined && { claims: grant.claims }),
+    ...(grant.jkt !== undefined && { jkt: grant.jkt }),
     issuedAt: now,
     expiresAt,
   }

@@ -34,10 +34,12 @@ export function prepareTokenSet(server: ServerContext, client: Client, grantType
   if (issue.claims !== undefined) grant.claims = issue.claims
   if (issue.accessTokenFormat !== undefined) grant.format = issue.accessTokenFormat
   if (issue.accessTokenTtl !== undefined) grant.ttl = issue.accessTokenTtl
+  if (issue.jkt !== undefined) grant.jkt = issue.jkt
   const { issued: access, record } = prepareAccessToken(server, grant)
   const body: TokenResponseBody = {
     access_token: access.token,
-    token_type: 'Bearer',
+    // RFC 9449 §5: a token bound to a DPoP key is of type DPoP.
+    token_type: issue.jkt === undefined ? 'Bearer' : 'DPoP',
     expires_in: access.expiresIn,
   }
   // RFC 6749 §5.1: scope is required when it differs from the request; always sending it is simplest for clients.

@@ -50,6 +50,7 @@ export function createRefreshToken(ctx: ServerContext, input: RefreshTokenInput)
   if (input.sid !== undefined) record.sid = input.sid
   if (input.claims !== undefined) record.claims = input.claims
   if (input.resource !== undefined && input.resource.length > 0) record.resource = input.resource
+  if (input.jkt !== undefined) record.jkt = input.jkt
   return { token, record }
 }
 

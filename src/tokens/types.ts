@@ -21,6 +21,12 @@ export interface TokenIssue {
   refreshToken?: string
   /** Issue an ID token too (OIDC Core §3.1.3.3). */
   idToken?: { authTime: number; nonce?: string; sid?: string }
+  /**
+   * Binds the access token to a DPoP key (RFC 9449 §6): its RFC 7638 thumbprint,
+   * carried as `cnf.jkt`, and the token type becomes `DPoP`. The token endpoint
+   * sets it from the request's proof; a grant need not.
+   */
+  jkt?: string
 }
 
 /** What a refresh token is issued for: its client, subject, scope and grant. Times in seconds since the epoch. */
@@ -37,6 +43,8 @@ export interface RefreshTokenInput {
   claims?: Record<string, unknown>
   /** The resources (RFC 8707) the grant was authorized for: a refresh may name any of them, and no other. */
   resource?: string[]
+  /** The DPoP key the refresh token is bound to (RFC 9449 §5: public clients only). */
+  jkt?: string
 }
 
 /** An access token this server issued, found live. Times in seconds since the epoch. */
@@ -51,6 +59,8 @@ export interface ActiveAccessToken {
   expiresAt: number
   grantId?: string
   claims: Record<string, unknown>
+  /** Thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6); absent for a bearer token. */
+  jkt?: string
 }
 
 /** Lifetimes of what the server issues, in seconds, with every default applied (option `ttl`). */

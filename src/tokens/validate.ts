@@ -45,6 +45,9 @@ export async function validateAccessToken(ctx: ServerContext, token: string): Pr
       claims: p,
     }
     if (str(p.gid)) active.grantId = p.gid
+    const cnf = p.cnf as { jkt?: unknown } | undefined
+    if (cnf !== undefined && (typeof cnf !== 'object' || cnf === null || !str(cnf.jkt))) return null
+    if (cnf !== undefined) active.jkt = cnf.jkt as string
   } else {
     const record = await ctx.storage.accessTokens.find(hashToken(token))
     if (record === null || record.expiresAt <= now) return null
@@ -60,6 +63,7 @@ export async function validateAccessToken(ctx: ServerContext, token: string): Pr
       claims: record.claims ?? {},
     }
     if (record.grantId !== undefined) active.grantId = record.grantId
+    if (record.jkt !== undefined) active.jkt = record.jkt
   }
   if (active.grantId !== undefined && (await ctx.storage.grants.isRevoked(active.grantId))) return null
   if (await isCutOff(ctx.storage, active.clientId, active.sub, active.issuedAt)) return null

@@ -106,6 +106,7 @@ interface Expected<P extends string> {
   }
   readonly resourceServers: ResourceServers
   readonly tokenExchange: { readonly policy: TokenExchangePolicy | undefined } | undefined
+  readonly dpop: { readonly required: boolean; readonly requireNonce: boolean; readonly nonceLifetime: number; readonly proofMaxAge: number; readonly proofClockSkew: number; readonly algorithms: readonly string[] }
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly logger: Logger | undefined
   readonly deps: { readonly now: () => number; readonly randomId: () => string; readonly randomToken: () => string }

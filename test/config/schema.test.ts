@@ -20,7 +20,7 @@ const everyEntryIsAnOption: [MissingFromInterface] extends [never] ? true : Miss
 type KnownKeys<T> = keyof { [P in keyof T as string extends P ? never : P]: T[P] }
 type MembersOf<K extends SchemaKeys> = KnownKeys<Exclude<NonNullable<AuthorizationServerOptions[K]>, KeyStore>>
 type EntryMembers<K extends SchemaKeys> = OptionSchema[K] extends { members: infer M } ? keyof M : never
-type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'passwordHashing' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin' | 'registration'
+type Grouped = 'ttl' | 'pkce' | 'deviceFlow' | 'passwordGrant' | 'passwordHashing' | 'paths' | 'interaction' | 'deps' | 'trust' | 'keys' | 'backchannelLogout' | 'admin' | 'registration' | 'dpop'
 type MemberGaps = { [K in Grouped]: [Exclude<MembersOf<K>, EntryMembers<K>> | Exclude<EntryMembers<K>, MembersOf<K>>] extends [never] ? never : K }[Grouped]
 const everyMemberHasAnEntry: [MemberGaps] extends [never] ? true : MemberGaps = true
 
@@ -71,6 +71,8 @@ describe('the option schema', () => {
       overload: { retryAfter: 1 },
       // New in 0.3 (issue 16): Argon2id at OWASP's minimum; bounded password checks (maxConcurrent is computed).
       passwordHashing: { memoryCost: 19_456, timeCost: 2, parallelism: 1, maxQueued: 32, queueTimeout: 5 },
+      // New in 0.3 (issue 15): DPoP.
+      dpop: { required: false, requireNonce: false, nonceLifetime: 300, proofMaxAge: 60, proofClockSkew: 5 },
     })
     expectTypeOf(defaults).toEqualTypeOf<{
       accessTokenFormat: 'jwt' | 'opaque'
@@ -105,6 +107,7 @@ describe('the option schema', () => {
       remoteDocuments: { timeout: number; minCacheTtl: number; maxCacheTtl: number; maxEntries: number; refetchInterval: number; staleIfError: number }
       clientIdMetadataDocuments: { enabled: boolean }
       passwordHashing: { memoryCost: number; timeCost: number; parallelism: number; maxQueued: number; queueTimeout: number }
+      dpop: { required: boolean; requireNonce: boolean; nonceLifetime: number; proofMaxAge: number; proofClockSkew: number }
     }>()
   })
 

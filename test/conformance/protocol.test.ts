@@ -269,7 +269,8 @@ describe.each(adapters)('%s', (_name, start) => {
       expect((await jsonOf(viaPost)).sub).toBe('alice-sub')
       const anonymous = await fetch(url('/userinfo'))
       expect(anonymous.status).toBe(401)
-      expect(anonymous.headers.get('www-authenticate')).toBe(`Bearer realm="${issuer}"`)
+      // RFC 6750 §3.1 and RFC 9449 §7.1: no error code, and DPoP offered next to Bearer.
+      expect(anonymous.headers.get('www-authenticate')).toMatch(new RegExp(`^Bearer realm="${issuer}", DPoP realm="${issuer}", algs="[^"]+"$`))
 
       // RFC 9700 §4.14.2: each refresh returns a new refresh token; a used one revokes the grant.
       const first = set.refresh_token as string

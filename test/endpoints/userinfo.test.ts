@@ -11,6 +11,7 @@ const userinfoClients = [
 ]
 const APP = { authorization: basic('app', 'app-secret') }
 const URL_USERINFO = ISSUER + '/userinfo'
+const NO_CREDENTIALS = 'Bearer realm="https://as.example", DPoP realm="https://as.example", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519"'
 const REALM = `Bearer realm="${ISSUER}"`
 
 function setup(extra: Partial<AuthorizationServerOptions> = {}) {
@@ -161,11 +162,11 @@ describe.each(['jwt', 'opaque'] as const)('userinfo endpoint with %s access toke
 })
 
 describe('userinfo endpoint: requests without usable credentials (RFC 6750 §3.1)', () => {
-  it('answers a request without a token with 401 and a bare Bearer realm challenge', async () => {
+  it('answers a request without a token with 401 and bare Bearer and DPoP challenges (RFC 9449 §7.1)', async () => {
     const { server } = setup()
     const res = await server.handle(get())
     expect(res.status).toBe(401)
-    expect(res.headers['www-authenticate']).toBe(REALM)
+    expect(res.headers['www-authenticate']).toBe(NO_CREDENTIALS)
   })
 
   it('puts no error code in the body of a 401 for a request that sent no token', async () => {
@@ -180,7 +181,7 @@ describe('userinfo endpoint: requests without usable credentials (RFC 6750 §3.1
     const { server } = setup()
     const res = await server.handle({ method: 'GET', url: new URL(URL_USERINFO), headers: { authorization: basic('app', 'app-secret') } })
     expect(res.status).toBe(401)
-    expect(res.headers['www-authenticate']).toBe(REALM)
+    expect(res.headers['www-authenticate']).toBe(NO_CREDENTIALS)
   })
 
   it('rejects a malformed Bearer header with 400 invalid_request', async () => {
