@@ -327,7 +327,7 @@ function checkAudience(value: unknown, path: string): string | string[] {
 }
 
 /** Fields of a static user (`StaticUser`). */
-export const STATIC_USER_FIELDS = ['username', 'password', 'password_hash', 'claims'] as const satisfies ReadonlyArray<keyof StaticUser>
+export const STATIC_USER_FIELDS = ['username', 'password', 'password_hash', 'claims', 'admin'] as const satisfies ReadonlyArray<keyof StaticUser>
 /** Fields of a `trust.jwtIssuers` entry (`JwtIssuerTrust`). */
 export const JWT_ISSUER_FIELDS = ['issuer', 'jwks', 'subjects', 'scopes'] as const satisfies ReadonlyArray<keyof JwtIssuerTrust>
 /** Fields of a `trust.samlIdps` entry (`SamlIdpTrust`). */
@@ -776,6 +776,23 @@ export const optionSchema = {
         check: scopeToken,
       }),
       path: endpointPath('admin', '/admin/api', 'Base path of the admin API, relative to the issuer.'),
+      console: group({
+        feature: 'admin',
+        doc: 'The admin console (docs/admin.md#console): server-rendered pages for administrators, who sign in through this server\'s own authorization code flow. Needs `users`, whose source says who is an administrator (`isAdministrator`, or `"admin": true` on a static user).',
+        members: {
+          enabled: option({ feature: 'admin', type: 'boolean', doc: 'Serve the console. Off, nothing is routed under its path.', default: false as boolean, check: boolean }),
+          path: endpointPath('admin', '/admin', 'Base path of the console, relative to the issuer; the admin API\'s own path below it stays the API\'s.'),
+          idleTimeout: seconds('admin', 900, 'A console session ends after this long without a request.'),
+          absoluteTimeout: seconds('admin', 28_800, 'A console session ends this long after sign-in, however busy.'),
+          auditEvents: option({
+            feature: 'admin',
+            type: 'count',
+            doc: 'Audit events the console keeps in memory and shows when the storage has no `auditEvents` store (what this process saw, newest first).',
+            default: 200 as number,
+            check: wholeNumberAtLeastOne,
+          }),
+        },
+      }),
     },
   }),
   registration: group({

@@ -18,6 +18,7 @@ const STORE_NAMES = [
   'keys',
   'clients',
   'tokenCutoffs',
+  'auditEvents',
 ] as const satisfies readonly StoreName[]
 
 // A store added to `Storage` without a line above fails to compile here.

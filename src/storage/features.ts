@@ -27,6 +27,8 @@ export const FEATURE_STORES = {
   storedClients: ['clients'],
   /** Revocation by cutoff: every token of a client, or of a person at a client (admin API, `grantkit grants revoke`). */
   tokenCutoffs: ['tokenCutoffs'],
+  /** Audit events shared by processes and kept across restarts (admin console); without it the console shows what its process saw. */
+  auditEvents: ['auditEvents'],
 } as const satisfies Record<string, readonly StoreName[]>
 
 /** A feature named in `FEATURE_STORES`. */
@@ -41,6 +43,7 @@ const FEATURE_TITLES: Record<StorageFeature, string> = {
   sharedKeys: 'shared signing keys',
   storedClients: 'stored clients',
   tokenCutoffs: 'revocation by cutoff',
+  auditEvents: 'the shared audit log',
 }
 
 /**

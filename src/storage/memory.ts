@@ -1,4 +1,7 @@
 import type {
+  AuditEventRecord,
+  AuditEventStore,
+  AuditEventStores,
   AccessTokenRecord,
   AccessTokenStore,
   AuthorizationCodeRecord,
@@ -28,7 +31,7 @@ import type {
   StoredClientStores,
 } from './types.js'
 import { consentKey } from './codec.js'
-import { deviceCodeKeepUntil, isLive } from './policy.js'
+import { AUDIT_EVENT_CAP, deviceCodeKeepUntil, isLive } from './policy.js'
 import { MemoryClients } from './memory-clients.js'
 
 /**
@@ -383,6 +386,24 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
   }
 }
 
+class MemoryAuditEvents implements AuditEventStore {
+  private readonly items: Array<{ event: AuditEventRecord; keepUntil: number }> = []
+  constructor(private readonly now: () => number) {}
+  async append(event: AuditEventRecord, keepUntil: number): Promise<void> {
+    this.items.push({ event: structuredClone(event), keepUntil })
+    if (this.items.length > AUDIT_EVENT_CAP) this.items.splice(0, this.items.length - AUDIT_EVENT_CAP)
+  }
+  async recent(limit: number): Promise<AuditEventRecord[]> {
+    const now = this.now()
+    const out: AuditEventRecord[] = []
+    for (let i = this.items.length - 1; i >= 0 && out.length < limit; i--) {
+      const item = this.items[i]!
+      if (isLive(item.keepUntil, now)) out.push(structuredClone(item.event))
+    }
+    return out
+  }
+}
+
 /**
  * In-process storage with expiry: the default. Everything is lost on restart
  * and nothing is shared between processes; use the PostgreSQL or Redis storage
@@ -391,7 +412,7 @@ class MemoryTokenCutoffs implements TokenCutoffStore {
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores {
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores & AuditEventStores {
   const now = options.now ?? (() => Date.now() / 1000)
   const accessTokens = new MemoryAccessTokens(now)
   return {
@@ -407,5 +428,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     deviceCodes: new MemoryDeviceCodes(now),
     clients: new MemoryClients(),
     tokenCutoffs: new MemoryTokenCutoffs(now),
+    auditEvents: new MemoryAuditEvents(now),
   }
 }

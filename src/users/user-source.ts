@@ -23,6 +23,15 @@ export interface UserSource {
   verifyPassword(account: UserAccount | undefined, password: string): Promise<boolean>
   /** Claims of a subject, or undefined when it no longer exists. */
   claims(sub: string): Promise<UserClaims | undefined>
+  /**
+   * Whether the subject may use the admin console (docs/admin.md#console).
+   * Asked at sign-in and again at every console request, so that taking the
+   * right away ends access at once. Optional: without it nobody is one.
+   *
+   * @example
+   * isAdministrator: async (sub) => (await db.user(sub))?.roles.includes('admin') ?? false
+   */
+  isAdministrator?(sub: string): Promise<boolean>
 }
 
 /** A user of a static configuration (as in `grantkit serve`'s `users`). */
@@ -34,6 +43,8 @@ export interface StaticUser {
   password_hash?: string
   /** Claims; `sub` defaults to the username. */
   claims?: UserClaims
+  /** True: an administrator of the admin console. Default false. */
+  admin?: boolean
 }
 
 /**
@@ -47,6 +58,7 @@ export interface StaticUser {
 export class StaticUserSource implements UserSource {
   private readonly byUsername = new Map<string, { account: UserAccount; hash: NonNullable<ReturnType<typeof parsePasswordHash>> }>()
   private readonly bySub = new Map<string, UserClaims>()
+  private readonly admins = new Set<string>()
   private readonly dummy: NonNullable<ReturnType<typeof parsePasswordHash>>
 
   constructor(users: readonly StaticUser[], options: { cost?: ScryptCost; path?: string } = {}) {
@@ -67,6 +79,8 @@ export class StaticUserSource implements UserSource {
       const sub = u.claims?.sub ?? u.username
       if (typeof sub !== 'string' || sub === '') throw new TypeError(`${at}.claims.sub: must be a non-empty string`)
       if (this.bySub.has(sub)) throw new TypeError(`${at}.claims.sub: "${sub}" appears twice`)
+      if (u.admin !== undefined && typeof u.admin !== 'boolean') throw new TypeError(`${at}.admin: must be a boolean`)
+      if (u.admin === true) this.admins.add(sub)
       this.byUsername.set(u.username, { account: { sub, username: u.username }, hash })
       this.bySub.set(sub, { ...u.claims, sub })
     })
@@ -90,6 +104,10 @@ export class StaticUserSource implements UserSource {
 
   async claims(sub: string): Promise<UserClaims | undefined> {
     return this.bySub.get(sub)
+  }
+
+  async isAdministrator(sub: string): Promise<boolean> {
+    return this.admins.has(sub)
   }
 }
 
