@@ -1,3 +1,4 @@
+import type { AuditTrail } from './admin/console/audit-trail.js'
 import type { ClientManager } from './clients/manager.js'
 import type { ClientRegistry } from './clients/registry.js'
 import type { EventHub } from './events/events.js'
@@ -109,6 +110,10 @@ export interface ServerContext {
   readonly logoutDeliveries: LogoutDeliveries
   /** The admin API (option `admin`): whether it is served, and the scope its callers' tokens must carry. */
   readonly admin: { readonly enabled: boolean; readonly scope: string }
+  /** The admin console (option `admin.console`): whether it is served and how long its sessions live (seconds). */
+  readonly adminConsole: { readonly enabled: boolean; readonly idleTimeout: number; readonly absoluteTimeout: number }
+  /** Recent `admin.audit` events: the storage's `auditEvents` store, or a ring of this process. */
+  readonly auditTrail: AuditTrail
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

@@ -1,3 +1,5 @@
+import { AUDIT_RETENTION, AuditTrail } from './admin/console/audit-trail.js'
+import { CALLBACK_PATH, CONSOLE_SCOPE, consoleClient, withConsoleClient } from './admin/console/client.js'
 import type { ClientManager } from './clients/manager.js'
 import { setupClients } from './clients/setup.js'
 import type { AuthorizationServerOptions } from './config/options.js'
@@ -134,6 +136,17 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     },
     events,
   )
+  const consoleOptions = o.admin.console
+  let registry = clients.registry
+  if (consoleOptions.enabled) {
+    // The console signs administrators in as a client of this very server (docs/admin.md#console).
+    if (o.users === undefined) throw new TypeError('admin.console: needs users (a user source that says who is an administrator)')
+    if (customUrl !== undefined) throw new TypeError('admin.console: needs the built-in login page (interaction.url sends people elsewhere)')
+    if (o.scopes !== undefined && !o.scopes.has(CONSOLE_SCOPE)) throw new TypeError(`admin.console: the scopes option must include "${CONSOLE_SCOPE}", which the console asks for`)
+    registry = withConsoleClient(registry, consoleClient(issuerUrl.origin + basePath + consoleOptions.path + CALLBACK_PATH))
+  }
+  const auditTrail = new AuditTrail(o.storage.auditEvents, consoleOptions.auditEvents, AUDIT_RETENTION)
+  auditTrail.attach(events)
   const ctx: ServerContext = {
     issuer,
     endpoints,
@@ -152,7 +165,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     deviceFlow: o.deviceFlow,
     passwordGrant: o.passwordGrant,
     cookieSecrets: o.cookieSecrets,
-    clients: clients.registry,
+    clients: registry,
     clientManager: clients.manager,
     storage: telemetry === undefined ? o.storage : instrumentStorage(telemetry, o.storage),
     keys: o.keys,
@@ -177,12 +190,14 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
       emit: (event) => events.emit(event),
     }),
     admin: { enabled: o.admin.enabled, scope: o.admin.scope },
+    adminConsole: { enabled: consoleOptions.enabled, idleTimeout: consoleOptions.idleTimeout, absoluteTimeout: consoleOptions.absoluteTimeout },
+    auditTrail,
     now: o.deps.now,
     randomId: o.deps.randomId,
     randomToken: o.deps.randomToken,
   }
-  // The admin API's base is its own option (admin.path), like its switch and scope.
-  const bound = bindFeatures(ctx, o.features, { ...o.paths, adminApi: o.admin.path }, basePath)
+  // The admin API's and the console's bases are their own options (admin.path, admin.console.path), like their switches.
+  const bound = bindFeatures(ctx, o.features, { ...o.paths, adminApi: o.admin.path, adminConsole: consoleOptions.path }, basePath)
   if (telemetry === undefined) return { ctx, bound }
   observeEvents(telemetry, ctx.events)
   return { ctx, bound: instrumentRoutes(telemetry, bound, ctx.routes) }

@@ -3,7 +3,7 @@ import type { ServerContext } from '../context.js'
 import type { JSONWebKeySet } from '../crypto/jose.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { sessionsApi } from '../logout/sessions.js'
-import { audit, type AuditActor } from './audit.js'
+import { audited, type AuditActor } from './audit.js'
 import { authenticateAdmin } from './auth.js'
 import { AdminError, adminErrorResponse, adminJson, readJsonObject, refuseUnknownFields } from './http.js'
 import { endUserSession, listConsents, revokeClientTokens, revokeConsent } from './operations.js'
@@ -248,15 +248,7 @@ export async function adminApiEndpoint(ctx: ServerContext, req: GrantkitRequest)
     const target = targetOf(route, params)
     const call: Call = { ctx, req, params, actor: auth.actor, target }
     if (route.action === undefined) return await route.handle(call)
-    try {
-      const res = await route.handle(call)
-      audit(ctx, auth.actor, { action: route.action, target, outcome: 'success' }, req.requestId)
-      return res
-    } catch (err) {
-      const code = err instanceof AdminError || err instanceof ClientManagementError ? err.code : undefined
-      audit(ctx, auth.actor, { action: route.action, target, outcome: 'failure', ...(code !== undefined && { error: code }) }, req.requestId)
-      throw err
-    }
+    return await audited(ctx, auth.actor, route.action, target, req.requestId, () => route.handle(call))
   } catch (err) {
     if (err instanceof AdminError) return adminErrorResponse(err)
     if (err instanceof ClientManagementError) {

@@ -9,6 +9,7 @@ import { deviceFlowFeature } from './device-flow.js'
 import { interactionPagesFeature } from './interaction-pages.js'
 import { logoutFeature } from './logout.js'
 import { adminFeature } from './admin.js'
+import { adminConsoleFeature } from '../admin/console/feature.js'
 import { registrationFeature } from '../registration/feature.js'
 import type { Feature } from './types.js'
 
@@ -28,6 +29,7 @@ export const defaultFeatures: readonly Feature[] = [
   interactionPagesFeature,
   logoutFeature,
   adminFeature,
+  adminConsoleFeature,
   registrationFeature,
   discoveryFeature,
 ]
@@ -43,6 +45,7 @@ export {
   interactionPagesFeature,
   logoutFeature,
   adminFeature,
+  adminConsoleFeature,
   registrationFeature,
   discoveryFeature,
 }

@@ -1,6 +1,9 @@
 import type { EventHub, GrantkitEventOf } from '../../events/events.js'
 import type { AuditEventStore } from '../../storage/types.js'
 
+/** Seconds an audit event is kept in the storage's `auditEvents` store: 90 days. */
+export const AUDIT_RETENTION = 90 * 86_400
+
 /** One `admin.audit` event as the console shows it. */
 export type AuditEntry = GrantkitEventOf<'admin.audit'>
 
