@@ -143,7 +143,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     if (o.users === undefined) throw new TypeError('admin.console: needs users (a user source that says who is an administrator)')
     if (customUrl !== undefined) throw new TypeError('admin.console: needs the built-in login page (interaction.url sends people elsewhere)')
     if (o.scopes !== undefined && !o.scopes.has(CONSOLE_SCOPE)) throw new TypeError(`admin.console: the scopes option must include "${CONSOLE_SCOPE}", which the console asks for`)
-    registry = withConsoleClient(registry, consoleClient(issuerUrl.origin + basePath + consoleOptions.path + CALLBACK_PATH))
+    registry = withConsoleClient(registry, consoleClient(issuerUrl.origin + basePath + consoleOptions.path + CALLBACK_PATH), o.clients)
   }
   const auditTrail = new AuditTrail(o.storage.auditEvents, consoleOptions.auditEvents, AUDIT_RETENTION)
   auditTrail.attach(events)

@@ -42,11 +42,11 @@ export function consoleClient(callbackUrl: string): Client {
  * a configured client of that id is a TypeError, and a stored one is never
  * reached.
  */
-export function withConsoleClient(registry: ClientRegistry, client: Client): ClientRegistry {
-  const list = registry.list
-  if (list !== undefined) {
-    for (const c of list.call(registry)) if (c.id === CONSOLE_CLIENT_ID) throw new TypeError(`clients: "${CONSOLE_CLIENT_ID}" is the admin console's own client id; use another`)
+export function withConsoleClient(registry: ClientRegistry, client: Client, configured: ClientRegistry = registry): ClientRegistry {
+  if (configured.list !== undefined) {
+    for (const c of configured.list()) if (c.id === CONSOLE_CLIENT_ID) throw new TypeError(`clients: "${CONSOLE_CLIENT_ID}" is the admin console's own client id; use another`)
   }
+  const list = registry.list
   const overlay: ClientRegistry = {
     find: (clientId) => (clientId === CONSOLE_CLIENT_ID ? client : registry.find(clientId)),
     ...(list !== undefined && { list: () => [client, ...list.call(registry)] }),
