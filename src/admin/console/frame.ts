@@ -97,7 +97,9 @@ export function consolePage(view: PageView, chrome: Chrome, titleHtml: string, b
 <span class="who">${view.t('console.signedInAs', { sub: `<strong>${escapeHtml(chrome.sub)}</strong>` })}</span>
 ${buttonForm(chrome, `${chrome.base}/signout`, view.t('console.signOut'))}
 </nav>`
-  return page(view, `${titleHtml} · ${view.t('console.title')}`, `${nav}\n<h1>${titleHtml}</h1>\n${bodyHtml}`, status, headers)
+  // Fetch Standard: under no-referrer a browser sends `Origin: null` with a form POST; same-origin keeps the real
+  // Origin for the console's own POSTs (checked by sameOriginRequest) and still sends no referrer to any other origin.
+  return page(view, `${titleHtml} · ${view.t('console.title')}`, `${nav}\n<h1>${titleHtml}</h1>\n${bodyHtml}`, status, { 'referrer-policy': 'same-origin', ...headers })
 }
 
 /** A page outside a session (signed out, refused, failed sign-in), with a link to sign in. */
