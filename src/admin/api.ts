@@ -6,7 +6,7 @@ import { sessionsApi } from '../logout/sessions.js'
 import { audited, type AuditActor } from './audit.js'
 import { authenticateAdmin } from './auth.js'
 import { AdminError, adminErrorResponse, adminJson, readJsonObject, refuseUnknownFields } from './http.js'
-import { endUserSession, listConsents, revokeClientTokens, revokeConsent } from './operations.js'
+import { endUserSession, listConsents, listPersonGrants, revokeClientTokens, revokeConsent } from './operations.js'
 
 /** What a route handler gets: the request, the decoded path parameters, the caller. */
 interface Call {
@@ -180,6 +180,22 @@ const ROUTES: readonly Route[] = [
     pattern: ['users', ':', 'consents'],
     async handle({ ctx, params }) {
       return adminJson(200, { consents: await listConsents(ctx, params[0]!) })
+    },
+  },
+  {
+    method: 'GET',
+    pattern: ['users', ':', 'grants'],
+    async handle({ ctx, params }) {
+      const grants = await listPersonGrants(ctx, params[0]!)
+      return adminJson(200, {
+        grants: grants.map((g) => ({
+          client_id: g.clientId,
+          ...(g.clientName !== undefined && { client_name: g.clientName }),
+          client_exists: g.clientExists,
+          scope: g.scope,
+          expires_at: g.expiresAt,
+        })),
+      })
     },
   },
   {

@@ -3,7 +3,7 @@ import type { GrantkitResponse } from '../../http/types.js'
 import type { SessionInfo } from '../../logout/sessions.js'
 import { escapeHtml } from '../../pages/escape.js'
 import type { PageView } from '../../pages/view.js'
-import type { ConsentRecord } from '../../storage/types.js'
+import type { PersonGrant } from '../operations.js'
 import type { AuditEntry, RecentAudit } from './audit-trail.js'
 import { buttonForm, consolePage, csrfField, showTime, type Chrome } from './frame.js'
 
@@ -195,12 +195,12 @@ export function peoplePage(view: PageView, chrome: Chrome): GrantkitResponse {
 }
 
 /** A person's consents (the grants the console can name) and live sessions, each with its revoke or end button. */
-export function personPage(view: PageView, chrome: Chrome, sub: string, consents: ConsentRecord[], sessions: SessionInfo[], notice = ''): GrantkitResponse {
+export function personPage(view: PageView, chrome: Chrome, sub: string, consents: PersonGrant[], sessions: SessionInfo[], notice = ''): GrantkitResponse {
   const at = `${chrome.base}/people/${enc(sub)}`
   const consentRows = consents
     .map(
       (c) => `<tr>
-<td data-label="${view.t('console.col.clientId')}"><code>${escapeHtml(c.clientId)}</code></td>
+<td data-label="${view.t('console.col.clientId')}"><code>${escapeHtml(c.clientId)}</code>${c.clientName === undefined ? '' : ` ${escapeHtml(c.clientName)}`}</td>
 <td data-label="${view.t('console.col.scope')}">${escapeHtml(c.scope)}</td>
 <td data-label="${view.t('console.col.expires')}">${showTime(c.expiresAt)}</td>
 <td>${buttonForm(chrome, `${at}/consents/${enc(c.clientId)}/revoke`, view.t('console.revokeConsent'), '', 'danger')}</td>

@@ -8,7 +8,7 @@ import { PageError } from '../../pages/page-error.js'
 import type { PageView } from '../../pages/view.js'
 import { audited, type AuditActor } from '../audit.js'
 import { AdminError } from '../http.js'
-import { endUserSession, listConsents, revokeClientTokens, revokeConsent } from '../operations.js'
+import { endUserSession, listPersonGrants, revokeClientTokens, revokeConsent } from '../operations.js'
 import { CALLBACK_PATH, CONSOLE_CLIENT_ID } from './client.js'
 import { consolePage, consoleView, messagePage, type Chrome } from './frame.js'
 import { checkCsrfToken, consoleCookie, csrfToken, readConsoleCookie, sameOriginRequest, SESSION_COOKIE } from './guard.js'
@@ -287,7 +287,7 @@ const ROUTES: readonly Route[] = [
       const done =
         consentGone !== null ? notice(view.t('console.consentRevoked', { client: `<code>${escapeHtml(consentGone)}</code>` })) : q.has('ended') ? notice(view.t('console.sessionEnded')) : ''
       try {
-        const [consents, sessions] = await Promise.all([listConsents(ctx, sub), sessionsApi(ctx).list(sub)])
+        const [consents, sessions] = await Promise.all([listPersonGrants(ctx, sub), sessionsApi(ctx).list(sub)])
         return personPage(view, chrome, sub, consents, sessions, done)
       } catch (err) {
         return messageInSession(call, escapeHtml(refusal(err).message), 501)
