@@ -37,6 +37,7 @@ export type OptionFeature =
   | 'discovery'
   | 'logout'
   | 'admin'
+  | 'admin-console'
   | 'telemetry'
   | 'registration'
 
@@ -777,15 +778,15 @@ export const optionSchema = {
       }),
       path: endpointPath('admin', '/admin/api', 'Base path of the admin API, relative to the issuer.'),
       console: group({
-        feature: 'admin',
+        feature: 'admin-console',
         doc: 'The admin console (docs/admin.md#console): server-rendered pages for administrators, who sign in through this server\'s own authorization code flow. Needs `users`, whose source says who is an administrator (`isAdministrator`, or `"admin": true` on a static user).',
         members: {
-          enabled: option({ feature: 'admin', type: 'boolean', doc: 'Serve the console. Off, nothing is routed under its path.', default: false as boolean, check: boolean }),
-          path: endpointPath('admin', '/admin', 'Base path of the console, relative to the issuer; the admin API\'s own path below it stays the API\'s.'),
-          idleTimeout: seconds('admin', 900, 'A console session ends after this long without a request.'),
-          absoluteTimeout: seconds('admin', 28_800, 'A console session ends this long after sign-in, however busy.'),
+          enabled: option({ feature: 'admin-console', type: 'boolean', doc: 'Serve the console. Off, nothing is routed under its path.', default: false as boolean, check: boolean }),
+          path: endpointPath('admin-console', '/admin', 'Base path of the console, relative to the issuer; the admin API\'s own path below it stays the API\'s.'),
+          idleTimeout: seconds('admin-console', 900, 'A console session ends after this long without a request.'),
+          absoluteTimeout: seconds('admin-console', 28_800, 'A console session ends this long after sign-in, however busy.'),
           auditEvents: option({
-            feature: 'admin',
+            feature: 'admin-console',
             type: 'count',
             doc: 'Audit events the console keeps in memory and shows when the storage has no `auditEvents` store (what this process saw, newest first).',
             default: 200 as number,

@@ -1,4 +1,4 @@
--- grantkit PostgreSQL schema, version 4 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
+-- grantkit PostgreSQL schema, version 5 (tables prefixed "grantkit_"). Generated from src/storage/postgres/schema.ts.
 -- Times are seconds since the epoch. Only hashes of tokens, codes and session ids are stored.
 
 -- Migration 1: the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys.
@@ -139,6 +139,15 @@ CREATE TABLE IF NOT EXISTS grantkit_token_cutoffs (
 );
 CREATE INDEX IF NOT EXISTS grantkit_token_cutoffs_expires_at ON grantkit_token_cutoffs (expires_at);
 
+-- Migration 5: audit events for the admin console, shared by processes and kept across restarts.
+
+CREATE TABLE IF NOT EXISTS grantkit_audit_events (
+  id bigserial PRIMARY KEY,
+  event jsonb NOT NULL,
+  keep_until double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grantkit_audit_events_keep_until ON grantkit_audit_events (keep_until);
+
 -- Which migrations this schema contains; migrate() applies only those missing.
 CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   version integer PRIMARY KEY,
@@ -149,5 +158,6 @@ INSERT INTO grantkit_schema_version (version, description) VALUES
   (1, 'the grantkit 0.1.0 schema: tokens, codes, grants, replay, interactions, sessions, consents, rate limits, device codes, signing keys'),
   (2, 'stored clients: metadata, secret hashes and a version for compare-and-swap'),
   (3, 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person'),
-  (4, 'revocation cutoffs: every token of a client, or of a person, issued up to a time')
+  (4, 'revocation cutoffs: every token of a client, or of a person, issued up to a time'),
+  (5, 'audit events for the admin console, shared by processes and kept across restarts')
 ON CONFLICT (version) DO NOTHING;

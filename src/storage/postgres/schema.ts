@@ -189,6 +189,18 @@ CREATE INDEX IF NOT EXISTS ${p}sessions_sub ON ${p}sessions (sub);
 CREATE INDEX IF NOT EXISTS ${p}token_cutoffs_expires_at ON ${p}token_cutoffs (expires_at);
 `,
   },
+  {
+    version: 5,
+    description: 'audit events for the admin console, shared by processes and kept across restarts',
+    // Additive: a new table, which processes of the previous version never read. The serial id orders events as they were written.
+    sql: (p) => `CREATE TABLE IF NOT EXISTS ${p}audit_events (
+  id bigserial PRIMARY KEY,
+  event jsonb NOT NULL,
+  keep_until double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${p}audit_events_keep_until ON ${p}audit_events (keep_until);
+`,
+  },
 ]
 
 /** The schema version of the newest migration: what `migrate()` brings a database to. */
@@ -252,4 +264,5 @@ export const TABLES = [
   'signing_keys',
   'clients',
   'token_cutoffs',
+  'audit_events',
 ] as const
