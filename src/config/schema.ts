@@ -963,17 +963,24 @@ export interface OptionRow {
  */
 export function optionRows(schema: Readonly<Record<string, OptionEntry<unknown>>> = optionSchema as never): OptionRow[] {
   const rows: OptionRow[] = []
-  for (const [name, entry] of Object.entries(schema)) {
-    if (entry.members === undefined || name === 'keys') rows.push({ path: name, entry })
-    if (entry.members !== undefined) for (const [member, m] of Object.entries(entry.members)) rows.push({ path: `${name}.${member}`, entry: m })
+  // A group is its members' rows; `keys` (also a KeyStore) and a group inside a group (`admin.console`, an object in the options type) have a row of their own as well.
+  const walk = (entries: Readonly<Record<string, OptionEntry<unknown>>>, prefix: string): void => {
+    for (const [name, entry] of Object.entries(entries)) {
+      const path = prefix + name
+      if (entry.members === undefined || path === 'keys' || prefix !== '') rows.push({ path, entry })
+      if (entry.members !== undefined) walk(entry.members, `${path}.`)
+    }
   }
+  walk(schema, '')
   return rows
 }
 
 /** The exported `defaults`: every top-level option with a plain default, groups as objects of their members' defaults. */
 export type DefaultsOf<S> = {
   -readonly [K in keyof S as S[K] extends { default: unknown; json: true } ? K : never]: S[K] extends { members: infer M }
-    ? { -readonly [N in keyof M as M[N] extends { default: unknown } ? N : never]: Resolved<M[N]> }
+    ? { -readonly [N in keyof M as M[N] extends { default: unknown } ? N : never]: M[N] extends { members: infer G }
+        ? { -readonly [X in keyof G]: G[X] extends { default: infer D } ? D : never }
+        : Resolved<M[N]> }
     : Resolved<S[K]>
 }
 

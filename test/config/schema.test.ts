@@ -92,7 +92,7 @@ describe('the option schema', () => {
       maxBodyBytes: number
       clientCacheTtl: number
       backchannelLogout: { timeout: number; maxAttempts: number; retryDelay: number }
-      admin: { enabled: boolean; scope: string; path: string; console: { readonly enabled: boolean; readonly path: string; readonly idleTimeout: number; readonly absoluteTimeout: number; readonly auditEvents: number } }
+      admin: { enabled: boolean; scope: string; path: string; console: { enabled: boolean; path: string; idleTimeout: number; absoluteTimeout: number; auditEvents: number } }
       registration: { enabled: boolean }
     }>()
   })
