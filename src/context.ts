@@ -1,3 +1,4 @@
+import type { AuditTrail } from './admin/console/audit-trail.js'
 import type { ClientManager } from './clients/manager.js'
 import type { ClientRegistry } from './clients/registry.js'
 import type { RemoteDocuments } from './clients/remote-documents.js'
@@ -136,6 +137,10 @@ export interface ServerContext {
   readonly overload: OverloadGate | undefined
   /** DPoP (RFC 9449, option `dpop`): how proofs are checked; undefined when the dpop feature is left out. */
   readonly dpop: DpopServerPolicy | undefined
+  /** The admin console (option `admin.console`): whether it is served and how long its sessions live (seconds). */
+  readonly adminConsole: { readonly enabled: boolean; readonly idleTimeout: number; readonly absoluteTimeout: number }
+  /** Recent `admin.audit` events: the storage's `auditEvents` store, or a ring of this process. */
+  readonly auditTrail: AuditTrail
   /** Seconds since the epoch. */
   now(): number
   randomId(): string

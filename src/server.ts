@@ -1,3 +1,5 @@
+import { AUDIT_RETENTION, AuditTrail } from './admin/console/audit-trail.js'
+import { CALLBACK_PATH, CONSOLE_SCOPE, consoleClient, withConsoleClient } from './admin/console/client.js'
 import type { ClientManager } from './clients/manager.js'
 import { RemoteDocuments } from './clients/remote-documents.js'
 import { setupClients } from './clients/setup.js'
@@ -143,6 +145,17 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     events,
   )
   const storage = telemetry === undefined ? o.storage : instrumentStorage(telemetry, o.storage)
+  const consoleOptions = o.admin.console
+  let registry = clients.registry
+  if (consoleOptions.enabled) {
+    // The console signs administrators in as a client of this very server (docs/admin.md#console).
+    if (o.users === undefined) throw new TypeError('admin.console: needs users (a user source that says who is an administrator)')
+    if (customUrl !== undefined) throw new TypeError('admin.console: needs the built-in login page (interaction.url sends people elsewhere)')
+    if (o.scopes !== undefined && !o.scopes.has(CONSOLE_SCOPE)) throw new TypeError(`admin.console: the scopes option must include "${CONSOLE_SCOPE}", which the console asks for`)
+    registry = withConsoleClient(registry, consoleClient(issuerUrl.origin + basePath + consoleOptions.path + CALLBACK_PATH), o.clients)
+  }
+  const auditTrail = new AuditTrail(o.storage.auditEvents, consoleOptions.auditEvents, AUDIT_RETENTION)
+  auditTrail.attach(events)
   const ctx: ServerContext = {
     issuer,
     endpoints,
@@ -165,7 +178,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     passwordHashCost: { memoryCost: o.passwordHashing.memoryCost, timeCost: o.passwordHashing.timeCost, parallelism: o.passwordHashing.parallelism },
     passwordChecks: new PasswordCheckLimiter(o.passwordHashing),
     cookieSecrets: o.cookieSecrets,
-    clients: clients.registry,
+    clients: registry,
     clientManager: clients.manager,
     storage,
     keys: o.keys,
@@ -196,12 +209,14 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     admin: { enabled: o.admin.enabled, scope: o.admin.scope },
     overload: overloadGate(o.overload),
     dpop: createDpopPolicy(o.dpop, o.cookieSecrets, storage.replay),
+    adminConsole: { enabled: consoleOptions.enabled, idleTimeout: consoleOptions.idleTimeout, absoluteTimeout: consoleOptions.absoluteTimeout },
+    auditTrail,
     now: o.deps.now,
     randomId: o.deps.randomId,
     randomToken: o.deps.randomToken,
   }
-  // The admin API's base is its own option (admin.path), like its switch and scope.
-  const bound = bindFeatures(ctx, o.features, { ...o.paths, adminApi: o.admin.path }, basePath)
+  // The admin API's and the console's bases are their own options (admin.path, admin.console.path), like their switches.
+  const bound = bindFeatures(ctx, o.features, { ...o.paths, adminApi: o.admin.path, adminConsole: consoleOptions.path }, basePath)
   // Without the dpop feature the endpoints ignore DPoP headers, as discovery says nothing of them.
   if (!bound.enabled.some((f) => f.name === 'dpop')) (ctx as { dpop: ServerContext['dpop'] }).dpop = undefined
   if (telemetry === undefined) return { ctx, bound }

@@ -3,10 +3,10 @@ import type { ServerContext } from '../context.js'
 import type { JSONWebKeySet } from '../crypto/jose.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { sessionsApi } from '../logout/sessions.js'
-import { audit, type AuditActor } from './audit.js'
+import { audited, type AuditActor } from './audit.js'
 import { authenticateAdmin } from './auth.js'
 import { AdminError, adminErrorResponse, adminJson, readJsonObject, refuseUnknownFields } from './http.js'
-import { endUserSession, listConsents, revokeClientTokens, revokeConsent } from './operations.js'
+import { endUserSession, listConsents, listPersonGrants, revokeClientTokens, revokeConsent } from './operations.js'
 
 /** What a route handler gets: the request, the decoded path parameters, the caller. */
 interface Call {
@@ -183,6 +183,22 @@ const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: 'GET',
+    pattern: ['users', ':', 'grants'],
+    async handle({ ctx, params }) {
+      const grants = await listPersonGrants(ctx, params[0]!)
+      return adminJson(200, {
+        grants: grants.map((g) => ({
+          client_id: g.clientId,
+          ...(g.clientName !== undefined && { client_name: g.clientName }),
+          client_exists: g.clientExists,
+          scope: g.scope,
+          expires_at: g.expiresAt,
+        })),
+      })
+    },
+  },
+  {
     method: 'DELETE',
     pattern: ['users', ':', 'consents', ':'],
     action: 'consent.revoke',
@@ -248,15 +264,7 @@ export async function adminApiEndpoint(ctx: ServerContext, req: GrantkitRequest)
     const target = targetOf(route, params)
     const call: Call = { ctx, req, params, actor: auth.actor, target }
     if (route.action === undefined) return await route.handle(call)
-    try {
-      const res = await route.handle(call)
-      audit(ctx, auth.actor, { action: route.action, target, outcome: 'success' }, req.requestId)
-      return res
-    } catch (err) {
-      const code = err instanceof AdminError || err instanceof ClientManagementError ? err.code : undefined
-      audit(ctx, auth.actor, { action: route.action, target, outcome: 'failure', ...(code !== undefined && { error: code }) }, req.requestId)
-      throw err
-    }
+    return await audited(ctx, auth.actor, route.action, target, req.requestId, () => route.handle(call))
   } catch (err) {
     if (err instanceof AdminError) return adminErrorResponse(err)
     if (err instanceof ClientManagementError) {

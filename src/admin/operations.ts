@@ -42,6 +42,35 @@ export async function listConsents(ctx: ServerContext, sub: string): Promise<Con
   return list.sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
 }
 
+/** One of a person's grants: a remembered consent, with the client it was given to. Times in seconds since the epoch. */
+export interface PersonGrant {
+  clientId: string
+  /** The client's `client_name`; absent when it has none, or the client is gone. */
+  clientName?: string
+  /** False when no configured or stored client has the id any more. */
+  clientExists: boolean
+  /** Space-separated scope granted. */
+  scope: string
+  expiresAt: number
+}
+
+/**
+ * A person's grants: each remembered consent joined with its client. The
+ * consents are the grants a person gave: every refresh token and code a
+ * client holds for the person descends from one (withdrawing it revokes
+ * them by cutoff), and no backend indexes the tokens themselves by person.
+ */
+export async function listPersonGrants(ctx: ServerContext, sub: string): Promise<PersonGrant[]> {
+  const consents = await listConsents(ctx, sub)
+  return Promise.all(
+    consents.map(async (c) => {
+      const client = await ctx.clients.find(c.clientId)
+      const name = client?.metadata.client_name
+      return { clientId: c.clientId, ...(typeof name === 'string' && { clientName: name }), clientExists: client !== undefined, scope: c.scope, expiresAt: c.expiresAt }
+    }),
+  )
+}
+
 export async function listUserGrants(ctx: ServerContext, sub: string): Promise<UserGrants> {
   return { sessions: await sessionsApi(ctx).list(sub), consents: await listConsents(ctx, sub) }
 }

@@ -73,6 +73,8 @@ export const demoConfig: ServeConfig = {
       username: 'alice',
       password: 'wonderland',
       claims: { sub: 'alice', name: 'Alice Liddell', email: 'alice@example.com', email_verified: true },
+      // May sign in to the admin console, once a config turns it on (docs/admin.md#console).
+      admin: true,
     },
   ],
 }
@@ -445,7 +447,10 @@ export function describeDemo(config: ServeConfig, metadata: DemoMetadata, author
     'Everything below is public: use it only to try grantkit out.',
     '',
     'Demo users:',
-    ...(config.users ?? []).map((u) => `  ${u.username} / ${u.password ?? '(password_hash)'}${u.claims?.name !== undefined ? `  (${String(u.claims.name)})` : ''}`),
+    ...(config.users ?? []).map((u) => {
+      const notes = [...(u.claims?.name !== undefined ? [String(u.claims.name)] : []), ...(u.admin === true ? ['administrator'] : [])]
+      return `  ${u.username} / ${u.password ?? '(password_hash)'}${notes.length > 0 ? `  (${notes.join(', ')})` : ''}`
+    }),
     'Demo clients:',
     ...config.clients.flatMap(describeClient),
   ]

@@ -171,7 +171,17 @@ export interface AuthorizationServerOptions {
    * The admin API (docs/admin.md): `enabled` (default false), `scope` an access
    * token must carry (default `grantkit:admin`), `path` its base (default `/admin/api`).
    */
-  admin?: Partial<{ enabled: boolean; scope: string; path: string }>
+  admin?: Partial<{
+    enabled: boolean
+    scope: string
+    path: string
+    /**
+     * The admin console (docs/admin.md#console): `enabled` (default false),
+     * `path` (default `/admin`), `idleTimeout` (900 s) and `absoluteTimeout`
+     * (28800 s) of its sessions, `auditEvents` kept in memory (200).
+     */
+    console: Partial<{ enabled: boolean; path: string; idleTimeout: number; absoluteTimeout: number; auditEvents: number }>
+  }>
   /**
    * Dynamic Client Registration (RFC 7591) and management (RFC 7592): `enabled`
    * (default false), `initialAccessToken` (absent: open registration),

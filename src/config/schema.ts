@@ -43,6 +43,7 @@ export type OptionFeature =
   | 'discovery'
   | 'logout'
   | 'admin'
+  | 'admin-console'
   | 'telemetry'
   | 'registration'
   | 'resource-indicators'
@@ -355,7 +356,7 @@ function checkAudience(value: unknown, path: string): string | string[] {
 }
 
 /** Fields of a static user (`StaticUser`). */
-export const STATIC_USER_FIELDS = ['username', 'password', 'password_hash', 'claims'] as const satisfies ReadonlyArray<keyof StaticUser>
+export const STATIC_USER_FIELDS = ['username', 'password', 'password_hash', 'claims', 'admin'] as const satisfies ReadonlyArray<keyof StaticUser>
 /** Fields of a `trust.jwtIssuers` entry (`JwtIssuerTrust`). */
 export const JWT_ISSUER_FIELDS = ['issuer', 'jwks', 'subjects', 'scopes'] as const satisfies ReadonlyArray<keyof JwtIssuerTrust>
 /** Fields of a `trust.samlIdps` entry (`SamlIdpTrust`). */
@@ -1042,6 +1043,23 @@ export const optionSchema = {
         check: scopeToken,
       }),
       path: endpointPath('admin', '/admin/api', 'Base path of the admin API, relative to the issuer.'),
+      console: group({
+        feature: 'admin-console',
+        doc: 'The admin console (docs/admin.md#console): server-rendered pages for administrators, who sign in through this server\'s own authorization code flow. Needs `users`, whose source says who is an administrator (`isAdministrator`, or `"admin": true` on a static user).',
+        members: {
+          enabled: option({ feature: 'admin-console', type: 'boolean', doc: 'Serve the console. Off, nothing is routed under its path.', default: false as boolean, check: boolean }),
+          path: endpointPath('admin-console', '/admin', 'Base path of the console, relative to the issuer; the admin API\'s own path below it stays the API\'s.'),
+          idleTimeout: seconds('admin-console', 900, 'A console session ends after this long without a request.'),
+          absoluteTimeout: seconds('admin-console', 28_800, 'A console session ends this long after sign-in, however busy.'),
+          auditEvents: option({
+            feature: 'admin-console',
+            type: 'count',
+            doc: 'Audit events the console keeps in memory and shows when the storage has no `auditEvents` store (what this process saw, newest first).',
+            default: 200 as number,
+            check: wholeNumberAtLeastOne,
+          }),
+        },
+      }),
     },
   }),
   registration: group({
@@ -1211,17 +1229,24 @@ export interface OptionRow {
  */
 export function optionRows(schema: Readonly<Record<string, OptionEntry<unknown>>> = optionSchema as never): OptionRow[] {
   const rows: OptionRow[] = []
-  for (const [name, entry] of Object.entries(schema)) {
-    if (entry.members === undefined || name === 'keys') rows.push({ path: name, entry })
-    if (entry.members !== undefined) for (const [member, m] of Object.entries(entry.members)) rows.push({ path: `${name}.${member}`, entry: m })
+  // A group is its members' rows; `keys` (also a KeyStore) and a group inside a group (`admin.console`, an object in the options type) have a row of their own as well.
+  const walk = (entries: Readonly<Record<string, OptionEntry<unknown>>>, prefix: string): void => {
+    for (const [name, entry] of Object.entries(entries)) {
+      const path = prefix + name
+      if (entry.members === undefined || path === 'keys' || prefix !== '') rows.push({ path, entry })
+      if (entry.members !== undefined) walk(entry.members, `${path}.`)
+    }
   }
+  walk(schema, '')
   return rows
 }
 
 /** The exported `defaults`: every top-level option with a plain default, groups as objects of their members' defaults. */
 export type DefaultsOf<S> = {
   -readonly [K in keyof S as S[K] extends { default: unknown; json: true } ? K : never]: S[K] extends { members: infer M }
-    ? { -readonly [N in keyof M as M[N] extends { default: unknown } ? N : never]: Resolved<M[N]> }
+    ? { -readonly [N in keyof M as M[N] extends { default: unknown } ? N : never]: M[N] extends { members: infer G }
+        ? { -readonly [X in keyof G]: G[X] extends { default: infer D } ? D : never }
+        : Resolved<M[N]> }
     : Resolved<S[K]>
 }
 

@@ -9,6 +9,7 @@ import { deviceFlowFeature } from './device-flow.js'
 import { interactionPagesFeature } from './interaction-pages.js'
 import { logoutFeature } from './logout.js'
 import { adminFeature } from './admin.js'
+import { adminConsoleFeature } from '../admin/console/feature.js'
 import { registrationFeature } from '../registration/feature.js'
 import { clientIdMetadataFeature } from './client-id-metadata.js'
 import { pushedAuthorizationFeature } from '../par/feature.js'
@@ -35,6 +36,7 @@ export const defaultFeatures: readonly Feature[] = [
   interactionPagesFeature,
   logoutFeature,
   adminFeature,
+  adminConsoleFeature,
   registrationFeature,
   clientIdMetadataFeature,
   discoveryFeature,
@@ -54,6 +56,7 @@ export {
   interactionPagesFeature,
   logoutFeature,
   adminFeature,
+  adminConsoleFeature,
   registrationFeature,
   clientIdMetadataFeature,
   discoveryFeature,

@@ -88,6 +88,7 @@ export function bindFeatures(ctx: ServerContext, registered: readonly Feature[],
       ;(ctx.routes as Record<string, string>)[e.name] = route
     }
   }
+  prefixes.sort((a, b) => b[0].length - a[0].length)
   return {
     enabled,
     byName,
@@ -95,6 +96,7 @@ export function bindFeatures(ctx: ServerContext, registered: readonly Feature[],
     find(pathname: string): BoundEndpoint | undefined {
       const hit = exact.get(pathname)
       if (hit !== undefined) return hit
+      // Longest prefix first (sorted below), so that a base below another's (the admin API under the console) is its own.
       for (const [prefix, bound] of prefixes) if (pathname.startsWith(prefix)) return bound
       return undefined
     },

@@ -19,6 +19,7 @@ const STORE_NAMES = [
   'clients',
   'tokenCutoffs',
   'pushedAuthorizationRequests',
+  'auditEvents',
 ] as const satisfies readonly StoreName[]
 
 // A store added to `Storage` without a line above fails to compile here.

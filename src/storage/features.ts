@@ -29,6 +29,8 @@ export const FEATURE_STORES = {
   tokenCutoffs: ['tokenCutoffs'],
   /** RFC 9126: the pushed authorization request endpoint and the request_uri it hands out. */
   pushedAuthorization: ['pushedAuthorizationRequests'],
+  /** Audit events shared by processes and kept across restarts (admin console); without it the console shows what its process saw. */
+  auditEvents: ['auditEvents'],
 } as const satisfies Record<string, readonly StoreName[]>
 
 /** A feature named in `FEATURE_STORES`. */
@@ -44,6 +46,7 @@ const FEATURE_TITLES: Record<StorageFeature, string> = {
   storedClients: 'stored clients',
   tokenCutoffs: 'revocation by cutoff',
   pushedAuthorization: 'pushed authorization requests',
+  auditEvents: 'the shared audit log',
 }
 
 /**

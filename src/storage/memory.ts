@@ -1,4 +1,7 @@
 import type {
+  AuditEventRecord,
+  AuditEventStore,
+  AuditEventStores,
   AccessTokenRecord,
   AccessTokenStore,
   AuthorizationCodeRecord,
@@ -31,7 +34,7 @@ import type {
   StoredClientStores,
 } from './types.js'
 import { consentKey } from './codec.js'
-import { deviceCodeKeepUntil, isLive } from './policy.js'
+import { AUDIT_EVENT_CAP, deviceCodeKeepUntil, isLive } from './policy.js'
 import { MemoryClients } from './memory-clients.js'
 import { ExpiringMap, RecordBudget } from './memory-expiring.js'
 
@@ -464,6 +467,24 @@ export function createMemoryReplayStore(now: () => number = () => Date.now() / 1
   return new MemoryReplay(now, undefined)
 }
 
+class MemoryAuditEvents implements AuditEventStore {
+  private readonly items: Array<{ event: AuditEventRecord; keepUntil: number }> = []
+  constructor(private readonly now: () => number) {}
+  async append(event: AuditEventRecord, keepUntil: number): Promise<void> {
+    this.items.push({ event: structuredClone(event), keepUntil })
+    if (this.items.length > AUDIT_EVENT_CAP) this.items.splice(0, this.items.length - AUDIT_EVENT_CAP)
+  }
+  async recent(limit: number): Promise<AuditEventRecord[]> {
+    const now = this.now()
+    const out: AuditEventRecord[] = []
+    for (let i = this.items.length - 1; i >= 0 && out.length < limit; i--) {
+      const item = this.items[i]!
+      if (isLive(item.keepUntil, now)) out.push(structuredClone(item.event))
+    }
+    return out
+  }
+}
+
 /**
  * In-process storage with expiry: the default. Everything is lost on restart
  * and nothing is shared between processes; use the PostgreSQL or Redis storage
@@ -472,7 +493,7 @@ export function createMemoryReplayStore(now: () => number = () => Date.now() / 1
  * @example
  * const storage = createMemoryStorage({ now: () => clock.now() })
  */
-export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores & PushedAuthorizationStores {
+export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage & DeviceFlowStores & StoredClientStores & TokenCutoffStores & PushedAuthorizationStores & AuditEventStores {
   const now = options.now ?? (() => Date.now() / 1000)
   const max = options.maxRecords
   if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1)) throw new TypeError('createMemoryStorage: maxRecords must be a positive integer')
@@ -492,5 +513,6 @@ export function createMemoryStorage(options: MemoryStorageOptions = {}): Storage
     clients: new MemoryClients(),
     tokenCutoffs: new MemoryTokenCutoffs(now, budget),
     pushedAuthorizationRequests: new MemoryPushedAuthorizationRequests(now, budget),
+    auditEvents: new MemoryAuditEvents(now),
   }
 }

@@ -92,3 +92,11 @@ export function compareClientIds(a: string, b: string): number {
 
 /** The largest page `ClientStore.list()` is asked for. */
 export const CLIENT_PAGE_LIMIT = 1000
+
+/**
+ * Most audit events an `AuditEventStore` keeps: the memory store and the
+ * Redis capped list drop the oldest past it; PostgreSQL drops by age
+ * (`keepUntil`) at cleanup. Enough for an audit page, not an archive: ship
+ * `admin.audit` events to a log of your own for that.
+ */
+export const AUDIT_EVENT_CAP = 10_000

@@ -427,6 +427,39 @@ export interface TokenCutoffStores {
 }
 
 /**
+ * One `admin.audit` event as kept by an `AuditEventStore`: who changed what,
+ * and whether it worked. Never a secret, token or code.
+ */
+export interface AuditEventRecord {
+  type: 'admin.audit'
+  actor: { sub: string; clientId: string } | { cli: string }
+  action: string
+  target: Record<string, string>
+  outcome: 'success' | 'failure'
+  error?: string
+  /** Milliseconds since the epoch. */
+  timestamp: number
+  requestId: string | undefined
+}
+
+/**
+ * Recent audit events, shared by the processes of one server and kept across
+ * restarts, for the admin console's audit page. Bounded: old events go (by
+ * age, or by count in a capped list).
+ */
+export interface AuditEventStore {
+  /** Appends an event, kept at least until `keepUntil` (seconds since the epoch) unless the store's cap removes it first. */
+  append(event: AuditEventRecord, keepUntil: number): Promise<void>
+  /** The newest events first, at most `limit`. */
+  recent(limit: number): Promise<AuditEventRecord[]>
+}
+
+/** The store of audit events (admin console). */
+export interface AuditEventStores {
+  auditEvents: AuditEventStore
+}
+
+/**
  * The stores every server needs, whatever features it enables: issuing,
  * introspecting and revoking tokens, refresh rotation, and one-time marks.
  */
@@ -515,7 +548,7 @@ export interface StoredClientStores {
  * The interactive and throttling groups are still required (the core serves the
  * authorization endpoint and throttles logins unconditionally today).
  */
-export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores>, Partial<StoredClientStores>, Partial<TokenCutoffStores>, Partial<PushedAuthorizationStores> {
+export interface Storage extends CoreStores, InteractiveStores, ThrottlingStores, Partial<DeviceFlowStores>, Partial<SharedKeyStores>, Partial<StoredClientStores>, Partial<TokenCutoffStores>, Partial<PushedAuthorizationStores>, Partial<AuditEventStores> {
   /**
    * A cheap check that the storage can serve now: reachable, and its schema
    * as recent as this grantkit needs. Throws `StorageUnavailableError`, or

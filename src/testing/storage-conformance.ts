@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type {
   AccessTokenRecord,
+  AuditEventRecord,
   AuthorizationCodeRecord,
   DeviceCodeRecord,
   InteractionRecord,
@@ -732,6 +733,53 @@ export function runStorageConformance(
         await h.advance(20)
         expect(await cutoffs.latest(['sub:x'])).toBeNull()
         expect(await cutoffs.latest(['client:a', 'sub:x'])).toBe(h.now() - 20)
+      })
+    })
+
+    describe('auditEvents (shared audit log, when the storage has it)', () => {
+      const event = (i: number, over: Partial<AuditEventRecord> = {}): AuditEventRecord => ({
+        type: 'admin.audit',
+        actor: { sub: 'admin-ü', clientId: 'grantkit-console' },
+        action: 'client.update',
+        target: { clientId: `c-${i}` },
+        outcome: 'success',
+        timestamp: 1_800_000_000_000 + i,
+        requestId: `req-${i}`,
+        ...over,
+      })
+
+      it('returns the newest events first, at most the limit, exactly as appended', async (ctx) => {
+        const h = await make()
+        const audit = h.storage.auditEvents
+        if (audit === undefined) return ctx.skip()
+        expect(await audit.recent(10)).toEqual([])
+        await audit.append(event(1, { actor: { cli: 'ops' }, outcome: 'failure', error: 'not_found' }), h.now() + 100)
+        await audit.append(event(2), h.now() + 100)
+        await audit.append(event(3, { requestId: undefined }), h.now() + 100)
+        const all = await audit.recent(10)
+        expect(all.map((e) => e.target.clientId)).toEqual(['c-3', 'c-2', 'c-1'])
+        expect(all[2]).toEqual(event(1, { actor: { cli: 'ops' }, outcome: 'failure', error: 'not_found' }))
+        expect(all[1]).toEqual(event(2))
+        expect((await audit.recent(2)).map((e) => e.target.clientId)).toEqual(['c-3', 'c-2'])
+      })
+
+      it('forgets an event after its keepUntil', async (ctx) => {
+        const h = await make()
+        const audit = h.storage.auditEvents
+        if (audit === undefined) return ctx.skip()
+        await audit.append(event(1), h.now() + 10)
+        await audit.append(event(2), h.now() + 100)
+        await h.advance(10)
+        expect((await audit.recent(10)).map((e) => e.target.clientId)).toEqual(['c-2'])
+      })
+
+      it(`keeps every one of ${n} concurrent appends`, async (ctx) => {
+        const h = await make()
+        const audit = h.storage.auditEvents
+        if (audit === undefined) return ctx.skip()
+        await times(n, (i) => audit.append(event(i), h.now() + 100))
+        const got = await audit.recent(n + 10)
+        expect(new Set(got.map((e) => e.target.clientId)).size).toBe(n)
       })
     })
 

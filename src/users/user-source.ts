@@ -46,6 +46,16 @@ export interface UserSource {
    * still succeeds.
    */
   updatePasswordHash?(sub: string, hash: string): Promise<void>
+
+  /**
+   * Whether the subject may use the admin console (docs/admin.md#console).
+   * Asked at sign-in and again at every console request, so that taking the
+   * right away ends access at once. Optional: without it nobody is one.
+   *
+   * @example
+   * isAdministrator: async (sub) => (await db.user(sub))?.roles.includes('admin') ?? false
+   */
+  isAdministrator?(sub: string): Promise<boolean>
 }
 
 /** A user of a static configuration (as in `grantkit serve`'s `users`). */
@@ -57,6 +67,8 @@ export interface StaticUser {
   password_hash?: string
   /** Claims; `sub` defaults to the username. */
   claims?: UserClaims
+  /** True: an administrator of the admin console. Default false. */
+  admin?: boolean
 }
 
 /** Whether a `verifyPassword` answer lets the person in. */
@@ -97,6 +109,7 @@ export class StaticUserSource implements UserSource {
   private readonly dummy: ParsedPasswordHash
   /** The cost of new hashes; a stored hash below it is `outdated`. */
   readonly cost: PasswordHashCost
+  private readonly admins = new Set<string>()
 
   constructor(users: readonly StaticUser[], options: StaticUserSourceOptions = {}) {
     const path = options.path ?? 'users'
@@ -116,6 +129,8 @@ export class StaticUserSource implements UserSource {
       const sub = u.claims?.sub ?? u.username
       if (typeof sub !== 'string' || sub === '') throw new TypeError(`${at}.claims.sub: must be a non-empty string`)
       if (this.bySub.has(sub)) throw new TypeError(`${at}.claims.sub: "${sub}" appears twice`)
+      if (u.admin !== undefined && typeof u.admin !== 'boolean') throw new TypeError(`${at}.admin: must be a boolean`)
+      if (u.admin === true) this.admins.add(sub)
       const entry: Entry = { account: { sub, username: u.username }, hash }
       this.byUsername.set(u.username, entry)
       this.entryBySub.set(sub, entry)
@@ -159,6 +174,10 @@ export class StaticUserSource implements UserSource {
 
   async claims(sub: string): Promise<UserClaims | undefined> {
     return this.bySub.get(sub)
+  }
+
+  async isAdministrator(sub: string): Promise<boolean> {
+    return this.admins.has(sub)
   }
 }
 

@@ -98,4 +98,19 @@ describe('admin API: a person\'s sessions and consents', () => {
     const silent = await authorizeAs(h, browser, { ...OFFLINE, prompt: 'none' })
     expect(redirect(silent).query.get('error')).toBe('consent_required')
   })
+
+  it('lists a person\'s grants: each consent with its client\'s name, scope and expiry (GET /users/{sub}/grants)', async () => {
+    const h = setup()
+    const admin = await tokenOf(h)
+    await tokensFor(h)
+    const res = await call(h, 'GET', '/users/sub-alice/grants', { token: admin })
+    expect(res.status, res.body).toBe(200)
+    const grants = json(res).grants as Array<Record<string, unknown>>
+    expect(grants).toHaveLength(1)
+    expect(grants[0]).toMatchObject({ client_id: 'web', client_name: 'Web App', client_exists: true, scope: expect.stringContaining('offline_access') })
+    expect(grants[0]!.expires_at).toBeGreaterThan(h.clock.now())
+    expect(json(await call(h, 'GET', '/users/nobody/grants', { token: admin })).grants).toEqual([])
+    // A read: no audit event.
+    expect(audits(h.events)).toEqual([])
+  })
 })

@@ -56,7 +56,7 @@ describe('parseConfig', () => {
       [{ clients: [], ttl: null }, 'grantkit.json: ttl: must be an object'],
       [{ clients: [], devicePollInterval: 0.5 }, 'grantkit.json: devicePollInterval: must be a positive whole number'],
       [{ clients: [], devicePollInterval: 0 }, 'grantkit.json: devicePollInterval: must be a positive whole number'],
-      [{ clients: [], users: [{ username: 'a', password: 'p', role: 'admin' }] }, 'grantkit.json: users[0].role: unknown field; known fields: username, password, password_hash, claims'],
+      [{ clients: [], users: [{ username: 'a', password: 'p', role: 'admin' }] }, 'grantkit.json: users[0].role: unknown field; known fields: username, password, password_hash, claims, admin'],
       [{ clients: [], trust: [] }, 'grantkit.json: trust: must be an object'],
       [{ clients: [], trust: { oidc: [] } }, 'grantkit.json: trust.oidc: unknown field'],
       // A misspelt limit would otherwise be ignored, trusting the issuer for every user.

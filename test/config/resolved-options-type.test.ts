@@ -76,7 +76,12 @@ interface Expected<P extends string> {
   readonly allowHttpRedirectUris: boolean
   readonly allowHttpIssuer: boolean
   readonly allowPrivateNetworkFetches: boolean
-  readonly admin: { readonly enabled: boolean; readonly scope: string; readonly path: string }
+  readonly admin: {
+    readonly enabled: boolean
+    readonly scope: string
+    readonly path: string
+    readonly console: { readonly enabled: boolean; readonly path: string; readonly idleTimeout: number; readonly absoluteTimeout: number; readonly auditEvents: number }
+  }
   readonly backchannelLogout: { readonly timeout: number; readonly maxAttempts: number; readonly retryDelay: number }
   readonly remoteDocuments: {
     readonly timeout: number

@@ -61,7 +61,7 @@ describe('the option schema', () => {
       // New in 0.2 (issue 14): back-channel logout deliveries.
       backchannelLogout: { timeout: 5, maxAttempts: 4, retryDelay: 2 },
       // New in 0.3 (issue 14): the admin API, off.
-      admin: { enabled: false, scope: 'grantkit:admin', path: '/admin/api' },
+      admin: { enabled: false, scope: 'grantkit:admin', path: '/admin/api', console: { enabled: false, path: '/admin', idleTimeout: 900, absoluteTimeout: 28_800, auditEvents: 200 } },
       // New in 0.3 (issue 14): dynamic client registration, off by default.
       registration: { enabled: false },
       // New in 0.3 (issue 15): fetching jwks_uri and metadata documents; metadata documents off by default.
@@ -102,7 +102,7 @@ describe('the option schema', () => {
       maxBodyBytes: number
       clientCacheTtl: number
       backchannelLogout: { timeout: number; maxAttempts: number; retryDelay: number }
-      admin: { enabled: boolean; scope: string; path: string }
+      admin: { enabled: boolean; scope: string; path: string; console: { enabled: boolean; path: string; idleTimeout: number; absoluteTimeout: number; auditEvents: number } }
       registration: { enabled: boolean }
       remoteDocuments: { timeout: number; minCacheTtl: number; maxCacheTtl: number; maxEntries: number; refetchInterval: number; staleIfError: number }
       clientIdMetadataDocuments: { enabled: boolean }

@@ -39,7 +39,11 @@ function propertyName(name: ts.PropertyName, sf: ts.SourceFile): string {
 function inlineMembers(type: ts.TypeNode | undefined, sf: ts.SourceFile): string[] {
   if (type === undefined) return []
   if (ts.isTypeLiteralNode(type)) {
-    return type.members.filter(ts.isPropertySignature).map((m) => propertyName(m.name, sf))
+    // A member that is itself an inline object (`admin.console`) brings its own members along.
+    return type.members.filter(ts.isPropertySignature).flatMap((m) => {
+      const name = propertyName(m.name, sf)
+      return [name, ...inlineMembers(m.type, sf).map((inner) => `${name}.${inner}`)]
+    })
   }
   if (ts.isUnionTypeNode(type) || ts.isIntersectionTypeNode(type)) return type.types.flatMap((t) => inlineMembers(t, sf))
   if (ts.isTypeReferenceNode(type)) return (type.typeArguments ?? []).flatMap((t) => inlineMembers(t, sf))

@@ -79,8 +79,8 @@ describePostgres('postgres storage', () => {
     const other = `${prefix}x_`
     await Promise.all(Array.from({ length: 5 }, () => migrate(db.pool, { tablePrefix: other })))
     const tables = await db.pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE $1`, [`${other.replace(/_/g, '\\_')}%`])
-    // The 15 tables of records (stored clients since migration 2, token cutoffs since 4, pushed requests since 5) and the schema version table.
-    expect(tables.rows[0].n).toBe(15 + 1)
+    // The 16 tables of records (stored clients since migration 2, token cutoffs since 4, pushed requests since 5, audit events since 6) and the schema version table.
+    expect(tables.rows[0].n).toBe(16 + 1)
     await db.drop(other)
     const indexes = await db.pool.query(`SELECT indexname FROM pg_indexes WHERE tablename = $1`, [`${prefix}access_tokens`])
     expect(indexes.rows.map((r) => r.indexname)).toContain(`${prefix}access_tokens_expires_at`)

@@ -8,6 +8,8 @@ import type {
   CodeConsumption,
   ConsentStore,
   TokenCutoffStore,
+  AuditEventRecord,
+  AuditEventStore,
   DeviceCodeRecord,
   DeviceCodeStore,
   DeviceDecision,
@@ -363,6 +365,21 @@ function tokenCutoffs(pool: PostgresPool, t: Tables, now: () => number): TokenCu
   }
 }
 
+/** Audit events, newest first by their serial id; dropped by age (`keep_until`) at cleanup. */
+function auditEvents(pool: PostgresPool, t: Tables, now: () => number): AuditEventStore {
+  const items = t.name('audit_events')
+  return {
+    async append(event, keepUntil) {
+      await run(pool, `INSERT INTO ${items} (event, keep_until) VALUES ($1, $2)`, [encodeRecord(event), keepUntil])
+    },
+    async recent(limit) {
+      if (limit < 1) return []
+      const r = await run<{ event: object }>(pool, `SELECT event FROM ${items} WHERE keep_until > $1 ORDER BY id DESC LIMIT $2`, [now(), limit])
+      return r.rows.map((row) => decodeRecord<AuditEventRecord>('audit event', row.event))
+    },
+  }
+}
+
 function rateLimits(pool: PostgresPool, t: Tables, now: () => number): RateLimitStore {
   const counters = t.name('rate_limits')
   return {
@@ -554,6 +571,7 @@ const EXPIRY: Record<(typeof TABLES)[number], string | null> = {
   clients: null,
   token_cutoffs: 'expires_at <= $1',
   pushed_authorization_requests: 'expires_at <= $1',
+  audit_events: 'keep_until <= $1',
 }
 
 /**
@@ -673,6 +691,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
     consents: consents(pool, t, now),
     tokenCutoffs: tokenCutoffs(pool, t, now),
     pushedAuthorizationRequests: pushedAuthorizationRequests(pool, t, now),
+    auditEvents: auditEvents(pool, t, now),
     rateLimits: rateLimits(pool, t, now),
     deviceCodes: deviceCodes(pool, t, now),
     keys: keyStorage(pool, t, now),

@@ -149,6 +149,15 @@ CREATE TABLE IF NOT EXISTS grantkit_pushed_authorization_requests (
 );
 CREATE INDEX IF NOT EXISTS grantkit_pushed_authorization_requests_expires_at ON grantkit_pushed_authorization_requests (expires_at);
 
+-- Migration 6: audit events for the admin console, shared by processes and kept across restarts.
+
+CREATE TABLE IF NOT EXISTS grantkit_audit_events (
+  id bigserial PRIMARY KEY,
+  event jsonb NOT NULL,
+  keep_until double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS grantkit_audit_events_keep_until ON grantkit_audit_events (keep_until);
+
 -- Which migrations this schema contains; migrate() applies only those missing.
 CREATE TABLE IF NOT EXISTS grantkit_schema_version (
   version integer PRIMARY KEY,
@@ -160,5 +169,6 @@ INSERT INTO grantkit_schema_version (version, description) VALUES
   (2, 'stored clients: metadata, secret hashes and a version for compare-and-swap'),
   (3, 'sessions that can be listed and ended: sid, the clients signed in through each, an index by person'),
   (4, 'revocation cutoffs: every token of a client, or of a person, issued up to a time'),
-  (5, 'pushed authorization requests (RFC 9126): the parameters behind each request_uri, by its hash')
+  (5, 'pushed authorization requests (RFC 9126): the parameters behind each request_uri, by its hash'),
+  (6, 'audit events for the admin console, shared by processes and kept across restarts')
 ON CONFLICT (version) DO NOTHING;

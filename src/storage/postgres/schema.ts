@@ -202,6 +202,18 @@ CREATE INDEX IF NOT EXISTS ${p}token_cutoffs_expires_at ON ${p}token_cutoffs (ex
 CREATE INDEX IF NOT EXISTS ${p}pushed_authorization_requests_expires_at ON ${p}pushed_authorization_requests (expires_at);
 `,
   },
+  {
+    version: 6,
+    description: 'audit events for the admin console, shared by processes and kept across restarts',
+    // Additive: a new table, which processes of the previous version never read. The serial id orders events as they were written.
+    sql: (p) => `CREATE TABLE IF NOT EXISTS ${p}audit_events (
+  id bigserial PRIMARY KEY,
+  event jsonb NOT NULL,
+  keep_until double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${p}audit_events_keep_until ON ${p}audit_events (keep_until);
+`,
+  },
 ]
 
 /** The schema version of the newest migration: what `migrate()` brings a database to. */
@@ -266,4 +278,5 @@ export const TABLES = [
   'clients',
   'token_cutoffs',
   'pushed_authorization_requests',
+  'audit_events',
 ] as const

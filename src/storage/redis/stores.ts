@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis'
 import type {
   AccessTokenRecord,
+  AuditEventRecord,
+  AuditEventStore,
   AccessTokenStore,
   AuthorizationCodeRecord,
   AuthorizationCodeStore,
@@ -29,7 +31,7 @@ import type {
   SigningKeyRecord,
 } from '../types.js'
 import { consentKey, decodeRecord, encodeRecord } from '../codec.js'
-import { deviceCodeKeepUntil, isKeyPublished, isLive, KEY_SET_IDLE_TTL } from '../policy.js'
+import { AUDIT_EVENT_CAP, deviceCodeKeepUntil, isKeyPublished, isLive, KEY_SET_IDLE_TTL } from '../policy.js'
 import type { Connection } from './connection.js'
 import type { ScriptName } from './scripts.js'
 
@@ -488,6 +490,34 @@ return 1`
       const [at, until] = v.split(' ').map(Number) as [number, number]
       if (!Number.isFinite(at) || !isLive(until, now)) continue
       if (out === null || at > out) out = at
+    }
+    return out
+  }
+}
+
+/**
+ * Audit events as one capped list, newest first: LPUSH then LTRIM to
+ * `AUDIT_EVENT_CAP` in one MULTI, so the list never grows past the cap
+ * whatever processes append at once. Each entry carries its `keepUntil`,
+ * past which reads skip it.
+ */
+export class RedisAuditEvents implements AuditEventStore {
+  constructor(private readonly ctx: RedisContext) {}
+  async append(event: AuditEventRecord, keepUntil: number): Promise<void> {
+    const key = this.ctx.key('audit', 'events')
+    const entry = encodeRecord({ event, keepUntil })
+    await this.ctx.conn.run('auditEvents.append', () => this.ctx.client.multi().lpush(key, entry).ltrim(key, 0, AUDIT_EVENT_CAP - 1).exec())
+  }
+  async recent(limit: number): Promise<AuditEventRecord[]> {
+    if (limit < 1) return []
+    const entries = await this.ctx.conn.run('auditEvents.recent', () => this.ctx.client.lrange(this.ctx.key('audit', 'events'), 0, AUDIT_EVENT_CAP - 1))
+    const now = this.ctx.now()
+    const out: AuditEventRecord[] = []
+    for (const e of entries) {
+      const { event, keepUntil } = decodeRecord<{ event: AuditEventRecord; keepUntil: number }>('audit event', e)
+      if (!isLive(keepUntil, now)) continue
+      out.push(event)
+      if (out.length === limit) break
     }
     return out
   }
