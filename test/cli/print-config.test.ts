@@ -183,7 +183,7 @@ describe('resolvedConfig (grantkit serve --print-config)', () => {
   it('shows the options with the file\'s values over every plain default', async () => {
     const { options } = await resolvedConfig(serveOf(['--port', '0'], env()), env())
     expect(options.issuer).toBe('https://env.example')
-    expect(options.ttl).toEqual({ accessToken: 600, refreshToken: 1_209_600, refreshTokenAbsolute: 2_592_000, authorizationCode: 60, deviceCode: 600, idToken: 3600 })
+    expect(options.ttl).toEqual({ accessToken: 600, refreshToken: 1_209_600, refreshTokenAbsolute: 2_592_000, authorizationCode: 60, deviceCode: 600, idToken: 3600, pushedAuthorizationRequest: 60 })
     expect(options).toMatchObject({ accessTokenFormat: 'jwt', clockSkew: 60, pkce: { required: 'public', allowPlain: false }, cookieSecrets: [MASK] })
     expect((options.clients as Array<{ client_id: string }>).map((c) => c.client_id)).toEqual(['svc', 'svc2', 'web'])
     expect((options.users as Array<{ username: string }>).map((u) => u.username)).toEqual(['alice', 'bob'])
