@@ -317,6 +317,8 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   if (options.metadata !== undefined && resource === undefined) fail('metadata', 'needs resource: the document describes that resource (RFC 9728 §2)')
   if (options.metadata !== undefined && (typeof options.metadata !== 'object' || options.metadata === null)) fail('metadata', 'must be an object')
   if (audience === undefined && resource !== undefined) audience = [resource]
+  // The audience this API named itself (or its resource): the only one whose origin may stand for the API's own in a DPoP proof's htu.
+  const namedAudience = audience
 
   let verify: TokenVerifier
   let defaultRealm: string
@@ -384,7 +386,8 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   const serverCtx = options.server !== undefined ? contextOf(options.server) : undefined
   // With `server`, its clock rules proofs as it rules tokens.
   const proofNow = serverCtx?.now ?? now
-  const dpop = resourceDpop(options.dpop, audience, serverCtx?.storage.replay, proofNow)
+  // SECURITY: never the server's default audience (its issuer, likely another origin than this API's): htu from a guess is refused, not made up.
+  const dpop = resourceDpop(options.dpop, namedAudience, serverCtx?.storage.replay, proofNow)
 
   const realm = options.realm ?? audience?.[0] ?? defaultRealm
   // RFC 7235 §2.1: realm is a quoted-string; we allow no quote, backslash or control character in it.

@@ -59,6 +59,8 @@ class StoredAccessToken {
     readonly grantId: string | undefined,
     readonly claims: Record<string, unknown> | undefined,
     readonly issuedAt: number,
+    /** RFC 9449 §6.2: the DPoP key thumbprint of a bound token. */
+    readonly jkt: string | undefined,
   ) {}
 }
 
@@ -118,6 +120,7 @@ class MemoryAccessTokens implements AccessTokenStore {
       record.grantId,
       record.claims,
       record.issuedAt,
+      record.jkt,
     )
     this.tokens.set(record.tokenHash, stored, record.expiresAt)
   }
@@ -127,6 +130,7 @@ class MemoryAccessTokens implements AccessTokenStore {
     const record: AccessTokenRecord = { id: t.id, tokenHash, clientId: t.clientId, sub: t.sub, scope: t.scope, audience: [...t.audience], issuedAt: t.issuedAt, expiresAt: this.tokens.expiresAt(tokenHash) }
     if (t.grantId !== undefined) record.grantId = t.grantId
     if (t.claims !== undefined) record.claims = t.claims
+    if (t.jkt !== undefined) record.jkt = t.jkt
     return record
   }
   async revoke(tokenHash: string): Promise<void> {

@@ -90,7 +90,8 @@ describe('resource protector with resource (RFC 9728, RFC 8707)', () => {
     expect(none.ok).toBe(false)
     if (none.ok) return
     expect(none.response.status).toBe(401)
-    expect(challenge(none.response)).toBe(`Bearer realm="${MCP}", resource_metadata="${WELL_KNOWN}"`)
+    // With resource named, the API also takes DPoP (its origin is the resource's): RFC 9449 §7.1 offers both schemes.
+    expect(challenge(none.response)).toMatch(new RegExp(`^Bearer realm="${MCP}", resource_metadata="${WELL_KNOWN}", DPoP realm="${MCP}", algs="[^"]+"$`))
     const bad = await protector.check(withHeader('nope'))
     if (bad.ok) throw new Error('accepted')
     expect(challenge(bad.response)).toContain(`error="invalid_token"`)
