@@ -105,6 +105,7 @@ interface Expected<P extends string> {
     readonly accessTokenTtl: number | undefined
   }
   readonly resourceServers: ResourceServers
+  readonly requireResource: boolean
   readonly tokenExchange: { readonly policy: TokenExchangePolicy | undefined } | undefined
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }
   readonly logger: Logger | undefined
