@@ -17,6 +17,7 @@ import {
   type Harness,
 } from '../authorize/fixtures.js'
 import { basic, makeServer, tokenRequest } from '../helpers.js'
+import { parRequest } from '../par/helpers.js'
 
 const MCP = 'https://mcp.example/mcp'
 const OTHER = 'https://other.example/api'
@@ -72,6 +73,16 @@ describe('a server with the MCP profile', () => {
     const res = await authorizeAs(h0(), new Browser(), params({}, []))
     const back = expectErrorRedirect(res, WEB_CB, 'invalid_target')
     expect(back.get('state')).toBe('st-1')
+  })
+
+  it('refuses a pushed authorization request without resource with 400 invalid_target (RFC 9126 §2.3)', async () => {
+    const h = h0()
+    const pushed = (pairs: [string, string][]) => h.server.handle(parRequest(pairs, WEB_AUTH))
+    const refused = await pushed(params({}, []))
+    expect(refused.status, refused.body).toBe(400)
+    expect(json(refused).error).toBe('invalid_target')
+    const accepted = await pushed(params())
+    expect(accepted.status, accepted.body).toBe(201)
   })
 
   it('refuses a confidential client without PKCE, and PKCE plain (OAuth 2.1 §4.1.1)', async () => {
