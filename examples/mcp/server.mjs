@@ -47,6 +47,9 @@ const authorizationServer = createAuthorizationServer({
     registration: true,
   }),
   issuer,
+  // Only for the example's test, which serves a client ID metadata document
+  // from 127.0.0.1: a real server fetches documents from public hosts only.
+  allowPrivateNetworkFetches: process.env.MCP_EXAMPLE_LOOPBACK_DOCUMENTS === '1',
   scopes: ['openid', 'offline_access', 'notes:read', 'notes:write', 'reports:read'],
   users: [{ username: 'alice', password: 'wonderland', claims: { name: 'Alice' } }],
   clients: [{ client_id: 'reporter', client_secret: 'reporter-secret', grant_types: ['client_credentials'], scope: 'reports:read' }],

@@ -2,6 +2,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basic, CookieJar, jwtPayload, postForm, startExample, type RunningExample } from './run-example.js'
 
@@ -40,6 +46,16 @@ async function signInAndAllow(authorizationUrl: URL): Promise<URL> {
     else throw new Error(`a page with neither a login nor a consent form:\n${html}`)
   }
   throw new Error('the browser never reached the redirect URI')
+}
+
+/** The authorization server's URL, from the line the example prints after "listening on". */
+async function issuerOf(ex: RunningExample): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const m = /authorization server: (http:\/\/127\.0\.0\.1:\d+)/.exec(ex.output())
+    if (m !== null) return m[1]!
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`no "authorization server:" line in:\n${ex.output()}`)
 }
 
 /** The MCP client's side: an in-memory OAuthClientProvider whose "browser" is signInAndAllow. */
@@ -86,7 +102,7 @@ describe('examples/mcp: the MCP SDK client against grantkit with the MCP profile
   beforeAll(async () => {
     ex = await startExample('mcp')
     mcpUrl = `${ex.url}/mcp`
-    issuer = /authorization server: (http:\/\/127\.0\.0\.1:\d+)/.exec(ex.output())![1]!
+    issuer = await issuerOf(ex)
   })
   afterAll(async () => {
     await ex?.stop()
@@ -166,5 +182,63 @@ describe('examples/mcp: the MCP SDK client against grantkit with the MCP profile
     const noResource = await postForm(`${issuer}/token`, { grant_type: 'client_credentials', scope: 'reports:read' }, { authorization: basic('reporter', 'reporter-secret') })
     expect(noResource.status).toBe(400)
     expect(noResource.body.error).toBe('invalid_target')
+  })
+})
+
+describe('examples/mcp: the MCP SDK client with a client ID metadata document', () => {
+  // The client publishes its metadata at an https URL (the SDK takes no other);
+  // the example's authorization server trusts this test's self-signed
+  // certificate (NODE_EXTRA_CA_CERTS) and may fetch from 127.0.0.1.
+  let dir: string
+  let documents: Server
+  let documentUrl: string
+  let fetchedDocument = 0
+  let ex: RunningExample
+  let mcpUrl: string
+  let issuer: string
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'grantkit-mcp-'))
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+    documents = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+      if (req.url !== '/oauth/client.json') return void res.writeHead(404).end()
+      fetchedDocument++
+      const document = { client_id: documentUrl, client_name: 'SDK test client (CIMD)', redirect_uris: [CALLBACK], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', scope: 'notes:read notes:write' }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document))
+    })
+    await new Promise<void>((resolve) => documents.listen(0, '127.0.0.1', resolve))
+    documentUrl = `https://127.0.0.1:${(documents.address() as AddressInfo).port}/oauth/client.json`
+    ex = await startExample('mcp', { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), MCP_EXAMPLE_LOOPBACK_DOCUMENTS: '1' })
+    mcpUrl = `${ex.url}/mcp`
+    issuer = await issuerOf(ex)
+  })
+  afterAll(async () => {
+    await ex?.stop()
+    documents?.close()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('uses its metadata document URL as client_id instead of registering, and calls a tool', async () => {
+    const seen: string[] = []
+    const recording = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+      seen.push(`${init?.method ?? 'GET'} ${String(url).split('?')[0]}`)
+      return fetch(url, init)
+    }
+    const provider = new TestProvider()
+    ;(provider as OAuthClientProvider).clientMetadataUrl = documentUrl
+    const client = new Client({ name: 'grantkit-test', version: '1.0.0' })
+    await expect(client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider, fetch: recording }))).rejects.toThrow(UnauthorizedError)
+    expect(seen).not.toContain(`POST ${issuer}/register`)
+    expect(provider.authorizationUrl!.searchParams.get('client_id')).toBe(documentUrl)
+
+    const callback = await provider.callback!
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider, fetch: recording })
+    await transport.finishAuth(callback.searchParams.get('code')!)
+    expect(fetchedDocument).toBeGreaterThan(0)
+    expect(jwtPayload(provider.saved!.access_token)).toMatchObject({ aud: [mcpUrl], client_id: documentUrl, sub: 'alice' })
+
+    await client.connect(transport)
+    const listed = await client.callTool({ name: 'list_notes', arguments: {} })
+    expect(JSON.parse((listed.content as { text: string }[])[0]!.text)).toEqual({ for: 'alice', notes: [] })
+    await client.close()
   })
 })
