@@ -86,6 +86,8 @@ onMcp = async (req, res) => {
     if (path !== '/mcp') return void res.writeHead(404).end()
     const token = await guard(req, res) // 401 with resource_metadata, 403 insufficient_scope, or the token
     if (token === undefined) return
+    // What the SDK hands the tools as extra.authInfo. The raw token stays out:
+    // a tool has no use for it, and must not pass it on to other APIs.
     req.auth = { token: '', clientId: token.clientId, scopes: token.scope, expiresAt: token.exp, extra: { sub: token.sub } }
     // Stateless Streamable HTTP: one server and transport per request.
     const mcp = notesServer()
