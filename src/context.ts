@@ -109,6 +109,8 @@ export interface ServerContext {
   readonly accessTokenAudience: string | string[]
   /** Resource servers a `resource` parameter may name (RFC 8707), by identifier. */
   readonly resourceServers: ResourceServers
+  /** RFC 8707: authorization and token requests must name a resource (option `requireResource`). */
+  readonly requireResource: boolean
   /** Token exchange (RFC 8693) policy hook. */
   readonly tokenExchange: { readonly policy: TokenExchangePolicy | undefined }
   readonly ttl: TokenLifetimes

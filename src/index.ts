@@ -69,6 +69,7 @@ export { defaultGrants, authorizationCode, clientCredentials, refreshToken, pass
 export { TOKEN_EXCHANGE_GRANT, TOKEN_TYPES, type TokenExchangePolicy, type TokenExchangeRequest, type TokenExchangeParty } from './grants/token-exchange.js'
 export type { ResourceRules } from './grants/types.js'
 export type { ResourceServerOptions, AccessTokenTarget } from './tokens/resource-indicators.js'
+export { mcpProfile, type McpProfile, type McpProfileOptions } from './profiles/mcp.js'
 export { SAML2_BEARER_GRANT } from './grants/saml2-bearer.js'
 export { DEVICE_CODE_GRANT } from './grants/device-code.js'
 export { JWT_BEARER_GRANT } from './grants/jwt-bearer.js'

@@ -186,6 +186,7 @@ function assemble(options: AuthorizationServerOptions): { ctx: ServerContext; bo
     accessTokenFormat: o.accessTokenFormat,
     accessTokenAudience: o.accessTokenAudience,
     resourceServers: o.resourceServers,
+    requireResource: o.requireResource,
     tokenExchange: { policy: o.tokenExchange?.policy },
     ttl: o.ttl,
     clockSkew: o.clockSkew,

@@ -1,3 +1,4 @@
+import { OAuthError } from '../errors.js'
 import type { ServerContext } from '../context.js'
 import { accessTokenTarget, checkRequestedResources } from '../tokens/resource-indicators.js'
 import { Scope } from '../tokens/scope.js'
@@ -15,6 +16,8 @@ import { Scope } from '../tokens/scope.js'
  */
 export function readAuthorizationResources(ctx: ServerContext, values: readonly string[], responseType: string, scope: string): string[] {
   const resources = checkRequestedResources(ctx.resourceServers, values)
+  // RFC 8707 §2: invalid_target covers a "missing" resource; with requireResource every request must name one.
+  if (resources.length === 0 && ctx.requireResource) throw new OAuthError('invalid_target', { description: 'resource is required.' })
   if (resources.length > 0 && responseType.split(' ').includes('token')) accessTokenTarget(ctx.resourceServers, resources, Scope.parse(scope), ctx.accessTokenFormat)
   return resources
 }

@@ -72,6 +72,14 @@ export interface AuthorizationServerOptions {
    * other `resource` is `invalid_target`. Default: none.
    */
   resourceServers?: readonly ResourceServerOptions[]
+  /**
+   * Every authorization request, and every token request of a grant that
+   * takes `resource`, must name at least one resource server (RFC 8707): one
+   * without is `invalid_target`. Token exchange may name it by `audience`
+   * instead. The MCP authorization specification asks this of clients; see
+   * `mcpProfile`. Default false.
+   */
+  requireResource?: boolean
   /** The token exchange grant (RFC 8693): `policy` decides who may exchange what, after the built-in checks. */
   tokenExchange?: { policy?: TokenExchangePolicy }
   /** Seconds of clock skew tolerated on incoming JWTs. Default 60. */

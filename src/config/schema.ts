@@ -611,6 +611,14 @@ export const optionSchema = {
       checkResourceServers(value, path, Array.isArray(ctx.input.scopes) ? new Set(ctx.input.scopes as string[]) : undefined),
     fallback: (): ResourceServers => new Map(),
   }),
+  requireResource: option({
+    feature: 'resource-indicators',
+    type: 'boolean',
+    doc: 'Every authorization request, and every token request of a grant that takes `resource`, must name a resource server (RFC 8707 §2); one without is `invalid_target`. Token exchange may name it by `audience` instead. On in the [MCP profile](mcp.md).',
+    defaultText: '`false`',
+    check: boolean,
+    fallback: () => false,
+  }),
   tokenExchange: option({
     feature: 'token-exchange',
     json: false,

@@ -20,6 +20,8 @@ interface PreparedGrant {
   /** RFC 6749 §3.2: unknown parameters are ignored; these are the known ones. */
   allowed: ReadonlySet<string>
   repeatable: ReadonlySet<string>
+  /** The parameters by which this grant names the resource of its token (RFC 8707 `resource`, RFC 8693 `audience`). */
+  targets: readonly string[]
 }
 
 const prepared = new WeakMap<ServerContext, { grants: Map<string, PreparedGrant>; context: ReturnType<typeof grantContextFactory> }>()
@@ -29,7 +31,7 @@ function prepare(ctx: ServerContext) {
   if (p === undefined) {
     const grants = new Map<string, PreparedGrant>()
     for (const [type, handler] of ctx.grants) {
-      grants.set(type, { handler, allowed: new Set([...COMMON_PARAMETERS, ...handler.parameters]), repeatable: new Set(handler.repeatable ?? []) })
+      grants.set(type, { handler, allowed: new Set([...COMMON_PARAMETERS, ...handler.parameters]), repeatable: new Set(handler.repeatable ?? []), targets: handler.parameters.filter((n) => n === 'resource' || n === 'audience') })
     }
     p = { grants, context: grantContextFactory(ctx) }
     prepared.set(ctx, p)
@@ -66,6 +68,10 @@ export async function tokenEndpoint(ctx: ServerContext, req: GrantkitRequest): P
     }
     if (grant.handler.clientAuth === 'required' && client.isPublic) {
       throw new OAuthError('unauthorized_client', { detail: `${grantType} requires a confidential client` })
+    }
+    // RFC 8707 §2: invalid_target covers a "missing" resource; with requireResource a grant that can name one must.
+    if (ctx.requireResource && grant.targets.length > 0 && !grant.targets.some((n) => values.has(n))) {
+      throw new OAuthError('invalid_target', { description: 'resource is required.' })
     }
     // RFC 9449 §5: a request without a DPoP header does no DPoP work.
     const pending = tokenRequestProof(ctx, req, client)

@@ -110,6 +110,7 @@ interface Expected<P extends string> {
     readonly accessTokenTtl: number | undefined
   }
   readonly resourceServers: ResourceServers
+  readonly requireResource: boolean
   readonly tokenExchange: { readonly policy: TokenExchangePolicy | undefined } | undefined
   readonly dpop: { readonly required: boolean; readonly requireNonce: boolean; readonly nonceLifetime: number; readonly proofMaxAge: number; readonly proofClockSkew: number; readonly algorithms: readonly string[] }
   readonly telemetry: { readonly tracerProvider: TracerProvider | undefined; readonly meterProvider: MeterProvider | undefined }

@@ -126,6 +126,18 @@ describe('token exchange (RFC 8693): the exchange', () => {
     expectError(both, 'invalid_target')
   })
 
+  it('with requireResource, takes audience or resource as the target and refuses neither with invalid_target (RFC 8707 §2)', async () => {
+    const h = setup({ requireResource: true })
+    const person = await h.server.token(tokenRequest({ grant_type: 'password', client_id: 'cli', username: 'alice', password: 'wonderland', scope: 'orders:read', resource: ORDERS }))
+    expect(person.status, person.body).toBe(200)
+    const subject = json(person).access_token as string
+    expectError(await h.exchange({ subject_token: subject, subject_token_type: AT, scope: 'orders:read' }), 'invalid_target')
+    const byAudience = await h.exchange({ subject_token: subject, subject_token_type: AT, audience: ORDERS, scope: 'orders:read' })
+    expect(byAudience.status, byAudience.body).toBe(200)
+    const byResource = await h.exchange({ subject_token: subject, subject_token_type: AT, resource: ORDERS, scope: 'orders:read' })
+    expect(payload(json(byResource).access_token as string).aud).toEqual([ORDERS])
+  })
+
   it('refuses a scope wider than the subject token\'s with invalid_scope', async () => {
     const h = setup()
     expectError(await h.exchange({ subject_token: await h.personToken('orders:read'), subject_token_type: AT, scope: 'orders:read orders:write' }), 'invalid_scope')
