@@ -140,7 +140,7 @@ describe('cluster key names', () => {
 
   it('parses redis+cluster:// URLs and refuses what a cluster cannot take', () => {
     expect(parseClusterUrl('redis+cluster://a:7000,b:7001')).toEqual({ nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }], tls: false })
-    expect(parseClusterUrl('rediss+cluster://u:p%40ss@[::1]:7000/')).toEqual({ nodes: [{ host: '::1', port: 7000 }], username: 'u', password: 'p@ss', tls: true })
+    expect(parseClusterUrl('rediss+cluster://u:p%40ss@[2001:db8::1]:7000/')).toEqual({ nodes: [{ host: '2001:db8::1', port: 7000 }], username: 'u', password: 'p@ss', tls: true })
     expect(parseClusterUrl('redis+cluster://:s3cret@h:7000')).toEqual({ nodes: [{ host: 'h', port: 7000 }], password: 's3cret', tls: false })
     expect(() => parseClusterUrl('redis+cluster://h:7000/2')).toThrow(/no database/)
     expect(() => parseClusterUrl('redis+cluster://h')).toThrow(/is not host:port/)

@@ -68,6 +68,8 @@ export function shown(url: string): string {
 export const ENDPOINTS = {
   postgres: { host: postgres.hostname, port: Number(postgres.port || 5432) },
   redis: { host: redis.hostname, port: Number(redis.port || 6379) },
+  // The first seed node: enough for a quick probe that the cluster is up.
+  redisCluster: REDIS_CLUSTER_NODES[0]!,
 } as const
 
 /**
