@@ -44,7 +44,15 @@ export async function openStorage(url: string, options: { sharedKeys: boolean; e
     opened = { storage, kind: 'postgres' }
   } else if (/^rediss?(\+cluster)?:\/\//i.test(url)) {
     const { createRedisStorage } = await import('../storage/redis/index.js')
-    opened = { storage: createRedisStorage({ client: url }), kind: 'redis' }
+    let storage
+    try {
+      storage = createRedisStorage({ client: url })
+    } catch (cause) {
+      // A malformed redis+cluster:// host list: a usage error. The message names the node, never the credentials.
+      if (cause instanceof TypeError) throw new CliError(`--storage redis…: ${cause.message.replace(/^client: /, '')}`, EXIT_USAGE)
+      throw cause
+    }
+    opened = { storage, kind: 'redis' }
   } else {
     throw new CliError('--storage: must be "memory", "postgres://…" or "redis://…"', EXIT_USAGE)
   }

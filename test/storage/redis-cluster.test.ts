@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Cluster, type ClusterOptions } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
+import { parseArgs } from '../../src/cli/args.js'
+import { CliError } from '../../src/cli/errors.js'
+import { openStorage } from '../../src/cli/storage.js'
 import { createAuthorizationServer, type AuthorizationServer } from '../../src/index.js'
 import { createRedisStorage, parseClusterUrl, redisFailFastOptions, type RedisStorage } from '../../src/storage/redis/index.js'
 import { clusterKey } from '../../src/storage/redis/keys.js'
@@ -147,6 +150,16 @@ describe('cluster key names', () => {
     expect(() => parseClusterUrl('redis+cluster://h:0')).toThrow(/is not host:port/)
     expect(() => parseClusterUrl('redis://h:7000')).toThrow(/redis\+cluster:\/\//)
     expect(() => createRedisStorage({ client: 'memcached://h:1' })).toThrow(/^client: a URL must start with/)
+  })
+})
+
+describe('grantkit serve --storage redis+cluster://', () => {
+  it('takes a cluster URL, and refuses a malformed one as a usage error that shows no password', async () => {
+    expect(parseArgs(['serve', '--storage', 'redis+cluster://h:7000,h:7001'], {})).toMatchObject({ storage: 'redis+cluster://h:7000,h:7001' })
+    const err = await openStorage('redis+cluster://:s3cret@h:7000,h', { sharedKeys: false }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(CliError)
+    expect((err as CliError).message).toMatch(/cluster node "h" is not host:port/)
+    expect((err as CliError).message).not.toContain('s3cret')
   })
 })
 
