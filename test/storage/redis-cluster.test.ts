@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { parseArgs } from '../../src/cli/args.js'
 import { CliError } from '../../src/cli/errors.js'
 import { openStorage } from '../../src/cli/storage.js'
-import { createAuthorizationServer, type AuthorizationServer } from '../../src/index.js'
+import { createAuthorizationServer, StorageUnavailableError, type AuthorizationServer } from '../../src/index.js'
 import { createRedisStorage, parseClusterUrl, redisFailFastOptions, type RedisStorage } from '../../src/storage/redis/index.js'
 import { clusterKey } from '../../src/storage/redis/keys.js'
 import { REDIS_SCRIPTS, SINGLE_SERVER_SCRIPTS, type ScriptName } from '../../src/storage/redis/scripts.js'
@@ -160,6 +160,23 @@ describe('grantkit serve --storage redis+cluster://', () => {
     expect(err).toBeInstanceOf(CliError)
     expect((err as CliError).message).toMatch(/cluster node "h" is not host:port/)
     expect((err as CliError).message).not.toContain('s3cret')
+  })
+})
+
+describe('redis storage on a cluster that cannot be reached', () => {
+  it('fails fast with StorageUnavailableError (503 at the endpoints), never hangs', async () => {
+    // Port 1: nothing listens there.
+    const storage = createRedisStorage({ client: 'redis+cluster://127.0.0.1:1', prefix: 'gk-down:' })
+    try {
+      for (const op of [() => storage.accessTokens.find('h'), () => storage.authorizationCodes.consume('c'), () => storage.sessions.find('s')]) {
+        const t0 = performance.now()
+        const err = await op().catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(StorageUnavailableError)
+        expect(performance.now() - t0).toBeLessThan(2000)
+      }
+    } finally {
+      await storage.close()
+    }
   })
 })
 
