@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts what the storage tests need on loopback: PostgreSQL (database "test",
-# trust auth for 127.0.0.1 and ::1, roles postgres and root) and Redis on 6379.
+# trust auth for 127.0.0.1 and ::1, roles postgres and root), Redis on 6379 and
+# a Redis Cluster of three masters on 7000-7002 (no replicas, no persistence).
 # Idempotent and quiet: when both already answer it changes nothing and prints
 # nothing. Installs them from Debian with apt when they are missing. Run as root.
 set -euo pipefail
@@ -82,5 +83,42 @@ ensure_redis() {
   wait_for redis redis_ok
 }
 
+CLUSTER_PORTS=(7000 7001 7002)
+CLUSTER_DIR=/tmp/grantkit-redis-cluster
+
+cluster_ok() { redis-cli -h 127.0.0.1 -p "${CLUSTER_PORTS[0]}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+
+ensure_redis_cluster() {
+  if cluster_ok; then return 0; fi
+  say "starting redis cluster on ports ${CLUSTER_PORTS[*]}"
+  mkdir -p "$CLUSTER_DIR"
+  local port fresh=0
+  for port in "${CLUSTER_PORTS[@]}"; do
+    if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" != PONG ]; then
+      # A node config left from an earlier run names a cluster that no longer
+      # exists; start each node afresh so that it can be joined again.
+      rm -f "$CLUSTER_DIR/nodes-$port.conf"
+      redis-server --port "$port" --cluster-enabled yes --cluster-config-file "$CLUSTER_DIR/nodes-$port.conf" \
+        --dir "$CLUSTER_DIR" --save "" --appendonly no --daemonize yes --bind 127.0.0.1 \
+        --logfile "$CLUSTER_DIR/redis-$port.log" >/dev/null
+      fresh=1
+    fi
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do
+    wait_for "redis cluster node $port" sh -c "[ \"\$(redis-cli -h 127.0.0.1 -p $port ping)\" = PONG ]"
+  done
+  # Create the cluster only from empty nodes that know no other; a node that
+  # already belongs to one (known_nodes > 1) is still converging.
+  local known
+  known=$(redis-cli -h 127.0.0.1 -p "${CLUSTER_PORTS[0]}" cluster info | sed -n 's/^cluster_known_nodes:\([0-9]*\).*/\1/p')
+  if [ "$fresh" = 1 ] || [ "${known:-1}" = 1 ]; then
+    local nodes=()
+    for port in "${CLUSTER_PORTS[@]}"; do nodes+=("127.0.0.1:$port"); done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+  fi
+  wait_for "redis cluster" cluster_ok
+}
+
 ensure_postgres
 ensure_redis
+ensure_redis_cluster

@@ -64,7 +64,7 @@ export function readCommandFlags(label: string, rest: readonly string[], spec: F
 export function storageFlag(label: string, flags: Map<string, string[]>, env: Env): string {
   const value = flags.get('--storage')?.[0] ?? envValue(env, ENV.storage)
   if (value === undefined) throw new CliError(`${label}: --storage is required (postgres://... or redis://...; or set ${ENV.storage})`, EXIT_USAGE)
-  if (!/^(postgres(ql)?|rediss?):\/\//i.test(value)) throw new CliError(`${label}: --storage: must be "postgres://…" or "redis://…", the storage grantkit serve uses`, EXIT_USAGE)
+  if (!/^(postgres(ql)?|rediss?(\+cluster)?):\/\//i.test(value)) throw new CliError(`${label}: --storage: must be "postgres://…" or "redis://…", the storage grantkit serve uses`, EXIT_USAGE)
   return value
 }
 

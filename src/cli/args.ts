@@ -129,7 +129,7 @@ function parseIssuer(value: string, name: string): string {
   return value
 }
 
-const STORAGE_KINDS = /^(memory$|postgres(ql)?:\/\/|rediss?:\/\/)/i
+const STORAGE_KINDS = /^(memory$|postgres(ql)?:\/\/|rediss?(\+cluster)?:\/\/)/i
 
 function parseStorage(value: string, name: string): string {
   // SECURITY: never echo the value: a storage URL may hold a password.

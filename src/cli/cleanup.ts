@@ -28,7 +28,7 @@ export async function cleanupStorage(
       const deleted = await storage.cleanup()
       print(`postgres: deleted ${deleted} expired row${deleted === 1 ? '' : 's'}`)
     })
-  } else if (/^rediss?:\/\//i.test(url)) {
+  } else if (/^rediss?(\+cluster)?:\/\//i.test(url)) {
     print('redis: nothing to clean up (every key expires by its TTL)')
   } else if (url === 'memory') {
     print('memory: nothing to clean up (memory storage lives and dies with the process)')

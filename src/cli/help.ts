@@ -12,7 +12,8 @@ const KEY_ENCRYPTION = `  GRANTKIT_KEY_ENCRYPTION_KEY
       Comma-separated older values: they still open the keys they sealed
       (rotation of the key-encryption key).`
 
-const STORAGE_FLAG = `  --storage URL       postgres://... or redis://... (also GRANTKIT_STORAGE).
+const STORAGE_FLAG = `  --storage URL       postgres://... or redis://... (also GRANTKIT_STORAGE);
+                      redis+cluster://host:port,host:port for a Redis Cluster.
                       The URL is never printed: it may hold a password.`
 
 /** The text of `grantkit --help`: every command, one line each. */
@@ -65,7 +66,8 @@ Options:
                       need the express, or hono and @hono/node-server,
                       packages).
   --storage URL       memory (default), postgres://... (tables created or
-                      upgraded at start) or redis://...; processes sharing
+                      upgraded at start), redis://... or
+                      redis+cluster://host:port,host:port...; processes sharing
                       one database act as one server and share the signing
                       keys, sealed with the key-encryption key (below).
   --log-level LEVEL   trace, debug, info, warn, error, fatal or silent.

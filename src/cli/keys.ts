@@ -108,7 +108,7 @@ export async function sealStorage(
     opened = storage
     return run(opened, kind, keks, print)
   }
-  if (/^rediss?:\/\//i.test(url)) {
+  if (/^rediss?(\+cluster)?:\/\//i.test(url)) {
     kind = 'redis'
     const keks = requireKeyEncryption(env, kind)
     const { createRedisStorage } = await import('../storage/redis/index.js')

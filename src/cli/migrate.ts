@@ -28,7 +28,7 @@ export async function migrateStorage(
       for (const m of applied) print(`postgres: applied migration ${m.version}: ${m.description}`)
       print(applied.length === 0 ? `postgres: schema already at version ${version}; nothing to apply` : `postgres: schema now at version ${version}`)
     })
-  } else if (/^rediss?:\/\//i.test(url)) {
+  } else if (/^rediss?(\+cluster)?:\/\//i.test(url)) {
     const { createRedisStorage } = await import('../storage/redis/index.js')
     const storage = createRedisStorage({ client: url, ...(at.prefix !== undefined && { prefix: at.prefix }) })
     await withCommandStorage('migrate: redis://…', storage, async () => {

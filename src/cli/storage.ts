@@ -27,7 +27,7 @@ export const SERVE_CLEANUP_INTERVAL = 600
  */
 export async function openStorage(url: string, options: { sharedKeys: boolean; env?: NodeJS.ProcessEnv }): Promise<OpenedStorage> {
   if (url === 'memory') return { storage: createMemoryStorage(), close: async () => {} }
-  const kind = /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : /^rediss?:\/\//i.test(url) ? 'redis' : undefined
+  const kind = /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : /^rediss?(\+cluster)?:\/\//i.test(url) ? 'redis' : undefined
   if (kind === undefined) throw new CliError('--storage: must be "memory", "postgres://…" or "redis://…"', EXIT_USAGE)
   // Checked before connecting: a missing key-encryption key is a configuration error, not a database one.
   const keks = options.sharedKeys ? requireKeyEncryption(options.env ?? process.env, kind) : undefined
@@ -42,9 +42,17 @@ export async function openStorage(url: string, options: { sharedKeys: boolean; e
       throw new CliError(`--storage postgres://…: cannot prepare the database (${describe(cause)})`)
     }
     opened = { storage, kind: 'postgres' }
-  } else if (/^rediss?:\/\//i.test(url)) {
+  } else if (/^rediss?(\+cluster)?:\/\//i.test(url)) {
     const { createRedisStorage } = await import('../storage/redis/index.js')
-    opened = { storage: createRedisStorage({ client: url }), kind: 'redis' }
+    let storage
+    try {
+      storage = createRedisStorage({ client: url })
+    } catch (cause) {
+      // A malformed redis+cluster:// host list: a usage error. The message names the node, never the credentials.
+      if (cause instanceof TypeError) throw new CliError(`--storage redis…: ${cause.message.replace(/^client: /, '')}`, EXIT_USAGE)
+      throw cause
+    }
+    opened = { storage, kind: 'redis' }
   } else {
     throw new CliError('--storage: must be "memory", "postgres://…" or "redis://…"', EXIT_USAGE)
   }

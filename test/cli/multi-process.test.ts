@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, signInAndAllow } from './browser.js'
 import { killAll, requireBuiltCli, startCli } from './run-cli.js'
-import { redisDatabaseUrl } from '../storage/services.js'
+import { REDIS_CLUSTER_URL, redisDatabaseUrl } from '../storage/services.js'
 import { isolatedPostgres, reachable } from './services.js'
 
 // A database (and a Redis database number) of their own on the servers the
@@ -94,6 +94,8 @@ const POSTGRES = postgresUp.ok ? await isolatedPostgres('grantkit_cli_scale') : 
 const services = [
   ['PostgreSQL', POSTGRES, postgresUp],
   ['Redis', REDIS, await reachable('redis')],
+  // `--storage redis+cluster://…`: the processes use the default key prefix, on a cluster that has no databases to set apart.
+  ['Redis Cluster', REDIS_CLUSTER_URL, await reachable('redisCluster')],
 ] as const
 
 for (const [name, storage, up] of services) {

@@ -5,6 +5,7 @@ import { ENDPOINTS, POSTGRES_URL, postgresDatabaseUrl, shown } from '../storage/
 const HOW = {
   postgres: 'start it with: bash .ci/services.sh (or pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start), or point GRANTKIT_TEST_POSTGRES at a server',
   redis: 'start it with: bash .ci/services.sh (or redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no), or point GRANTKIT_TEST_REDIS at a server',
+  redisCluster: 'start it with: bash .ci/services.sh (three masters on 7000-7002), or point GRANTKIT_TEST_REDIS_CLUSTER at one (host:port,host:port)',
 } as const
 
 /** Whether the service the tests are given answers on its port (within a second), and what to start when it does not. */

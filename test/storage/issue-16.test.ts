@@ -221,7 +221,7 @@ describe.skipIf(!redisUp).each(REDIS_MODULES)('frozen Redis ($name), issue 16', 
 describe.skipIf(!redisUp)('Redis storage timeout option', () => {
   it('gives a client it creates the deadline as commandTimeout', async () => {
     const storage = createRedisStorage({ client: REDIS_URL, prefix: 'gk16-opt:', timeout: 0.25 })
-    expect(storage.client.options.commandTimeout).toBe(250)
+    expect((storage.client as Redis).options.commandTimeout).toBe(250)
     await storage.close()
   })
   it('refuses a timeout that is not a positive number of seconds', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createAuthorizationServer, hashToken, StorageUnavailableError } from '../../src/index.js'
 import { createSharedKeyStore } from '../../src/keys/shared-key-store.js'
@@ -146,7 +146,7 @@ class OwnRedis {
   }
 }
 
-function whenReady(client: Redis, ms = 5000): Promise<void> {
+function whenReady(client: Redis | Cluster, ms = 5000): Promise<void> {
   if (client.status === 'ready') return Promise.resolve()
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`client not ready after ${ms} ms (status ${client.status})`)), ms)

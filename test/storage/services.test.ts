@@ -48,7 +48,7 @@ describe('the services the tests are given', () => {
   it('has no test reaching a local PostgreSQL or Redis except through services.ts', () => {
     // A literal URL of a local server bypasses GRANTKIT_TEST_POSTGRES / GRANTKIT_TEST_REDIS.
     // Port 1 is allowed: the tests use it as a port nothing listens on.
-    const local = /(?:postgres(?:ql)?|rediss?):\/\/(?:[^@/\s'"`]*@)?(?:127\.0\.0\.1|localhost|\[::1\])(?::(\d+))?/g
+    const local = /(?:postgres(?:ql)?|rediss?(?:\+cluster)?):\/\/(?:[^@/\s'"`]*@)?(?:127\.0\.0\.1|localhost|\[::1\])(?::(\d+))?/g
     const found: string[] = []
     for (const file of sourcesUnder(TEST_DIR)) {
       const name = relative(TEST_DIR, file)

@@ -34,6 +34,25 @@ export const POSTGRES_URL = postgres.toString()
 /** The Redis the tests are given: GRANTKIT_TEST_REDIS, or the one `.ci/services.sh` starts. */
 export const REDIS_URL = redis.toString()
 
+const DEFAULT_REDIS_CLUSTER = '127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002'
+
+/**
+ * The seed nodes of the Redis Cluster the tests are given: GRANTKIT_TEST_REDIS_CLUSTER
+ * (`host:port,host:port…`), or the three masters `.ci/services.sh` starts.
+ */
+export const REDIS_CLUSTER_NODES: readonly { host: string; port: number }[] = (() => {
+  const raw = process.env.GRANTKIT_TEST_REDIS_CLUSTER
+  const value = raw === undefined || raw === '' ? DEFAULT_REDIS_CLUSTER : raw
+  return value.split(',').map((part) => {
+    const m = /^([^:,\s]+):(\d{1,5})$/.exec(part.trim())
+    if (m === null) throw new Error(`GRANTKIT_TEST_REDIS_CLUSTER must be host:port,host:port…, like ${DEFAULT_REDIS_CLUSTER}`)
+    return { host: m[1]!, port: Number(m[2]) }
+  })
+})()
+
+/** The same cluster as a storage URL (`redis+cluster://…`), as `grantkit serve --storage` takes it. */
+export const REDIS_CLUSTER_URL = `redis+cluster://${REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(',')}`
+
 /** A URL fit for a message or a log line: its password, if any, masked. */
 export function shown(url: string): string {
   try {
@@ -49,6 +68,8 @@ export function shown(url: string): string {
 export const ENDPOINTS = {
   postgres: { host: postgres.hostname, port: Number(postgres.port || 5432) },
   redis: { host: redis.hostname, port: Number(redis.port || 6379) },
+  // The first seed node: enough for a quick probe that the cluster is up.
+  redisCluster: REDIS_CLUSTER_NODES[0]!,
 } as const
 
 /**

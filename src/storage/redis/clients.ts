@@ -13,12 +13,14 @@ import type { RedisContext } from './stores.js'
 export class RedisClients implements ClientStore {
   constructor(private readonly ctx: RedisContext) {}
 
+  // On a cluster every client shares the tag {clients} with the index: create
+  // and delete change both in one script, and list reads them in one pipeline.
   private key(clientId: string): string {
-    return this.ctx.key('client', clientId)
+    return this.ctx.key('client', clientId, 'clients')
   }
 
   private get index(): string {
-    return this.ctx.key('clients', 'index')
+    return this.ctx.key('clients', 'index', 'clients')
   }
 
   async create(record: StoredClientRecord): Promise<boolean> {

@@ -3,11 +3,13 @@
  * Redis (6.2 or later: GETDEL, SET PX). Needs the optional peer dependency
  * `ioredis`.
  */
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import type { ClientStore, DeviceFlowStores, KeyStorage, PushedAuthorizationRequestStore, Storage } from '../types.js'
 import { RedisClients } from './clients.js'
+import { createClusterClient, isClusterUrl } from './cluster.js'
 import { Connection, DEFAULT_TIMEOUT, redisFailFastOptions } from './connection.js'
 import { checkLayout, writeLayout } from './layout.js'
+import { clusterKey, plainKey } from './keys.js'
 import { defineScripts } from './scripts.js'
 import {
   RedisAccessTokens,
@@ -28,13 +30,17 @@ import {
 } from './stores.js'
 
 export { redisFailFastOptions } from './connection.js'
+export { parseClusterUrl, type ClusterNode, type ClusterUrl } from './cluster.js'
 export { REDIS_LAYOUT_VERSION, RedisLayoutError } from './layout.js'
 
 /** Options of `createRedisStorage`. */
 export interface RedisStorageOptions {
   /**
-   * An ioredis client, or a `redis://` / `rediss://` URL from which one is
-   * created with `redisFailFastOptions`. A client you pass in stays yours:
+   * An ioredis client or Cluster, or a URL from which one is created with
+   * `redisFailFastOptions`: `redis://` / `rediss://` for one server,
+   * `redis+cluster://host:port,host:port` / `rediss+cluster://…` for a Redis
+   * Cluster (the hosts are seeds; the rest of the cluster is discovered).
+   * A client you pass in stays yours:
    * `close()` leaves it open. Give it `redisFailFastOptions` too: calls made
    * while it is disconnected fail at once and no call waits more than `timeout` + 0.5 s
    * in any case, but with ioredis's defaults a command caught in flight by a
@@ -42,7 +48,7 @@ export interface RedisStorageOptions {
    * was told the storage was unavailable (a refresh token rotated that way is
    * later presented again and counts as reused).
    */
-  client: Redis | string
+  client: Redis | Cluster | string
   /** Prepended to every key, so that several servers or tests can share one database. Default `'grantkit:'`. */
   prefix?: string
   /** Clock in seconds since the epoch, for expiry checks and TTLs. Default: the system clock. */
@@ -59,14 +65,17 @@ export interface RedisStorageOptions {
   timeout?: number
 }
 
-/** A `Storage` in Redis, with its client and a way to close it. */
-export interface RedisStorage extends Storage {
+/**
+ * A `Storage` in Redis, with its client and a way to close it. `C` is the
+ * client's type: `Redis` for one server, `Cluster` for a Redis Cluster.
+ */
+export interface RedisStorage<C extends Redis | Cluster = Redis | Cluster> extends Storage {
   deviceCodes: DeviceFlowStores['deviceCodes']
   keys: KeyStorage
   clients: ClientStore
   pushedAuthorizationRequests: PushedAuthorizationRequestStore
-  /** The ioredis client in use. */
-  readonly client: Redis
+  /** The ioredis client in use: a `Cluster` when the storage runs on a Redis Cluster. */
+  readonly client: C
   /**
    * Records the key layout version under the prefix (see `REDIS_LAYOUT_VERSION`),
    * after checking it is not another one. Layout 1 needs no conversion of keys.
@@ -97,8 +106,11 @@ export interface RedisStorage extends Storage {
  * When Redis cannot be reached, methods throw `StorageUnavailableError` within
  * about a second and endpoints answer 503 temporarily_unavailable; the client
  * keeps reconnecting and the storage works again as soon as Redis is back.
- * Scripts touch two keys at times, so Redis Cluster is not supported; use a
- * single primary (with Sentinel if you like). Configure Redis with
+ * Redis Cluster works too (pass a `Cluster` or a `redis+cluster://` URL): the
+ * keys of every script and MULTI then carry a hash tag so they share a slot,
+ * and operations whose keys cannot share one (a refresh token and its
+ * successor) run in an order that leaves nothing usable half-done; see
+ * docs/storage-redis.md. Configure Redis with
  * `maxmemory-policy noeviction`: an evicted replay marker or code tombstone
  * would let a replay through.
  *
@@ -107,6 +119,10 @@ export interface RedisStorage extends Storage {
  * const storage = createRedisStorage({ client: process.env.REDIS_URL!, prefix: 'auth:' })
  * const server = createAuthorizationServer({ issuer, clients, storage })
  */
+export function createRedisStorage(options: RedisStorageOptions & { client: Cluster | `redis+cluster://${string}` | `rediss+cluster://${string}` }): RedisStorage<Cluster>
+export function createRedisStorage(options: RedisStorageOptions & { client: Redis | `redis://${string}` | `rediss://${string}` }): RedisStorage<Redis>
+/** A URL only known at run time may name a cluster: narrow `client` with `client.isCluster`. */
+export function createRedisStorage(options: RedisStorageOptions): RedisStorage
 export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   if (typeof options !== 'object' || options === null) throw new TypeError('options: must be an object with a client')
   const { client: given, prefix = 'grantkit:', now = () => Date.now() / 1000, timeout = DEFAULT_TIMEOUT } = options
@@ -114,11 +130,12 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   const timeoutMs = Math.ceil(timeout * 1000)
   if (typeof prefix !== 'string') throw new TypeError('prefix: must be a string')
   if (typeof now !== 'function') throw new TypeError('now: must be a function returning seconds since the epoch')
-  let client: Redis
+  let client: Redis | Cluster
   let owned: boolean
   if (typeof given === 'string') {
-    if (!/^rediss?:\/\//.test(given)) throw new TypeError('client: a URL must start with redis:// or rediss://')
-    client = new Redis(given, { ...redisFailFastOptions, commandTimeout: timeoutMs })
+    if (isClusterUrl(given)) client = createClusterClient(given, timeoutMs)
+    else if (/^rediss?:\/\//.test(given)) client = new Redis(given, { ...redisFailFastOptions, commandTimeout: timeoutMs })
+    else throw new TypeError('client: a URL must start with redis://, rediss://, redis+cluster:// or rediss+cluster://')
     owned = true
     // Connection errors reach callers as StorageUnavailableError; without a
     // listener ioredis would also print each reconnection failure.
@@ -127,15 +144,23 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     client = given
     owned = false
   } else {
-    throw new TypeError('client: must be an ioredis client or a redis:// URL')
+    throw new TypeError('client: must be an ioredis client or Cluster, or a redis:// or redis+cluster:// URL')
   }
+  // `isCluster` rather than instanceof: the Cluster may come from another copy of ioredis.
+  const cluster = (client as { isCluster?: unknown }).isCluster === true
+  // A brace in the prefix would become (part of) every key's hash tag, and an
+  // unbalanced one would split keys that must share a slot.
+  if (cluster && /[{}]/.test(prefix)) throw new TypeError('prefix: must not contain { or } on a Redis Cluster (they delimit hash tags)')
+  // Cluster and Redis share the command surface the stores use; one type keeps the call sites simple.
+  const commands = client as Redis
 
   const ctx: RedisContext = {
     // Every store checks the key layout before its first command (layout.ts).
-    conn: new Connection(client, () => checkLayout(client, prefix), timeoutMs),
-    client,
-    script: defineScripts(client),
-    key: (kind, id) => `${prefix}${kind}:${id}`,
+    conn: new Connection(commands, () => checkLayout(commands, prefix), timeoutMs),
+    client: commands,
+    cluster,
+    script: defineScripts(commands),
+    key: cluster ? (kind, id, group) => clusterKey(prefix, kind, id, group) : (kind, id) => plainKey(prefix, kind, id),
     now,
   }
   return {
@@ -155,8 +180,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     pushedAuthorizationRequests: new RedisPushedAuthorizationRequests(ctx),
     auditEvents: new RedisAuditEvents(ctx),
     client,
-    migrate: () => ctx.conn.run('migrate', () => writeLayout(client, prefix)),
-    probe: () => ctx.conn.run('probe', () => checkLayout(client, prefix)),
+    migrate: () => ctx.conn.run('migrate', () => writeLayout(commands, prefix)),
+    probe: () => ctx.conn.run('probe', () => checkLayout(commands, prefix)),
     async close() {
       if (!owned || client.status === 'end') return
       let timer: NodeJS.Timeout | undefined

@@ -83,6 +83,21 @@ end
 return 'rotated'`,
   },
 
+  /**
+   * KEYS[1] old refresh token; ARGV: now. The deciding step of a rotation on
+   * a Redis Cluster (stores.ts rotateAcrossSlots), where the successor lives
+   * in another slot and is written beforehand.
+   */
+  markRotated: {
+    keys: 1,
+    lua: `
+local v = redis.call('HMGET', KEYS[1], 'x', 'o')
+if not v[1] or tonumber(v[1]) <= tonumber(ARGV[1]) then return 'not_found' end
+if v[2] == '1' then return 'reused' end
+redis.call('HSET', KEYS[1], 'o', '1')
+return 'rotated'`,
+  },
+
   /** KEYS[1]; ARGV: now, expiresAt, ttl ms. Set-if-absent where "absent" includes "expired by the caller's clock". */
   markUsed: {
     keys: 1,
@@ -281,6 +296,39 @@ if redis.call('PTTL', KEYS[4]) < ttl then redis.call('PEXPIRE', KEYS[4], ttl) en
 return 1`,
   },
 
+  /**
+   * saveSession without the sid and per-person indexes, which on a Redis
+   * Cluster live in other slots. KEYS[1] record, KEYS[2] its clients (same
+   * hash tag); ARGV: ttl ms, record JSON, then its clients. Returns 0 when the
+   * session was already expired (and is now gone), 1 when saved.
+   */
+  saveSessionRecord: {
+    keys: 2,
+    lua: `
+local ttl = tonumber(ARGV[1])
+redis.call('DEL', KEYS[2])
+if ttl <= 0 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+if #ARGV > 2 then
+  redis.call('SADD', KEYS[2], unpack(ARGV, 3))
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return 1`,
+  },
+
+  /** KEYS[1] a set; ARGV: ttl ms, member. Adds the member; the set lives as long as its longest-lived member. */
+  addToIndex: {
+    keys: 1,
+    lua: `
+local ttl = tonumber(ARGV[1])
+redis.call('SADD', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`,
+  },
+
   /** KEYS[1] session record, KEYS[2] its clients; ARGV: client id. Adds it while the session lives, for as long. */
   addSessionClient: {
     keys: 2,
@@ -294,6 +342,15 @@ return 1`,
 } satisfies Record<string, ScriptDefinition>
 
 export type ScriptName = keyof typeof definitions
+
+/** Every script, for the tests that check each one's keys share a cluster slot. */
+export const REDIS_SCRIPTS: Readonly<Record<ScriptName, ScriptDefinition>> = definitions
+
+/**
+ * Scripts a Redis Cluster never runs: their keys are found by unrelated
+ * hashes, so on a cluster the stores take single-slot steps instead.
+ */
+export const SINGLE_SERVER_SCRIPTS: readonly ScriptName[] = ['rotateRefresh', 'rotateRefreshIssue', 'saveDevice', 'saveSession']
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>
 

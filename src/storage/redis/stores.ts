@@ -39,9 +39,15 @@ import type { ScriptName } from './scripts.js'
 export interface RedisContext {
   conn: Connection
   client: Redis
+  /** Whether the client is a Redis Cluster: keys used together then carry a hash tag, and no command spans slots. */
+  cluster: boolean
   script(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown>
-  /** The full key of an artefact: prefix, kind, id. */
-  key(kind: string, id: string): string
+  /**
+   * The full key of an artefact: prefix, kind, id. `group` names the keys it
+   * is used with in one script or MULTI; on a cluster they share a hash tag
+   * (keys.ts), on one server it changes nothing.
+   */
+  key(kind: string, id: string, group?: string): string
   /** Seconds since the epoch. */
   now(): number
 }
@@ -74,6 +80,11 @@ function pairs(flat: unknown): Record<string, string> {
   const list = flat as string[]
   for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!
   return out
+}
+
+/** Separate commands' results in the shape of `pipeline().exec()`: [error, result] each. */
+function settled(commands: Promise<unknown>[]): Promise<[Error | null, unknown][]> {
+  return Promise.all(commands.map((c) => c.then((v): [Error | null, unknown] => [null, v], (e: unknown): [Error | null, unknown] => [e as Error, null])))
 }
 
 export class RedisAccessTokens implements AccessTokenStore {
@@ -138,6 +149,7 @@ export class RedisRefreshTokens implements RefreshTokenStore {
   async rotate(oldHash: string, next: RefreshTokenRecord, issue?: RotationIssue): Promise<RotationOutcome> {
     const keys = [this.ctx.key('rt', oldHash), this.ctx.key('rt', next.tokenHash)]
     const access = issue?.accessToken
+    if (this.ctx.cluster) return this.rotateAcrossSlots(keys[0]!, keys[1]!, next, access)
     if (access === undefined) {
       return (await this.ctx.conn.run('refreshTokens.rotate', () =>
         this.ctx.script('rotateRefresh', keys, [this.ctx.now(), ttlMs(this.ctx, next.expiresAt), ...this.fields(next)]),
@@ -150,6 +162,31 @@ export class RedisRefreshTokens implements RefreshTokenStore {
   }
   async revoke(tokenHash: string): Promise<void> {
     await this.ctx.conn.run('refreshTokens.revoke', () => this.ctx.client.del(this.ctx.key('rt', tokenHash)))
+  }
+
+  /**
+   * Rotation on a Redis Cluster, where the old token, its successor and the
+   * access token are found by their own hashes and so live in different
+   * slots: no script can hold all three. The successor and the access token
+   * are written first, under hashes of values nobody holds yet; then one
+   * single-key script decides (not found, reused, or marked rotated, exactly
+   * once across racing callers: RFC 9700 section 4.14.2). A loser deletes what
+   * it wrote. A process that dies in between leaves at worst an unreachable
+   * record that expires by its TTL, never a usable token without its rotation.
+   */
+  private async rotateAcrossSlots(oldKey: string, nextKey: string, next: RefreshTokenRecord, access: RotationIssue['accessToken'] | undefined): Promise<RotationOutcome> {
+    const accessKey = access === undefined ? undefined : this.ctx.key('at', access.tokenHash)
+    return this.ctx.conn.run('refreshTokens.rotate', async () => {
+      const writes: Promise<unknown>[] = [this.ctx.script('putHash', [nextKey], [ttlMs(this.ctx, next.expiresAt), ...this.fields(next)])]
+      if (access !== undefined) {
+        const ttl = ttlMs(this.ctx, access.expiresAt)
+        if (ttl > 0) writes.push(this.ctx.client.set(accessKey!, encodeRecord(access), 'PX', ttl))
+      }
+      await Promise.all(writes)
+      const outcome = (await this.ctx.script('markRotated', [oldKey], [this.ctx.now()])) as RotationOutcome
+      if (outcome !== 'rotated') await Promise.all([this.ctx.client.del(nextKey), ...(accessKey === undefined ? [] : [this.ctx.client.del(accessKey)])])
+      return outcome
+    })
   }
 }
 
@@ -212,18 +249,48 @@ export class RedisPushedAuthorizationRequests implements PushedAuthorizationRequ
  */
 export class RedisSessions implements SessionStore {
   constructor(private readonly ctx: RedisContext) {}
+  /** The record and its client set: one hash tag on a cluster, as addSessionClient and delete use them together. */
+  private recordKeys(idHash: string): [string, string] {
+    return [this.ctx.key('sess', idHash, idHash), this.ctx.key('sessc', idHash, idHash)]
+  }
   async save(record: SessionRecord): Promise<void> {
     const { clients = [], ...rest } = record
-    const keys = [this.ctx.key('sess', record.idHash), this.ctx.key('sessc', record.idHash), this.ctx.key('sid', record.sid ?? ''), this.ctx.key('subsess', record.sub)]
-    const args = [ttlMs(this.ctx, record.expiresAt), encodeRecord(rest), record.idHash, record.sid === undefined ? '0' : '1', ...clients]
-    await this.ctx.conn.run('sessions.save', () => this.ctx.script('saveSession', keys, args))
+    const [recordKey, clientsKey] = this.recordKeys(record.idHash)
+    const keys = [recordKey, clientsKey, this.ctx.key('sid', record.sid ?? ''), this.ctx.key('subsess', record.sub)]
+    const ttl = ttlMs(this.ctx, record.expiresAt)
+    const args = [ttl, encodeRecord(rest), record.idHash, record.sid === undefined ? '0' : '1', ...clients]
+    if (!this.ctx.cluster) {
+      await this.ctx.conn.run('sessions.save', () => this.ctx.script('saveSession', keys, args))
+      return
+    }
+    // On a cluster the sid and per-person indexes live in other slots. The
+    // record goes first; an index entry whose session is missing or belongs
+    // to another person is ignored by findBySid and pruned by listBySub.
+    await this.ctx.conn.run('sessions.save', async () => {
+      const saved = await this.ctx.script('saveSessionRecord', [recordKey, clientsKey], [ttl, encodeRecord(rest), ...clients])
+      if (saved !== 1) return
+      const indexes: Promise<unknown>[] = [this.ctx.script('addToIndex', [keys[3]!], [ttl, record.idHash])]
+      if (record.sid !== undefined) indexes.push(this.ctx.client.set(keys[2]!, record.idHash, 'PX', ttl))
+      await Promise.all(indexes)
+    })
   }
   async find(idHash: string): Promise<SessionRecord | null> {
     return (await this.read('sessions.find', [idHash]))[0] ?? null
   }
   async delete(idHash: string): Promise<void> {
     const [record] = await this.read('sessions.delete', [idHash])
-    const keys = [this.ctx.key('sess', idHash), this.ctx.key('sessc', idHash)]
+    const keys: string[] = this.recordKeys(idHash)
+    if (this.ctx.cluster) {
+      // One DEL per slot: the record and its clients share a tag, the indexes do not.
+      await this.ctx.conn.run('sessions.delete', () =>
+        Promise.all([
+          this.ctx.client.del(...keys),
+          ...(record?.sid !== undefined ? [this.ctx.client.del(this.ctx.key('sid', record.sid))] : []),
+          ...(record !== undefined ? [this.ctx.client.srem(this.ctx.key('subsess', record.sub), idHash)] : []),
+        ]),
+      )
+      return
+    }
     if (record?.sid !== undefined) keys.push(this.ctx.key('sid', record.sid))
     await this.ctx.conn.run('sessions.delete', async () => {
       const tx = this.ctx.client.multi().del(...keys)
@@ -232,7 +299,7 @@ export class RedisSessions implements SessionStore {
     })
   }
   async addClient(idHash: string, clientId: string): Promise<void> {
-    await this.ctx.conn.run('sessions.addClient', () => this.ctx.script('addSessionClient', [this.ctx.key('sess', idHash), this.ctx.key('sessc', idHash)], [clientId]))
+    await this.ctx.conn.run('sessions.addClient', () => this.ctx.script('addSessionClient', this.recordKeys(idHash), [clientId]))
   }
   async listBySub(sub: string): Promise<SessionRecord[]> {
     const setKey = this.ctx.key('subsess', sub)
@@ -253,6 +320,9 @@ export class RedisSessions implements SessionStore {
   /** The live sessions among `hashes`, each with its clients, in one round trip. */
   private async read(op: string, hashes: string[]): Promise<SessionRecord[]> {
     const results = await this.ctx.conn.run(op, () => {
+      // A cluster pipeline must stay on one node; separate commands are routed
+      // (and auto-pipelined) per node instead, in the same one round trip.
+      if (this.ctx.cluster) return settled(hashes.flatMap((h) => [this.ctx.client.get(this.recordKeys(h)[0]), this.ctx.client.smembers(this.recordKeys(h)[1])]))
       const pipe = this.ctx.client.pipeline()
       for (const h of hashes) pipe.get(this.ctx.key('sess', h)).smembers(this.ctx.key('sessc', h))
       return pipe.exec()
@@ -276,12 +346,13 @@ export class RedisSessions implements SessionStore {
 
 export class RedisConsents implements ConsentStore {
   constructor(private readonly ctx: RedisContext) {}
+  // A consent and the person's index share the tag {sub} on a cluster: save and revoke are one MULTI, listBySub one MGET.
   private keyOf(sub: string, clientId: string): string {
-    return this.ctx.key('consent', consentKey(sub, clientId))
+    return this.ctx.key('consent', consentKey(sub, clientId), sub)
   }
   /** A person's consented client ids, for listBySub; entries may outlive their consent and are pruned when read. */
   private indexOf(sub: string): string {
-    return this.ctx.key('subconsent', sub)
+    return this.ctx.key('subconsent', sub, sub)
   }
   async find(sub: string, clientId: string): Promise<string | null> {
     const json = await this.ctx.conn.run('consents.find', () => this.ctx.client.get(this.keyOf(sub, clientId)))
@@ -367,6 +438,18 @@ export class RedisDeviceCodes implements DeviceCodeStore {
   async save(record: DeviceCodeRecord): Promise<void> {
     const keys = [this.ctx.key('dc', record.deviceCodeHash), this.ctx.key('uc', record.userCodeHash)]
     const args = [ttlMs(this.ctx, deviceCodeKeepUntil(record)), ttlMs(this.ctx, record.expiresAt), record.deviceCodeHash, ...RedisDeviceCodes.fields(record)]
+    if (this.ctx.cluster) {
+      // The record and the user code → device code mapping are found by
+      // different hashes, so they live in different slots. The record goes
+      // first: the mapping never points at a record not yet written, and the
+      // reads check the user code stored in the record.
+      const [keepTtl, userTtl, deviceHash, ...fields] = args
+      await this.ctx.conn.run('deviceCodes.save', async () => {
+        await this.ctx.script('putHash', [keys[0]!], [keepTtl!, ...fields])
+        await (Number(userTtl) > 0 ? this.ctx.client.set(keys[1]!, String(deviceHash), 'PX', Number(userTtl)) : this.ctx.client.del(keys[1]!))
+      })
+      return
+    }
     await this.ctx.conn.run('deviceCodes.save', () => this.ctx.script('saveDevice', keys, args))
   }
 
@@ -482,7 +565,9 @@ return 1`
   }
   async latest(keys: readonly string[]): Promise<number | null> {
     if (keys.length === 0) return null
-    const values = await this.ctx.conn.run('tokenCutoffs.latest', () => this.ctx.client.mget(...keys.map((k) => this.ctx.key('cutoff', k))))
+    const names = keys.map((k) => this.ctx.key('cutoff', k))
+    // A person's, a client's and a consent's cutoffs hash to different slots: MGET would be refused with CROSSSLOT on a cluster.
+    const values = await this.ctx.conn.run('tokenCutoffs.latest', () => (this.ctx.cluster ? Promise.all(names.map((k) => this.ctx.client.get(k))) : this.ctx.client.mget(...names)))
     const now = this.ctx.now()
     let out: number | null = null
     for (const v of values) {
