@@ -136,7 +136,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     script: defineScripts(client),
     key: (kind, id) => `${prefix}${kind}:${id}`,
     now,
-  }
+  } as Omit<RedisContext, 'cutoffs'> as RedisContext
+  ctx.cutoffs = new RedisTokenCutoffs(ctx)
   return {
     accessTokens: new RedisAccessTokens(ctx),
     authorizationCodes: new RedisAuthorizationCodes(ctx),
@@ -150,7 +151,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     deviceCodes: new RedisDeviceCodes(ctx),
     keys: new RedisKeys(ctx),
     clients: new RedisClients(ctx),
-    tokenCutoffs: new RedisTokenCutoffs(ctx),
+    tokenCutoffs: ctx.cutoffs,
     pushedAuthorizationRequests: new RedisPushedAuthorizationRequests(ctx),
     client,
     migrate: () => ctx.conn.run('migrate', () => writeLayout(client, prefix)),
