@@ -155,8 +155,25 @@ export function tablesFromMarkdown(md) {
   }
 }
 
+/** The "## Charts" section run.mjs writes after the settings; `embed` replaces one already there, or adds it before the first table section. */
+export function chartsSection(embed) {
+  return embed === '' ? '' : `## Charts\n\nThe ratios of the tables below as bars (files in \`charts/\`, written by \`bench/charts.mjs\` from the same rows).\n\n${embed}\n`
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const file = process.argv[2] ?? fileURLToPath(new URL('RESULTS.md', import.meta.url))
-  const embed = writeCharts(file, tablesFromMarkdown(readFileSync(file, 'utf8')))
-  console.log(embed === '' ? `no chartable tables in ${file}` : embed)
+  // node bench/charts.mjs [FILE.md] [--embed]: redraws the charts of a results file; --embed also puts their section in it.
+  const args = process.argv.slice(2)
+  const file = args.find((a) => a !== '--embed') ?? fileURLToPath(new URL('RESULTS.md', import.meta.url))
+  const md = readFileSync(file, 'utf8')
+  const embed = writeCharts(file, tablesFromMarkdown(md))
+  if (embed === '') console.log(`no chartable tables in ${file}`)
+  else if (!args.includes('--embed')) console.log(embed)
+  else {
+    const section = chartsSection(embed)
+    const at = md.indexOf('\n## Charts\n')
+    const next = at < 0 ? -1 : md.indexOf('\n## ', at + 1)
+    const out = at >= 0 ? md.slice(0, at + 1) + section + md.slice(next) : md.replace(/\n## /, `\n${section}\n## `)
+    writeFileSync(file, out)
+    console.log(`charts embedded in ${file}`)
+  }
 }

@@ -25,7 +25,7 @@ import { HAND_ROLLED_HEAD } from './hand-rolled.mjs'
 import { LOGIN_HEAD } from './logins.mjs'
 import { HEAD, PEER_HEAD, SERVER_HEAD, STORAGE_HEAD, markdownTable, perRunTable } from './tables.mjs'
 import { warnings } from './warnings.mjs'
-import { writeCharts } from './charts.mjs'
+import { chartsSection, writeCharts } from './charts.mjs'
 
 function peerVersion(name) {
   try {
@@ -78,7 +78,7 @@ node:http endpoint's (for the code flow, the requests its flows made). "Server C
 test over wall time (100% = its core saturated); "loadgen CPU" that of the load generator; "other load" the CPU
 that other processes used or the hypervisor stole during the run (from /proc/stat), highest over the repetitions.
 Runs disturbed by other load: ${retried} measured again.
-${charts === '' ? '' : `\n## Charts\n\nThe ratios of the tables below as bars (files in \`charts/\`, written by \`bench/charts.mjs\` from the same rows).\n\n${charts}\n`}
+${charts === '' ? '' : `\n${chartsSection(charts)}`}
 ## grantkit against the raw node:http ceiling
 
 ${floorLine === '' ? '' : `${floorLine}.\n\n`}${markdownTable(HEAD, coreRows)}
