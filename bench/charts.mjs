@@ -2,7 +2,7 @@
 // target line). writeResults calls writeCharts with the rows it has just formatted; `node bench/charts.mjs FILE.md`
 // draws them again from a results file's tables (e.g. after editing the chart code, without a new run).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -129,8 +129,11 @@ export function writeCharts(resultsFile, tables) {
   if (charts.length === 0) return ''
   const dir = join(dirname(resultsFile), 'charts')
   mkdirSync(dir, { recursive: true })
-  for (const c of charts) writeFileSync(join(dir, c.file), c.svg)
-  return charts.map((c) => `![${c.alt}](${relative(dirname(resultsFile), join(dir, c.file))})`).join('\n\n')
+  // RESULTS.md's charts are charts/<name>.svg; another results file's (RESULTS.partial.md, …) get its name in front, so none overwrites another's.
+  const base = basename(resultsFile, '.md')
+  const name = (file) => (base === 'RESULTS' ? file : `${base}-${file}`)
+  for (const c of charts) writeFileSync(join(dir, name(c.file)), c.svg)
+  return charts.map((c) => `![${c.alt}](${relative(dirname(resultsFile), join(dir, name(c.file)))})`).join('\n\n')
 }
 
 /** The Markdown tables of a results file whose header row starts with `firstCells`. */
