@@ -16,7 +16,15 @@ export function subjectCutoffKey(sub: string): string {
   return `sub:${sub}`
 }
 
-/** The cutoff keys that reach a token of `clientId` issued to `sub`: its client, its consent, its subject. */
+/**
+ * The cutoff keys that reach a token of `clientId` issued to `sub`: its
+ * client, its consent, its subject. For storages implementing
+ * `AccessTokenStore.findWithCutoff`, which read these keys' latest cutoff with
+ * the token.
+ *
+ * @example
+ * cutoffKeys('app', 'alice') // ['client:app', 'consent:["alice","app"]', 'sub:alice']
+ */
 export function cutoffKeys(clientId: string, sub: string): [string, string, string] {
   return [clientCutoffKey(clientId), consentCutoffKey(sub, clientId), subjectCutoffKey(sub)]
 }
