@@ -8,7 +8,7 @@ import { createRedisStorage } from '../../src/storage/redis/index.js'
 import { clientCutoffKey, consentCutoffKey, subjectCutoffKey } from '../../src/tokens/cutoff.js'
 import { basic, clients, ISSUER, json, tokenRequest } from '../helpers.js'
 import { describePostgres, pgTables } from './pg-harness.js'
-import { REDIS_URL } from './services.js'
+import { POSTGRES_URL, REDIS_URL } from './services.js'
 
 /*
  * Issue 16: round trips to the database per request, counted at the driver
@@ -72,7 +72,7 @@ describePostgres('PostgreSQL round trips (issue 16)', () => {
   suite(async () => {
     const prefix = await db.fresh()
     let queries = 0
-    const pool = new pg.Pool({ connectionString: (db.pool as unknown as { options: { connectionString: string } }).options.connectionString, max: 4 })
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 })
     pool.on('error', () => {})
     // Every statement on a pooled client, however it is sent (pool.query checks a client out too).
     pool.on('connect', (client) => {
