@@ -25,6 +25,7 @@ import { HAND_ROLLED_HEAD } from './hand-rolled.mjs'
 import { LOGIN_HEAD } from './logins.mjs'
 import { HEAD, PEER_HEAD, SERVER_HEAD, STORAGE_HEAD, markdownTable, perRunTable } from './tables.mjs'
 import { warnings } from './warnings.mjs'
+import { chartsSection, writeCharts } from './charts.mjs'
 
 function peerVersion(name) {
   try {
@@ -52,6 +53,12 @@ export function writeResults({ machine, pinned, startedAt, benchSeconds, retried
     `${REPS} repetitions, interleaved; in-process ${CORE_SECONDS} s per run; HTTP ${DURATION} s per run, ${CONNECTIONS} connections, pipelining ${PIPELINING}; ` +
     `code flow ${FLOW_WORKERS} browsers; ${WARMUP} s warm-up before each run, a fresh server process per run; Argon2id m=${ARGON2_COST.memoryCost} KiB t=${ARGON2_COST.timeCost} p=${ARGON2_COST.parallelism} for the user's password (the same PHC string on every server that checks it); ` +
     `the whole measurement took ${fmt(benchSeconds)} s`
+  // The charts are drawn from the very rows of the tables below, so they cannot disagree with them.
+  const charts = writeCharts(RESULTS_FILE, {
+    peers: { head: PEER_HEAD, rows: pRows },
+    handRolled: { head: HAND_ROLLED_HEAD, rows: handRolled.rows },
+    storage: { head: STORAGE_HEAD, rows: storage.rows },
+  })
   const md = `# grantkit benchmark results
 
 Written by \`bench/run.mjs\`; see [README.md](README.md) for what is measured. Regenerate with the command below.
@@ -71,7 +78,7 @@ node:http endpoint's (for the code flow, the requests its flows made). "Server C
 test over wall time (100% = its core saturated); "loadgen CPU" that of the load generator; "other load" the CPU
 that other processes used or the hypervisor stole during the run (from /proc/stat), highest over the repetitions.
 Runs disturbed by other load: ${retried} measured again.
-
+${charts === '' ? '' : `\n${chartsSection(charts)}`}
 ## grantkit against the raw node:http ceiling
 
 ${floorLine === '' ? '' : `${floorLine}.\n\n`}${markdownTable(HEAD, coreRows)}
@@ -110,7 +117,7 @@ instead of the default memory storage, measured in the same repetitions, interle
 server on CPU ${SERVER_CPU}, load on CPU ${LOADGEN_CPU}). **The database servers themselves are not pinned**: they run on whichever
 CPU is free, the load generator's included; their CPU over the run is shown apart ("database server CPU", summed over
 their processes from /proc) and is not counted as other load. Tables under the prefix \`${PG_PREFIX}\` and keys under
-\`${REDIS_PREFIX}\` were created for this run and removed after it. Targets, informational: Redis ≥ 0.7 and PostgreSQL ≥ 0.4 of
+\`${REDIS_PREFIX}\` were created for this run and removed after it. Targets (issue 16), informational: Redis ≥ 0.8 and PostgreSQL ≥ 0.5 of
 memory.
 
 ${storage.rows.length === 0 ? `(no storage rows measured${STORAGE_ON ? '; see warnings' : ': BENCH_STORAGE=0'})` : markdownTable(STORAGE_HEAD, storage.rows, 2)}

@@ -76,6 +76,7 @@ export { JWT_BEARER_GRANT } from './grants/jwt-bearer.js'
 export { shouldIssueRefreshToken, type RefreshTokenInput } from './tokens/refresh-token.js'
 export { claimsForScope } from './tokens/id-token.js'
 export type { ActiveAccessToken } from './tokens/validate.js'
+export { cutoffKeys } from './tokens/cutoff.js'
 export {
   createResourceProtector,
   type ResourceProtector,

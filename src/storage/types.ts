@@ -33,6 +33,15 @@ export interface AccessTokenStore {
   save(record: AccessTokenRecord & { tokenHash: string }): Promise<void>
   /** The live (unexpired, unrevoked) record for a hash, or null. */
   find(tokenHash: string): Promise<AccessTokenRecord | null>
+  /**
+   * Optional: `find` and the latest live cutoff (TokenCutoffStore.latest) of
+   * the record's three cutoff keys (`cutoffKeys` of `grantkit`: client,
+   * consent, subject), read in one round trip. A storage with tokenCutoffs
+   * should have it: without it, validation makes a second round trip for the
+   * cutoff. `cutoff` must be as fresh as `latest` would read it: a cutoff set
+   * at any process is in force at the next call.
+   */
+  findWithCutoff?(tokenHash: string): Promise<{ record: AccessTokenRecord; cutoff: number | null } | null>
   /** Revokes an opaque token. Unknown hashes are ignored. */
   revoke(tokenHash: string): Promise<void>
   /** Records a JWT access token's jti as revoked until it would have expired. */

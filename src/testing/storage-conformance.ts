@@ -12,6 +12,7 @@ import type {
   StoredClientRecord,
 } from '../storage/types.js'
 import { missingStores, type StorageFeature } from '../storage/features.js'
+import { clientCutoffKey, consentCutoffKey, cutoffKeys, subjectCutoffKey } from '../tokens/cutoff.js'
 
 /**
  * A storage under test, with the clock it reads (seconds since the epoch) and a
@@ -780,6 +781,50 @@ export function runStorageConformance(
         await times(n, (i) => audit.append(event(i), h.now() + 100))
         const got = await audit.recent(n + 10)
         expect(new Set(got.map((e) => e.target.clientId)).size).toBe(n)
+      })
+    })
+
+    describe('accessTokens.findWithCutoff (the token and its cutoffs in one read, when the storage has it)', () => {
+      // Ids JSON.stringify escapes (the consent key is JSON.stringify([sub, clientId])), non-ASCII, separators, quotes.
+      const ids: [string, string][] = [
+        ['c', 'alice'],
+        ['client "q"', 'sub\\back'],
+        ['tab\tclient', 'new\nline\u0001\u001f'],
+        ['ünï©ødé ✓ 𝄞', 'a:b,c]["'],
+        ['del\u007f', '\u2028sep'],
+      ]
+      it('answers as find plus tokenCutoffs.latest of the three cutoff keys would, key by key, for odd ids', async (ctx) => {
+        const h = await make()
+        const store = h.storage.accessTokens
+        const cutoffs = h.storage.tokenCutoffs
+        if (store.findWithCutoff === undefined || cutoffs === undefined) return ctx.skip()
+        const t0 = h.now()
+        expect(await store.findWithCutoff('fw-none')).toBeNull()
+        for (const [i, [clientId, sub]] of ids.entries()) {
+          const rec = accessToken(`fw${i}`, t0, { clientId, sub, expiresAt: t0 + 100 })
+          await store.save(rec)
+          expect(await store.findWithCutoff(`fw${i}`)).toEqual({ record: await store.find(`fw${i}`), cutoff: null })
+          expect((await store.findWithCutoff(`fw${i}`))?.record).toMatchObject({ clientId, sub, id: `jti-fw${i}` })
+          // Each key alone reaches the token; a later one wins; another client's or person's does not.
+          await cutoffs.set(clientCutoffKey(clientId + 'x'), t0 + 9, t0 + 50)
+          await cutoffs.set(subjectCutoffKey('x' + sub), t0 + 9, t0 + 50)
+          await cutoffs.set(consentCutoffKey(sub, clientId + 'x'), t0 + 9, t0 + 50)
+          expect((await store.findWithCutoff(`fw${i}`))?.cutoff).toBeNull()
+          await cutoffs.set(consentCutoffKey(sub, clientId), t0 + 1, t0 + 50)
+          expect((await store.findWithCutoff(`fw${i}`))?.cutoff).toBe(t0 + 1)
+          await cutoffs.set(subjectCutoffKey(sub), t0 + 2, t0 + 50)
+          expect((await store.findWithCutoff(`fw${i}`))?.cutoff).toBe(t0 + 2)
+          await cutoffs.set(clientCutoffKey(clientId), t0 + 3, t0 + 30)
+          expect((await store.findWithCutoff(`fw${i}`))?.cutoff).toBe(t0 + 3)
+          expect((await store.findWithCutoff(`fw${i}`))?.cutoff).toBe(await cutoffs.latest(cutoffKeys(clientId, sub)))
+        }
+        // An ended cutoff no longer counts; an expired token is not found.
+        await h.advance(30)
+        expect((await store.findWithCutoff('fw0'))?.cutoff).toBe(t0 + 2)
+        await h.advance(20)
+        expect((await store.findWithCutoff('fw0'))?.cutoff).toBeNull()
+        await h.advance(50)
+        expect(await store.findWithCutoff('fw0')).toBeNull()
       })
     })
 

@@ -1,7 +1,7 @@
 import type { ServerContext } from '../context.js'
 import { decodeJwt, verifyOwnJws } from '../crypto/jose.js'
 import { hashToken } from '../crypto/random.js'
-import { isCutOff } from './cutoff.js'
+import { isCutOff, killedBy } from './cutoff.js'
 import type { ActiveAccessToken } from './types.js'
 export type { ActiveAccessToken } from './types.js'
 
@@ -22,6 +22,8 @@ export async function validateAccessToken(ctx: ServerContext, token: string): Pr
   if (token.length === 0 || token.length > 8192) return null
   const now = ctx.now()
   let active: ActiveAccessToken
+  // The latest cutoff over the token when the storage read it with the token; undefined: not read yet.
+  let cutoff: number | null | undefined
   if (token.includes('.')) {
     const decoded = decodeJwt(token)
     if (decoded === null) return null
@@ -49,7 +51,17 @@ export async function validateAccessToken(ctx: ServerContext, token: string): Pr
     if (cnf !== undefined && (typeof cnf !== 'object' || cnf === null || !str(cnf.jkt))) return null
     if (cnf !== undefined) active.jkt = cnf.jkt as string
   } else {
-    const record = await ctx.storage.accessTokens.find(hashToken(token))
+    const store = ctx.storage.accessTokens
+    let record
+    if (store.findWithCutoff !== undefined) {
+      // One round trip for the token and the cutoffs over it (a storage's own fold), instead of two.
+      const found = await store.findWithCutoff(hashToken(token))
+      if (found === null) return null
+      record = found.record
+      cutoff = found.cutoff
+    } else {
+      record = await store.find(hashToken(token))
+    }
     if (record === null || record.expiresAt <= now) return null
     active = {
       id: record.id,
@@ -66,6 +78,6 @@ export async function validateAccessToken(ctx: ServerContext, token: string): Pr
     if (record.jkt !== undefined) active.jkt = record.jkt
   }
   if (active.grantId !== undefined && (await ctx.storage.grants.isRevoked(active.grantId))) return null
-  if (await isCutOff(ctx.storage, active.clientId, active.sub, active.issuedAt)) return null
+  if (cutoff !== undefined ? killedBy(cutoff, active.issuedAt) : await isCutOff(ctx.storage, active.clientId, active.sub, active.issuedAt)) return null
   return active
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type pg from 'pg'
 import { StorageUnavailableError } from '../../errors.js'
 import { isUnavailable, translateError } from './errors.js'
@@ -8,9 +9,26 @@ export type PostgresPool = Pick<pg.Pool, 'query' | 'connect' | 'on' | 'end'>
 /** A pool or one of its clients (inside a transaction). */
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient
 
-export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+/** A statement prepared once per connection (see `prepared`). */
+export interface PreparedStatement {
+  readonly name: string
+  readonly text: string
+}
+
+/**
+ * A named statement: pg parses and plans it once per connection, then sends
+ * only Bind/Execute for it, which saves the server a parse and a plan on every
+ * call of the hot paths. The name is a digest of the text, so two tables
+ * prefixes (or two grantkit versions) on one connection never share one.
+ * For fixed texts only: each distinct text stays prepared on every connection.
+ */
+export function prepared(text: string): PreparedStatement {
+  return { name: `grantkit_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text }
+}
+
+export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, text: string | PreparedStatement, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   try {
-    return await db.query<R>(text, values)
+    return await (typeof text === 'string' ? db.query<R>(text, values) : db.query<R>({ name: text.name, text: text.text, values }))
   } catch (err) {
     throw translateError(err)
   }
@@ -86,7 +104,7 @@ export function withDeadline(pool: PostgresPool, timeoutMs: number): PostgresPoo
     on: (event: 'error', listener: (err: Error) => void) => pool.on(event, listener),
     end: () => pool.end(),
     connect: () => connect(Date.now() + timeoutMs),
-    async query(text: string, values?: unknown[]) {
+    async query(text: string | pg.QueryConfig, values?: unknown[]) {
       const client = await connect(Date.now() + timeoutMs)
       try {
         const result = await client.query(text, values)

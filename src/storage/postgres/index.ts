@@ -33,7 +33,7 @@ import type {
 } from '../types.js'
 import { decodeRecord, encodeRecord } from '../codec.js'
 import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
-import { DEFAULT_TIMEOUT, run, transaction, withDeadline, type PostgresPool, type Queryable } from './db.js'
+import { DEFAULT_TIMEOUT, prepared, run, transaction, withDeadline, type PostgresPool, type Queryable } from './db.js'
 import { HOW_TO_MIGRATE, translateError } from './errors.js'
 import { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
 import { checkTablePrefix, SCHEMA_VERSION, TABLES } from './schema.js'
@@ -118,16 +118,34 @@ class Tables {
 
 function accessTokens(pool: PostgresPool, t: Tables, now: () => number): AccessTokenStore {
   const tokens = t.name('access_tokens')
+  const cutoffs = t.name('token_cutoffs')
   const jtis = revocationSet(pool, t.name('revoked_jtis'), 'jti', now)
+  // The hot statements, prepared once per connection.
+  const save = prepared(`INSERT INTO ${tokens} (token_hash, record, expires_at) VALUES ($1, $2, $3)
+        ON CONFLICT (token_hash) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`)
+  const find = prepared(`SELECT record FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`)
+  // The token row and the latest live cutoff of its three keys (src/tokens/cutoff.ts `cutoffKeys`) in one statement.
+  // The consent key is 'consent:' || JSON.stringify([sub, clientId]): to_json(text)::text escapes a string as JSON.stringify
+  // does (\" \\ \b \f \n \r \t, other control characters as \u00xx, everything else as is); the conformance kit checks it.
+  const findWithCutoff = prepared(`SELECT a.record, (SELECT max(c.cutoff) FROM ${cutoffs} c WHERE c.expires_at > $2 AND c.key IN (
+          'client:' || (a.record->>'clientId'),
+          'consent:[' || to_json(a.record->>'sub')::text || ',' || to_json(a.record->>'clientId')::text || ']',
+          'sub:' || (a.record->>'sub'))) AS cutoff
+        FROM ${tokens} a WHERE a.token_hash = $1 AND a.expires_at > $2`)
   return {
     async save(record: AccessTokenRecord & { tokenHash: string }) {
-      await run(pool, `INSERT INTO ${tokens} (token_hash, record, expires_at) VALUES ($1, $2, $3)
-        ON CONFLICT (token_hash) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`, [record.tokenHash, json(record), record.expiresAt])
+      await run(pool, save, [record.tokenHash, json(record), record.expiresAt])
     },
     async find(tokenHash) {
-      const r = await run<{ record: AccessTokenRecord }>(pool, `SELECT record FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`, [tokenHash, now()])
+      const r = await run<{ record: AccessTokenRecord }>(pool, find, [tokenHash, now()])
       const row = r.rows[0]
       return row === undefined ? null : decodeRecord<AccessTokenRecord>('access token', row.record)
+    },
+    async findWithCutoff(tokenHash) {
+      const r = await run<{ record: AccessTokenRecord; cutoff: number | null }>(pool, findWithCutoff, [tokenHash, now()])
+      const row = r.rows[0]
+      if (row === undefined) return null
+      return { record: decodeRecord<AccessTokenRecord>('access token', row.record), cutoff: row.cutoff === null ? null : Number(row.cutoff) }
     },
     async revoke(tokenHash) {
       await run(pool, `DELETE FROM ${tokens} WHERE token_hash = $1`, [tokenHash])

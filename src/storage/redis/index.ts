@@ -162,7 +162,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     script: defineScripts(commands),
     key: cluster ? (kind, id, group) => clusterKey(prefix, kind, id, group) : (kind, id) => plainKey(prefix, kind, id),
     now,
-  }
+  } as Omit<RedisContext, 'cutoffs'> as RedisContext
+  ctx.cutoffs = new RedisTokenCutoffs(ctx)
   return {
     accessTokens: new RedisAccessTokens(ctx),
     authorizationCodes: new RedisAuthorizationCodes(ctx),
@@ -176,7 +177,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
     deviceCodes: new RedisDeviceCodes(ctx),
     keys: new RedisKeys(ctx),
     clients: new RedisClients(ctx),
-    tokenCutoffs: new RedisTokenCutoffs(ctx),
+    tokenCutoffs: ctx.cutoffs,
     pushedAuthorizationRequests: new RedisPushedAuthorizationRequests(ctx),
     auditEvents: new RedisAuditEvents(ctx),
     client,

@@ -18,6 +18,28 @@ interface ScriptDefinition {
 }
 
 const definitions = {
+  /**
+   * KEYS[1] an access token; ARGV: the key prefixes of the client, consent and
+   * subject cutoffs. Returns nil (no token), {record} (its ids are not plain
+   * ASCII: the caller reads the cutoffs itself), or {record, c1, c2, c3} with
+   * the three cutoff values (false when unset). The one script that reads a
+   * record's JSON: only for the two ids that name its cutoff keys. It names
+   * keys outside KEYS, so it is used on a single Redis only, never a cluster.
+   */
+  findWithCutoff: {
+    keys: 1,
+    lua: `
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local ok, r = pcall(cjson.decode, v)
+if not ok or type(r) ~= 'table' then return {v} end
+local c, s = r.clientId, r.sub
+-- Printable ASCII without quote or backslash: JSON.stringify leaves such a string as it is, so the consent key is built exactly.
+local function plain(x) return type(x) == 'string' and not string.find(x, '[^ -~]') and not string.find(x, '["\\\\]') end
+if not plain(c) or not plain(s) then return {v} end
+local cut = redis.call('MGET', ARGV[1] .. c, ARGV[2] .. '["' .. s .. '","' .. c .. '"]', ARGV[3] .. s)
+return {v, cut[1], cut[2], cut[3]}`,
+  },
   /** KEYS[1]; ARGV: ttl ms, then field/value pairs. Replaces the hash whole. */
   putHash: {
     keys: 1,
@@ -350,7 +372,7 @@ export const REDIS_SCRIPTS: Readonly<Record<ScriptName, ScriptDefinition>> = def
  * Scripts a Redis Cluster never runs: their keys are found by unrelated
  * hashes, so on a cluster the stores take single-slot steps instead.
  */
-export const SINGLE_SERVER_SCRIPTS: readonly ScriptName[] = ['rotateRefresh', 'rotateRefreshIssue', 'saveDevice', 'saveSession']
+export const SINGLE_SERVER_SCRIPTS: readonly ScriptName[] = ['rotateRefresh', 'rotateRefreshIssue', 'saveDevice', 'saveSession', 'findWithCutoff']
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>
 

@@ -31,6 +31,7 @@ import type {
   SigningKeyRecord,
 } from '../types.js'
 import { consentKey, decodeRecord, encodeRecord } from '../codec.js'
+import { cutoffKeys } from '../../tokens/cutoff.js'
 import { AUDIT_EVENT_CAP, deviceCodeKeepUntil, isKeyPublished, isLive, KEY_SET_IDLE_TTL } from '../policy.js'
 import type { Connection } from './connection.js'
 import type { ScriptName } from './scripts.js'
@@ -50,6 +51,8 @@ export interface RedisContext {
   key(kind: string, id: string, group?: string): string
   /** Seconds since the epoch. */
   now(): number
+  /** The cutoff store, for the access token read that folds the cutoffs in. */
+  cutoffs: TokenCutoffStore
 }
 
 /**
@@ -88,13 +91,35 @@ function settled(commands: Promise<unknown>[]): Promise<[Error | null, unknown][
 }
 
 export class RedisAccessTokens implements AccessTokenStore {
-  constructor(private readonly ctx: RedisContext) {}
+  constructor(private readonly ctx: RedisContext) {
+    const prefixes = (['client:', 'consent:', 'sub:'] as const).map((kind) => ctx.key('cutoff', kind)) as [string, string, string]
+    // The script appends ids to these prefixes: only when that is how keys are named, and all keys are on one server.
+    const suffixed = prefixes.every((p, i) => ctx.key('cutoff', `${['client:', 'consent:', 'sub:'][i]}x`) === `${p}x`)
+    if (suffixed && (ctx.client as { isCluster?: boolean }).isCluster !== true) {
+      this.cutoffPrefixes = prefixes
+      this.findWithCutoff = (tokenHash) => this.findFolded(tokenHash)
+    }
+  }
   async save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
     await setUntil(this.ctx, 'accessTokens.save', this.ctx.key('at', record.tokenHash), encodeRecord(record), record.expiresAt)
   }
   async find(tokenHash: string): Promise<AccessTokenRecord | null> {
     const json = await this.ctx.conn.run('accessTokens.find', () => this.ctx.client.get(this.ctx.key('at', tokenHash)))
     return live<AccessTokenRecord>(this.ctx, 'access token', json)
+  }
+  /** Undefined on a cluster (the script reads keys of other slots) or a key layout whose ids are not suffixes. */
+  readonly findWithCutoff?: (tokenHash: string) => Promise<{ record: AccessTokenRecord; cutoff: number | null } | null>
+  private readonly cutoffPrefixes: [string, string, string] | undefined
+  private async findFolded(tokenHash: string): Promise<{ record: AccessTokenRecord; cutoff: number | null } | null> {
+    const prefixes = this.cutoffPrefixes!
+    const reply = (await this.ctx.conn.run('accessTokens.findWithCutoff', () => this.ctx.script('findWithCutoff', [this.ctx.key('at', tokenHash)], prefixes))) as
+      | (string | null)[]
+      | null
+    const record = live<AccessTokenRecord>(this.ctx, 'access token', reply === null ? null : reply[0]!)
+    if (record === null) return null
+    // Ids the script does not build keys for (rare): the cutoffs in a second round trip, as without the fold.
+    if (reply!.length < 4) return { record, cutoff: await this.ctx.cutoffs.latest(cutoffKeys(record.clientId, record.sub)) }
+    return { record, cutoff: latestLive(reply!.slice(1), this.ctx.now()) }
   }
   async revoke(tokenHash: string): Promise<void> {
     await this.ctx.conn.run('accessTokens.revoke', () => this.ctx.client.del(this.ctx.key('at', tokenHash)))
@@ -550,6 +575,18 @@ export class RedisKeys implements KeyStorage {
   }
 }
 
+/** The latest live cutoff among stored "at until" values (null: unset). */
+function latestLive(values: readonly (string | null | undefined)[], now: number): number | null {
+  let out: number | null = null
+  for (const v of values) {
+    if (v === null || v === undefined) continue
+    const [at, until] = v.split(' ').map(Number) as [number, number]
+    if (!Number.isFinite(at) || !isLive(until, now)) continue
+    if (out === null || at > out) out = at
+  }
+  return out
+}
+
 /** Cutoffs as "at until" (the storage clock decides liveness, as for every record); the later cutoff wins, in one atomic script. */
 export class RedisTokenCutoffs implements TokenCutoffStore {
   constructor(private readonly ctx: RedisContext) {}
@@ -568,15 +605,7 @@ return 1`
     const names = keys.map((k) => this.ctx.key('cutoff', k))
     // A person's, a client's and a consent's cutoffs hash to different slots: MGET would be refused with CROSSSLOT on a cluster.
     const values = await this.ctx.conn.run('tokenCutoffs.latest', () => (this.ctx.cluster ? Promise.all(names.map((k) => this.ctx.client.get(k))) : this.ctx.client.mget(...names)))
-    const now = this.ctx.now()
-    let out: number | null = null
-    for (const v of values) {
-      if (v === null) continue
-      const [at, until] = v.split(' ').map(Number) as [number, number]
-      if (!Number.isFinite(at) || !isLive(until, now)) continue
-      if (out === null || at > out) out = at
-    }
-    return out
+    return latestLive(values, this.ctx.now())
   }
 }
 
