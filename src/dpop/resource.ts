@@ -29,11 +29,13 @@ const quoted = (v: string) => v.replace(/["\\]/g, '')
  * The `DPoP` challenge of RFC 9449 §7.1: realm, the error when there is one,
  * and the accepted algorithms (`algs`).
  */
-export function dpopChallenge(realm: string, algs: string, error?: DpopResourceErrorCode, description?: string, scope?: string): string {
+export function dpopChallenge(realm: string, algs: string, error?: DpopResourceErrorCode, description?: string, scope?: string, resourceMetadata?: string): string {
   let challenge = `DPoP realm="${realm}"`
   if (error !== undefined) challenge += `, error="${error}"`
   if (description !== undefined) challenge += `, error_description="${quoted(description)}"`
   if (scope !== undefined) challenge += `, scope="${scope}"`
+  // RFC 9728 §5.1: the DPoP challenge points at the metadata as the Bearer one does (a URL checked at construction).
+  if (resourceMetadata !== undefined) challenge += `, resource_metadata="${resourceMetadata}"`
   return `${challenge}, algs="${algs}"`
 }
 
@@ -46,9 +48,9 @@ export function dpopChallenge(realm: string, algs: string, error?: DpopResourceE
  * @example
  * dpopError('https://api.example', 'ES256 PS256', 'invalid_dpop_proof', 'The DPoP proof is invalid.')
  */
-export function dpopError(realm: string, algs: string, error: DpopResourceErrorCode, description: string, options: { scope?: string; nonce?: string } = {}): GrantkitResponse {
+export function dpopError(realm: string, algs: string, error: DpopResourceErrorCode, description: string, options: { scope?: string; nonce?: string; resourceMetadata?: string } = {}): GrantkitResponse {
   const status = error === 'invalid_request' ? 400 : error === 'insufficient_scope' ? 403 : 401
-  const headers: Record<string, string> = { 'www-authenticate': dpopChallenge(realm, algs, error, description, options.scope) }
+  const headers: Record<string, string> = { 'www-authenticate': dpopChallenge(realm, algs, error, description, options.scope, options.resourceMetadata) }
   if (options.nonce !== undefined) headers['dpop-nonce'] = options.nonce
   return jsonNoStore(status, { error, error_description: description }, headers)
 }

@@ -415,7 +415,7 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   /** RFC 9449 §7.1: a request without credentials learns that DPoP is accepted too. */
   const noCredentials = (): GrantkitResponse => {
     const response = challenge()
-    if (dpop !== undefined) response.headers['www-authenticate'] += `, ${dpopChallenge(realm, dpop.policy.algs)}`
+    if (dpop !== undefined) response.headers['www-authenticate'] += `, ${dpopChallenge(realm, dpop.policy.algs, undefined, undefined, undefined, metadataUrl)}`
     return response
   }
 
@@ -454,7 +454,7 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
     // SECURITY: RFC 9449 §7.1: a DPoP-bound token is no bearer token; without its proof it is worth nothing.
     if (verified.jkt !== undefined) {
       const response = challenge('invalid_token', 'The access token is bound to a DPoP key; send it with the DPoP scheme and a proof.')
-      if (dpop !== undefined) response.headers['www-authenticate'] += `, ${dpopChallenge(realm, dpop.policy.algs)}`
+      if (dpop !== undefined) response.headers['www-authenticate'] += `, ${dpopChallenge(realm, dpop.policy.algs, undefined, undefined, undefined, metadataUrl)}`
       return { ok: false, response }
     }
     // RFC 6750 §3.1: every required scope must be granted; the challenge names them all.
@@ -467,7 +467,7 @@ export function createResourceProtector(options: ResourceProtectorOptions): Reso
   /** RFC 9449 §7.1: `Authorization: DPoP <token>` with a proof by the key the token is bound to. */
   async function checkDpop(req: GrantkitRequest, credential: { token: string } | 'malformed', required: readonly string[]): Promise<ProtectionResult> {
     const d = dpop!
-    const fail = (error: DpopResourceErrorCode, description: string, extra: { scope?: string; nonce?: string } = {}): ProtectionResult => ({ ok: false, response: dpopError(realm, d.policy.algs, error, description, extra) })
+    const fail = (error: DpopResourceErrorCode, description: string, extra: { scope?: string; nonce?: string } = {}): ProtectionResult => ({ ok: false, response: dpopError(realm, d.policy.algs, error, description, metadataUrl === undefined ? extra : { ...extra, resourceMetadata: metadataUrl }) })
     if (credential === 'malformed') return fail('invalid_request', 'The DPoP authorization header is malformed.')
     // RFC 6750 §2: one way of sending the token; a body or query token besides the header is malformed.
     const elsewhere = extractBearer(req, allowBody, queryPolicy)

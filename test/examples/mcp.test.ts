@@ -113,7 +113,7 @@ describe('examples/mcp: the MCP SDK client against grantkit with the MCP profile
     expect(res.status).toBe(401)
     const metadataUrl = `${ex.url}/.well-known/oauth-protected-resource/mcp`
     // The Bearer challenge names the metadata (RFC 9728 §5.1); a DPoP challenge follows it (RFC 9449 §7.1).
-    expect(res.headers.get('www-authenticate')!.startsWith(`Bearer realm="${mcpUrl}", resource_metadata="${metadataUrl}", DPoP realm="${mcpUrl}", algs="`)).toBe(true)
+    expect(res.headers.get('www-authenticate')!.startsWith(`Bearer realm="${mcpUrl}", resource_metadata="${metadataUrl}", DPoP realm="${mcpUrl}", resource_metadata="${metadataUrl}", algs="`)).toBe(true)
     const metadata = await (await fetch(metadataUrl)).json()
     expect(metadata).toMatchObject({ resource: mcpUrl, authorization_servers: [issuer], scopes_supported: ['notes:read', 'notes:write'] })
   })

@@ -91,11 +91,15 @@ describe('resource protector with resource (RFC 9728, RFC 8707)', () => {
     if (none.ok) return
     expect(none.response.status).toBe(401)
     // With resource named, the API also takes DPoP (its origin is the resource's): RFC 9449 §7.1 offers both schemes.
-    expect(challenge(none.response)).toMatch(new RegExp(`^Bearer realm="${MCP}", resource_metadata="${WELL_KNOWN}", DPoP realm="${MCP}", algs="[^"]+"$`))
+    expect(challenge(none.response)).toMatch(new RegExp(`^Bearer realm="${MCP}", resource_metadata="${WELL_KNOWN}", DPoP realm="${MCP}", resource_metadata="${WELL_KNOWN}", algs="[^"]+"$`))
     const bad = await protector.check(withHeader('nope'))
     if (bad.ok) throw new Error('accepted')
     expect(challenge(bad.response)).toContain(`error="invalid_token"`)
     expect(challenge(bad.response)).toContain(`resource_metadata="${WELL_KNOWN}"`)
+    // A failure under the DPoP scheme (RFC 9449 §7.1) points at the metadata too.
+    const badDpop = await protector.check(withHeader(undefined, { headers: { authorization: 'DPoP nope' } }))
+    if (badDpop.ok) throw new Error('accepted')
+    expect(challenge(badDpop.response)).toMatch(new RegExp(`^DPoP realm="${MCP}", error="invalid_token", error_description="[^"]+", resource_metadata="${WELL_KNOWN}", algs="[^"]+"$`))
     const scoped = await protector.check(withHeader(await tokenFor(server, MCP)), ['api:write'])
     if (scoped.ok) throw new Error('accepted')
     expect(scoped.response.status).toBe(403)
