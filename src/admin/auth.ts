@@ -26,6 +26,12 @@ export async function authenticateAdmin(ctx: ServerContext, req: GrantkitRequest
   const active = await validateAccessToken(ctx, token)
   // SECURITY: RFC 9449 §7.1: a DPoP-bound token is no bearer token; the admin API takes bearer tokens only.
   if (active === null || active.jkt !== undefined) return { response: bearerError(realm, 'invalid_token', 'The access token is not valid.') }
+  // SECURITY: RFC 8707 §2 / RFC 9068 §4: a token restricted to a resource server is for that server, not for this one's admin API,
+  // even should that resource server's entry list the admin scope.
+  const own = ctx.accessTokenAudience
+  if (!active.audience.some((a) => (typeof own === 'string' ? a === own : own.includes(a)))) {
+    return { response: bearerError(realm, 'invalid_token', 'The access token is not valid.') }
+  }
   const scopes = active.scope.split(' ')
   // RFC 6750 §3.1: insufficient_scope names the scope that would do.
   if (!scopes.includes(ctx.admin.scope)) return { response: bearerError(realm, 'insufficient_scope', 'The access token lacks the admin scope.', ctx.admin.scope) }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createAuthorizationServer } from '../../src/index.js'
-import { counterIds, fakeClock } from '../helpers.js'
+import { basic, counterIds, fakeClock, tokenRequest } from '../helpers.js'
 import { call, ISSUER, json, OPS, setup, tokenOf } from './fixtures.js'
 
 describe('admin API: who may call it (RFC 6750)', () => {
@@ -55,6 +55,19 @@ describe('admin API: who may call it (RFC 6750)', () => {
     const h = setup({ accessTokenFormat: 'opaque' })
     const res = await call(h, 'GET', '/clients', { token: await tokenOf(h) })
     expect(res.status, res.body).toBe(200)
+  })
+
+  it('refuses a token audience-restricted to a resource server (RFC 8707), even one whose entry lists the admin scope', async () => {
+    const h = setup({ resourceServers: [{ resource: 'https://api.example/admin-ish', scopes: ['grantkit:admin'] }] })
+    const restricted = await h.server.handle(
+      tokenRequest({ grant_type: 'client_credentials', scope: 'grantkit:admin', resource: 'https://api.example/admin-ish' }, { authorization: basic('ops', 'ops-secret') }),
+    )
+    expect(restricted.status, restricted.body).toBe(200)
+    const res = await call(h, 'GET', '/clients', { token: json(restricted).access_token as string })
+    expect(res.status).toBe(401)
+    expect(res.headers['www-authenticate']).toContain('error="invalid_token"')
+    // The same client's token for this server itself still works.
+    expect((await call(h, 'GET', '/clients', { token: await tokenOf(h) })).status).toBe(200)
   })
 
   it('refuses a token in the query (§2.3), so it cannot land in logs', async () => {
