@@ -5,7 +5,7 @@ import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { sessionsApi } from '../logout/sessions.js'
 import { audited, type AuditActor } from './audit.js'
 import { authenticateAdmin } from './auth.js'
-import { AdminError, adminErrorResponse, adminJson, readJsonObject, refuseUnknownFields } from './http.js'
+import { AdminError, adminErrorResponse, adminJson, readJsonObject, matchPattern, refuseUnknownFields } from './http.js'
 import { endUserSession, listConsents, listPersonGrants, revokeClientTokens, revokeConsent } from './operations.js'
 
 /** What a route handler gets: the request, the decoded path parameters, the caller. */
@@ -223,14 +223,8 @@ function match(method: string, segments: string[]): { route?: Route; params: str
   const allow: string[] = []
   let found: { route: Route; params: string[] } | undefined
   for (const route of ROUTES) {
-    if (route.pattern.length !== segments.length) continue
-    const params: string[] = []
-    const fits = route.pattern.every((p, i) => {
-      if (p !== ':') return p === segments[i]
-      params.push(segments[i]!)
-      return segments[i] !== ''
-    })
-    if (!fits) continue
+    const params = matchPattern(route.pattern, segments)
+    if (params === undefined) continue
     allow.push(route.method)
     if (route.method === method || (method === 'HEAD' && route.method === 'GET')) found ??= { route, params }
   }

@@ -53,3 +53,23 @@ export function refuseUnknownFields(body: Record<string, unknown>, known: readon
     if (!known.includes(name)) throw new AdminError(400, 'invalid_request', `Unknown field "${name}"; expected ${known.map((k) => `"${k}"`).join(', ') || 'none'}.`)
   }
 }
+
+/**
+ * The decoded parameters when `segments` fit a route pattern (`':'` stands for
+ * one non-empty segment), else undefined. Shared by the admin API and the console.
+ */
+export function matchPattern(pattern: readonly string[], segments: readonly string[]): string[] | undefined {
+  if (pattern.length !== segments.length) return undefined
+  const params: string[] = []
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!
+    const segment = segments[i]!
+    if (p !== ':') {
+      if (p !== segment) return undefined
+    } else {
+      if (segment === '') return undefined
+      params.push(segment)
+    }
+  }
+  return params
+}

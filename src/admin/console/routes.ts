@@ -7,7 +7,7 @@ import { escapeHtml } from '../../pages/escape.js'
 import { PageError } from '../../pages/page-error.js'
 import type { PageView } from '../../pages/view.js'
 import { audited, type AuditActor } from '../audit.js'
-import { AdminError } from '../http.js'
+import { AdminError, matchPattern } from '../http.js'
 import { endUserSession, listPersonGrants, revokeClientTokens, revokeConsent } from '../operations.js'
 import { CALLBACK_PATH, CONSOLE_CLIENT_ID } from './client.js'
 import { consolePage, consoleView, messagePage, type Chrome } from './frame.js'
@@ -339,14 +339,8 @@ const ROUTES: readonly Route[] = [
 function match(method: string, segments: string[]): { route?: Route; params: string[]; known: boolean } {
   let known = false
   for (const route of ROUTES) {
-    if (route.pattern.length !== segments.length) continue
-    const params: string[] = []
-    const fits = route.pattern.every((p, i) => {
-      if (p !== ':') return p === segments[i]
-      params.push(segments[i]!)
-      return segments[i] !== ''
-    })
-    if (!fits) continue
+    const params = matchPattern(route.pattern, segments)
+    if (params === undefined) continue
     known = true
     if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { route, params, known }
   }
