@@ -7,6 +7,7 @@ import { MAX_SAML_ASSERTION_BYTES } from '../saml/xml-text.js'
 let samlVerifier: Promise<typeof import('../saml/verify.js')> | undefined
 const loadSamlVerifier = (): Promise<typeof import('../saml/verify.js')> => (samlVerifier ??= import('../saml/verify.js'))
 import { resolveAssertionGrant } from '../tokens/assertion-grant.js'
+import type { TrustedSamlIdp } from '../trust/registry.js'
 import type { GrantContext, GrantHandler } from './types.js'
 
 /** The `grant_type` of the SAML 2.0 bearer grant (RFC 7522 §2.1). */
@@ -89,6 +90,43 @@ function checkAssertion(ctx: GrantContext, a: SamlAssertion): number {
   return Math.ceil(Math.max(latestConfirmation, c.notOnOrAfter ?? -Infinity, usable.notOnOrAfter!))
 }
 
+/** A SAML assertion that passed every RFC 7522 §3 check, and the trust entry of its identity provider. */
+export interface TrustedSamlAssertion {
+  assertion: SamlAssertion
+  idp: TrustedSamlIdp
+}
+
+/**
+ * Verifies a base64url SAML 2.0 assertion as RFC 7522 §3 asks, written once for
+ * the SAML bearer grant and token exchange's `saml2` subject and actor tokens
+ * (RFC 8693 §3): an identity provider of `trust.samlIdps`, its signature, the
+ * audience naming this server, a bearer confirmation for the token endpoint,
+ * times and lifetime, and one use per assertion ID.
+ *
+ * @throws OAuthError `invalid_grant`, its `detail` saying why
+ * @example
+ * const { assertion, idp } = await verifyTrustedSaml(ctx, params.get('assertion')!)
+ */
+export async function verifyTrustedSaml(ctx: GrantContext, encoded: string): Promise<TrustedSamlAssertion> {
+  const xml = decodeAssertion(encoded)
+  const { verifySamlAssertion } = await loadSamlVerifier()
+  let assertion: SamlAssertion
+  try {
+    // RFC 7522 §3 items 1, 9: the Issuer must be trusted and its certificate must verify the signature.
+    assertion = verifySamlAssertion(xml, { certificateFor: (issuer) => ctx.trust.samlIdps.get(issuer)?.certificate })
+  } catch (cause) {
+    throw new OAuthError('invalid_grant', { detail: cause instanceof SamlError ? `saml: ${cause.message}` : 'saml: assertion rejected', cause })
+  }
+  const idp = ctx.trust.samlIdps.get(assertion.issuer)
+  if (idp === undefined) throw invalid('saml: untrusted issuer')
+  const expiresAt = checkAssertion(ctx, assertion)
+
+  // RFC 7522 §3 item 6: an assertion ID is accepted once, remembered while it could still be used.
+  const fresh = await ctx.once('saml', JSON.stringify([assertion.issuer, assertion.id]), expiresAt + ctx.config.clockSkew)
+  if (!fresh) throw invalid('assertion ID replayed')
+  return { assertion, idp }
+}
+
 /**
  * RFC 7522: a SAML 2.0 assertion signed by a trusted identity provider is
  * exchanged for an access token for its subject. Client authentication is
@@ -107,25 +145,8 @@ export const saml2Bearer: GrantHandler = {
     const { params } = ctx
     const encoded = params.get('assertion')
     if (encoded === undefined) throw new OAuthError('invalid_request', { description: 'assertion is required.' })
-    const xml = decodeAssertion(encoded)
     const resources = ctx.resources.requested()
-
-    const { verifySamlAssertion } = await loadSamlVerifier()
-    let assertion: SamlAssertion
-    try {
-      // RFC 7522 §3 items 1, 9: the Issuer must be trusted and its certificate must verify the signature.
-      assertion = verifySamlAssertion(xml, { certificateFor: (issuer) => ctx.trust.samlIdps.get(issuer)?.certificate })
-    } catch (cause) {
-      throw new OAuthError('invalid_grant', { detail: cause instanceof SamlError ? `saml: ${cause.message}` : 'saml: assertion rejected', cause })
-    }
-    const idp = ctx.trust.samlIdps.get(assertion.issuer)
-    if (idp === undefined) throw invalid('saml: untrusted issuer')
-    const expiresAt = checkAssertion(ctx, assertion)
-
-    // RFC 7522 §3 item 6: an assertion ID is accepted once, remembered while it could still be used.
-    const fresh = await ctx.once('saml', JSON.stringify([assertion.issuer, assertion.id]), expiresAt + ctx.config.clockSkew)
-    if (!fresh) throw invalid('assertion ID replayed')
-
+    const { assertion, idp } = await verifyTrustedSaml(ctx, encoded)
     // RFC 7522 §3 item 3: the NameID is the resource owner (a known user) or the client itself.
     const { sub, scope } = await resolveAssertionGrant(ctx, assertion.nameId, params.get('scope'), idp)
     return ctx.tokens.issue({ sub, ...ctx.resources.target(resources, scope) })

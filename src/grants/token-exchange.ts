@@ -2,6 +2,7 @@ import { OAuthError } from '../errors.js'
 import { resolveAssertionGrant } from '../tokens/assertion-grant.js'
 import { Scope } from '../tokens/scope.js'
 import { verifyTrustedJwt } from './jwt-bearer.js'
+import { verifyTrustedSaml } from './saml2-bearer.js'
 import type { GrantContext, GrantHandler } from './types.js'
 
 /** The `grant_type` of token exchange (RFC 8693 §2.1). */
@@ -11,6 +12,7 @@ export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exch
 export const TOKEN_TYPES = Object.freeze({
   accessToken: 'urn:ietf:params:oauth:token-type:access_token',
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
+  saml2: 'urn:ietf:params:oauth:token-type:saml2',
 } as const)
 
 /** A party of an exchange (the subject, or the actor), as the policy sees it. */
@@ -19,13 +21,17 @@ export interface TokenExchangeParty {
   sub: string
   /** The token type it came as (RFC 8693 §3). */
   tokenType: string
-  /** The issuer: this server for its own access tokens, the trusted issuer for a JWT. */
+  /** The issuer: this server for its own access tokens, the trusted issuer for a JWT, the identity provider's entity ID for a SAML assertion. */
   issuer: string
-  /** The client an access token of this server was issued to; absent for a JWT. */
+  /** The client an access token of this server was issued to; absent for a JWT or SAML assertion. */
   clientId?: string
-  /** Its scope: the access token's, or for a JWT the scope its issuer may grant (empty when unlimited). */
+  /** Its scope: the access token's, or for an assertion the scope its issuer may grant (empty when unlimited). */
   scope: string
-  /** Every claim of the token (the JWT payload, or the access token's claims). */
+  /**
+   * Every claim of the token: the JWT payload, or the access token's claims. For a
+   * SAML assertion: `iss` (the Issuer), `sub` (the NameID), `jti` (the assertion ID),
+   * `iat`, and `name_id_format` when the NameID has one.
+   */
   claims: Readonly<Record<string, unknown>>
 }
 
@@ -60,9 +66,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** A validated subject or actor token: who it names, and what it brings along. */
 interface ExchangedToken extends TokenExchangeParty {
-  /** The scope ceiling: an access token's scope, or undefined for a JWT (the client's own scope applies). */
+  /** The scope ceiling: an access token's scope, or undefined for an assertion (the client's own scope applies). */
   ceiling?: Scope
-  /** A JWT's issuer limits on subjects and scopes. */
+  /** An assertion issuer's limits on subjects and scopes. */
   limits?: { subjects: ReadonlySet<string> | undefined; scopes: ReadonlySet<string> | undefined }
   /** The grant an access token descends from: the exchanged token dies with it. */
   grantId?: string
@@ -105,6 +111,28 @@ async function readToken(ctx: GrantContext, token: string, type: string, role: '
       limits,
     }
   }
+  if (type === TOKEN_TYPES.saml2) {
+    // RFC 8693 §3: a base64url SAML 2.0 assertion, verified exactly as the SAML bearer grant
+    // verifies one (RFC 7522 §3), replay included, from an identity provider of the trust registry.
+    let trusted
+    try {
+      trusted = await verifyTrustedSaml(ctx, token)
+    } catch (err) {
+      if (err instanceof OAuthError) throw refused(`${role} ${err.detail ?? err.error}`)
+      throw err
+    }
+    const { assertion, idp } = trusted
+    const claims: Record<string, unknown> = { iss: assertion.issuer, sub: assertion.nameId, jti: assertion.id, iat: assertion.issueInstant }
+    if (assertion.nameIdFormat !== undefined) claims.name_id_format = assertion.nameIdFormat
+    return {
+      sub: assertion.nameId,
+      tokenType: type,
+      issuer: assertion.issuer,
+      scope: idp.scopes === undefined ? '' : [...idp.scopes].join(' '),
+      claims,
+      limits: { subjects: idp.subjects, scopes: idp.scopes },
+    }
+  }
   // RFC 8693 §2.2.2: a token type we do not accept makes the request invalid.
   throw refused(`unsupported ${role}_token_type ${type.slice(0, 100)}`, `The ${role}_token_type is not supported.`)
 }
@@ -128,16 +156,17 @@ function checkMayAct(subject: ExchangedToken, actor: ExchangedToken): void {
 
 /**
  * OAuth 2.0 Token Exchange (RFC 8693): a confidential client trades a subject
- * token (this server's live access token, or a JWT from a trusted issuer) for
- * an access token for the same subject, narrower in scope, for the resource
+ * token (this server's live access token, or a JWT or SAML 2.0 assertion from
+ * the trust registry) for an access token for the same subject, narrower in
+ * scope, for the resource
  * servers it names (`audience`, `resource`, mapped through `resourceServers`),
  * optionally acting for an actor (`act` claim, nested per §4.1). No refresh
  * token is issued. Clients must be registered for the grant type.
  *
  * Scope: the asked scope must lie within the subject access token's scope and
  * the client's registered scope; absent, the subject's scope as far as the
- * client may have it. For a JWT subject, the client's scope and the issuer's
- * limits apply, as in the JWT bearer grant.
+ * client may have it. For an assertion subject, the client's scope and the
+ * issuer's limits apply, as in the JWT and SAML bearer grants.
  *
  * @example
  * createAuthorizationServer({ grants: defaultGrants, resourceServers: [{ resource: 'https://api.example', scopes: ['api:read'] }], … })
@@ -184,7 +213,7 @@ export const tokenExchange: GrantHandler = {
         if (!scope.isSubsetOf(ceiling)) throw new OAuthError('invalid_scope', { description: 'The scope exceeds the subject token\'s scope.' })
       }
     } else {
-      // A JWT subject: its issuer's limits and the client's scope, as in the JWT bearer grant.
+      // An assertion subject: its issuer's limits and the client's scope, as in the assertion grants.
       try {
         scope = (await resolveAssertionGrant(ctx, subject.sub, requestedScope, subject.limits!)).scope
       } catch (err) {

@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js'
 import { contextOf } from '../../src/server.js'
 import { alice, basic, counterIds, fakeClock, ISSUER, json, plainUsers, tokenRequest } from '../helpers.js'
+import { assertionXml, b64url, IDP_ENTITY_ID, IDP_CERT, OTHER_KEY, sign, type AssertionOptions } from '../saml/helpers.js'
 
 const ORDERS = 'https://orders.example'
 const BILLING = 'https://billing.example'
@@ -19,6 +20,7 @@ const IDP = 'https://idp.example'
 const GATEWAY = { authorization: basic('gateway', 'gateway-secret') }
 const AT = TOKEN_TYPES.accessToken
 const JWT = TOKEN_TYPES.jwt
+const SAML2 = TOKEN_TYPES.saml2
 
 const payload = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>
 
@@ -38,6 +40,8 @@ interface Harness {
   exchange(form: Record<string, string> | [string, string][], headers?: Record<string, string>): Promise<GrantkitResponse>
   /** A JWT from the trusted IdP for alice, `claims` over the defaults. */
   idpJwt(claims?: Record<string, unknown>): Promise<string>
+  /** A signed, base64url SAML 2.0 assertion from the trusted SAML IdP for alice (RFC 8693 §3 saml2). */
+  samlAssertion(options?: AssertionOptions, key?: string): string
 }
 
 function setup(extra: Partial<AuthorizationServerOptions> = {}): Harness {
@@ -49,7 +53,7 @@ function setup(extra: Partial<AuthorizationServerOptions> = {}): Harness {
       { resource: ORDERS, scopes: ['orders:read', 'orders:write'] },
       { resource: BILLING, scopes: ['billing:read'] },
     ],
-    trust: { jwtIssuers: [{ issuer: IDP, jwks: { keys: [idpKey.jwk] } }] },
+    trust: { jwtIssuers: [{ issuer: IDP, jwks: { keys: [idpKey.jwk] } }], samlIdps: [{ entityId: IDP_ENTITY_ID, certificate: IDP_CERT }] },
     clients: [
       { client_id: 'cli', token_endpoint_auth_method: 'none', grant_types: ['password'], scope: 'orders:read orders:write profile' },
       { client_id: 'gateway', client_secret: 'gateway-secret', grant_types: [TOKEN_EXCHANGE_GRANT], scope: 'orders:read orders:write billing:read' },
@@ -81,6 +85,10 @@ function setup(extra: Partial<AuthorizationServerOptions> = {}): Harness {
       const all: Record<string, unknown> = { iss: IDP, sub: 'alice-sub', aud: ISSUER, iat: now, exp: now + 120, jti: `jti-${Math.random()}`, ...claims }
       for (const [k, v] of Object.entries(all)) if (v === undefined) delete all[k]
       return new SignJWT(all).setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'JWT' }).sign(idpKey.privateKey)
+    },
+    samlAssertion(options = {}, key) {
+      const xml = assertionXml({ now: clock.now(), nameId: 'alice-sub', id: `_a${Math.random().toString(36).slice(2)}`, ...options })
+      return b64url(sign(xml, key === undefined ? {} : { key }))
     },
   }
   return h
@@ -195,7 +203,7 @@ describe('token exchange: the rules broken', () => {
     const h = setup()
     const subject = await h.personToken()
     expectError(await h.exchange({ subject_token: subject, subject_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }), 'invalid_request')
-    expectError(await h.exchange({ subject_token: subject, subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: subject, subject_token_type: 'urn:ietf:params:oauth:token-type:saml1' }), 'invalid_request')
     expectError(await h.exchange({ subject_token: subject, subject_token_type: AT, requested_token_type: 'urn:ietf:params:oauth:token-type:id_token' }), 'invalid_request')
     expectError(await h.exchange({ subject_token: subject, subject_token_type: AT, actor_token: subject, actor_token_type: 'urn:example:odd' }), 'invalid_request')
   })
@@ -277,6 +285,58 @@ describe('token exchange: JWT subject tokens from the trust registry', () => {
     expectError(await h.exchange({ subject_token: await h.idpJwt({ aud: 'https://elsewhere.example' }), subject_token_type: JWT }), 'invalid_request')
     expectError(await h.exchange({ subject_token: await h.idpJwt({ exp: h.clock.now() - 600, iat: h.clock.now() - 700 }), subject_token_type: JWT }), 'invalid_request')
     expectError(await h.exchange({ subject_token: await h.idpJwt({ sub: 'nobody' }), subject_token_type: JWT }), 'invalid_request')
+  })
+})
+
+describe('token exchange: SAML 2.0 subject and actor tokens from the trust registry (RFC 8693 §3 saml2)', () => {
+  it('exchanges a trusted identity provider\'s assertion for a token for its NameID', async () => {
+    const h = setup()
+    const res = await h.exchange({ subject_token: h.samlAssertion(), subject_token_type: SAML2, audience: ORDERS, scope: 'orders:read' })
+    expect(res.status, res.body).toBe(200)
+    expect(json(res).issued_token_type).toBe(AT)
+    expect(payload(json(res).access_token as string)).toMatchObject({ sub: 'alice-sub', aud: [ORDERS], scope: 'orders:read', client_id: 'gateway' })
+  })
+
+  it('accepts each assertion ID once (replay is invalid_request), sharing the replay record with the SAML bearer grant', async () => {
+    const h = setup()
+    const assertion = h.samlAssertion({ id: '_once' })
+    expect((await h.exchange({ subject_token: assertion, subject_token_type: SAML2 })).status).toBe(200)
+    expectError(await h.exchange({ subject_token: assertion, subject_token_type: SAML2 }), 'invalid_request')
+  })
+
+  it('refuses a wrong signer, an untrusted issuer, a foreign audience, an expired assertion, a wrong Recipient and an unknown NameID (invalid_request)', async () => {
+    const h = setup()
+    const now = h.clock.now()
+    expectError(await h.exchange({ subject_token: h.samlAssertion({}, OTHER_KEY), subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: h.samlAssertion({ issuer: 'https://evil.example/saml' }), subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: h.samlAssertion({ audiences: [['https://elsewhere.example']] }), subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: h.samlAssertion({ now: now - 1000 }), subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: h.samlAssertion({ recipient: 'https://elsewhere.example/token' }), subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: h.samlAssertion({ nameId: 'nobody' }), subject_token_type: SAML2 }), 'invalid_request')
+  })
+
+  it('refuses an unsigned assertion, one that is not base64url, and a JWT passed as SAML (invalid_request)', async () => {
+    const h = setup()
+    expectError(await h.exchange({ subject_token: b64url(assertionXml({ now: h.clock.now(), nameId: 'alice-sub' })), subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: '<saml:Assertion/>', subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: await h.idpJwt(), subject_token_type: SAML2 }), 'invalid_request')
+    expectError(await h.exchange({ subject_token: h.samlAssertion(), subject_token_type: JWT }), 'invalid_request')
+  })
+
+  it('keeps within the identity provider\'s scopes limit (invalid_scope past it), and takes an assertion as the actor, its issuer in act', async () => {
+    const h = setup({ trust: { samlIdps: [{ entityId: IDP_ENTITY_ID, certificate: IDP_CERT, scopes: ['orders:read'] }] } })
+    expectError(await h.exchange({ subject_token: h.samlAssertion(), subject_token_type: SAML2, scope: 'orders:write' }), 'invalid_scope')
+    const res = await h.exchange({ subject_token: await h.personToken(), subject_token_type: AT, actor_token: h.samlAssertion({ nameId: 'alice-sub' }), actor_token_type: SAML2, scope: 'orders:read' })
+    expect(res.status, res.body).toBe(200)
+    expect(payload(json(res).access_token as string).act).toEqual({ sub: 'alice-sub', iss: IDP_ENTITY_ID })
+  })
+
+  it('shows the policy the assertion\'s issuer, NameID and ID', async () => {
+    const seen: TokenExchangeRequest[] = []
+    const h = setup({ tokenExchange: { policy: (r) => void seen.push(r) === undefined } })
+    expect((await h.exchange({ subject_token: h.samlAssertion({ id: '_seen' }), subject_token_type: SAML2 })).status).toBe(200)
+    expect(seen[0]?.subject).toMatchObject({ sub: 'alice-sub', tokenType: SAML2, issuer: IDP_ENTITY_ID, claims: { iss: IDP_ENTITY_ID, sub: 'alice-sub', jti: '_seen' } })
+    expect(seen[0]?.subject.clientId).toBeUndefined()
   })
 })
 
