@@ -9,43 +9,71 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { basic, CookieJar, jwtPayload, postForm, startExample, type RunningExample } from './run-example.js'
+import type { Browser } from 'playwright-core'
+import { chromiumAvailability, launchChromium } from '../browser/harness.js'
+import { basic, jwtPayload, postForm, startExample, type RunningExample } from './run-example.js'
 
 // Never fetched: the test reads the code off the authorization server's redirect.
 const CALLBACK = 'http://127.0.0.1:9/callback'
 
-/** A value of one of the page's form fields, or the form's action. */
-function field(html: string, pattern: RegExp, what: string): string {
-  const m = pattern.exec(html)
-  if (m === null) throw new Error(`no ${what} in:\n${html}`)
-  return m[1]!.replaceAll('&amp;', '&')
+const chromium = chromiumAvailability()
+if (chromium.mustFail) {
+  describe('examples/mcp', () => {
+    it('has Chromium for the person\'s sign-in and consent (CI=true)', () => {
+      throw new Error(chromium.message)
+    })
+  })
+} else if (!chromium.available) {
+  console.warn(`[test/examples/mcp] skipped: ${chromium.message}`)
+}
+
+let browser: Browser | undefined
+let closeBrowser: (() => Promise<void>) | undefined
+beforeAll(async () => {
+  if (!chromium.available) return
+  const launched = await launchChromium()
+  browser = launched.browser
+  closeBrowser = launched.close
+})
+afterAll(async () => {
+  await closeBrowser?.()
+})
+
+/** What the person saw on the way: the consent page's text. */
+interface SignedIn {
+  callback: URL
+  consentText: string
 }
 
 /**
- * A person in a browser: follows the authorization server's redirects, signs
- * in on its login page and allows on its consent page, until the server sends
- * the browser to the client's redirect URI; returns that URL.
+ * A person in Chromium: opens the authorization URL the SDK hands over, signs
+ * in on grantkit's login page and clicks Allow on its consent page. The
+ * browser's navigation to the client's redirect URI is caught (nothing listens
+ * there) and its URL returned.
  */
-async function signInAndAllow(authorizationUrl: URL): Promise<URL> {
-  const jar = new CookieJar()
-  let res = await jar.fetch(authorizationUrl.href)
-  for (let step = 0; step < 10; step++) {
-    if (res.status >= 300 && res.status < 400) {
-      const next = new URL(res.headers.get('location')!, res.url || authorizationUrl)
-      if (next.href.startsWith(CALLBACK)) return next
-      res = await jar.fetch(next.href)
-      continue
-    }
-    expect(res.status).toBe(200)
-    const base = res.url
-    const html = await res.text()
-    const action = new URL(field(html, /<form method="post" action="([^"]*)"/, 'form'), base).href
-    const csrf = field(html, /name="csrf" value="([^"]*)"/, 'csrf field')
-    if (html.includes('name="password"')) res = await jar.fetch(action, { form: { csrf, username: 'alice', password: 'wonderland' } })
-    else if (html.includes('name="decision"')) res = await jar.fetch(action, { form: { csrf, decision: 'allow' } })
-    else throw new Error(`a page with neither a login nor a consent form:\n${html}`)
+async function signInAndAllow(authorizationUrl: URL): Promise<SignedIn> {
+  const context = await browser!.newContext()
+  try {
+    const page = await context.newPage()
+    let reached: (url: URL) => void
+    const callback = new Promise<URL>((resolve) => (reached = resolve))
+    await page.route(`${CALLBACK}**`, async (route) => {
+      reached(new URL(route.request().url()))
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'signed in' })
+    })
+    await page.goto(authorizationUrl.href)
+    expect(await page.locator('h1').textContent()).toBe('Sign in')
+    await page.locator('input[name="username"]').fill('alice')
+    await page.locator('input[name="password"]').fill('wonderland')
+    await page.locator('form button[type="submit"]').click()
+    const allow = page.getByRole('button', { name: 'Allow', exact: true })
+    await allow.waitFor()
+    const consentText = (await page.locator('main').textContent()) ?? ''
+    await allow.click()
+    return { callback: await callback, consentText }
+  } finally {
+    await context.close()
   }
-  throw new Error('the browser never reached the redirect URI')
 }
 
 /** The authorization server's URL, from the line the example prints after "listening on". */
@@ -58,13 +86,13 @@ async function issuerOf(ex: RunningExample): Promise<string> {
   throw new Error(`no "authorization server:" line in:\n${ex.output()}`)
 }
 
-/** The MCP client's side: an in-memory OAuthClientProvider whose "browser" is signInAndAllow. */
+/** The MCP client's side: an in-memory OAuthClientProvider whose browser is Chromium (signInAndAllow). */
 class TestProvider implements OAuthClientProvider {
   client: OAuthClientInformationMixed | undefined
   saved: OAuthTokens | undefined
   verifier = ''
   authorizationUrl: URL | undefined
-  callback: Promise<URL> | undefined
+  signedIn: Promise<SignedIn> | undefined
   get redirectUrl(): string {
     return CALLBACK
   }
@@ -85,7 +113,7 @@ class TestProvider implements OAuthClientProvider {
   }
   redirectToAuthorization(url: URL): void {
     this.authorizationUrl = url
-    this.callback = signInAndAllow(url)
+    this.signedIn = signInAndAllow(url)
   }
   saveCodeVerifier(v: string): void {
     this.verifier = v
@@ -95,7 +123,7 @@ class TestProvider implements OAuthClientProvider {
   }
 }
 
-describe('examples/mcp: the MCP SDK client against grantkit with the MCP profile', () => {
+describe.skipIf(!chromium.available)('examples/mcp: the MCP SDK client against grantkit with the MCP profile', () => {
   let ex: RunningExample
   let mcpUrl: string
   let issuer: string
@@ -141,7 +169,8 @@ describe('examples/mcp: the MCP SDK client against grantkit with the MCP profile
     expect(auth.searchParams.get('resource')).toBe(mcpUrl)
     expect(auth.searchParams.get('code_challenge_method')).toBe('S256')
 
-    const callback = await provider.callback!
+    const { callback, consentText } = await provider.signedIn!
+    expect(consentText).toContain('SDK test client')
     expect(callback.searchParams.get('iss')).toBe(issuer)
     const code = callback.searchParams.get('code')!
     const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider, fetch: recording })
@@ -186,7 +215,7 @@ describe('examples/mcp: the MCP SDK client against grantkit with the MCP profile
   })
 })
 
-describe('examples/mcp: the MCP SDK client with a client ID metadata document', () => {
+describe.skipIf(!chromium.available)('examples/mcp: the MCP SDK client with a client ID metadata document', () => {
   // The client publishes its metadata at an https URL (the SDK takes no other);
   // the example's authorization server trusts this test's self-signed
   // certificate (NODE_EXTRA_CA_CERTS) and may fetch from 127.0.0.1.
@@ -231,7 +260,9 @@ describe('examples/mcp: the MCP SDK client with a client ID metadata document', 
     expect(seen).not.toContain(`POST ${issuer}/register`)
     expect(provider.authorizationUrl!.searchParams.get('client_id')).toBe(documentUrl)
 
-    const callback = await provider.callback!
+    const { callback, consentText } = await provider.signedIn!
+    // CIMD: the consent page says where the client's description came from (its host).
+    expect(consentText).toContain(new URL(documentUrl).host)
     const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider, fetch: recording })
     await transport.finishAuth(callback.searchParams.get('code')!)
     expect(fetchedDocument).toBeGreaterThan(0)
