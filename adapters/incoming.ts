@@ -74,7 +74,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<{ body?: 
       }
       chunks.push(chunk)
     })
-    req.on('end', () => finish(size > 0 ? { body: Buffer.concat(chunks, size).toString('utf8'), tooLarge: false } : { tooLarge: false }))
+    // A form of a few hundred bytes arrives in one chunk: no copy into a new buffer then.
+    req.on('end', () => finish(size > 0 ? { body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'), tooLarge: false } : { tooLarge: false }))
     req.on('error', () => finish({ tooLarge: false }))
   })
 }
@@ -157,7 +158,16 @@ export function nodeRequestOf(
  */
 export function writeResponse(res: ServerResponse, out: GrantkitResponse): void {
   if (res.headersSent) return
-  if ((res.req as Marked | undefined)?.[BODY_UNREAD] === true) res.setHeader('connection', 'close')
+  const unread = (res.req as Marked | undefined)?.[BODY_UNREAD] === true
+  if (!unread && !hasSetCookie(out.headers)) {
+    // One call for status and headers: writeHead builds the head from the record
+    // directly, where a setHeader per field stores and validates each one first.
+    // Headers the app already set are kept, and the core's replace them, as below.
+    res.writeHead(out.status, out.headers)
+    res.end(out.body)
+    return
+  }
+  if (unread) res.setHeader('connection', 'close')
   for (const [name, value] of Object.entries(out.headers)) {
     const lower = name.toLowerCase()
     if (lower === 'set-cookie') {
@@ -168,4 +178,10 @@ export function writeResponse(res: ServerResponse, out: GrantkitResponse): void 
   }
   res.statusCode = out.status
   res.end(out.body)
+}
+
+/** Whether a response sets cookies, whatever the case of the field name. */
+function hasSetCookie(headers: GrantkitResponse['headers']): boolean {
+  for (const name in headers) if (name.length === 10 && name.toLowerCase() === 'set-cookie') return true
+  return false
 }

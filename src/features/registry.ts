@@ -110,56 +110,41 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   const cors = e.cors === undefined ? undefined : corsPolicy(e.cors, allow, corsOrigins)
   const log = ctx.logger === undefined ? undefined : new RequestLog(ctx.logger, e.name, ctx.maxBodyBytes)
   const gate = e.shed === false ? undefined : ctx.overload
-  // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path.
+  // A synchronous handler (JWKS, discovery) stays synchronous: no promise on its path. An
+  // asynchronous one gets one then(), whatever the gate, CORS and the log do after it.
   return (incoming) => {
     // Decided once, here, so that server.handle and server.endpoint(name) alike tag their events and lines with it.
     const req: GrantkitRequest = { ...incoming, requestId: requestIdFrom(incoming.requestId ?? incoming.headers['x-request-id']) }
     const entry = log?.begin(req)
-    const res = dispatch(req, entry)
-    return res instanceof Promise ? res.then((r) => finish(req, r, entry)) : finish(req, res, entry)
-  }
-  function dispatch(req: GrantkitRequest, entry: RequestLogEntry | undefined): GrantkitResponse | Promise<GrantkitResponse> {
-    if (cors !== undefined) {
-      if (req.method === 'OPTIONS') return cors.preflight(req)
-      if (req.headers.origin !== undefined) {
-        if (!methods.has(req.method)) return methodNotAllowed(allow)
-        const res = run(req, entry)
-        return res instanceof Promise ? res.then((r) => cors.decorate(req, r)) : cors.decorate(req, res)
+    if (cors !== undefined && req.method === 'OPTIONS') return finish(req, cors.preflight(req), entry)
+    if (!methods.has(req.method)) return finish(req, methodNotAllowed(allow), entry)
+    // Every answer to a cross-origin request carries the CORS headers (Fetch standard, CORS protocol), errors and refusals too.
+    const decorate = cors !== undefined && req.headers.origin !== undefined ? (res: GrantkitResponse) => cors.decorate(req, res) : undefined
+    if (gate !== undefined) {
+      // Refused before any work: a request past the bound costs a counter check and a small response.
+      const refused = gate.admit()
+      if (refused !== undefined) {
+        entry?.shed(refused)
+        const shed = shedResponse(ctx, e.name, refused, e.errors, req)
+        return finish(req, decorate === undefined ? shed : decorate(shed), entry)
       }
     }
-    if (!methods.has(req.method)) return methodNotAllowed(allow)
-    return run(req, entry)
-  }
-  function run(req: GrantkitRequest, entry: RequestLogEntry | undefined): GrantkitResponse | Promise<GrantkitResponse> {
-    if (gate === undefined) return call(req, entry)
-    // Refused before any work: a request past the bound costs a counter check and a small response.
-    const refused = gate.admit()
-    if (refused !== undefined) {
-      entry?.shed(refused)
-      return shedResponse(ctx, e.name, refused, e.errors, req)
+    const done = (res: GrantkitResponse): GrantkitResponse => {
+      gate?.release()
+      return finish(req, decorate === undefined ? res : decorate(res), entry)
     }
-    const res = call(req, entry)
-    if (!(res instanceof Promise)) {
-      gate.release()
-      return res
-    }
-    // call() turns every failure into a response: this promise never rejects.
-    return res.then((r) => {
-      gate.release()
-      return r
-    })
-  }
-  function call(req: GrantkitRequest, entry: RequestLogEntry | undefined): GrantkitResponse | Promise<GrantkitResponse> {
-    const fail = (err: unknown): GrantkitResponse => {
+    // Every failure becomes a response: the returned promise never rejects.
+    const failed = (err: unknown): GrantkitResponse => {
       entry?.failed(err)
-      return failureResponse(ctx, e.name, err, e.errors, req)
+      return done(failureResponse(ctx, e.name, err, e.errors, req))
     }
+    let res: GrantkitResponse | Promise<GrantkitResponse>
     try {
-      const res = e.handle(ctx, req)
-      return res instanceof Promise ? res.catch(fail) : res
+      res = e.handle(ctx, req)
     } catch (err) {
-      return fail(err)
+      return failed(err)
     }
+    return res instanceof Promise ? res.then(done, failed) : done(res)
   }
 }
 

@@ -218,6 +218,32 @@ describe.skipIf(!redisUp).each(REDIS_MODULES)('frozen Redis ($name), issue 16', 
   })
 })
 
+// The storage's own client (a URL) relies on its commandTimeout alone, with no timer of the storage racing it.
+describe.skipIf(!redisUp)('frozen Redis, client made by the storage from a URL, issue 16', () => {
+  const prefix = `gk16u-${randomBytes(4).toString('hex')}:`
+  freezeSuite(async () => {
+    const proxy = new FreezeProxy(ENDPOINTS.redis.host, ENDPOINTS.redis.port)
+    await proxy.start()
+    const storage = createRedisStorage({ client: throughProxy(REDIS_URL, proxy), prefix, timeout: TIMEOUT })
+    return {
+      storage,
+      proxy,
+      accessTokenOf: (hash) => storage.accessTokens.find(hash),
+      close: async () => {
+        const direct = new Redis(REDIS_URL)
+        let cursor = '0'
+        do {
+          const [next, keys] = await direct.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+          cursor = next
+          if (keys.length > 0) await direct.del(...keys)
+        } while (cursor !== '0')
+        direct.disconnect()
+        await storage.close()
+      },
+    }
+  })
+})
+
 describe.skipIf(!redisUp)('Redis storage timeout option', () => {
   it('gives a client it creates the deadline as commandTimeout', async () => {
     const storage = createRedisStorage({ client: REDIS_URL, prefix: 'gk16-opt:', timeout: 0.25 })

@@ -156,7 +156,8 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
 
   const ctx: RedisContext = {
     // Every store checks the key layout before its first command (layout.ts).
-    conn: new Connection(commands, () => checkLayout(commands, prefix), timeoutMs),
+    // A single-server client made here from a URL times its commands out itself (commandTimeout).
+    conn: new Connection(commands, () => checkLayout(commands, prefix), timeoutMs, owned && !cluster),
     client: commands,
     cluster,
     script: defineScripts(commands),
