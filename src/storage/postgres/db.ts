@@ -67,6 +67,9 @@ export async function transaction<T>(pool: PostgresPool, fn: (client: pg.PoolCli
 }
 
 
+/** The deadline-bounded pool's query with an absolute deadline (ms since the epoch); see `runBefore`. */
+const QUERY_BEFORE = Symbol('grantkit.queryBefore')
+
 /** The default deadline of one storage call, in seconds. */
 export const DEFAULT_TIMEOUT = 2
 
@@ -104,19 +107,39 @@ export function withDeadline(pool: PostgresPool, timeoutMs: number): PostgresPoo
     on: (event: 'error', listener: (err: Error) => void) => pool.on(event, listener),
     end: () => pool.end(),
     connect: () => connect(Date.now() + timeoutMs),
-    async query(text: string | pg.QueryConfig, values?: unknown[]) {
-      const client = await connect(Date.now() + timeoutMs)
-      try {
-        const result = await client.query(text, values)
-        client.release()
-        return result
-      } catch (err) {
-        // A failed statement leaves a usable connection (a constraint, a bad value); a lost one does not.
-        client.release(isUnavailable(err) ? (err as Error) : undefined)
-        throw err
-      }
-    },
+    query: (text: string | pg.QueryConfig, values?: unknown[]) => queryBefore(Date.now() + timeoutMs, text, values),
+    [QUERY_BEFORE]: queryBefore,
   } as unknown as PostgresPool
+  async function queryBefore(deadline: number, text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
+    if (deadline <= Date.now()) throw expired('waiting in a batch', timeoutMs)
+    const client = await connect(deadline)
+    try {
+      const result = await client.query(text, values)
+      client.release()
+      return result
+    } catch (err) {
+      // A failed statement leaves a usable connection (a constraint, a bad value); a lost one does not.
+      client.release(isUnavailable(err) ? (err as Error) : undefined)
+      throw err
+    }
+  }
+}
+
+type QueryBefore = (deadline: number, text: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>
+
+/**
+ * Like `run`, with the call's deadline given (ms since the epoch) rather than
+ * starting now: for a statement that carries calls which already waited (a
+ * batch). On a pool not made by `withDeadline`, the pool's own query.
+ */
+export async function runBefore<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: PostgresPool, deadline: number, statement: PreparedStatement, values: unknown[]): Promise<pg.QueryResult<R>> {
+  const before = (pool as { [QUERY_BEFORE]?: QueryBefore })[QUERY_BEFORE]
+  const config = { name: statement.name, text: statement.text, values }
+  try {
+    return (await (before === undefined ? pool.query<R>(config) : before(deadline, config))) as pg.QueryResult<R>
+  } catch (err) {
+    throw translateError(err)
+  }
 }
 
 function expired(what: string, timeoutMs: number): StorageUnavailableError {

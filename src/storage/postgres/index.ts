@@ -33,7 +33,8 @@ import type {
 } from '../types.js'
 import { decodeRecord, encodeRecord } from '../codec.js'
 import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
-import { DEFAULT_TIMEOUT, prepared, run, transaction, withDeadline, type PostgresPool, type Queryable } from './db.js'
+import { StatementBatcher } from './batch.js'
+import { DEFAULT_TIMEOUT, prepared, run, runBefore, transaction, withDeadline, type PostgresPool, type Queryable } from './db.js'
 import { HOW_TO_MIGRATE, translateError } from './errors.js'
 import { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
 import { checkTablePrefix, SCHEMA_VERSION, TABLES } from './schema.js'
@@ -116,37 +117,46 @@ class Tables {
   }
 }
 
-function accessTokens(pool: PostgresPool, t: Tables, now: () => number): AccessTokenStore {
+function accessTokens(pool: PostgresPool, t: Tables, now: () => number, timeoutMs: number): AccessTokenStore {
   const tokens = t.name('access_tokens')
   const cutoffs = t.name('token_cutoffs')
   const jtis = revocationSet(pool, t.name('revoked_jtis'), 'jti', now)
-  // The hot statements, prepared once per connection.
-  const save = prepared(`INSERT INTO ${tokens} (token_hash, record, expires_at) VALUES ($1, $2, $3)
+  // The hot statements, prepared once per connection, each taking a batch of calls (batch.ts): one row per
+  // token saved, one per token read. A batch that names one token twice fails as a whole (ON CONFLICT
+  // cannot update a row twice in one statement) and its calls are then run one by one.
+  const save = prepared(`INSERT INTO ${tokens} (token_hash, record, expires_at)
+        SELECT * FROM unnest($1::text[], $2::jsonb[], $3::double precision[])
         ON CONFLICT (token_hash) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`)
   const find = prepared(`SELECT record FROM ${tokens} WHERE token_hash = $1 AND expires_at > $2`)
   // The token row and the latest live cutoff of its three keys (src/tokens/cutoff.ts `cutoffKeys`) in one statement.
   // The consent key is 'consent:' || JSON.stringify([sub, clientId]): to_json(text)::text escapes a string as JSON.stringify
   // does (\" \\ \b \f \n \r \t, other control characters as \u00xx, everything else as is); the conformance kit checks it.
-  const findWithCutoff = prepared(`SELECT a.record, (SELECT max(c.cutoff) FROM ${cutoffs} c WHERE c.expires_at > $2 AND c.key IN (
+  const findWithCutoff = prepared(`SELECT a.token_hash, a.record, (SELECT max(c.cutoff) FROM ${cutoffs} c WHERE c.expires_at > $2 AND c.key IN (
           'client:' || (a.record->>'clientId'),
           'consent:[' || to_json(a.record->>'sub')::text || ',' || to_json(a.record->>'clientId')::text || ']',
           'sub:' || (a.record->>'sub'))) AS cutoff
-        FROM ${tokens} a WHERE a.token_hash = $1 AND a.expires_at > $2`)
+        FROM ${tokens} a WHERE a.token_hash = ANY($1::text[]) AND a.expires_at > $2`)
+  const saving = new StatementBatcher<AccessTokenRecord & { tokenHash: string }, void>(async (records, deadline) => {
+    await runBefore(pool, deadline, save, [records.map((r) => r.tokenHash), records.map((r) => json(r)), records.map((r) => r.expiresAt)])
+    return new Array<void>(records.length)
+  }, timeoutMs)
+  type Found = { record: AccessTokenRecord; cutoff: number | null } | null
+  const reading = new StatementBatcher<string, Found>(async (hashes, deadline) => {
+    const r = await runBefore<{ token_hash: string; record: AccessTokenRecord; cutoff: number | null }>(pool, deadline, findWithCutoff, [hashes, now()])
+    const byHash = new Map(r.rows.map((row) => [row.token_hash, row]))
+    return hashes.map((hash) => {
+      const row = byHash.get(hash)
+      return row === undefined ? null : { record: decodeRecord<AccessTokenRecord>('access token', row.record), cutoff: row.cutoff === null ? null : Number(row.cutoff) }
+    })
+  }, timeoutMs)
   return {
-    async save(record: AccessTokenRecord & { tokenHash: string }) {
-      await run(pool, save, [record.tokenHash, json(record), record.expiresAt])
-    },
+    save: (record: AccessTokenRecord & { tokenHash: string }) => saving.run(record),
     async find(tokenHash) {
       const r = await run<{ record: AccessTokenRecord }>(pool, find, [tokenHash, now()])
       const row = r.rows[0]
       return row === undefined ? null : decodeRecord<AccessTokenRecord>('access token', row.record)
     },
-    async findWithCutoff(tokenHash) {
-      const r = await run<{ record: AccessTokenRecord; cutoff: number | null }>(pool, findWithCutoff, [tokenHash, now()])
-      const row = r.rows[0]
-      if (row === undefined) return null
-      return { record: decodeRecord<AccessTokenRecord>('access token', row.record), cutoff: row.cutoff === null ? null : Number(row.cutoff) }
-    },
+    findWithCutoff: (tokenHash) => reading.run(tokenHash),
     async revoke(tokenHash) {
       await run(pool, `DELETE FROM ${tokens} WHERE token_hash = $1`, [tokenHash])
     },
@@ -699,7 +709,7 @@ export function createPostgresStorage(options: PostgresStorageOptions): Postgres
   }
 
   return {
-    accessTokens: accessTokens(pool, t, now),
+    accessTokens: accessTokens(pool, t, now, timeoutMs),
     authorizationCodes: authorizationCodes(pool, t, now),
     refreshTokens: refreshTokens(pool, t, now),
     grants: grants(pool, t, now),
