@@ -33,7 +33,7 @@ import type {
 } from '../types.js'
 import { decodeRecord, encodeRecord } from '../codec.js'
 import { deviceCodeKeepUntil, storedKeyDigest } from '../policy.js'
-import { StatementBatcher } from './batch.js'
+import { StatementBatcher } from '../batch.js'
 import { DEFAULT_TIMEOUT, prepared, run, runBefore, transaction, withDeadline, type PostgresPool, type Queryable } from './db.js'
 import { HOW_TO_MIGRATE, translateError } from './errors.js'
 import { migrate, schemaVersion, SchemaVersionError, type MigrationResult } from './migrate.js'
@@ -121,7 +121,7 @@ function accessTokens(pool: PostgresPool, t: Tables, now: () => number, timeoutM
   const tokens = t.name('access_tokens')
   const cutoffs = t.name('token_cutoffs')
   const jtis = revocationSet(pool, t.name('revoked_jtis'), 'jti', now)
-  // The hot statements, prepared once per connection, each taking a batch of calls (batch.ts): one row per
+  // The hot statements, prepared once per connection, each taking a batch of calls (../batch.ts): one row per
   // token saved, one per token read. A batch that names one token twice fails as a whole (ON CONFLICT
   // cannot update a row twice in one statement) and its calls are then run one by one.
   const save = prepared(`INSERT INTO ${tokens} (token_hash, record, expires_at)
@@ -139,7 +139,7 @@ function accessTokens(pool: PostgresPool, t: Tables, now: () => number, timeoutM
   const saving = new StatementBatcher<AccessTokenRecord & { tokenHash: string }, void>(async (records, deadline) => {
     await runBefore(pool, deadline, save, [records.map((r) => r.tokenHash), records.map((r) => json(r)), records.map((r) => r.expiresAt)])
     return new Array<void>(records.length)
-  }, timeoutMs)
+  }, timeoutMs, 'postgres')
   type Found = { record: AccessTokenRecord; cutoff: number | null } | null
   const reading = new StatementBatcher<string, Found>(async (hashes, deadline) => {
     const r = await runBefore<{ token_hash: string; record: AccessTokenRecord; cutoff: number | null }>(pool, deadline, findWithCutoff, [hashes, now()])
@@ -148,7 +148,7 @@ function accessTokens(pool: PostgresPool, t: Tables, now: () => number, timeoutM
       const row = byHash.get(hash)
       return row === undefined ? null : { record: decodeRecord<AccessTokenRecord>('access token', row.record), cutoff: row.cutoff === null ? null : Number(row.cutoff) }
     })
-  }, timeoutMs)
+  }, timeoutMs, 'postgres')
   return {
     save: (record: AccessTokenRecord & { tokenHash: string }) => saving.run(record),
     async find(tokenHash) {

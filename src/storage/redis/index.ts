@@ -166,7 +166,7 @@ export function createRedisStorage(options: RedisStorageOptions): RedisStorage {
   } as Omit<RedisContext, 'cutoffs'> as RedisContext
   ctx.cutoffs = new RedisTokenCutoffs(ctx)
   return {
-    accessTokens: new RedisAccessTokens(ctx),
+    accessTokens: new RedisAccessTokens(ctx, timeoutMs),
     authorizationCodes: new RedisAuthorizationCodes(ctx),
     refreshTokens: new RedisRefreshTokens(ctx),
     grants: new RedisGrants(ctx),

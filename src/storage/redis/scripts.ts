@@ -13,9 +13,30 @@ import type { Redis } from 'ioredis'
  */
 
 interface ScriptDefinition {
-  keys: number
+  /** How many of the arguments are keys; `many`: as many as the caller passes (a batch). */
+  keys: number | 'many'
   lua: string
 }
+
+/**
+ * One access token and the cutoffs over it, as a Lua function `find(key)`:
+ * nil (no token), {record} (its ids are not plain ASCII: the caller reads the
+ * cutoffs itself), or {record, c1, c2, c3} with the three cutoff values (false
+ * when unset). ARGV: the key prefixes of the client, consent and subject cutoffs.
+ */
+const FIND_WITH_CUTOFF = `
+local function find(key)
+  local v = redis.call('GET', key)
+  if not v then return false end
+  local ok, r = pcall(cjson.decode, v)
+  if not ok or type(r) ~= 'table' then return {v} end
+  local c, s = r.clientId, r.sub
+  -- Printable ASCII without quote or backslash: JSON.stringify leaves such a string as it is, so the consent key is built exactly.
+  local function plain(x) return type(x) == 'string' and not string.find(x, '[^ -~]') and not string.find(x, '["\\\\]') end
+  if not plain(c) or not plain(s) then return {v} end
+  local cut = redis.call('MGET', ARGV[1] .. c, ARGV[2] .. '["' .. s .. '","' .. c .. '"]', ARGV[3] .. s)
+  return {v, cut[1], cut[2], cut[3]}
+end`
 
 const definitions = {
   /**
@@ -28,17 +49,34 @@ const definitions = {
    */
   findWithCutoff: {
     keys: 1,
+    lua: `${FIND_WITH_CUTOFF}
+return find(KEYS[1])`,
+  },
+  /**
+   * findWithCutoff for a batch of calls (../batch.ts): KEYS the access tokens,
+   * ARGV as findWithCutoff's. Returns one answer per key, in order, each as
+   * findWithCutoff would. Single server only.
+   */
+  findAccessTokensWithCutoff: {
+    keys: 'many',
+    lua: `${FIND_WITH_CUTOFF}
+local out = {}
+for i = 1, #KEYS do out[i] = find(KEYS[i]) end
+return out`,
+  },
+  /**
+   * A batch of access token saves (../batch.ts): KEYS the tokens; ARGV a
+   * record and its ttl in ms for each key, in order (a ttl <= 0 deletes).
+   * Single server only: the keys hash to unrelated slots.
+   */
+  saveAccessTokens: {
+    keys: 'many',
     lua: `
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-local ok, r = pcall(cjson.decode, v)
-if not ok or type(r) ~= 'table' then return {v} end
-local c, s = r.clientId, r.sub
--- Printable ASCII without quote or backslash: JSON.stringify leaves such a string as it is, so the consent key is built exactly.
-local function plain(x) return type(x) == 'string' and not string.find(x, '[^ -~]') and not string.find(x, '["\\\\]') end
-if not plain(c) or not plain(s) then return {v} end
-local cut = redis.call('MGET', ARGV[1] .. c, ARGV[2] .. '["' .. s .. '","' .. c .. '"]', ARGV[3] .. s)
-return {v, cut[1], cut[2], cut[3]}`,
+for i = 1, #KEYS do
+  local ttl = tonumber(ARGV[2 * i])
+  if ttl > 0 then redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ttl) else redis.call('DEL', KEYS[i]) end
+end
+return #KEYS`,
   },
   /** KEYS[1]; ARGV: ttl ms, then field/value pairs. Replaces the hash whole. */
   putHash: {
@@ -372,7 +410,7 @@ export const REDIS_SCRIPTS: Readonly<Record<ScriptName, ScriptDefinition>> = def
  * Scripts a Redis Cluster never runs: their keys are found by unrelated
  * hashes, so on a cluster the stores take single-slot steps instead.
  */
-export const SINGLE_SERVER_SCRIPTS: readonly ScriptName[] = ['rotateRefresh', 'rotateRefreshIssue', 'saveDevice', 'saveSession', 'findWithCutoff']
+export const SINGLE_SERVER_SCRIPTS: readonly ScriptName[] = ['rotateRefresh', 'rotateRefreshIssue', 'saveDevice', 'saveSession', 'findWithCutoff', 'findAccessTokensWithCutoff', 'saveAccessTokens']
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>
 
@@ -387,12 +425,13 @@ export function defineScripts(client: Redis): (name: ScriptName, keys: string[],
   for (const [name, def] of Object.entries(definitions) as [ScriptName, ScriptDefinition][]) {
     const command = `grantkit_${name}_${createHash('sha1').update(def.lua).digest('hex').slice(0, 10)}`
     if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
-      client.defineCommand(command, { numberOfKeys: def.keys, lua: def.lua })
+      // Without numberOfKeys, ioredis takes the count of keys as the first argument of each call.
+      client.defineCommand(command, def.keys === 'many' ? { lua: def.lua } : { numberOfKeys: def.keys, lua: def.lua })
     }
     commands.set(name, command)
   }
   return (name, keys, args) => {
     const fn = (client as unknown as Record<string, ScriptCall>)[commands.get(name)!]!
-    return fn.call(client, ...keys, ...args)
+    return definitions[name].keys === 'many' ? fn.call(client, keys.length, ...keys, ...args) : fn.call(client, ...keys, ...args)
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { StatementBatcher } from '../batch.js'
 import type {
   AccessTokenRecord,
   AuditEventRecord,
@@ -90,18 +91,50 @@ function settled(commands: Promise<unknown>[]): Promise<[Error | null, unknown][
   return Promise.all(commands.map((c) => c.then((v): [Error | null, unknown] => [null, v], (e: unknown): [Error | null, unknown] => [e as Error, null])))
 }
 
+/** What findWithCutoff answers. */
+type Found = { record: AccessTokenRecord; cutoff: number | null } | null
+
 export class RedisAccessTokens implements AccessTokenStore {
-  constructor(private readonly ctx: RedisContext) {
+  /** Concurrent saves as one script (../batch.ts); on a cluster, where keys of one command must share a slot, none. */
+  private readonly saving: StatementBatcher<AccessTokenRecord & { tokenHash: string }, void> | undefined
+  private readonly reading: StatementBatcher<string, Found> | undefined
+
+  constructor(
+    private readonly ctx: RedisContext,
+    timeoutMs: number,
+  ) {
     const prefixes = (['client:', 'consent:', 'sub:'] as const).map((kind) => ctx.key('cutoff', kind)) as [string, string, string]
     // The script appends ids to these prefixes: only when that is how keys are named, and all keys are on one server.
     const suffixed = prefixes.every((p, i) => ctx.key('cutoff', `${['client:', 'consent:', 'sub:'][i]}x`) === `${p}x`)
-    if (suffixed && (ctx.client as { isCluster?: boolean }).isCluster !== true) {
+    const single = (ctx.client as { isCluster?: boolean }).isCluster !== true
+    if (single) this.saving = new StatementBatcher((records, _deadline) => this.saveBatch(records), timeoutMs, 'redis')
+    if (suffixed && single) {
       this.cutoffPrefixes = prefixes
-      this.findWithCutoff = (tokenHash) => this.findFolded(tokenHash)
+      this.reading = new StatementBatcher((hashes, _deadline) => this.findBatch(hashes), timeoutMs, 'redis')
+      this.findWithCutoff = (tokenHash) => this.reading!.run(tokenHash)
     }
   }
-  async save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
+  save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
+    return this.saving === undefined ? this.saveOne(record) : this.saving.run(record)
+  }
+  private async saveOne(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
     await setUntil(this.ctx, 'accessTokens.save', this.ctx.key('at', record.tokenHash), encodeRecord(record), record.expiresAt)
+  }
+  /** One SET alone (nothing else waited), else one script for the whole batch. Each command has the connection's deadline. */
+  private async saveBatch(records: (AccessTokenRecord & { tokenHash: string })[]): Promise<void[]> {
+    if (records.length === 1) await this.saveOne(records[0]!)
+    else {
+      const args = records.flatMap((r) => [encodeRecord(r), ttlMs(this.ctx, r.expiresAt)])
+      await this.ctx.conn.run('accessTokens.save', () => this.ctx.script('saveAccessTokens', records.map((r) => this.ctx.key('at', r.tokenHash)), args))
+    }
+    return new Array<void>(records.length)
+  }
+  private async findBatch(hashes: string[]): Promise<Found[]> {
+    if (hashes.length === 1) return [await this.findFolded(hashes[0]!)]
+    const replies = (await this.ctx.conn.run('accessTokens.findWithCutoff', () =>
+      this.ctx.script('findAccessTokensWithCutoff', hashes.map((h) => this.ctx.key('at', h)), this.cutoffPrefixes!),
+    )) as ((string | null)[] | null)[]
+    return Promise.all(replies.map((reply) => this.folded(reply)))
   }
   async find(tokenHash: string): Promise<AccessTokenRecord | null> {
     const json = await this.ctx.conn.run('accessTokens.find', () => this.ctx.client.get(this.ctx.key('at', tokenHash)))
@@ -110,11 +143,15 @@ export class RedisAccessTokens implements AccessTokenStore {
   /** Undefined on a cluster (the script reads keys of other slots) or a key layout whose ids are not suffixes. */
   readonly findWithCutoff?: (tokenHash: string) => Promise<{ record: AccessTokenRecord; cutoff: number | null } | null>
   private readonly cutoffPrefixes: [string, string, string] | undefined
-  private async findFolded(tokenHash: string): Promise<{ record: AccessTokenRecord; cutoff: number | null } | null> {
+  private async findFolded(tokenHash: string): Promise<Found> {
     const prefixes = this.cutoffPrefixes!
     const reply = (await this.ctx.conn.run('accessTokens.findWithCutoff', () => this.ctx.script('findWithCutoff', [this.ctx.key('at', tokenHash)], prefixes))) as
       | (string | null)[]
       | null
+    return this.folded(reply)
+  }
+  /** A reply of the findWithCutoff script, as the store answers it. */
+  private async folded(reply: (string | null)[] | null): Promise<Found> {
     const record = live<AccessTokenRecord>(this.ctx, 'access token', reply === null ? null : reply[0]!)
     if (record === null) return null
     // Ids the script does not build keys for (rare): the cutoffs in a second round trip, as without the fold.

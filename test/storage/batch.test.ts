@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { StorageUnavailableError } from '../../src/index.js'
-import { StatementBatcher } from '../../src/storage/postgres/batch.js'
+import { StatementBatcher } from '../../src/storage/batch.js'
+import { Redis } from 'ioredis'
 import { createPostgresStorage } from '../../src/storage/postgres/index.js'
+import { createRedisStorage, redisFailFastOptions } from '../../src/storage/redis/index.js'
 import type { AccessTokenRecord } from '../../src/storage/types.js'
 import { fakeClock } from '../helpers.js'
 import { describePostgres, pgTables } from './pg-harness.js'
+import { REDIS_URL, withDeadline } from './services.js'
 
 /*
- * Issue 16: PostgreSQL statements of concurrent calls batched (src/storage/postgres/batch.ts).
- * The batcher on its own, with a statement the test controls; then the access token
- * store on a real database, many calls at once, each getting its own answer.
+ * Issue 16: concurrent storage calls batched (src/storage/batch.ts). The batcher on
+ * its own, with a statement the test controls; then the access token store on real
+ * PostgreSQL and Redis, many calls at once, each getting its own answer.
  */
 
 /** A statement the test finishes by hand, recording what each one carried. */
@@ -28,7 +31,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r))
 describe('StatementBatcher', () => {
   it('sends a call at once when nothing runs, and batches the calls made while a statement runs', async () => {
     const { sent, execute } = controlled()
-    const batcher = new StatementBatcher(execute, 1000, 1, 64)
+    const batcher = new StatementBatcher(execute, 1000, 'postgres', 1, 64)
     const first = batcher.run('a')
     expect(sent.map((s) => s.items)).toEqual([['a']])
     const rest = ['b', 'c', 'd'].map((x) => batcher.run(x))
@@ -46,7 +49,7 @@ describe('StatementBatcher', () => {
 
   it('runs up to inFlight statements at once and puts at most maxSize calls in one', async () => {
     const { sent, execute } = controlled()
-    const batcher = new StatementBatcher(execute, 1000, 2, 3)
+    const batcher = new StatementBatcher(execute, 1000, 'postgres', 2, 3)
     const all = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((x) => batcher.run(x))
     expect(sent.map((s) => s.items)).toEqual([['a'], ['b']])
     sent[0]!.finish()
@@ -62,7 +65,7 @@ describe('StatementBatcher', () => {
 
   it('gives a batch the deadline of its oldest call, and fails a call that waited past its deadline without sending it', async () => {
     const { sent, execute } = controlled()
-    const batcher = new StatementBatcher(execute, 50, 1, 64)
+    const batcher = new StatementBatcher(execute, 50, 'postgres', 1, 64)
     const first = batcher.run('a')
     const waited = batcher.run('b')
     const since = Date.now()
@@ -81,7 +84,7 @@ describe('StatementBatcher', () => {
 
   it('retries a failed batch call by call, so that one bad call fails alone', async () => {
     const { sent, execute } = controlled()
-    const batcher = new StatementBatcher(execute, 1000, 1, 64)
+    const batcher = new StatementBatcher(execute, 1000, 'postgres', 1, 64)
     const first = batcher.run('a')
     const settling = Promise.allSettled(['b', 'bad', 'c'].map((x) => batcher.run(x)))
     sent[0]!.finish()
@@ -103,7 +106,7 @@ describe('StatementBatcher', () => {
 
   it('fails every call of a batch at once when the database is unavailable: no retries into a dead server', async () => {
     const { sent, execute } = controlled()
-    const batcher = new StatementBatcher(execute, 1000, 1, 64)
+    const batcher = new StatementBatcher(execute, 1000, 'postgres', 1, 64)
     const first = batcher.run('a')
     const batch = ['b', 'c'].map((x) => batcher.run(x))
     sent[0]!.finish()
@@ -159,5 +162,78 @@ describePostgres('postgres access tokens, batched (issue 16)', () => {
     const calls = [storage.accessTokens.save(twice), storage.accessTokens.save(record()), storage.accessTokens.save({ ...twice, scope: 'second' })]
     await Promise.all([first, ...calls])
     expect((await storage.accessTokens.find(twice.tokenHash))?.scope).toBe('second')
+  })
+})
+
+const redisUp = await withDeadline(3000, 'Redis', async () => {
+  const client = new Redis(REDIS_URL, { ...redisFailFastOptions, lazyConnect: true, retryStrategy: () => null })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return (await client.ping()) === 'PONG'
+  } finally {
+    client.disconnect()
+  }
+}).catch(() => false)
+if (!redisUp && process.env.CI === 'true') throw new Error('Redis is unreachable and CI=true')
+if (!redisUp) console.warn('[test/storage/batch] Redis rows skipped: start Redis (bash .ci/services.sh)')
+
+describe.skipIf(!redisUp)('redis access tokens, batched (issue 16)', () => {
+  const prefix = `gk-batch-${randomBytes(4).toString('hex')}:`
+  const live = (overrides: Partial<AccessTokenRecord & { tokenHash: string }> = {}) => ({
+    id: randomBytes(8).toString('hex'),
+    tokenHash: randomBytes(32).toString('base64url'),
+    clientId: 'svc',
+    sub: 'svc',
+    scope: 'api:read',
+    audience: ['https://api.example'],
+    issuedAt: Math.floor(Date.now() / 1000),
+    expiresAt: Math.floor(Date.now() / 1000) + 600,
+    ...overrides,
+  })
+
+  it('saves 200 tokens in a few commands and reads each back, unknown ones null and ids outside plain ASCII too', async () => {
+    const storage = createRedisStorage({ client: REDIS_URL, prefix })
+    const sent: string[] = []
+    const send = storage.client.sendCommand.bind(storage.client)
+    storage.client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+      sent.push(command.name)
+      return (send as (...a: unknown[]) => unknown)(command, ...rest)
+    }) as typeof storage.client.sendCommand
+    try {
+      // One with a sub the script cannot build a cutoff key for: its answer comes without the cutoffs, read after.
+      const records = Array.from({ length: 200 }, (_, i) => live({ sub: i === 7 ? 'zoë "q"' : `user-${i}` }))
+      await storage.accessTokens.find('warm-up')
+      sent.length = 0
+      await Promise.all(records.map((r) => storage.accessTokens.save(r)))
+      // The first save alone, the other 199 in scripts of at most 64 keys.
+      expect(sent.length).toBeLessThanOrEqual(5)
+      sent.length = 0
+      const asked = [...records.map((r) => r.tokenHash), 'unknown-1']
+      const found = await Promise.all(asked.map((h) => storage.accessTokens.findWithCutoff!(h)))
+      for (let i = 0; i < 200; i++) expect(found[i]?.record.sub).toBe(records[i]!.sub)
+      expect(found[200]).toBeNull()
+      expect(found[7]?.cutoff).toBeNull()
+      // One read alone, the rest in a few scripts, one more for the cutoffs of the non-ASCII one.
+      expect(sent.length).toBeLessThanOrEqual(6)
+    } finally {
+      const keys = await storage.client.keys(`${prefix}*`)
+      if (keys.length > 0) await storage.client.del(...keys)
+      await storage.close()
+    }
+  })
+
+  it('saves the same token twice in one batch: the later record stays', async () => {
+    const storage = createRedisStorage({ client: REDIS_URL, prefix })
+    try {
+      const first = storage.accessTokens.save(live())
+      const twice = live({ scope: 'first' })
+      await Promise.all([first, storage.accessTokens.save(twice), storage.accessTokens.save(live()), storage.accessTokens.save({ ...twice, scope: 'second' })])
+      expect((await storage.accessTokens.find(twice.tokenHash))?.scope).toBe('second')
+    } finally {
+      const keys = await storage.client.keys(`${prefix}*`)
+      if (keys.length > 0) await storage.client.del(...keys)
+      await storage.close()
+    }
   })
 })

@@ -1,11 +1,12 @@
-import { StorageUnavailableError } from '../../errors.js'
+import { StorageUnavailableError } from '../errors.js'
 
 /**
  * How many statements of one kind may run at once before calls wait for the
  * next batch. One: in `npm run bench` (20 connections, one core for the
- * server), one in flight gave 0.57–0.61 of memory storage's client_credentials
- * rate and 0.59–0.90 of its introspection rate, two gave 0.50–0.54 and 0.49–0.50,
- * four 0.45 and 0.38; unbatched it was 0.23 and 0.33.
+ * server), PostgreSQL storage with one in flight gave 0.57–0.61 of memory
+ * storage's client_credentials rate and 0.59–0.90 of its introspection rate,
+ * two gave 0.50–0.54 and 0.49–0.50, four 0.45 and 0.38; unbatched it was 0.23
+ * and 0.33.
  */
 export const BATCH_IN_FLIGHT = 1
 
@@ -22,14 +23,15 @@ interface Waiting<I, O> {
 
 /**
  * Runs concurrent calls of one kind (saving an access token, reading one) as
- * few statements. While fewer than `inFlight` statements of this kind are
+ * few statements (PostgreSQL) or commands (Redis). While fewer than `inFlight` statements of this kind are
  * running, a call is sent at once, alone when nothing waits: at low load
  * nothing is delayed. Past that, calls wait, and the next statement carries
  * every waiting call (up to `maxSize`). At saturation a statement then
- * carries many rows, and PostgreSQL's fixed cost per statement (bind,
- * snapshot, commit and its WAL flush) is paid once for all of them: with 20
- * concurrent callers on one connection each, batches of 8 inserts gave 2.7×
- * the rows per second of single ones, at half the client CPU per row.
+ * carries many rows, and the fixed cost per statement is paid once for all
+ * of them: PostgreSQL's bind, snapshot, commit and WAL flush (with 20
+ * concurrent callers, batches of 8 inserts gave 2.7× the rows per second of
+ * single ones, at half the client CPU per row), and the driver's own work per
+ * command, which is most of what a Redis call costs the process.
  *
  * Each call keeps its deadline: one that waited past it fails with
  * StorageUnavailableError without being sent, and the statement of a batch
@@ -48,6 +50,8 @@ export class StatementBatcher<I, O> {
   constructor(
     private readonly execute: (items: I[], deadline: number) => Promise<O[]>,
     private readonly timeoutMs: number,
+    /** Names the storage in errors: `postgres`, `redis`. */
+    private readonly storage: string,
     private readonly inFlight = BATCH_IN_FLIGHT,
     private readonly maxSize = BATCH_MAX_SIZE,
   ) {}
@@ -63,7 +67,7 @@ export class StatementBatcher<I, O> {
     const now = Date.now()
     // Oldest first: a call that already waited its whole deadline is not sent at all.
     while (this.waiting.length > 0 && now - this.waiting[0]!.since >= this.timeoutMs) {
-      this.waiting.shift()!.reject(new StorageUnavailableError(`postgres: no answer within ${this.timeoutMs} ms (waiting for a batch)`))
+      this.waiting.shift()!.reject(new StorageUnavailableError(`${this.storage}: no answer within ${this.timeoutMs} ms (waiting for a batch)`))
     }
     if (this.waiting.length === 0) return
     const batch = this.waiting.splice(0, this.maxSize)
