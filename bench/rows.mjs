@@ -72,8 +72,11 @@ export const WORKLOADS = [
   // grantkit and @node-oauth comparing the plain password in constant time).
   { id: 'flow-nohash', label: 'code + PKCE flow, password not hashed (all servers)', unit: 'flows/s' },
 ]
-/** Peak RSS: grantkit's highest VmHWM over the peer workloads ÷ node-oidc-provider's, at most this. */
-export const RSS_TARGET = 0.7
+/**
+ * Peak RSS: grantkit's highest VmHWM over the peer workloads ÷ node-oidc-provider's, at most this.
+ * Issue 16 asks for "peak RSS in the bench ≤ node-oidc-provider's"; earlier runs used a stricter 0.7.
+ */
+export const RSS_TARGET = 1
 
 export const ALL_ROWS = [
   { id: 'core-jwt', label: 'core in-process, JWT', kind: 'core', format: 'jwt', table: 'core' },
