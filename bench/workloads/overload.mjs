@@ -286,14 +286,16 @@ async function overloadScenario(kind, storageUrl) {
   await serve.stop()
   const rows = [{ kind, scenario: 'saturation (32 connections, shedding off)', ...sat }]
   const S = sat.okPerSecond
-  for (const [mode, overload] of [
-    ['2x load, serve defaults (shedding on)', undefined],
-    ['2x load, shedding off', OFF],
-    // A bound this machine's load reaches (at tens of requests a second, 128 in flight is never reached).
-    ['2x load, maxRequestsInFlight 16', { maxRequestsInFlight: 16 }],
+  for (const [mode, overload, connections] of [
+    ['2x load, serve defaults (1024 in flight)', undefined, 1024],
+    ['2x load, shedding off', OFF, 1024],
+    // serve's default before: with 1024 connections the bound is full all the time.
+    ['2x load, maxRequestsInFlight 128', { maxRequestsInFlight: 128 }, 1024],
+    // Twice the connections: now serve's default bound is reached too.
+    ['2x load over 2048 connections, serve defaults', undefined, 2048],
   ]) {
     serve = await startServe(storageUrl, overload)
-    const r = await load(serve.url, { connections: 1024, seconds: SECONDS, rate: Math.round(2 * S) })
+    const r = await load(serve.url, { connections, seconds: SECONDS, rate: Math.round(2 * S) })
     const peak = memory(serve.pid)
     await sleep(5000)
     const after = memory(serve.pid)

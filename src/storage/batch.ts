@@ -33,9 +33,10 @@ interface Waiting<I, O> {
  * single ones, at half the client CPU per row), and the driver's own work per
  * command, which is most of what a Redis call costs the process.
  *
- * Each call keeps its deadline: one that waited past it fails with
- * StorageUnavailableError without being sent, and the statement of a batch
- * must finish within the deadline of its oldest call. A batch that fails for
+ * Each call keeps its deadline: one that waits past it fails then with
+ * StorageUnavailableError and is never sent (a timer for the oldest waiting
+ * call, even while the statement ahead is stuck), and the statement of a
+ * batch must finish within the deadline of its oldest call. A batch that fails for
  * any reason other than an unavailable database is retried call by call, so
  * that one bad row fails only its own call.
  */
@@ -60,17 +61,40 @@ export class StatementBatcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       this.waiting.push({ item, since: Date.now(), resolve, reject })
       if (this.running < this.inFlight) this.sendNext()
+      else this.expiry ??= this.armExpiry()
     })
   }
 
-  private sendNext(): void {
+  /** Fails the waiting calls at their deadlines, even while the statement ahead of them is stuck. */
+  private expiry: NodeJS.Timeout | undefined
+
+  private armExpiry(): NodeJS.Timeout | undefined {
+    if (this.waiting.length === 0) return undefined
+    const timer = setTimeout(() => {
+      this.expiry = undefined
+      this.dropExpired()
+      this.expiry = this.armExpiry()
+    }, Math.max(0, this.waiting[0]!.since + this.timeoutMs - Date.now()))
+    timer.unref?.()
+    return timer
+  }
+
+  /** Oldest first: a call that already waited its whole deadline is not sent at all. */
+  private dropExpired(): void {
     const now = Date.now()
-    // Oldest first: a call that already waited its whole deadline is not sent at all.
     while (this.waiting.length > 0 && now - this.waiting[0]!.since >= this.timeoutMs) {
       this.waiting.shift()!.reject(new StorageUnavailableError(`${this.storage}: no answer within ${this.timeoutMs} ms (waiting for a batch)`))
     }
+  }
+
+  private sendNext(): void {
+    this.dropExpired()
     if (this.waiting.length === 0) return
     const batch = this.waiting.splice(0, this.maxSize)
+    if (this.waiting.length === 0 && this.expiry !== undefined) {
+      clearTimeout(this.expiry)
+      this.expiry = undefined
+    }
     const deadline = batch[0]!.since + this.timeoutMs
     this.running++
     this.execute(

@@ -35,7 +35,7 @@ describe('grantkit serve bounds load (issue 16)', () => {
     expect(own.overload).toEqual({ maxRequestsInFlight: 8, eventLoopDelay: delay, retryAfter: 2 })
     // A delay bound is the file's choice; serve supplies what measures it.
     const lag = toServerOptions(parseConfig({ clients: [svc], overload: { maxEventLoopDelay: 0.5 } }, 'f.json', dir), 'http://127.0.0.1:1', { eventLoopDelay: delay })
-    expect(lag.overload).toEqual({ maxRequestsInFlight: 128, maxEventLoopDelay: 0.5, eventLoopDelay: delay })
+    expect(lag.overload).toEqual({ maxRequestsInFlight: 1024, maxEventLoopDelay: 0.5, eventLoopDelay: delay })
   })
 
   it('refuses a bad overload field of the config file before listening, naming the file and the field', async () => {

@@ -67,12 +67,12 @@ describe('StatementBatcher', () => {
     const { sent, execute } = controlled()
     const batcher = new StatementBatcher(execute, 50, 'postgres', 1, 64)
     const first = batcher.run('a')
-    const waited = batcher.run('b')
+    const waited = batcher.run('b').then(() => undefined, (e: unknown) => e)
     const since = Date.now()
     await new Promise((r) => setTimeout(r, 80))
     sent[0]!.finish()
     await first
-    await expect(waited).rejects.toBeInstanceOf(StorageUnavailableError)
+    expect(await waited).toBeInstanceOf(StorageUnavailableError)
     // b was never sent.
     expect(sent.flatMap((s) => s.items)).toEqual(['a'])
     const third = batcher.run('c')
@@ -80,6 +80,18 @@ describe('StatementBatcher', () => {
     expect(sent[1]!.deadline).toBeLessThanOrEqual(Date.now() + 50)
     sent[1]!.finish()
     expect(await third).toBe('done:c')
+  })
+
+  it('fails a waiting call at its deadline even while the statement ahead of it never finishes', async () => {
+    const { sent, execute } = controlled()
+    const batcher = new StatementBatcher(execute, 60, 'redis', 1, 64)
+    void batcher.run('stuck').catch(() => {})
+    const started = Date.now()
+    const waited = await batcher.run('b').then(() => undefined, (e: unknown) => e)
+    expect(waited).toBeInstanceOf(StorageUnavailableError)
+    expect(String(waited)).toMatch(/^StorageUnavailableError: redis: no answer within 60 ms \(waiting for a batch\)/)
+    expect(Date.now() - started).toBeLessThan(60 + 200)
+    expect(sent.flatMap((s) => s.items)).toEqual(['stuck'])
   })
 
   it('retries a failed batch call by call, so that one bad call fails alone', async () => {

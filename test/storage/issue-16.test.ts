@@ -97,6 +97,27 @@ function freezeSuite(setup: () => Promise<{ storage: Storage; proxy: FreezeProxy
     }
   })
 
+  it('holds a token save that waited behind a stuck batch to its own deadline, not a deadline more', async () => {
+    const record = () => ({ id: randomBytes(4).toString('hex'), tokenHash: randomBytes(16).toString('hex'), clientId: 'svc', sub: 'svc', scope: 'api:read', audience: ['x'], issuedAt: 1, expiresAt: 4e9 })
+    // Connected first: the freeze is to hit a statement, not the connection's set-up.
+    await env.storage.accessTokens.save(record())
+    env.proxy.freeze()
+    try {
+      const failed = (p: Promise<void>) => p.then(() => undefined, (e: unknown) => e)
+      // The first save goes out and hangs; the next ones, made while it hangs, wait for the next batch.
+      const stuck = timed(failed(env.storage.accessTokens.save(record())))
+      await new Promise((r) => setTimeout(r, TIMEOUT * 100))
+      const waiting = [timed(failed(env.storage.accessTokens.save(record()))), timed(failed(env.storage.accessTokens.save(record())))]
+      // Sent with a fresh deadline once the stuck one failed, they would take almost two deadlines (about 1.1 s).
+      for (const { value: err, ms } of [await stuck, ...(await Promise.all(waiting))]) {
+        expect(err).toBeInstanceOf(StorageUnavailableError)
+        expect(ms).toBeLessThan(TIMEOUT * 1000 + 350)
+      }
+    } finally {
+      env.proxy.thaw()
+    }
+  })
+
   it('fails a storage call itself, not only the endpoint, with StorageUnavailableError past the deadline', async () => {
     env.proxy.freeze()
     try {

@@ -66,9 +66,9 @@ function ttlMs(ctx: RedisContext, expiresAt: number): number {
 }
 
 /** SET with a TTL, or DEL when the record is already expired (it would read as absent anyway). */
-async function setUntil(ctx: RedisContext, op: string, key: string, value: string, expiresAt: number): Promise<void> {
+async function setUntil(ctx: RedisContext, op: string, key: string, value: string, expiresAt: number, before?: number): Promise<void> {
   const ttl = ttlMs(ctx, expiresAt)
-  await ctx.conn.run<unknown>(op, () => (ttl > 0 ? ctx.client.set(key, value, 'PX', ttl) : ctx.client.del(key)))
+  await ctx.conn.run<unknown>(op, () => (ttl > 0 ? ctx.client.set(key, value, 'PX', ttl) : ctx.client.del(key)), before)
 }
 
 /** A serialized record (codec.ts) that is still live by the storage clock, or null. */
@@ -101,38 +101,51 @@ export class RedisAccessTokens implements AccessTokenStore {
 
   constructor(
     private readonly ctx: RedisContext,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
   ) {
     const prefixes = (['client:', 'consent:', 'sub:'] as const).map((kind) => ctx.key('cutoff', kind)) as [string, string, string]
     // The script appends ids to these prefixes: only when that is how keys are named, and all keys are on one server.
     const suffixed = prefixes.every((p, i) => ctx.key('cutoff', `${['client:', 'consent:', 'sub:'][i]}x`) === `${p}x`)
     const single = (ctx.client as { isCluster?: boolean }).isCluster !== true
-    if (single) this.saving = new StatementBatcher((records, _deadline) => this.saveBatch(records), timeoutMs, 'redis')
+    if (single) this.saving = new StatementBatcher((records, deadline) => this.saveBatch(records, deadline), timeoutMs, 'redis')
     if (suffixed && single) {
       this.cutoffPrefixes = prefixes
-      this.reading = new StatementBatcher((hashes, _deadline) => this.findBatch(hashes), timeoutMs, 'redis')
+      this.reading = new StatementBatcher((hashes, deadline) => this.findBatch(hashes, deadline), timeoutMs, 'redis')
       this.findWithCutoff = (tokenHash) => this.reading!.run(tokenHash)
     }
   }
   save(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
     return this.saving === undefined ? this.saveOne(record) : this.saving.run(record)
   }
-  private async saveOne(record: AccessTokenRecord & { tokenHash: string }): Promise<void> {
-    await setUntil(this.ctx, 'accessTokens.save', this.ctx.key('at', record.tokenHash), encodeRecord(record), record.expiresAt)
+  private async saveOne(record: AccessTokenRecord & { tokenHash: string }, before?: number): Promise<void> {
+    await setUntil(this.ctx, 'accessTokens.save', this.ctx.key('at', record.tokenHash), encodeRecord(record), record.expiresAt, before)
   }
-  /** One SET alone (nothing else waited), else one script for the whole batch. Each command has the connection's deadline. */
-  private async saveBatch(records: (AccessTokenRecord & { tokenHash: string })[]): Promise<void[]> {
-    if (records.length === 1) await this.saveOne(records[0]!)
+  /**
+   * The deadline to hold a lone call of a batch to, when it waited (behind a
+   * slow batch): then only its time left. Not when it went out at once, which
+   * keeps the usual call free of a timer of its own.
+   */
+  private left(deadline: number): number | undefined {
+    return deadline - Date.now() < this.timeoutMs - 5 ? deadline : undefined
+  }
+  /**
+   * One SET alone (nothing else waited), else one script for the whole batch,
+   * within the deadline of its oldest call.
+   */
+  private async saveBatch(records: (AccessTokenRecord & { tokenHash: string })[], deadline: number): Promise<void[]> {
+    if (records.length === 1) await this.saveOne(records[0]!, this.left(deadline))
     else {
       const args = records.flatMap((r) => [encodeRecord(r), ttlMs(this.ctx, r.expiresAt)])
-      await this.ctx.conn.run('accessTokens.save', () => this.ctx.script('saveAccessTokens', records.map((r) => this.ctx.key('at', r.tokenHash)), args))
+      await this.ctx.conn.run('accessTokens.save', () => this.ctx.script('saveAccessTokens', records.map((r) => this.ctx.key('at', r.tokenHash)), args), deadline)
     }
     return new Array<void>(records.length)
   }
-  private async findBatch(hashes: string[]): Promise<Found[]> {
-    if (hashes.length === 1) return [await this.findFolded(hashes[0]!)]
-    const replies = (await this.ctx.conn.run('accessTokens.findWithCutoff', () =>
-      this.ctx.script('findAccessTokensWithCutoff', hashes.map((h) => this.ctx.key('at', h)), this.cutoffPrefixes!),
+  private async findBatch(hashes: string[], deadline: number): Promise<Found[]> {
+    if (hashes.length === 1) return [await this.findFolded(hashes[0]!, this.left(deadline))]
+    const replies = (await this.ctx.conn.run(
+      'accessTokens.findWithCutoff',
+      () => this.ctx.script('findAccessTokensWithCutoff', hashes.map((h) => this.ctx.key('at', h)), this.cutoffPrefixes!),
+      deadline,
     )) as ((string | null)[] | null)[]
     return Promise.all(replies.map((reply) => this.folded(reply)))
   }
@@ -143,9 +156,9 @@ export class RedisAccessTokens implements AccessTokenStore {
   /** Undefined on a cluster (the script reads keys of other slots) or a key layout whose ids are not suffixes. */
   readonly findWithCutoff?: (tokenHash: string) => Promise<{ record: AccessTokenRecord; cutoff: number | null } | null>
   private readonly cutoffPrefixes: [string, string, string] | undefined
-  private async findFolded(tokenHash: string): Promise<Found> {
+  private async findFolded(tokenHash: string, before?: number): Promise<Found> {
     const prefixes = this.cutoffPrefixes!
-    const reply = (await this.ctx.conn.run('accessTokens.findWithCutoff', () => this.ctx.script('findWithCutoff', [this.ctx.key('at', tokenHash)], prefixes))) as
+    const reply = (await this.ctx.conn.run('accessTokens.findWithCutoff', () => this.ctx.script('findWithCutoff', [this.ctx.key('at', tokenHash)], prefixes), before)) as
       | (string | null)[]
       | null
     return this.folded(reply)
