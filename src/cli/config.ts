@@ -73,7 +73,7 @@ export interface ServerParts {
  * in flight per process, a queue of at most about 1024 ÷ the process's rate
  * (0.1 s at 10,000 requests a second). Not lower: at twice the load one
  * process sustains, over 1024 connections, a bound of 128 was full all the
- * time and kept 0.11–0.12 of the sustained rate, against 0.80–0.86 with no
+ * time and kept 0.11–0.18 of the sustained rate, against 0.70–0.86 with no
  * bound (bench/RESULTS.md, the overload section): the event loop spends its
  * turns reading and refusing new requests while the admitted ones wait for
  * theirs. No event-loop bound by default: measured on a
