@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { StorageUnavailableError } from '../../src/index.js'
 import { StatementBatcher } from '../../src/storage/batch.js'
-import { Redis } from 'ioredis'
 import { createPostgresStorage } from '../../src/storage/postgres/index.js'
-import { createRedisStorage, redisFailFastOptions } from '../../src/storage/redis/index.js'
+import { createRedisStorage } from '../../src/storage/redis/index.js'
 import type { AccessTokenRecord } from '../../src/storage/types.js'
 import { fakeClock } from '../helpers.js'
 import { describePostgres, pgTables } from './pg-harness.js'
-import { REDIS_URL, withDeadline } from './services.js'
+import { deleteRedisPrefix, redisAnswers } from './redis-harness.js'
+import { REDIS_URL } from './services.js'
 
 /*
  * Issue 16: concurrent storage calls batched (src/storage/batch.ts). The batcher on
@@ -130,19 +130,27 @@ describe('StatementBatcher', () => {
   })
 })
 
-describePostgres('postgres access tokens, batched (issue 16)', () => {
-  const db = pgTables()
-  const record = (overrides: Partial<AccessTokenRecord & { tokenHash: string }> = {}): AccessTokenRecord & { tokenHash: string } => ({
+type StoredToken = AccessTokenRecord & { tokenHash: string }
+
+/** An opaque access token's record, issued at `issuedAt`, living ten minutes. */
+function tokenRecord(issuedAt: number, overrides: Partial<StoredToken>): StoredToken {
+  return {
     id: randomBytes(8).toString('hex'),
     tokenHash: randomBytes(32).toString('base64url'),
     clientId: 'svc',
     sub: 'svc',
     scope: 'api:read',
     audience: ['https://api.example'],
-    issuedAt: 1_800_000_000,
-    expiresAt: 1_800_003_600,
+    issuedAt,
+    expiresAt: issuedAt + 600,
     ...overrides,
-  })
+  }
+}
+
+describePostgres('postgres access tokens, batched (issue 16)', () => {
+  const db = pgTables()
+  // Times of the fake clock the storage is given.
+  const record = (overrides: Partial<StoredToken> = {}): StoredToken => tokenRecord(1_800_000_000, overrides)
 
   it('stores 200 tokens saved at once and reads each back, with unknown ones null, each caller its own answer', async () => {
     const clock = fakeClock()
@@ -177,32 +185,13 @@ describePostgres('postgres access tokens, batched (issue 16)', () => {
   })
 })
 
-const redisUp = await withDeadline(3000, 'Redis', async () => {
-  const client = new Redis(REDIS_URL, { ...redisFailFastOptions, lazyConnect: true, retryStrategy: () => null })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return (await client.ping()) === 'PONG'
-  } finally {
-    client.disconnect()
-  }
-}).catch(() => false)
-if (!redisUp && process.env.CI === 'true') throw new Error('Redis is unreachable and CI=true')
+const redisUp = await redisAnswers()
 if (!redisUp) console.warn('[test/storage/batch] Redis rows skipped: start Redis (bash .ci/services.sh)')
 
 describe.skipIf(!redisUp)('redis access tokens, batched (issue 16)', () => {
   const prefix = `gk-batch-${randomBytes(4).toString('hex')}:`
-  const live = (overrides: Partial<AccessTokenRecord & { tokenHash: string }> = {}) => ({
-    id: randomBytes(8).toString('hex'),
-    tokenHash: randomBytes(32).toString('base64url'),
-    clientId: 'svc',
-    sub: 'svc',
-    scope: 'api:read',
-    audience: ['https://api.example'],
-    issuedAt: Math.floor(Date.now() / 1000),
-    expiresAt: Math.floor(Date.now() / 1000) + 600,
-    ...overrides,
-  })
+  // Redis expires keys by its own clock: live for ten minutes from now.
+  const live = (overrides: Partial<StoredToken> = {}): StoredToken => tokenRecord(Math.floor(Date.now() / 1000), overrides)
 
   it('saves 200 tokens in a few commands and reads each back, unknown ones null and ids outside plain ASCII too', async () => {
     const storage = createRedisStorage({ client: REDIS_URL, prefix })
@@ -229,9 +218,8 @@ describe.skipIf(!redisUp)('redis access tokens, batched (issue 16)', () => {
       // One read alone, the rest in a few scripts, one more for the cutoffs of the non-ASCII one.
       expect(sent.length).toBeLessThanOrEqual(6)
     } finally {
-      const keys = await storage.client.keys(`${prefix}*`)
-      if (keys.length > 0) await storage.client.del(...keys)
       await storage.close()
+      await deleteRedisPrefix(prefix)
     }
   })
 
@@ -243,9 +231,8 @@ describe.skipIf(!redisUp)('redis access tokens, batched (issue 16)', () => {
       await Promise.all([first, storage.accessTokens.save(twice), storage.accessTokens.save(live()), storage.accessTokens.save({ ...twice, scope: 'second' })])
       expect((await storage.accessTokens.find(twice.tokenHash))?.scope).toBe('second')
     } finally {
-      const keys = await storage.client.keys(`${prefix}*`)
-      if (keys.length > 0) await storage.client.del(...keys)
       await storage.close()
+      await deleteRedisPrefix(prefix)
     }
   })
 })

@@ -9,6 +9,7 @@ import { basic, clients, counterIds, ISSUER, json, tokenRequest } from '../helpe
 import { PG_MODULES, REDIS_MODULES } from './client-modules.js'
 import { FreezeProxy, throughProxy } from './freeze-proxy.js'
 import { describePostgres, pgTables } from './pg-harness.js'
+import { deleteRedisPrefix, redisAnswers } from './redis-harness.js'
 import { ENDPOINTS, POSTGRES_URL, REDIS_URL, withDeadline } from './services.js'
 
 /*
@@ -199,17 +200,7 @@ describePostgres.each(PG_MODULES)('frozen PostgreSQL ($name), issue 16', ({ Pool
   })
 })
 
-const redisUp = await withDeadline(3000, 'Redis', async () => {
-  const client = new Redis(REDIS_URL, { ...redisFailFastOptions, lazyConnect: true, retryStrategy: () => null })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return (await client.ping()) === 'PONG'
-  } finally {
-    client.disconnect()
-  }
-}).catch(() => false)
-if (!redisUp && process.env.CI === 'true') throw new Error('Redis is unreachable and CI=true')
+const redisUp = await redisAnswers()
 
 describe.skipIf(!redisUp).each(REDIS_MODULES)('frozen Redis ($name), issue 16', ({ Redis: Client }) => {
   const prefix = `gk16-${randomBytes(4).toString('hex')}:`
@@ -225,14 +216,7 @@ describe.skipIf(!redisUp).each(REDIS_MODULES)('frozen Redis ($name), issue 16', 
       proxy,
       accessTokenOf: (hash) => storage.accessTokens.find(hash),
       close: async () => {
-        const direct = new Redis(REDIS_URL)
-        let cursor = '0'
-        do {
-          const [next, keys] = await direct.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-          cursor = next
-          if (keys.length > 0) await direct.del(...keys)
-        } while (cursor !== '0')
-        direct.disconnect()
+        await deleteRedisPrefix(prefix)
         client.disconnect()
       },
     }
@@ -251,14 +235,7 @@ describe.skipIf(!redisUp)('frozen Redis, client made by the storage from a URL, 
       proxy,
       accessTokenOf: (hash) => storage.accessTokens.find(hash),
       close: async () => {
-        const direct = new Redis(REDIS_URL)
-        let cursor = '0'
-        do {
-          const [next, keys] = await direct.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-          cursor = next
-          if (keys.length > 0) await direct.del(...keys)
-        } while (cursor !== '0')
-        direct.disconnect()
+        await deleteRedisPrefix(prefix)
         await storage.close()
       },
     }
