@@ -23,22 +23,21 @@ interface Waiting<I, O> {
 
 /**
  * Runs concurrent calls of one kind (saving an access token, reading one) as
- * few statements (PostgreSQL) or commands (Redis). While fewer than `inFlight` statements of this kind are
- * running, a call is sent at once, alone when nothing waits: at low load
- * nothing is delayed. Past that, calls wait, and the next statement carries
- * every waiting call (up to `maxSize`). At saturation a statement then
- * carries many rows, and the fixed cost per statement is paid once for all
- * of them: PostgreSQL's bind, snapshot, commit and WAL flush (with 20
- * concurrent callers, batches of 8 inserts gave 2.7× the rows per second of
- * single ones, at half the client CPU per row), and the driver's own work per
- * command, which is most of what a Redis call costs the process.
+ * few statements (PostgreSQL) or scripts (Redis). While fewer than `inFlight`
+ * of this kind are running, a call is sent at once, alone when nothing waits:
+ * at low load nothing is delayed. Past that, calls wait, and the next
+ * statement carries every waiting call (up to `maxSize`). At saturation a
+ * statement then carries many rows, and the fixed cost per statement is paid
+ * once for all of them: PostgreSQL's bind, snapshot, commit and WAL flush
+ * (with 20 concurrent callers, batches of 8 inserts gave 2.7× the rows per
+ * second of single ones, at half the client CPU per row).
  *
  * Each call keeps its deadline: one that waits past it fails then with
  * StorageUnavailableError and is never sent (a timer for the oldest waiting
  * call, even while the statement ahead is stuck), and the statement of a
- * batch must finish within the deadline of its oldest call. A batch that fails for
- * any reason other than an unavailable database is retried call by call, so
- * that one bad row fails only its own call.
+ * batch must finish within the deadline of its oldest call. A batch that
+ * fails for any reason other than an unavailable database is retried call by
+ * call, so that one bad row fails only its own call.
  */
 export class StatementBatcher<I, O> {
   private readonly waiting: Waiting<I, O>[] = []
