@@ -1,7 +1,7 @@
 import type { ServerContext } from '../context.js'
 import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { bearerError, extractBearer } from '../resource/bearer.js'
-import { validateAccessToken } from '../tokens/validate.js'
+import { isForThisServer, validateAccessToken } from '../tokens/validate.js'
 
 /** Who called the admin API: the subject and client of the access token. */
 export interface AdminActor {
@@ -28,10 +28,7 @@ export async function authenticateAdmin(ctx: ServerContext, req: GrantkitRequest
   if (active === null || active.jkt !== undefined) return { response: bearerError(realm, 'invalid_token', 'The access token is not valid.') }
   // SECURITY: RFC 8707 §2 / RFC 9068 §4: a token restricted to a resource server is for that server, not for this one's admin API,
   // even should that resource server's entry list the admin scope.
-  const own = ctx.accessTokenAudience
-  if (!active.audience.some((a) => (typeof own === 'string' ? a === own : own.includes(a)))) {
-    return { response: bearerError(realm, 'invalid_token', 'The access token is not valid.') }
-  }
+  if (!isForThisServer(ctx, active)) return { response: bearerError(realm, 'invalid_token', 'The access token is not valid.') }
   const scopes = active.scope.split(' ')
   // RFC 6750 §3.1: insufficient_scope names the scope that would do.
   if (!scopes.includes(ctx.admin.scope)) return { response: bearerError(realm, 'insufficient_scope', 'The access token lacks the admin scope.', ctx.admin.scope) }

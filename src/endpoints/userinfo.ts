@@ -7,7 +7,7 @@ import type { GrantkitRequest, GrantkitResponse } from '../http/types.js'
 import { bearerError, extractBearer, type BearerErrorCode } from '../resource/bearer.js'
 import { checkDpopBinding, dpopChallenge, dpopError, readDpopAuthorization, type DpopResourceErrorCode } from '../dpop/resource.js'
 import { claimsForScope, SCOPE_CLAIMS } from '../tokens/id-token.js'
-import { validateAccessToken } from '../tokens/validate.js'
+import { isForThisServer, validateAccessToken } from '../tokens/validate.js'
 import { Scope } from '../tokens/scope.js'
 
 /**
@@ -46,15 +46,18 @@ export async function userinfoEndpoint(ctx: ServerContext, req: GrantkitRequest)
     const failure = await checkDpopBinding(dpop!, req, ctx.endpoints.userinfo, token, active.jkt, ctx.now())
     if (failure !== undefined) return dpopError(realm, dpop!.algs, failure.error, failure.description, failure.nonce === undefined ? {} : { nonce: failure.nonce })
   }
-  // RFC 9068 §5: a token a client got for itself (client_credentials, or an
-  // assertion naming the client) has the client as subject; it must never read
-  // the claims of a person whose subject happens to be the same string.
   if (req.headers.origin !== undefined) {
     const client = await ctx.clients.find(active.clientId)
     // A page of an origin the token's client does not allow gets nothing (CORS, see checkOrigin).
     if (client === undefined) return deny('invalid_token', 'The access token is invalid, expired or revoked.')
     checkOrigin(ctx, req, client)
   }
+  // SECURITY: RFC 8707 §2, RFC 9068 §4: a token audience-restricted to a resource server is for that server,
+  // not for this one's userinfo, even should that server's entry list openid.
+  if (!isForThisServer(ctx, active)) return deny('invalid_token', 'The access token is for another resource server.')
+  // RFC 9068 §5: a token a client got for itself (client_credentials, or an
+  // assertion naming the client) has the client as subject; it must never read
+  // the claims of a person whose subject happens to be the same string.
   if (active.sub === active.clientId) return deny('invalid_token', 'The access token was issued to a client for itself, not for a person.')
   if (!Scope.parse(active.scope).has('openid')) return deny('insufficient_scope', 'The access token lacks the openid scope.', 'openid')
   const all = ctx.users === undefined ? undefined : await ctx.users.claims(active.sub)

@@ -81,3 +81,17 @@ export async function validateAccessToken(ctx: ServerContext, token: string): Pr
   if (cutoff !== undefined ? killedBy(cutoff, active.issuedAt) : await isCutOff(ctx.storage, active.clientId, active.sub, active.issuedAt)) return null
   return active
 }
+
+/**
+ * Whether an access token is for this server's own endpoints (userinfo, the
+ * admin API): its audience holds the server's `accessTokenAudience`. A token
+ * audience-restricted to a resource server is for that server alone (RFC 8707
+ * §2, RFC 9068 §4), whatever scopes that server's entry lists.
+ *
+ * @example
+ * if (!isForThisServer(ctx, active)) return bearerError(realm, 'invalid_token', 'The access token is not valid.')
+ */
+export function isForThisServer(ctx: ServerContext, active: ActiveAccessToken): boolean {
+  const own = ctx.accessTokenAudience
+  return active.audience.some((a) => (typeof own === 'string' ? a === own : own.includes(a)))
+}

@@ -235,3 +235,27 @@ describe('userinfo endpoint: forged JWT access tokens (RFC 9068 §4)', () => {
     expectInvalidToken(await server.handle(get(tampered)))
   })
 })
+
+describe.each(['jwt', 'opaque'] as const)('userinfo endpoint: tokens for a resource server (RFC 8707 §2, RFC 9068 §4), %s', (accessTokenFormat) => {
+  // A resource server whose entry lists openid: a token for it still is not a token for this server's userinfo.
+  const API = 'https://api.example/people'
+  const h = () => setup({ accessTokenFormat, resourceServers: [{ resource: API, scopes: ['openid', 'profile'] }] }).server
+
+  it('refuses a token audience-restricted to a resource server with 401 invalid_token', async () => {
+    const server = h()
+    const res = await server.handle(tokenRequest({ grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'openid profile', resource: API }, APP))
+    expect(res.status, res.body).toBe(200)
+    const token = json(res).access_token as string
+    if (accessTokenFormat === 'jwt') expect(decodeJwt(token).aud).toEqual([API])
+    const answer = await server.handle(get(token))
+    expectInvalidToken(answer)
+    expect(answer.body).not.toContain('alice')
+  })
+
+  it('still answers a token for this server, asked without resource', async () => {
+    const server = h()
+    const res = await server.handle(get(await accessToken(server, 'openid profile')))
+    expect(res.status, res.body).toBe(200)
+    expect(json(res).sub).toBeDefined()
+  })
+})
