@@ -11,21 +11,12 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, PHONE, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
+import { ALICE, authorizeUrl, chromiumForFile, launchChromium, PHONE, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
 
-const chromium = chromiumAvailability()
+const chromium = chromiumForFile('test/browser/admin-console')
 // Each step drives a real browser through several pages.
 vi.setConfig({ testTimeout: 60_000 })
 
-if (chromium.mustFail) {
-  describe('browser tests', () => {
-    it('have Chromium to run in (CI=true)', () => {
-      throw new Error(chromium.message)
-    })
-  })
-} else if (!chromium.available) {
-  console.warn(`[test/browser] skipped: ${chromium.message}`)
-}
 
 /** Where the screenshots land (docs/testing.md), relative to the repository root. */
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console')
@@ -38,7 +29,7 @@ let client: ClientApp | undefined
 let as: AuthServer | undefined
 
 beforeAll(async () => {
-  if (!chromium.available) return
+  if (!chromium) return
   mkdirSync(ARTIFACTS, { recursive: true })
   const launched = await launchChromium()
   browser = launched.browser
@@ -63,7 +54,7 @@ const VIEWPORTS = [
   { name: 'phone', options: PHONE },
 ] as const
 
-describe.skipIf(!chromium.available).each(VIEWPORTS)('admin console at $name width', ({ name, options }) => {
+describe.skipIf(!chromium).each(VIEWPORTS)('admin console at $name width', ({ name, options }) => {
   let context: BrowserContext
   let page: Page
   const violations: string[] = []

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BrowserContext, Page } from 'playwright-core'
-import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
+import { ALICE, authorizeUrl, chromiumForFile, launchChromium, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
 
-const chromium = chromiumAvailability()
+const chromium = chromiumForFile('test/browser/cors')
 
 /** Redeems a code with fetch from the page's own origin; what the page script could see. */
 function redeemFromPage(page: Page, token: string, form: Record<string, string>): Promise<{ status?: number; body?: Record<string, unknown>; error?: string }> {
@@ -24,7 +24,7 @@ function redeemFromPage(page: Page, token: string, form: Record<string, string>)
   )
 }
 
-describe.skipIf(!chromium.available)('CORS: a browser client redeems its code from its own origin only', () => {
+describe.skipIf(!chromium)('CORS: a browser client redeems its code from its own origin only', () => {
   let close: () => Promise<void>
   let context: BrowserContext
   let client: ClientApp

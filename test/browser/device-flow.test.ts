@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toNodeListener } from '../../adapters/node.js'
 import { createAuthorizationServer, DEVICE_CODE_GRANT } from '../../src/index.js'
-import { ALICE, chromiumAvailability, launchChromium, listen, PHONE, type Listening } from './harness.js'
+import { ALICE, chromiumForFile, launchChromium, listen, PHONE, type Listening } from './harness.js'
 
-const chromium = chromiumAvailability()
+const chromium = chromiumForFile('test/browser/device-flow')
 
-describe.skipIf(!chromium.available)('device flow: the device polls while a person enters the code, signs in and allows', () => {
+describe.skipIf(!chromium)('device flow: the device polls while a person enters the code, signs in and allows', () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>
   let server: Listening
   let issuer: string

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext } from 'playwright-core'
+import { describe, it } from 'vitest'
 import { toNodeListener } from '../../adapters/node.js'
 import { createAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions, type ClientMetadata } from '../../src/index.js'
 
@@ -39,6 +40,29 @@ export function chromiumAvailability(): { available: boolean; mustFail: boolean;
   const available = existsSync(CHROMIUM_PATH)
   const message = `browser tests need ${CHROMIUM_PATH} (Debian package "chromium"); run: bash .ci/install-chromium.sh`
   return { available, mustFail: !available && process.env.CI === 'true', message }
+}
+
+/**
+ * Whether this test file can drive Chromium, said once per file: with CI=true
+ * a missing Chromium registers a failing test (CI never passes by running
+ * nothing); locally it prints what to install and the file's suites skip.
+ *
+ * @example
+ * const chromium = chromiumForFile('test/browser/logout')
+ * describe.skipIf(!chromium)('logout', () => { … })
+ */
+export function chromiumForFile(file: string): boolean {
+  const chromium = chromiumAvailability()
+  if (chromium.mustFail) {
+    describe(file, () => {
+      it('has Chromium to run in (CI=true)', () => {
+        throw new Error(chromium.message)
+      })
+    })
+  } else if (!chromium.available) {
+    console.warn(`[${file}] skipped: ${chromium.message}`)
+  }
+  return chromium.available
 }
 
 /** Longest a launch, and a close, of Chromium may take, milliseconds. */

@@ -14,7 +14,7 @@ import {
   ALICE,
   PHONE,
   authorizeUrl,
-  chromiumAvailability,
+  chromiumForFile,
   launchChromium,
   redeemCode,
   startAuthServer,
@@ -24,24 +24,15 @@ import {
 } from './harness.js'
 
 const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '__screenshots__')
-const chromium = chromiumAvailability()
+const chromium = chromiumForFile('test/browser/login-flow')
 
-if (chromium.mustFail) {
-  describe('browser tests', () => {
-    it('have Chromium to run in (CI=true)', () => {
-      throw new Error(chromium.message)
-    })
-  })
-} else if (!chromium.available) {
-  console.warn(`[test/browser] skipped: ${chromium.message}`)
-}
 
 let browser: Browser
 let closeBrowser: (() => Promise<void>) | undefined
 let client: ClientApp | undefined
 
 beforeAll(async () => {
-  if (!chromium.available) return
+  if (!chromium) return
   const launched = await launchChromium()
   browser = launched.browser
   closeBrowser = launched.close
@@ -92,7 +83,7 @@ async function expectNoHorizontalScroll(page: Page): Promise<void> {
   expect(scrollWidth).toBeLessThanOrEqual(innerWidth)
 }
 
-describe.skipIf(!chromium.available)('code flow with PKCE: login, consent, callback, tokens, userinfo', () => {
+describe.skipIf(!chromium)('code flow with PKCE: login, consent, callback, tokens, userinfo', () => {
   const s = scenario({ phone: true })
 
   it('signs in, consents, and the client redeems the code for tokens that work', async () => {
@@ -147,7 +138,7 @@ describe.skipIf(!chromium.available)('code flow with PKCE: login, consent, callb
   })
 })
 
-describe.skipIf(!chromium.available)('deny at the consent page', () => {
+describe.skipIf(!chromium)('deny at the consent page', () => {
   const s = scenario()
 
   it('sends the client access_denied with its state', async () => {
@@ -164,7 +155,7 @@ describe.skipIf(!chromium.available)('deny at the consent page', () => {
   })
 })
 
-describe.skipIf(!chromium.available)('single sign-on in the same browser', () => {
+describe.skipIf(!chromium)('single sign-on in the same browser', () => {
   const s = scenario()
 
   it('a second authorization goes straight to the callback with a code, without login or consent pages', async () => {
@@ -199,7 +190,7 @@ describe.skipIf(!chromium.available)('single sign-on in the same browser', () =>
   })
 })
 
-describe.skipIf(!chromium.available)('error page for a redirect_uri that is not registered', () => {
+describe.skipIf(!chromium)('error page for a redirect_uri that is not registered', () => {
   const s = scenario({ phone: true })
 
   it('shows an HTML error page on the authorization server and never goes to that URI', async () => {
@@ -226,7 +217,7 @@ describe.skipIf(!chromium.available)('error page for a redirect_uri that is not 
   })
 })
 
-describe.skipIf(!chromium.available)('wrong password', () => {
+describe.skipIf(!chromium)('wrong password', () => {
   const s = scenario({ phone: true })
 
   it('shows an error on the login page, stays there, and the right password then works', async () => {

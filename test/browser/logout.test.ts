@@ -7,19 +7,10 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, redeemCode, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
+import { ALICE, authorizeUrl, chromiumForFile, launchChromium, redeemCode, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
 
-const chromium = chromiumAvailability()
+const chromium = chromiumForFile('test/browser/logout')
 
-if (chromium.mustFail) {
-  describe('browser tests', () => {
-    it('have Chromium to run in (CI=true)', () => {
-      throw new Error(chromium.message)
-    })
-  })
-} else if (!chromium.available) {
-  console.warn(`[test/browser] skipped: ${chromium.message}`)
-}
 
 let browser: Browser
 let closeBrowser: (() => Promise<void>) | undefined
@@ -28,7 +19,7 @@ let server: AuthServer | undefined
 let context: BrowserContext | undefined
 
 beforeAll(async () => {
-  if (!chromium.available) return
+  if (!chromium) return
   const launched = await launchChromium()
   browser = launched.browser
   closeBrowser = launched.close
@@ -54,7 +45,7 @@ async function signInAndAllow(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Allow', exact: true }).click()
 }
 
-describe.skipIf(!chromium.available)('RP-initiated logout with the confirmation page', () => {
+describe.skipIf(!chromium)('RP-initiated logout with the confirmation page', () => {
   it('signs out after "Sign out", returns to the client with its state, and the next authorization asks to sign in', async () => {
     const page = await context!.newPage()
     const as = server!

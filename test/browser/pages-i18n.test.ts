@@ -8,26 +8,17 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuthorizationServerOptions } from '../../src/index.js'
-import { ALICE, authorizeUrl, chromiumAvailability, launchChromium, redeemCode, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
+import { ALICE, authorizeUrl, chromiumForFile, launchChromium, redeemCode, startAuthServer, startClientApp, type AuthServer, type ClientApp } from './harness.js'
 
-const chromium = chromiumAvailability()
+const chromium = chromiumForFile('test/browser/pages-i18n')
 
-if (chromium.mustFail) {
-  describe('browser tests', () => {
-    it('have Chromium to run in (CI=true)', () => {
-      throw new Error(chromium.message)
-    })
-  })
-} else if (!chromium.available) {
-  console.warn(`[test/browser] skipped: ${chromium.message}`)
-}
 
 let browser: Browser
 let closeBrowser: (() => Promise<void>) | undefined
 let client: ClientApp | undefined
 
 beforeAll(async () => {
-  if (!chromium.available) return
+  if (!chromium) return
   const launched = await launchChromium()
   browser = launched.browser
   closeBrowser = launched.close
@@ -94,7 +85,7 @@ async function callbackCode(s: Scenario): Promise<URLSearchParams> {
   return new URL(s.page.url()).searchParams
 }
 
-describe.skipIf(!chromium.available)('a browser set to German (Accept-Language from the locale)', () => {
+describe.skipIf(!chromium)('a browser set to German (Accept-Language from the locale)', () => {
   const s = scenario({ locale: 'de-DE' })
 
   it('shows the login and consent pages in German and completes the flow with the German buttons', async () => {
@@ -127,7 +118,7 @@ describe.skipIf(!chromium.available)('a browser set to German (Accept-Language f
   })
 })
 
-describe.skipIf(!chromium.available)('ui_locales=de in an English browser', () => {
+describe.skipIf(!chromium)('ui_locales=de in an English browser', () => {
   const s = scenario({ locale: 'en-US' })
 
   it('shows every page of the interaction in German, and a denial reaches the client', async () => {
@@ -149,7 +140,7 @@ describe.skipIf(!chromium.available)('ui_locales=de in an English browser', () =
 
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#0a7f5a"/></svg>'
 
-describe.skipIf(!chromium.available)('a theme, in English by default', () => {
+describe.skipIf(!chromium)('a theme, in English by default', () => {
   const s = scenario({
     pages: {
       theme: {

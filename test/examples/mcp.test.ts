@@ -10,27 +10,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { chromiumAvailability, launchChromium } from '../browser/harness.js'
+import { chromiumForFile, launchChromium } from '../browser/harness.js'
 import { basic, jwtPayload, postForm, startExample, type RunningExample } from './run-example.js'
 
 // Never fetched: the test reads the code off the authorization server's redirect.
 const CALLBACK = 'http://127.0.0.1:9/callback'
 
-const chromium = chromiumAvailability()
-if (chromium.mustFail) {
-  describe('examples/mcp', () => {
-    it('has Chromium for the person\'s sign-in and consent (CI=true)', () => {
-      throw new Error(chromium.message)
-    })
-  })
-} else if (!chromium.available) {
-  console.warn(`[test/examples/mcp] skipped: ${chromium.message}`)
-}
+const chromium = chromiumForFile('test/examples/mcp')
 
 let browser: Browser | undefined
 let closeBrowser: (() => Promise<void>) | undefined
 beforeAll(async () => {
-  if (!chromium.available) return
+  if (!chromium) return
   const launched = await launchChromium()
   browser = launched.browser
   closeBrowser = launched.close
@@ -123,7 +114,7 @@ class TestProvider implements OAuthClientProvider {
   }
 }
 
-describe.skipIf(!chromium.available)('examples/mcp: the MCP SDK client against grantkit with the MCP profile', () => {
+describe.skipIf(!chromium)('examples/mcp: the MCP SDK client against grantkit with the MCP profile', () => {
   let ex: RunningExample
   let mcpUrl: string
   let issuer: string
@@ -215,7 +206,7 @@ describe.skipIf(!chromium.available)('examples/mcp: the MCP SDK client against g
   })
 })
 
-describe.skipIf(!chromium.available)('examples/mcp: the MCP SDK client with a client ID metadata document', () => {
+describe.skipIf(!chromium)('examples/mcp: the MCP SDK client with a client ID metadata document', () => {
   // The client publishes its metadata at an https URL (the SDK takes no other);
   // the example's authorization server trusts this test's self-signed
   // certificate (NODE_EXTRA_CA_CERTS) and may fetch from 127.0.0.1.

@@ -202,44 +202,46 @@ describePostgres.each(PG_MODULES)('frozen PostgreSQL ($name), issue 16', ({ Pool
 
 const redisUp = await redisAnswers()
 
+/**
+ * A Redis storage behind a freeze proxy, under a prefix of its own. `storageOn`
+ * gets the proxied URL and makes the storage; `release` ends what it opened.
+ */
+async function frozenRedis(prefix: string, storageOn: (url: string) => { storage: Storage; release: () => unknown }) {
+  const proxy = new FreezeProxy(ENDPOINTS.redis.host, ENDPOINTS.redis.port)
+  await proxy.start()
+  const { storage, release } = storageOn(throughProxy(REDIS_URL, proxy))
+  return {
+    storage,
+    proxy,
+    accessTokenOf: (hash: string) => storage.accessTokens.find(hash),
+    close: async () => {
+      await deleteRedisPrefix(prefix)
+      await release()
+    },
+  }
+}
+
 describe.skipIf(!redisUp).each(REDIS_MODULES)('frozen Redis ($name), issue 16', ({ Redis: Client }) => {
   const prefix = `gk16-${randomBytes(4).toString('hex')}:`
-  freezeSuite(async () => {
-    const proxy = new FreezeProxy(ENDPOINTS.redis.host, ENDPOINTS.redis.port)
-    await proxy.start()
-    // A client of our own with the fail-fast options, as the docs ask, and the storage's deadline as its commandTimeout.
-    const client = new Client(throughProxy(REDIS_URL, proxy), { ...redisFailFastOptions, commandTimeout: TIMEOUT * 1000 })
-    client.on('error', () => {})
-    const storage = createRedisStorage({ client, prefix, timeout: TIMEOUT })
-    return {
-      storage,
-      proxy,
-      accessTokenOf: (hash) => storage.accessTokens.find(hash),
-      close: async () => {
-        await deleteRedisPrefix(prefix)
-        client.disconnect()
-      },
-    }
-  })
+  freezeSuite(() =>
+    frozenRedis(prefix, (url) => {
+      // A client of our own with the fail-fast options, as the docs ask, and the storage's deadline as its commandTimeout.
+      const client = new Client(url, { ...redisFailFastOptions, commandTimeout: TIMEOUT * 1000 })
+      client.on('error', () => {})
+      return { storage: createRedisStorage({ client, prefix, timeout: TIMEOUT }), release: () => client.disconnect() }
+    }),
+  )
 })
 
 // The storage's own client (a URL) relies on its commandTimeout alone, with no timer of the storage racing it.
 describe.skipIf(!redisUp)('frozen Redis, client made by the storage from a URL, issue 16', () => {
   const prefix = `gk16u-${randomBytes(4).toString('hex')}:`
-  freezeSuite(async () => {
-    const proxy = new FreezeProxy(ENDPOINTS.redis.host, ENDPOINTS.redis.port)
-    await proxy.start()
-    const storage = createRedisStorage({ client: throughProxy(REDIS_URL, proxy), prefix, timeout: TIMEOUT })
-    return {
-      storage,
-      proxy,
-      accessTokenOf: (hash) => storage.accessTokens.find(hash),
-      close: async () => {
-        await deleteRedisPrefix(prefix)
-        await storage.close()
-      },
-    }
-  })
+  freezeSuite(() =>
+    frozenRedis(prefix, (url) => {
+      const storage = createRedisStorage({ client: url, prefix, timeout: TIMEOUT })
+      return { storage, release: () => storage.close() }
+    }),
+  )
 })
 
 describe.skipIf(!redisUp)('Redis storage timeout option', () => {
