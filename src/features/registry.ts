@@ -114,7 +114,7 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   // asynchronous one gets one then(), whatever the gate, CORS and the log do after it.
   return (incoming) => {
     // Decided once, here, so that server.handle and server.endpoint(name) alike tag their events and lines with it.
-    const req: GrantkitRequest = { ...incoming, requestId: requestIdFrom(incoming.requestId ?? incoming.headers['x-request-id']) }
+    const req = routedRequest(incoming, requestIdFrom(incoming.requestId ?? incoming.headers['x-request-id']))
     const entry = log?.begin(req)
     if (cors !== undefined && req.method === 'OPTIONS') return finish(req, cors.preflight(req), entry)
     if (!methods.has(req.method)) return finish(req, methodNotAllowed(allow), entry)
@@ -148,10 +148,37 @@ function bind(ctx: ServerContext, e: Endpoint, corsOrigins: (origin: string) => 
   }
 }
 
-/** Every response names its request, so a client's report can be matched with the server's log line. */
+/**
+ * The request as every endpoint sees it: a copy (the caller's object is not
+ * changed) with its id. Every field is written, in one order, so that every
+ * request has one hidden class whatever adapter or embedder built it: the
+ * endpoints' property reads stay monomorphic. Measured: a spread copy here
+ * cost 2.5 µs of a 14 µs client_credentials request (bench/in-process.mjs).
+ */
+function routedRequest(incoming: GrantkitRequest, requestId: string): GrantkitRequest {
+  return {
+    method: incoming.method,
+    url: incoming.url,
+    headers: incoming.headers,
+    body: incoming.body,
+    form: incoming.form,
+    bodyTooLarge: incoming.bodyTooLarge,
+    remoteAddress: incoming.remoteAddress,
+    requestId,
+  }
+}
+
+/**
+ * Every response names its request, so a client's report can be matched with
+ * the server's log line. A copy, as the endpoint's response may be shared;
+ * field by field rather than spread, for the reason `routedRequest` gives.
+ */
 function finish(req: GrantkitRequest, res: GrantkitResponse, entry: RequestLogEntry | undefined): GrantkitResponse {
   entry?.end(res)
-  return { ...res, headers: { ...res.headers, 'x-request-id': req.requestId! } }
+  const headers: GrantkitResponse['headers'] = {}
+  for (const name in res.headers) headers[name] = res.headers[name]!
+  headers['x-request-id'] = req.requestId!
+  return res.body === undefined ? { status: res.status, headers } : { status: res.status, headers, body: res.body }
 }
 
 /** Request headers a browser client may send cross-origin: credentials and proofs (RFC 6750, RFC 9449), and its own request id. */
