@@ -152,6 +152,15 @@ describe('grantkit/node: toGrantkitRequest and sendGrantkitResponse', () => {
     expect(values(res, 'set-cookie')).toEqual(['app=1', 'grantkit_session=s; HttpOnly', 'grantkit_interaction=; Max-Age=0'])
   })
 
+  it("keeps the app's other headers and sends each Set-Cookie value as its own field when the app set no cookie", async () => {
+    const { listener } = nodeEcho({}, () => COOKIES, (res) => res.setHeader('x-app', 'kept'))
+    const port = await listen(createServer(listener))
+    const res = await raw(port, 'GET /login HTTP/1.1\r\nHost: h\r\n')
+    expect(res.status).toBe(303)
+    expect(values(res, 'x-app')).toEqual(['kept'])
+    expect(values(res, 'set-cookie')).toEqual(['grantkit_session=s; HttpOnly', 'grantkit_interaction=; Max-Age=0'])
+  })
+
   it('answers HEAD with the headers and no body', async () => {
     const { listener } = nodeEcho({}, ok)
     const port = await listen(createServer(listener))

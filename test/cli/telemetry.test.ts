@@ -145,9 +145,11 @@ describe('grantkit serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     expect(cli.stderr).toContain('npm install @opentelemetry/sdk-node')
   })
 
-  it('needs no SDK package when no OTLP endpoint is set, or when OTEL_SDK_DISABLED=true', async () => {
+  // Two start-ups through a module loader hook (HIDE_SDK), which slows every import: under the full
+  // suite on two cores one start once took over 10 s, so each gets 20 s here.
+  it('needs no SDK package when no OTLP endpoint is set, or when OTEL_SDK_DISABLED=true', { timeout: 45_000 }, async () => {
     const plain = startCli(['serve', '--port', '0'], undefined, { ...CLEAN_OTEL, OTEL_EXPORTER_OTLP_ENDPOINT: undefined, NODE_OPTIONS: `--import ${HIDE_SDK}` })
-    await plain.listening()
+    await plain.listening(20_000)
     expect(plain.stdout).not.toContain('OTLP')
     const disabled = startCli(['serve', '--port', '0'], undefined, {
       ...CLEAN_OTEL,
@@ -155,7 +157,7 @@ describe('grantkit serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       OTEL_SDK_DISABLED: 'TRUE',
       NODE_OPTIONS: `--import ${HIDE_SDK}`,
     })
-    await clientCredentials(await disabled.listening())
+    await clientCredentials(await disabled.listening(20_000))
     expect(disabled.stdout).not.toContain('OTLP')
   })
 })
