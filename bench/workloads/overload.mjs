@@ -10,9 +10,10 @@
 // 1. saturation: autocannon, 32 connections, closed loop, opaque client_credentials tokens (one
 //    INSERT or SET per request): the throughput S one process sustains.
 // 2. 2× load: an open-loop rate of 2·S over 1024 connections, once with serve's defaults (load
-//    shedding on) and once with shedding off (the "before"): throughput of 2xx against S,
-//    p50/p99 of the accepted (2xx) requests, the share of 503s and their p99, peak RSS (VmHWM) and
-//    RSS 5 s after the load.
+//    shedding on) and once with shedding off (the "before"); over 2048 connections with a
+//    bound of 1024 in flight (serve's default before) and with serve's defaults; over 6000
+//    connections, past serve's connection cap: throughput of 2xx against S, p50/p99 of the accepted
+//    (2xx) requests, the share of 503s and their p99, peak RSS (VmHWM) and RSS 5 s after the load.
 // 3. frozen database: a TCP proxy between serve and the database stops forwarding for 10 s (sockets
 //    stay open, as with SIGSTOP; the shared server is never stopped) while requests keep coming at a
 //    steady rate: the slowest answer during the freeze against the deadline, and how soon after the
@@ -287,12 +288,13 @@ async function overloadScenario(kind, storageUrl) {
   const rows = [{ kind, scenario: 'saturation (32 connections, shedding off)', ...sat }]
   const S = sat.okPerSecond
   for (const [mode, overload, connections] of [
-    ['2x load, serve defaults (1024 in flight)', undefined, 1024],
+    ['2x load, serve defaults (4096 in flight)', undefined, 1024],
     ['2x load, shedding off', OFF, 1024],
-    // serve's default before: with 1024 connections the bound is full all the time.
-    ['2x load, maxRequestsInFlight 128', { maxRequestsInFlight: 128 }, 1024],
-    // Twice the connections: now serve's default bound is reached too.
+    // serve's default before: over 2048 connections a bound of 1024 is full all the time.
+    ["2x load over 2048 connections, maxRequestsInFlight 1024 (serve's default before)", { maxRequestsInFlight: 1024 }, 2048],
     ['2x load over 2048 connections, serve defaults', undefined, 2048],
+    // Past serve's connection cap (4096): connections beyond it are closed at once.
+    ['2x load over 6000 connections, serve defaults', undefined, 6000],
   ]) {
     serve = await startServe(storageUrl, overload)
     const r = await load(serve.url, { connections, seconds: SECONDS, rate: Math.round(2 * S) })

@@ -69,20 +69,23 @@ export interface ServerParts {
 
 /**
  * The load-shedding bound `grantkit serve` sets unless the config file's
- * `overload` says otherwise (see docs/operations.md#overload): 1024 requests
- * in flight per process, a queue of at most about 1024 ÷ the process's rate
- * (0.1 s at 10,000 requests a second). Not lower: at twice the load one
- * process sustains, over 1024 connections, a bound of 128 was full all the
- * time and kept 0.11–0.18 of the sustained rate, against 0.70–0.86 with no
- * bound (bench/RESULTS.md, the overload section): the event loop spends its
- * turns reading and refusing new requests while the admitted ones wait for
- * theirs. No event-loop bound by default: measured on a
- * machine whose CPUs other processes also use (bench/RESULTS.md, issue 16),
- * the loop lags for reasons refusing requests does not remove, and a delay
- * bound then refused nearly every request. A file that sets
- * `overload.maxEventLoopDelay` gets serve's monitor as the delay source.
+ * `overload` says otherwise (see docs/operations.md#overload): 4096 requests
+ * in flight per process, the same as its HTTP server's connection cap
+ * (`SERVE_HTTP_LIMITS.maxConnections`), so that under a flood of clients
+ * serve queues what its connections carry and closes connections past the
+ * cap, which costs no request parsing. A lower bound that the load reaches
+ * costs more than it saves: the event loop spends its turns reading, parsing
+ * and refusing new requests while the admitted ones wait for theirs. At twice
+ * the load one process sustains over 2048 connections, a bound of 1024 kept
+ * 0.21–0.26 of the sustained rate, 4096 kept 0.51–0.61; over 6000
+ * connections 0.33 against 0.62 (bench/RESULTS.md, the overload section). No
+ * event-loop bound by default: measured on a machine whose CPUs other
+ * processes also use (bench/RESULTS.md, issue 16), the loop lags for reasons
+ * refusing requests does not remove, and a delay bound then refused nearly
+ * every request. A file that sets `overload.maxEventLoopDelay` gets serve's
+ * monitor as the delay source.
  */
-export const SERVE_OVERLOAD = { maxRequestsInFlight: 1024 } as const
+export const SERVE_OVERLOAD = { maxRequestsInFlight: 4096 } as const
 
 /** The file's `overload` over serve's bounds; anything but an object goes to the core as it is, to be refused there. */
 function serveOverload(given: unknown, eventLoopDelay: (() => number) | undefined): unknown {

@@ -671,7 +671,7 @@ export const optionSchema = {
       maxRequestsInFlight: option({
         feature: 'core',
         type: 'count',
-        doc: 'Requests the server works on at once (from the endpoint call to its response); one more is refused. Size it to what one process sustains at its storage\'s latency: `grantkit serve` uses 128.',
+        doc: 'Requests the server works on at once (from the endpoint call to its response); one more is refused. Set it no lower than the connections that reach one process: a bound the load keeps full refuses on the event loop the admitted requests need. `grantkit serve` uses 4096, its connection cap.',
         defaultText: 'none: unbounded',
         check: wholeNumberAtLeastOne,
       }),

@@ -35,7 +35,12 @@ describe('grantkit serve bounds load (issue 16)', () => {
     expect(own.overload).toEqual({ maxRequestsInFlight: 8, eventLoopDelay: delay, retryAfter: 2 })
     // A delay bound is the file's choice; serve supplies what measures it.
     const lag = toServerOptions(parseConfig({ clients: [svc], overload: { maxEventLoopDelay: 0.5 } }, 'f.json', dir), 'http://127.0.0.1:1', { eventLoopDelay: delay })
-    expect(lag.overload).toEqual({ maxRequestsInFlight: 1024, maxEventLoopDelay: 0.5, eventLoopDelay: delay })
+    expect(lag.overload).toEqual({ maxRequestsInFlight: SERVE_OVERLOAD.maxRequestsInFlight, maxEventLoopDelay: 0.5, eventLoopDelay: delay })
+  })
+
+  it('queues as many requests as its connections carry: the bound in flight is the connection cap', () => {
+    // A lower bound that the load reaches refuses on the event loop the admitted requests need (bench/RESULTS.md).
+    expect(SERVE_OVERLOAD.maxRequestsInFlight).toBe(SERVE_HTTP_LIMITS.maxConnections)
   })
 
   it('refuses a bad overload field of the config file before listening, naming the file and the field', async () => {
