@@ -77,8 +77,8 @@ export interface ServerParts {
  * costs more than it saves: the event loop spends its turns reading, parsing
  * and refusing new requests while the admitted ones wait for theirs. At twice
  * the load one process sustains over 2048 connections, a bound of 1024 kept
- * 0.21–0.26 of the sustained rate, 4096 kept 0.51–0.61; over 6000
- * connections 0.33 against 0.62 (bench/RESULTS.md, the overload section). No
+ * 0.21–0.31 of the sustained rate and 4096 keeps 0.52–0.73; over 6000
+ * connections, past the cap, 0.47–0.55 (bench/RESULTS.md, the overload section). No
  * event-loop bound by default: measured on a machine whose CPUs other
  * processes also use (bench/RESULTS.md, issue 16), the loop lags for reasons
  * refusing requests does not remove, and a delay bound then refused nearly
